@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# xdpgate: `make` builds everything into build/, `make test` runs every test,
+# `make bench` runs the benchmarks. V=1 shows the full commands.
+
+BUILD     ?= build
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CXX       ?= g++
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+PKGS      := libbpf libmnl sqlite3 cpp-httplib spdlog fmt libsystemd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+
+SANITIZE  ?=
+CXXFLAGS  ?= -O2 -g
+CXXFLAGS  += -std=c++20 -Wall -Wextra -Werror -Iinclude -Iuserspace -Itests -I$(BUILD) \
+             $(PKG_CFLAGS) $(SANITIZE) -MMD -MP
+LDFLAGS   += $(SANITIZE)
+LDLIBS    += $(PKG_LIBS) -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
+              -Wno-unused-parameter -I$(BUILD) -Iinclude
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all test bench clean format format-check
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+# Every part of userspace/ is one folder; the two mains link the library.
+LIB_SRCS  := $(filter-out userspace/daemon/% userspace/cli/%,$(wildcard userspace/*/*.cpp))
+LIB_OBJS  := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(LIB_SRCS))
+DAEMON_OBJS := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard userspace/daemon/*.cpp))
+CLI_OBJS  := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard userspace/cli/*.cpp))
+TEST_SRCS := $(wildcard tests/*_test.cpp) $(wildcard tests/support/*.cpp)
+TEST_OBJS := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(TEST_SRCS))
+
+all: $(BUILD)/xdpgated $(BUILD)/xdpgate $(BUILD)/xdpgate_tests
+
+$(BUILD)/vmlinux.h: | $(BUILD)
+	$(call msg,BTF,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h include/xdpgate/abi.h $(BUILD)/vmlinux.h | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/obj/%.o: %.cpp $(SKELS)
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/libxdpgate.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/xdpgated: $(DAEMON_OBJS) $(BUILD)/libxdpgate.a
+	$(call msg,LINK,$@)
+	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/xdpgate: $(CLI_OBJS) $(BUILD)/libxdpgate.a
+	$(call msg,LINK,$@)
+	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/xdpgate_tests: $(TEST_OBJS) $(BUILD)/libxdpgate.a
+	$(call msg,LINK,$@)
+	$(Q)$(CXX) $(LDFLAGS) $^ $(LDLIBS) -lgtest -lgtest_main -lgmock -o $@
+
+$(BUILD):
+	$(Q)mkdir -p $@
+
+test: all
+	$(Q)./scripts/run-tests.sh $(BUILD)
+
+bench: all
+	$(Q)./scripts/run-bench.sh $(BUILD)
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' '*.cpp' '*.hpp')
+
+format:
+	$(Q)clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+clean:
+	$(Q)rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The maps of the XDP program. Sizes given here are defaults for tests; the
+ * loader sets the real capacities from the configuration before load.
+ */
+#ifndef XDPGATE_MAPS_H
+#define XDPGATE_MAPS_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "xdpgate/abi.h"
+
+#define DEFAULT_CAPACITY 1024
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdpgate_config);
+} runtime_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDPGATE_VERDICT_COUNT);
+	__type(key, __u32);
+	__type(value, struct xdpgate_verdict_counter);
+} verdict_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, DEFAULT_CAPACITY);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xdpgate_lpm_v4_key);
+	__type(value, struct xdpgate_allow_value);
+} exempt_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, DEFAULT_CAPACITY);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xdpgate_lpm_v6_key);
+	__type(value, struct xdpgate_allow_value);
+} exempt_v6 SEC(".maps");
+
+/*
+ * The allow list is double-buffered through map-in-map: each outer array
+ * holds one trie. An atomic replace builds a complete new trie in userspace
+ * and swaps it in with one update of the outer slot; a packet looks the
+ * slot up once, so it is judged entirely by the old trie or entirely by the
+ * new one, and the kernel frees the old trie only after every program that
+ * could still hold it has finished (RCU).
+ */
+struct allow_v4_trie {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, DEFAULT_CAPACITY);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xdpgate_lpm_v4_key);
+	__type(value, struct xdpgate_allow_value);
+};
+
+struct allow_v6_trie {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, DEFAULT_CAPACITY);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xdpgate_lpm_v6_key);
+	__type(value, struct xdpgate_allow_value);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct allow_v4_trie);
+} allow_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct allow_v6_trie);
+} allow_v6 SEC(".maps");
+
+/* Indexed by the slot stored in the allow-list tries (both families). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2 * DEFAULT_CAPACITY);
+	__type(key, __u32);
+	__type(value, struct xdpgate_entry_stats);
+} entry_stats SEC(".maps");
+
+/* Bounded sample of denied sources: LRU evicts the rarely seen ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct xdpgate_source_key);
+	__type(value, struct xdpgate_source_stats);
+} denied_sources SEC(".maps");
+
+/* Flows this host opened (filled on egress); their replies always pass. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct xdpgate_flow_key);
+	__type(value, __u64);
+} own_flows SEC(".maps");
+
+#endif /* XDPGATE_MAPS_H */

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Packet parsing for the XDP program. Every helper keeps one contract: it
+ * reads only bytes it has bounds-checked against the cursor's end, advances
+ * the cursor past what it consumed, and reports a short frame as failure
+ * instead of guessing. The caller turns a failure into the verdict
+ * "malformed".
+ */
+#ifndef XDPGATE_PARSING_H
+#define XDPGATE_PARSING_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "xdpgate/abi.h"
+
+#define ETH_P_IP     0x0800
+#define ETH_P_IPV6   0x86DD
+#define ETH_P_8021Q  0x8100
+#define ETH_P_8021AD 0x88A8
+
+#define IPPROTO_HOPOPTS	 0
+#define IPPROTO_TCP	 6
+#define IPPROTO_UDP	 17
+#define IPPROTO_ROUTING	 43
+#define IPPROTO_FRAGMENT 44
+#define IPPROTO_ICMPV6	 58
+#define IPPROTO_DSTOPTS	 60
+
+#define IP_OFFSET_MASK	0x1FFF
+#define IP6_OFFSET_MASK 0xFFF8
+
+#define NDP_FIRST_TYPE 133 /* router solicitation */
+#define NDP_LAST_TYPE  137 /* redirect */
+
+struct cursor {
+	void *pos;
+	void *end;
+};
+
+/* What the verdict needs to know of a frame. */
+struct packet {
+	__u8 family; /* 4 or 6 */
+	__u8 l4_protocol;
+	__u8 has_ports; /* first/unfragmented TCP or UDP with a full header */
+	__u8 is_ndp;
+	__u16 source_port; /* host order */
+	__u16 dest_port;   /* host order */
+	__u8 source[16];   /* network order; IPv4 uses the first 4 bytes */
+};
+
+enum parse_result {
+	PARSE_OK,
+	PARSE_NON_IP,
+	PARSE_MALFORMED,
+};
+
+/* Returns a pointer to the next len bytes and consumes them, or NULL. */
+static __always_inline void *cursor_take(struct cursor *c, __u32 len)
+{
+	void *start = c->pos;
+
+	if (start + len > c->end)
+		return NULL;
+	c->pos = start + len;
+	return start;
+}
+
+/* Ethernet and up to XDPGATE_MAX_VLAN_TAGS tags; stores the inner ethertype. */
+static __always_inline enum parse_result parse_ethernet(struct cursor *c,
+							__be16 *ethertype)
+{
+	struct ethhdr *eth = cursor_take(c, sizeof(*eth));
+	__be16 proto;
+
+	if (!eth)
+		return PARSE_MALFORMED;
+	proto = eth->h_proto;
+
+#pragma unroll
+	for (int i = 0; i < XDPGATE_MAX_VLAN_TAGS; i++) {
+		struct vlan_hdr *vlan;
+
+		if (proto != bpf_htons(ETH_P_8021Q) &&
+		    proto != bpf_htons(ETH_P_8021AD))
+			break;
+		vlan = cursor_take(c, sizeof(*vlan));
+		if (!vlan)
+			return PARSE_MALFORMED;
+		proto = vlan->h_vlan_encapsulated_proto;
+	}
+	*ethertype = proto;
+	return PARSE_OK;
+}
+
+/* Reads the TCP/UDP ports or the ICMPv6 type at the cursor. */
+static __always_inline enum parse_result parse_l4(struct cursor *c,
+						  struct packet *pkt)
+{
+	if (pkt->l4_protocol == IPPROTO_TCP) {
+		struct tcphdr *tcp = cursor_take(c, sizeof(*tcp));
+
+		if (!tcp)
+			return PARSE_MALFORMED;
+		pkt->source_port = bpf_ntohs(tcp->source);
+		pkt->dest_port = bpf_ntohs(tcp->dest);
+		pkt->has_ports = 1;
+	} else if (pkt->l4_protocol == IPPROTO_UDP) {
+		struct udphdr *udp = cursor_take(c, sizeof(*udp));
+
+		if (!udp)
+			return PARSE_MALFORMED;
+		pkt->source_port = bpf_ntohs(udp->source);
+		pkt->dest_port = bpf_ntohs(udp->dest);
+		pkt->has_ports = 1;
+	} else if (pkt->l4_protocol == IPPROTO_ICMPV6 && pkt->family == 6) {
+		struct icmp6hdr *icmp = cursor_take(c, sizeof(*icmp));
+
+		if (!icmp)
+			return PARSE_MALFORMED;
+		pkt->is_ndp = icmp->icmp6_type >= NDP_FIRST_TYPE &&
+			      icmp->icmp6_type <= NDP_LAST_TYPE;
+	}
+	return PARSE_OK;
+}
+
+static __always_inline enum parse_result parse_ipv4(struct cursor *c,
+						    struct packet *pkt)
+{
+	struct iphdr *ip = cursor_take(c, sizeof(*ip));
+	void *l4;
+
+	if (!ip || ip->version != 4 || ip->ihl < 5)
+		return PARSE_MALFORMED;
+	/* Skip the options from the header start: ihl * 4 is at most 60,
+	 * a bound the verifier can see. */
+	l4 = (void *)ip + ip->ihl * 4;
+	if (l4 > c->end)
+		return PARSE_MALFORMED;
+	/* A frame shorter than its own total length was cut on the way. */
+	if (bpf_ntohs(ip->tot_len) < ip->ihl * 4 ||
+	    (void *)ip + bpf_ntohs(ip->tot_len) > c->end)
+		return PARSE_MALFORMED;
+	c->pos = l4;
+
+	pkt->family = 4;
+	__builtin_memcpy(pkt->source, &ip->saddr, 4);
+	pkt->l4_protocol = ip->protocol;
+	/* A non-first fragment carries no ports: judge it by source alone. */
+	if (ip->frag_off & bpf_htons(IP_OFFSET_MASK))
+		return PARSE_OK;
+	return parse_l4(c, pkt);
+}
+
+static __always_inline int is_ipv6_extension(__u8 nexthdr)
+{
+	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
+	       nexthdr == IPPROTO_DSTOPTS || nexthdr == IPPROTO_FRAGMENT;
+}
+
+static __always_inline enum parse_result parse_ipv6(struct cursor *c,
+						    struct packet *pkt)
+{
+	struct ipv6hdr *ip = cursor_take(c, sizeof(*ip));
+	__u8 nexthdr;
+
+	if (!ip || ip->version != 6)
+		return PARSE_MALFORMED;
+	/* Cut short of its payload length (0 may announce a jumbogram). */
+	if (ip->payload_len && c->pos + bpf_ntohs(ip->payload_len) > c->end)
+		return PARSE_MALFORMED;
+	pkt->family = 6;
+	__builtin_memcpy(pkt->source, &ip->saddr, 16);
+	nexthdr = ip->nexthdr;
+
+#pragma unroll
+	for (int i = 0; i < XDPGATE_MAX_IPV6_EXT_HEADERS; i++) {
+		if (!is_ipv6_extension(nexthdr))
+			break;
+		if (nexthdr == IPPROTO_FRAGMENT) {
+			struct frag_hdr *frag = cursor_take(c, sizeof(*frag));
+
+			if (!frag)
+				return PARSE_MALFORMED;
+			nexthdr = frag->nexthdr;
+			if (frag->frag_off & bpf_htons(IP6_OFFSET_MASK)) {
+				pkt->l4_protocol = nexthdr;
+				return PARSE_OK; /* non-first fragment */
+			}
+		} else {
+			struct ipv6_opt_hdr *opt = cursor_take(c, sizeof(*opt));
+			__u32 rest;
+
+			if (!opt)
+				return PARSE_MALFORMED;
+			/* hdrlen counts 8-octet units beyond the first 8. */
+			rest = opt->hdrlen * 8 + 8 - sizeof(*opt);
+			if (!cursor_take(c, rest))
+				return PARSE_MALFORMED;
+			nexthdr = opt->nexthdr;
+		}
+	}
+	pkt->l4_protocol = nexthdr;
+	/* Past the bound the L4 header stays unknown: judge by source alone. */
+	if (is_ipv6_extension(nexthdr))
+		return PARSE_OK;
+	return parse_l4(c, pkt);
+}
+
+static __always_inline enum parse_result parse_packet(struct cursor *c,
+						      struct packet *pkt)
+{
+	__be16 proto = 0;
+
+	if (parse_ethernet(c, &proto) != PARSE_OK)
+		return PARSE_MALFORMED;
+	if (proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4(c, pkt);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6(c, pkt);
+	/* More tags than we accept hide the real protocol. */
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
+		return PARSE_MALFORMED;
+	return PARSE_NON_IP;
+}
+
+#endif /* XDPGATE_PARSING_H */

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The xdpgate data path: an IP allow list at the NIC. Every frame is parsed
+ * once, judged by the steps of SPEC §1 in order, and leaves through
+ * record_verdict(), which counts the verdict and turns it into an action.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "maps.h"
+#include "parsing.h"
+
+static __always_inline int port_in(const __u64 *bitmap, __u16 port)
+{
+	return (bitmap[port / 64] >> (port % 64)) & 1;
+}
+
+static __always_inline int is_exempt_source(const struct packet *pkt)
+{
+	if (pkt->family == 4) {
+		struct xdpgate_lpm_v4_key key = {.prefixlen = 32};
+
+		__builtin_memcpy(key.addr, pkt->source, 4);
+		return bpf_map_lookup_elem(&exempt_v4, &key) != NULL;
+	}
+	struct xdpgate_lpm_v6_key key = {.prefixlen = 128};
+
+	__builtin_memcpy(key.addr, pkt->source, 16);
+	return bpf_map_lookup_elem(&exempt_v6, &key) != NULL;
+}
+
+static __always_inline int is_exempt_port(const struct xdpgate_config *cfg,
+					  const struct packet *pkt)
+{
+	if (!pkt->has_ports)
+		return 0;
+	if (pkt->l4_protocol == IPPROTO_TCP)
+		return port_in(cfg->exempt_tcp, pkt->dest_port);
+	return port_in(cfg->exempt_udp, pkt->dest_port);
+}
+
+static __always_inline int is_out_of_scope(const struct xdpgate_config *cfg,
+					   const struct packet *pkt)
+{
+	if (!pkt->has_ports)
+		return 0;
+	if (pkt->l4_protocol == IPPROTO_TCP)
+		return cfg->scope_tcp &&
+		       !port_in(cfg->protected_tcp, pkt->dest_port);
+	return cfg->scope_udp && !port_in(cfg->protected_udp, pkt->dest_port);
+}
+
+static __always_inline int is_reply(const struct xdpgate_config *cfg,
+				    const struct packet *pkt)
+{
+	struct xdpgate_flow_key key = {};
+
+	if (!cfg->track_replies || !pkt->has_ports)
+		return 0;
+	key.family = pkt->family;
+	key.protocol = pkt->l4_protocol;
+	key.remote_port = bpf_htons(pkt->source_port);
+	key.local_port = bpf_htons(pkt->dest_port);
+	__builtin_memcpy(key.remote_addr, pkt->source, 16);
+	return bpf_map_lookup_elem(&own_flows, &key) != NULL;
+}
+
+static __always_inline void count_entry_hit(__u32 slot)
+{
+	struct xdpgate_entry_stats *stats =
+		bpf_map_lookup_elem(&entry_stats, &slot);
+
+	if (!stats)
+		return;
+	stats->packets++;
+	/* The coarse clock is a tick old at worst and far cheaper per packet.
+	 */
+	stats->last_hit_ns = bpf_ktime_get_coarse_ns();
+}
+
+/* Longest-prefix match in the current allow-list trie of the family. */
+static __always_inline int is_allowed(const struct packet *pkt)
+{
+	struct xdpgate_allow_value *hit;
+	__u32 zero = 0;
+	void *trie;
+
+	if (pkt->family == 4) {
+		struct xdpgate_lpm_v4_key key = {.prefixlen = 32};
+
+		trie = bpf_map_lookup_elem(&allow_v4, &zero);
+		if (!trie)
+			return 0;
+		__builtin_memcpy(key.addr, pkt->source, 4);
+		hit = bpf_map_lookup_elem(trie, &key);
+	} else {
+		struct xdpgate_lpm_v6_key key = {.prefixlen = 128};
+
+		trie = bpf_map_lookup_elem(&allow_v6, &zero);
+		if (!trie)
+			return 0;
+		__builtin_memcpy(key.addr, pkt->source, 16);
+		hit = bpf_map_lookup_elem(trie, &key);
+	}
+	if (!hit)
+		return 0;
+	count_entry_hit(hit->slot);
+	return 1;
+}
+
+static __always_inline void
+sample_denied_source(const struct xdpgate_config *cfg, const struct packet *pkt)
+{
+	struct xdpgate_source_key key = {.family = pkt->family};
+	struct xdpgate_source_stats fresh = {.packets = 1};
+	struct xdpgate_source_stats *stats;
+	__u32 mask = (1u << (cfg->denied_sample_shift & 31)) - 1;
+
+	if (bpf_get_prandom_u32() & mask)
+		return;
+	__builtin_memcpy(key.addr, pkt->source, 16);
+	fresh.last_seen_ns = bpf_ktime_get_coarse_ns();
+	stats = bpf_map_lookup_elem(&denied_sources, &key);
+	if (!stats) {
+		bpf_map_update_elem(&denied_sources, &key, &fresh, BPF_NOEXIST);
+		return;
+	}
+	__sync_fetch_and_add(&stats->packets, 1);
+	stats->last_seen_ns = fresh.last_seen_ns;
+}
+
+/* Steps 4-8 of SPEC §1 for a parsed IP packet. */
+static __always_inline enum xdpgate_verdict
+judge_ip(const struct xdpgate_config *cfg, const struct packet *pkt)
+{
+	if (is_exempt_source(pkt))
+		return XDPGATE_VERDICT_EXEMPT_SOURCE;
+	if (is_exempt_port(cfg, pkt))
+		return XDPGATE_VERDICT_EXEMPT_PORT;
+	if (is_out_of_scope(cfg, pkt))
+		return XDPGATE_VERDICT_OUT_OF_SCOPE;
+	if (is_reply(cfg, pkt))
+		return XDPGATE_VERDICT_REPLY;
+	if (is_allowed(pkt))
+		return XDPGATE_VERDICT_ALLOWED;
+	sample_denied_source(cfg, pkt);
+	return cfg->mode == XDPGATE_MODE_ENFORCE ? XDPGATE_VERDICT_DROPPED
+						 : XDPGATE_VERDICT_WOULD_DROP;
+}
+
+/* The one exit: counts the verdict and turns it into an XDP action. */
+static __always_inline int record_verdict(struct xdp_md *ctx,
+					  const struct xdpgate_config *cfg,
+					  enum xdpgate_verdict verdict)
+{
+	__u32 index = verdict;
+	struct xdpgate_verdict_counter *counter =
+		bpf_map_lookup_elem(&verdict_counters, &index);
+
+	if (counter) {
+		counter->packets++;
+		counter->bytes += ctx->data_end - ctx->data;
+	}
+	if (verdict == XDPGATE_VERDICT_DROPPED)
+		return XDP_DROP;
+	if (verdict == XDPGATE_VERDICT_MALFORMED &&
+	    cfg->mode == XDPGATE_MODE_ENFORCE)
+		return XDP_DROP;
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int xdpgate_xdp(struct xdp_md *ctx)
+{
+	struct cursor c = {
+		.pos = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+	};
+	struct packet pkt = {};
+	__u32 zero = 0;
+	const struct xdpgate_config *cfg =
+		bpf_map_lookup_elem(&runtime_config, &zero);
+	enum xdpgate_verdict verdict;
+
+	if (!cfg)
+		return XDP_ABORTED; /* cannot happen: an array always has slot 0
+				     */
+
+	switch (parse_packet(&c, &pkt)) {
+	case PARSE_NON_IP:
+		verdict = XDPGATE_VERDICT_NON_IP;
+		break;
+	case PARSE_MALFORMED:
+		verdict = XDPGATE_VERDICT_MALFORMED;
+		break;
+	default:
+		verdict =
+			pkt.is_ndp ? XDPGATE_VERDICT_NDP : judge_ip(cfg, &pkt);
+	}
+	return record_verdict(ctx, cfg, verdict);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

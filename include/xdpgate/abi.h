@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The ABI between the XDP program (bpf/) and userspace (userspace/): map
+ * keys and values, the runtime configuration, the verdict enum that indexes
+ * the counters. This is the single definition; both sides include it.
+ *
+ * Byte order: addresses are stored as they appear on the wire (network
+ * order), ports in the bitmaps are indexed by their host-order value.
+ */
+#ifndef XDPGATE_ABI_H
+#define XDPGATE_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#ifdef __cplusplus
+#define XDPGATE_STATIC_ASSERT static_assert
+#else
+#define XDPGATE_STATIC_ASSERT _Static_assert
+#endif
+
+/* Why a packet got its verdict, in the order the program decides it. */
+enum xdpgate_verdict {
+	XDPGATE_VERDICT_ALLOWED = 0, /* source matched an allow-list entry */
+	XDPGATE_VERDICT_EXEMPT_SOURCE =
+		1, /* source in the configured exempt ranges */
+	XDPGATE_VERDICT_EXEMPT_PORT =
+		2, /* TCP/UDP destination port is exempt */
+	XDPGATE_VERDICT_OUT_OF_SCOPE =
+		3,			/* destination port is not protected */
+	XDPGATE_VERDICT_REPLY = 4,	/* reply to a flow this host opened */
+	XDPGATE_VERDICT_NON_IP = 5,	/* ARP, LLDP, ... */
+	XDPGATE_VERDICT_NDP = 6,	/* ICMPv6 types 133-137 */
+	XDPGATE_VERDICT_WOULD_DROP = 7, /* denied, but mode off or monitor */
+	XDPGATE_VERDICT_DROPPED = 8,	/* denied while enforcing */
+	XDPGATE_VERDICT_MALFORMED = 9,	/* too short or inconsistent to parse */
+	XDPGATE_VERDICT_COUNT = 10,
+};
+
+enum xdpgate_mode {
+	XDPGATE_MODE_OFF = 0, /* restriction inactive: pass, count would_drop */
+	XDPGATE_MODE_MONITOR = 1, /* restriction active, nothing dropped */
+	XDPGATE_MODE_ENFORCE = 2, /* denied sources are dropped */
+};
+
+/* LPM trie keys: prefixlen first, as the kernel's struct bpf_lpm_trie_key. */
+struct xdpgate_lpm_v4_key {
+	__u32 prefixlen;
+	__u8 addr[4]; /* network order */
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_lpm_v4_key) == 8, "v4 key layout");
+
+struct xdpgate_lpm_v6_key {
+	__u32 prefixlen;
+	__u8 addr[16]; /* network order */
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_lpm_v6_key) == 20, "v6 key layout");
+
+/*
+ * The value of an allow-list trie: the entry's slot in entry_stats. Slots
+ * are owned by userspace and stay with an entry across replaces, so its
+ * counters survive.
+ */
+struct xdpgate_allow_value {
+	__u32 slot;
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_allow_value) == 4, "allow value");
+
+/* Per-CPU, per entry slot; summed by the daemon. */
+struct xdpgate_entry_stats {
+	__u64 packets;
+	__u64 last_hit_ns; /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_entry_stats) == 16, "entry stats");
+
+/* Per-CPU, indexed by enum xdpgate_verdict. */
+struct xdpgate_verdict_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_verdict_counter) == 16,
+		      "verdict counter");
+
+/* Key of the denied-source sample (an LRU hash, so it stays bounded). */
+struct xdpgate_source_key {
+	__u8 family; /* 4 or 6 */
+	__u8 pad[3];
+	__u8 addr[16]; /* network order; IPv4 uses the first 4 bytes */
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_source_key) == 20, "source key");
+
+struct xdpgate_source_stats {
+	__u64 packets; /* sampled packets; multiply by the sample rate */
+	__u64 last_seen_ns;
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_source_stats) == 16,
+		      "source stats");
+
+/*
+ * Key of a flow this host opened, written by the TC egress program with the
+ * remote side as "source", so the XDP program looks it up with the incoming
+ * packet's fields unchanged.
+ */
+struct xdpgate_flow_key {
+	__u8 family;   /* 4 or 6 */
+	__u8 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+	__be16 remote_port;
+	__be16 local_port;
+	__u8 pad[2];
+	__u8 remote_addr[16]; /* network order; IPv4 uses the first 4 bytes */
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_flow_key) == 24, "flow key");
+
+#define XDPGATE_PORT_BITMAP_WORDS (65536 / 64)
+
+/*
+ * Runtime configuration, the single element of an array map. mode is one
+ * byte so that a concurrent update can never be seen half-written; the
+ * other fields only widen or narrow exemptions and tolerate a torn read.
+ */
+struct xdpgate_config {
+	__u8 mode;		  /* enum xdpgate_mode */
+	__u8 scope_tcp;		  /* 1: only protected_tcp ports are filtered */
+	__u8 scope_udp;		  /* 1: only protected_udp ports are filtered */
+	__u8 denied_sample_shift; /* sample 1 in 2^shift denied packets */
+	__u8 track_replies;	  /* 1: own_flows is filled on egress */
+	__u8 pad[3];
+	__u64 exempt_tcp[XDPGATE_PORT_BITMAP_WORDS];
+	__u64 exempt_udp[XDPGATE_PORT_BITMAP_WORDS];
+	__u64 protected_tcp[XDPGATE_PORT_BITMAP_WORDS];
+	__u64 protected_udp[XDPGATE_PORT_BITMAP_WORDS];
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_config) == 8 + 4 * 8192,
+		      "config layout");
+
+/* How many IPv6 extension headers the program walks before giving up on L4. */
+#define XDPGATE_MAX_IPV6_EXT_HEADERS 6
+/* How many 802.1Q/802.1ad tags it accepts; a frame with more is malformed. */
+#define XDPGATE_MAX_VLAN_TAGS 2
+
+#endif /* XDPGATE_ABI_H */
