@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "list/csv.hpp"
+#include "list/description.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace xdpgate {
+namespace {
+
+using Pairs = std::vector<std::pair<IpPrefix, std::optional<std::string>>>;
+
+IpPrefix prefix(std::string_view text) { return IpPrefix::parse(text).value(); }
+
+// Parses text that must be accepted.
+std::vector<CsvRow> accepted(std::string_view text) {
+  auto result = parse_allowlist_csv(text);
+  for (const auto &error : result.errors)
+    ADD_FAILURE() << "line " << error.line << ": " << error.message;
+  return result.rows;
+}
+
+// The (line, message) errors of text that must be rejected.
+std::vector<CsvLineError> rejected(std::string_view text) {
+  auto result = parse_allowlist_csv(text);
+  EXPECT_FALSE(result.errors.empty()) << text;
+  return result.errors;
+}
+
+bool mentions(const CsvLineError &error, std::string_view part) {
+  return error.message.find(part) != std::string::npos;
+}
+
+TEST(CsvParse, ReadsRangesAndDescriptions) {
+  auto rows = accepted("ip_address,description\n"
+                       "10.0.0.0/8,office\n"
+                       "2001:DB8::/32,lab\n"
+                       "198.18.0.1/32,\n"
+                       "198.18.0.2\n");
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].line, 2u);
+  EXPECT_EQ(rows[0].range, prefix("10.0.0.0/8"));
+  EXPECT_EQ(rows[0].description, "office");
+  EXPECT_EQ(rows[1].range.to_string(), "2001:db8::/32");
+  EXPECT_EQ(rows[2].range.to_string(), "198.18.0.1");
+  EXPECT_EQ(rows[2].description, std::nullopt); // empty means none
+  EXPECT_EQ(rows[3].description, std::nullopt); // one field means none
+  EXPECT_EQ(rows[3].line, 5u);
+}
+
+TEST(CsvParse, HeaderOnlyIsAnEmptyList) {
+  EXPECT_TRUE(accepted("ip_address,description\n").empty());
+  EXPECT_TRUE(accepted("ip_address,description").empty());
+}
+
+TEST(CsvParse, AcceptsUtf8BomCrlfAndTrailingBlankLines) {
+  auto rows = accepted("\xEF\xBB\xBFip_address,description\r\n"
+                       "10.0.0.0/8,office\r\n"
+                       "10.1.0.0/16,lab\r\n"
+                       "\r\n");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].line, 3u);
+  EXPECT_EQ(rows[1].description, "lab");
+}
+
+TEST(CsvParse, BlankLinesAreIgnoredButCounted) {
+  auto rows = accepted("ip_address,description\n\n10.0.0.0/8,a\n\n\n1.2.3.4");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].line, 3u);
+  EXPECT_EQ(rows[1].line, 6u);
+}
+
+TEST(CsvParse, LoneCarriageReturnEndsALine) {
+  auto rows = accepted("ip_address,description\r10.0.0.0/8,a\r1.2.3.4,b\r");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].line, 3u);
+}
+
+TEST(CsvParse, HeaderIgnoresCaseAndPaddingAndMayBeQuoted) {
+  EXPECT_EQ(accepted("IP_Address , Description\n1.2.3.4,a\n").size(), 1u);
+  EXPECT_EQ(accepted("\"ip_address\",\"description\"\n1.2.3.4\n").size(), 1u);
+}
+
+TEST(CsvParse, QuotedFieldsMayHoldCommasQuotesAndSpaces) {
+  auto rows = accepted("ip_address,description\n"
+                       "\"10.0.0.0/8\",\"office, 3rd floor\"\n"
+                       "10.1.0.0/16,\"the \"\"lab\"\"\"\n"
+                       "10.2.0.0/16,\"  padded  \"\n"
+                       "10.3.0.0/16,\"\"\n");
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].description, "office, 3rd floor");
+  EXPECT_EQ(rows[1].description, "the \"lab\"");
+  EXPECT_EQ(rows[2].description, "  padded  ");
+  EXPECT_EQ(rows[3].description, std::nullopt);
+}
+
+TEST(CsvParse, DescriptionMayHoldUtf8AndTabs) {
+  auto rows =
+      accepted("ip_address,description\n"
+               "10.0.0.0/8,B\xC3\xBCro M\xC3\xBCnchen \xF0\x9F\x8F\xA2\n"
+               "10.1.0.0/16,a\tb\n");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].description, "B\xC3\xBCro M\xC3\xBCnchen \xF0\x9F\x8F\xA2");
+  EXPECT_EQ(rows[1].description, "a\tb");
+}
+
+TEST(CsvParse, EmbeddedNewlineInQuotesIsOneRecordAndLinesStayPhysical) {
+  auto errors = rejected("ip_address,description\n"
+                         "10.0.0.0/8,\"first\nsecond\"\n"
+                         "1.2.3\n");
+  ASSERT_EQ(errors.size(), 2u);
+  // Descriptions are single-line, so the record is reported where it starts,
+  EXPECT_EQ(errors[0].line, 2u);
+  EXPECT_TRUE(mentions(errors[0], "line breaks"));
+  // and the next record keeps its physical line number.
+  EXPECT_EQ(errors[1].line, 4u);
+  EXPECT_TRUE(mentions(errors[1], "ip_address \"1.2.3\""));
+}
+
+TEST(CsvParse, QuotedNewlineInIpAddressFieldIsRejectedAsWhitespace) {
+  auto errors = rejected("ip_address,description\r\n"
+                         "\"10.0.0.0/8\r\n\",x\r\n"
+                         "1.2.3.4,\"unclosed\r\n");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].line, 2u);
+  EXPECT_TRUE(mentions(errors[0], "whitespace"));
+  EXPECT_EQ(errors[1].line, 4u);
+  EXPECT_TRUE(mentions(errors[1], "never closed"));
+}
+
+TEST(CsvParse, RejectsBadQuoting) {
+  auto errors = rejected("ip_address,description\n"
+                         "10.0.0.0/8,\"closed\" early\n"
+                         "10.1.0.0/16,say \"hi\"\n"
+                         "10.2.0.0/16,fine\n"
+                         "10.3.0.0/16,\"never closed\n"
+                         "10.4.0.0/16,swallowed\n");
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0].line, 2u);
+  EXPECT_TRUE(mentions(errors[0], "after a closing quote"));
+  EXPECT_EQ(errors[1].line, 3u);
+  EXPECT_TRUE(mentions(errors[1], "inside an unquoted field"));
+  EXPECT_EQ(errors[2].line, 5u);
+  EXPECT_TRUE(mentions(errors[2], "never closed"));
+}
+
+TEST(CsvParse, RejectsWrongFieldCount) {
+  auto errors = rejected("ip_address,description\n"
+                         "10.0.0.0/8,office,3rd floor\n"
+                         "10.1.0.0/16,a,b,c\n");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].line, 2u);
+  EXPECT_TRUE(mentions(errors[0], "found 3"));
+  EXPECT_TRUE(mentions(errors[0], "quote a description"));
+  EXPECT_TRUE(mentions(errors[1], "found 4"));
+}
+
+TEST(CsvParse, InvalidIpAddressNamesTheFieldAndSuggestsTheFix) {
+  auto errors = rejected("ip_address,description\n192.168.1.5/24,x\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].message, "ip_address \"192.168.1.5/24\" has host bits "
+                               "set; did you mean \"192.168.1.0/24\"?");
+}
+
+TEST(CsvParse, RejectsOverlongOrInvalidDescriptions) {
+  std::string limit(kMaxDescriptionBytes, 'a');
+  EXPECT_EQ(accepted("ip_address,description\n1.2.3.4," + limit).size(), 1u);
+  // 128 two-byte characters are exactly 256 bytes; one more is too many.
+  std::string umlauts;
+  for (int i = 0; i < 128; ++i)
+    umlauts += "\xC3\xBC";
+  EXPECT_EQ(accepted("ip_address,description\n1.2.3.4," + umlauts).size(), 1u);
+
+  auto errors =
+      rejected("ip_address,description\n"
+               "1.2.3.4," +
+               limit + "a\n" + "1.2.3.5," + umlauts + "\xC3\xBC\n" +
+               "1.2.3.6,bad \xC3\x28 byte\n" + "1.2.3.7,nul \x01 byte\n");
+  ASSERT_EQ(errors.size(), 4u);
+  EXPECT_TRUE(mentions(errors[0], "at most 256 UTF-8 bytes (it has 257)"));
+  EXPECT_TRUE(mentions(errors[1], "it has 258"));
+  EXPECT_TRUE(mentions(errors[2], "not valid UTF-8"));
+  EXPECT_TRUE(mentions(errors[3], "control characters"));
+}
+
+TEST(CsvParse, DuplicateAfterCanonicalisationNamesTheFirstLine) {
+  auto errors = rejected("ip_address,description\n"
+                         "10.0.0.1,a\n"
+                         "2001:db8::/32,b\n"
+                         "10.0.0.1/32,c\n"
+                         "2001:DB8:0::/32,d\n");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].line, 4u);
+  EXPECT_EQ(errors[0].message, "duplicate of line 2 (both are 10.0.0.1)");
+  EXPECT_EQ(errors[1].line, 5u);
+  EXPECT_EQ(errors[1].message, "duplicate of line 3 (both are 2001:db8::/32)");
+}
+
+TEST(CsvParse, ReportsEveryBadLineWithItsNumber) {
+  auto result = parse_allowlist_csv("ip_address,description\n"
+                                    "10.0.0.0/8,ok\n"
+                                    "1.2.3,bad\n"
+                                    "10.0.0.0/33\n"
+                                    "11.0.0.0/8,ok\n"
+                                    " 12.0.0.0/8,space\n"
+                                    "13.0.0.0/8,a,b\n"
+                                    "10.0.0.0/8,dup\n"
+                                    ",no address\n");
+  std::vector<std::size_t> lines;
+  for (const auto &error : result.errors)
+    lines.push_back(error.line);
+  EXPECT_EQ(lines, (std::vector<std::size_t>{3, 4, 6, 7, 8, 9}));
+  EXPECT_TRUE(mentions(result.errors[5], "must not be empty"));
+}
+
+TEST(CsvHeader, MissingHeaderIsReportedOnLineOne) {
+  auto errors = rejected("10.0.0.0/8,office\n10.1.0.0/16,lab\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].line, 1u);
+  EXPECT_TRUE(mentions(errors[0], "header is missing"));
+  EXPECT_TRUE(mentions(rejected("10.0.0.0/8\n")[0], "header is missing"));
+}
+
+TEST(CsvHeader, EmptyFileIsRejected) {
+  for (std::string_view text : {"", "\xEF\xBB\xBF", "\n\r\n"}) {
+    auto errors = rejected(text);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].line, 1u);
+    EXPECT_TRUE(mentions(errors[0], "empty"));
+  }
+}
+
+TEST(CsvHeader, WrongOrderOrColumnCountIsTheOnlyErrorReported) {
+  auto swapped = rejected("description,ip_address\noffice,10.0.0.0/8\n");
+  ASSERT_EQ(swapped.size(), 1u);
+  EXPECT_TRUE(mentions(swapped[0], "in that order"));
+
+  auto extra = rejected("ip_address,description,enabled\n1.2.3.4,a,true\n");
+  ASSERT_EQ(extra.size(), 1u);
+  EXPECT_EQ(extra[0].line, 1u);
+  EXPECT_TRUE(mentions(extra[0], "found 3"));
+
+  auto single = rejected("ip_address\n1.2.3.4\n");
+  ASSERT_EQ(single.size(), 1u);
+  EXPECT_TRUE(mentions(single[0], "found 1"));
+
+  EXPECT_EQ(rejected("ip,desc\n")[0].line, 1u);
+  EXPECT_TRUE(mentions(rejected("\"ip_address,description\n")[0], "never"));
+}
+
+TEST(CsvFormat, WritesHeaderAndQuotesOnlyWhenNeeded) {
+  Pairs rows = {
+      {prefix("10.0.0.0/8"), "office"},
+      {prefix("2001:db8::1"), std::nullopt},
+      {prefix("10.1.0.0/16"), "a, b"},
+      {prefix("10.2.0.0/16"), "say \"hi\""},
+      {prefix("10.3.0.0/16"), " lead"},
+      {prefix("10.4.0.0/16"), "trail\t"},
+      {prefix("10.5.0.0/16"), "in between ok"},
+      {prefix("10.6.0.0/16"), "two\nlines"},
+  };
+  EXPECT_EQ(format_allowlist_csv(rows), "ip_address,description\n"
+                                        "10.0.0.0/8,office\n"
+                                        "2001:db8::1,\n"
+                                        "10.1.0.0/16,\"a, b\"\n"
+                                        "10.2.0.0/16,\"say \"\"hi\"\"\"\n"
+                                        "10.3.0.0/16,\" lead\"\n"
+                                        "10.4.0.0/16,\"trail\t\"\n"
+                                        "10.5.0.0/16,in between ok\n"
+                                        "10.6.0.0/16,\"two\nlines\"\n");
+  EXPECT_EQ(format_allowlist_csv({}), "ip_address,description\n");
+}
+
+TEST(CsvFormat, FormatThenParseGivesTheSameRows) {
+  std::string long_text(kMaxDescriptionBytes, 'x');
+  Pairs rows = {
+      {prefix("10.0.0.0/8"), "office"},
+      {prefix("::ffff:1.2.3.4"), std::nullopt},
+      {prefix("2001:db8::/32"), "a, \"quoted\", b"},
+      {prefix("0.0.0.0/0"), "  spaces  "},
+      {prefix("::/0"), "tab\there"},
+      {prefix("198.18.0.1"), "\xE2\x82\xAC uro"},
+      {prefix("198.18.0.2"), long_text},
+      {prefix("198.18.0.3"), "\""},
+      {prefix("198.18.0.4"), ","},
+  };
+  auto parsed = accepted(format_allowlist_csv(rows));
+  ASSERT_EQ(parsed.size(), rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(parsed[i].line, i + 2);
+    EXPECT_EQ(parsed[i].range, rows[i].first);
+    EXPECT_EQ(parsed[i].description, rows[i].second);
+  }
+}
+
+TEST(CsvFormat, RoundTripHoldsForRandomEntries) {
+  // Pieces chosen to hit every quoting rule; a fixed seed keeps it stable.
+  const std::vector<std::string> pieces = {
+      "a", " ", "\t", ",", "\"", "\"\"", "x y", "\xC3\xBC", "\xF0\x9F\x8F\xA2"};
+  std::mt19937 rng(20240501);
+  for (int round = 0; round < 200; ++round) {
+    Pairs rows;
+    const std::uint32_t count = rng() % 20;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      IpPrefix range;
+      range.family = rng() % 2 ? Family::V4 : Family::V6;
+      range.length = range.max_length(); // unique: the index is the address
+      range.addr[3] = static_cast<std::uint8_t>(i);
+      std::string description;
+      for (std::uint32_t n = rng() % 8; n > 0; --n)
+        description += pieces[rng() % pieces.size()];
+      rows.emplace_back(range, description.empty()
+                                   ? std::nullopt
+                                   : std::optional(description));
+    }
+    auto parsed = accepted(format_allowlist_csv(rows));
+    ASSERT_EQ(parsed.size(), rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      EXPECT_EQ(parsed[i].range, rows[i].first);
+      EXPECT_EQ(parsed[i].description, rows[i].second);
+    }
+  }
+}
+
+TEST(Description, AcceptsUpTo256BytesOfPrintableUtf8) {
+  EXPECT_EQ(description_error(""), std::nullopt);
+  EXPECT_EQ(description_error("office\tlab"), std::nullopt);
+  EXPECT_EQ(description_error(std::string(256, 'a')), std::nullopt);
+  EXPECT_NE(description_error(std::string(257, 'a')), std::nullopt);
+  EXPECT_NE(description_error("a\nb"), std::nullopt);
+  EXPECT_NE(description_error("a\rb"), std::nullopt);
+  EXPECT_NE(description_error(std::string("a\0b", 3)), std::nullopt);
+  EXPECT_NE(description_error("a\x7f"), std::nullopt);
+  EXPECT_NE(description_error("a\xC2\x85"), std::nullopt); // C1 NEL
+}
+
+TEST(Utf8, AcceptsWellFormedAndRejectsIllFormedSequences) {
+  for (std::string_view good :
+       {"", "plain", "\xC3\xBC", "\xE2\x82\xAC", "\xF0\x9F\x8F\xA2",
+        "\xEF\xBF\xBF", "\xF4\x8F\xBF\xBF"})
+    EXPECT_TRUE(is_valid_utf8(good)) << good;
+  for (std::string_view bad : {
+           "\x80",             // lone continuation
+           "\xC3",             // truncated
+           "\xE2\x82",         // truncated
+           "\xC0\xAF",         // overlong '/'
+           "\xE0\x80\xAF",     // overlong
+           "\xF0\x80\x80\xAF", // overlong
+           "\xED\xA0\x80",     // surrogate
+           "\xF4\x90\x80\x80", // above U+10FFFF
+           "\xF5\x80\x80\x80", // invalid lead
+           "\xFF",             // invalid lead
+           "\xC3\x28",         // bad continuation
+       })
+    EXPECT_FALSE(is_valid_utf8(bad)) << testing::PrintToString(bad);
+}
+
+} // namespace
+} // namespace xdpgate

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The allow list's CSV import/export format (RFC 4180).
+//
+// Import: the first non-blank line is the header "ip_address,description"
+// (an optional UTF-8 BOM before it; column names match case-insensitively
+// and may be padded with spaces or tabs; nothing else is accepted). Each
+// further record is "ip_address[,description]"; an empty description means
+// none. Fields may be quoted ("" escapes a quote; quoted fields may span
+// lines). Line ends are CRLF, LF or CR; blank lines are ignored anywhere.
+// Every bad record is reported once, with the physical line it starts on;
+// a bad header is the only error reported, since the rows then mean nothing.
+//
+// Export: the header, then one LF-terminated line per entry, quoting a
+// description only when it must (comma, quote, CR/LF, leading or trailing
+// space/tab). format_allowlist_csv then parse_allowlist_csv gives the same
+// rows back.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "net/ip_prefix.hpp"
+
+namespace xdpgate {
+
+struct CsvRow {
+  std::size_t line; // 1-based physical line the record starts on
+  IpPrefix range;
+  std::optional<std::string> description;
+};
+
+struct CsvLineError {
+  std::size_t line; // 1-based physical line the record starts on
+  std::string message;
+};
+
+// The file is accepted only when `errors` is empty; `rows` then holds every
+// entry in file order, with no two rows for the same range.
+struct CsvParseResult {
+  std::vector<CsvRow> rows;
+  std::vector<CsvLineError> errors;
+};
+
+CsvParseResult parse_allowlist_csv(std::string_view text);
+
+std::string format_allowlist_csv(
+    const std::vector<std::pair<IpPrefix, std::optional<std::string>>> &rows);
+
+} // namespace xdpgate

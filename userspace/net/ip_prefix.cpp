@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "net/ip_prefix.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <optional>
+
+namespace xdpgate {
+namespace {
+
+constexpr std::size_t kMaxEchoedInput = 64;
+
+// Echoes operator input inside an error message. Non-printable bytes become
+// \xNN so that whitespace is visible and the message is always valid UTF-8;
+// long input is cut so a hostile CSV cannot blow up the error list.
+std::string quoted(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (std::size_t i = 0; i < text.size() && i < kMaxEchoedInput; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  if (text.size() > kMaxEchoedInput)
+    out += "...";
+  return out + "\"";
+}
+
+// A parse failure reason; the caller prefixes the field and the input.
+using Reason = std::optional<std::string>;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_hex_digit(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+         c == '\f';
+}
+
+// Only plain address syntax may pass, so that neither inet_pton's leniency
+// nor a zone id, sign or stray whitespace can slip through.
+Reason check_characters(std::string_view text) {
+  for (char c : text) {
+    if (is_hex_digit(c) || c == '.' || c == ':' || c == '/')
+      continue;
+    if (is_space(c))
+      return "whitespace is not allowed";
+    if (c == '%')
+      return "zone ids (\"%...\") are not allowed";
+    return "unexpected character " + quoted(std::string_view(&c, 1));
+  }
+  return std::nullopt;
+}
+
+Reason parse_octet(std::string_view part, std::uint8_t &out) {
+  if (part.empty())
+    return "expected four dot-separated decimal octets";
+  if (!std::all_of(part.begin(), part.end(), is_digit))
+    return "octet " + quoted(part) + " is not a decimal number";
+  // "010" reads as octal to some tools and as decimal to others.
+  if (part.size() > 1 && part[0] == '0')
+    return "octet " + quoted(part) + " has a leading zero";
+  if (part.size() > 3 || std::stoi(std::string(part)) > 255)
+    return "octet " + quoted(part) + " is greater than 255";
+  out = static_cast<std::uint8_t>(std::stoi(std::string(part)));
+  return std::nullopt;
+}
+
+// Exactly four decimal octets 0-255 without leading zeros, written by hand
+// because inet_pton(AF_INET) differs between C libraries.
+Reason parse_ipv4(std::string_view text, std::uint8_t *out) {
+  if (std::count(text.begin(), text.end(), '.') != 3)
+    return "expected four dot-separated decimal octets";
+  for (int i = 0; i < 4; ++i) {
+    std::size_t dot = text.find('.');
+    if (auto reason = parse_octet(text.substr(0, dot), out[i]))
+      return reason;
+    text.remove_prefix(dot == std::string_view::npos ? text.size() : dot + 1);
+  }
+  return std::nullopt;
+}
+
+Reason parse_ipv6(std::string_view text, std::uint8_t *out) {
+  constexpr std::string_view kInvalid = "not a valid IPv6 address";
+  // An embedded IPv4 tail gets the same strict octet rules as plain IPv4.
+  std::size_t last_colon = text.rfind(':');
+  std::size_t first_dot = text.find('.');
+  if (first_dot != std::string_view::npos) {
+    if (first_dot < last_colon)
+      return std::string(kInvalid);
+    std::uint8_t tail[4];
+    if (auto reason = parse_ipv4(text.substr(last_colon + 1), tail))
+      return std::string(kInvalid) + ": " + *reason;
+  }
+  if (text.size() > INET6_ADDRSTRLEN)
+    return std::string(kInvalid);
+  if (inet_pton(AF_INET6, std::string(text).c_str(), out) != 1)
+    return std::string(kInvalid);
+  return std::nullopt;
+}
+
+Reason parse_length(std::string_view text, const IpPrefix &prefix,
+                    std::uint8_t &out) {
+  if (text.empty())
+    return "prefix length is missing after \"/\"";
+  if (!std::all_of(text.begin(), text.end(), is_digit))
+    return "prefix length " + quoted(text) + " is not a decimal number";
+  if (text.size() > 1 && text[0] == '0')
+    return "prefix length " + quoted(text) + " has a leading zero";
+  int max = prefix.max_length();
+  if (text.size() > 3 || std::stoi(std::string(text)) > max)
+    return "prefix length must be 0-" + std::to_string(max) + " for " +
+           (prefix.family == Family::V4 ? "IPv4" : "IPv6");
+  out = static_cast<std::uint8_t>(std::stoi(std::string(text)));
+  return std::nullopt;
+}
+
+Reason parse_address_text(std::string_view text, IpPrefix &out) {
+  if (text.find(':') != std::string_view::npos) {
+    out.family = Family::V6;
+    out.length = 128;
+    return parse_ipv6(text, out.addr.data());
+  }
+  out.family = Family::V4;
+  out.length = 32;
+  return parse_ipv4(text, out.addr.data());
+}
+
+// Zeroes every bit past `length`; the result is the canonical network.
+IpPrefix masked(IpPrefix prefix) {
+  for (std::size_t i = 0; i < prefix.addr.size(); ++i) {
+    int keep = std::clamp(static_cast<int>(prefix.length) - int(i) * 8, 0, 8);
+    prefix.addr[i] &= static_cast<std::uint8_t>(0xff00 >> keep);
+  }
+  return prefix;
+}
+
+Error make_error(std::string_view code, std::string_view field,
+                 std::string message) {
+  return Error{std::string(code), std::move(message), std::string(field)};
+}
+
+std::string format_ipv4(const std::uint8_t *a) {
+  return std::to_string(a[0]) + "." + std::to_string(a[1]) + "." +
+         std::to_string(a[2]) + "." + std::to_string(a[3]);
+}
+
+bool is_ipv4_mapped(const std::array<std::uint8_t, 16> &a) {
+  return std::all_of(a.begin(), a.begin() + 10,
+                     [](auto b) { return b == 0; }) &&
+         a[10] == 0xff && a[11] == 0xff;
+}
+
+// RFC 5952 section 4.2: the first longest run of two or more zero groups.
+std::pair<int, int> longest_zero_run(const std::array<std::uint16_t, 8> &g) {
+  int best_start = -1, best_len = 0;
+  for (int i = 0; i < 8;) {
+    int j = i;
+    while (j < 8 && g[j] == 0)
+      ++j;
+    if (j - i > best_len && j - i >= 2) {
+      best_start = i;
+      best_len = j - i;
+    }
+    i = std::max(j, i + 1);
+  }
+  return {best_start, best_len};
+}
+
+std::string hex_group(std::uint16_t group) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int shift = 12; shift >= 0; shift -= 4)
+    if (group >> shift || shift == 0)
+      out += kHex[(group >> shift) & 0xf];
+  return out;
+}
+
+// Written by hand: inet_ntop is not RFC 5952-exact for mapped addresses.
+std::string format_ipv6(const std::array<std::uint8_t, 16> &a) {
+  if (is_ipv4_mapped(a))
+    return "::ffff:" + format_ipv4(&a[12]);
+  std::array<std::uint16_t, 8> groups;
+  for (int i = 0; i < 8; ++i)
+    groups[i] = static_cast<std::uint16_t>(a[2 * i] << 8 | a[2 * i + 1]);
+  auto [run_start, run_len] = longest_zero_run(groups);
+  std::string out;
+  for (int i = 0; i < 8; ++i) {
+    if (i == run_start) {
+      out += "::";
+      i += run_len - 1;
+      continue;
+    }
+    if (!out.empty() && out.back() != ':')
+      out += ':';
+    out += hex_group(groups[i]);
+  }
+  return out;
+}
+
+} // namespace
+
+bool IpPrefix::contains(const IpPrefix &other) const {
+  if (family != other.family || length > other.length)
+    return false;
+  IpPrefix narrowed = other;
+  narrowed.length = length;
+  return masked(narrowed).addr == masked(*this).addr;
+}
+
+std::string IpPrefix::to_string() const {
+  std::string text =
+      family == Family::V4 ? format_ipv4(addr.data()) : format_ipv6(addr);
+  if (!is_single_address())
+    text += "/" + std::to_string(length);
+  return text;
+}
+
+Result<IpPrefix> IpPrefix::parse(std::string_view text,
+                                 std::string_view field) {
+  constexpr std::string_view kCode = "invalid_ip_range";
+  auto fail = [&](const std::string &reason) {
+    return make_error(kCode, field,
+                      std::string(field) + " " + quoted(text) + ": " + reason);
+  };
+  if (text.empty())
+    return fail("must not be empty");
+  if (auto reason = check_characters(text))
+    return fail(*reason);
+  if (std::count(text.begin(), text.end(), '/') > 1)
+    return fail("only one \"/\" is allowed");
+
+  std::size_t slash = text.find('/');
+  IpPrefix prefix;
+  if (auto reason = parse_address_text(text.substr(0, slash), prefix))
+    return fail(*reason);
+  if (slash != std::string_view::npos)
+    if (auto reason =
+            parse_length(text.substr(slash + 1), prefix, prefix.length))
+      return fail(*reason);
+
+  IpPrefix canonical = masked(prefix);
+  if (canonical != prefix)
+    return make_error(kCode, field,
+                      std::string(field) + " " + quoted(text) +
+                          " has host bits set; did you mean \"" +
+                          canonical.to_string() + "\"?");
+  return canonical;
+}
+
+Result<IpPrefix> IpPrefix::parse_address(std::string_view text,
+                                         std::string_view field) {
+  constexpr std::string_view kCode = "invalid_ip_address";
+  auto fail = [&](const std::string &reason) {
+    return make_error(kCode, field,
+                      std::string(field) + " " + quoted(text) + ": " + reason);
+  };
+  if (text.empty())
+    return fail("must not be empty");
+  if (auto reason = check_characters(text))
+    return fail(*reason);
+  if (text.find('/') != std::string_view::npos)
+    return fail("expected a single address, without a \"/\" prefix length");
+  IpPrefix address;
+  if (auto reason = parse_address_text(text, address))
+    return fail(*reason);
+  return address;
+}
+
+} // namespace xdpgate
+
+std::size_t std::hash<xdpgate::IpPrefix>::operator()(
+    const xdpgate::IpPrefix &p) const noexcept {
+  // FNV-1a over every field; prefixes are canonical, so equal means equal.
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&h](std::uint8_t byte) {
+    h ^= byte;
+    h *= 0x100000001b3ULL;
+  };
+  mix(static_cast<std::uint8_t>(p.family));
+  mix(p.length);
+  for (auto byte : p.addr)
+    mix(byte);
+  return static_cast<std::size_t>(h);
+}
