@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "support/test_run.hpp"
+
+#include <bpf/bpf.h>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace xdpgate::test {
+
+std::string verdict_name(int verdict) {
+  static const char *const names[] = {
+      "allowed", "exempt_source", "exempt_port", "out_of_scope", "reply",
+      "non_ip",  "ndp",           "would_drop",  "dropped",      "malformed"};
+  if (verdict < 0 || verdict >= XDPGATE_VERDICT_COUNT)
+    return "none";
+  return names[verdict];
+}
+
+std::string action_name(int action) {
+  switch (action) {
+  case XDP_PASS:
+    return "XDP_PASS";
+  case XDP_DROP:
+    return "XDP_DROP";
+  case XDP_ABORTED:
+    return "XDP_ABORTED";
+  default:
+    return "action " + std::to_string(action);
+  }
+}
+
+int run_action(const DataPath &path, const std::vector<std::uint8_t> &frame) {
+  std::vector<std::uint8_t> out(frame.size() + 256);
+  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  opts.data_in = frame.data();
+  opts.data_size_in = static_cast<__u32>(frame.size());
+  opts.data_out = out.data();
+  opts.data_size_out = static_cast<__u32>(out.size());
+  opts.repeat = 1;
+  if (bpf_prog_test_run_opts(path.program_fd(), &opts) != 0)
+    throw std::runtime_error("BPF_PROG_TEST_RUN failed: errno " +
+                             std::to_string(errno));
+  return static_cast<int>(opts.retval);
+}
+
+Outcome run_frame(const DataPath &path,
+                  const std::vector<std::uint8_t> &frame) {
+  VerdictCounters before = path.verdict_counters().value();
+  Outcome outcome;
+  outcome.action = run_action(path, frame);
+  VerdictCounters after = path.verdict_counters().value();
+  for (int v = 0; v < XDPGATE_VERDICT_COUNT; ++v)
+    if (after[v].packets != before[v].packets)
+      outcome.verdict = v;
+  return outcome;
+}
+
+bool bpf_available(std::string *why) {
+  if (geteuid() != 0) {
+    *why = "BPF tests need root (CAP_BPF and CAP_NET_ADMIN)";
+    return false;
+  }
+  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+    *why = "the kernel has no BTF (/sys/kernel/btf/vmlinux)";
+    return false;
+  }
+  return true;
+}
+
+DataPath load_data_path(const DataPathOptions &options) {
+  Result<DataPath> loaded = DataPath::load(options);
+  if (!loaded)
+    throw std::runtime_error("loading the data path failed: " +
+                             loaded.error().message);
+  return std::move(loaded.value());
+}
+
+IpPrefix prefix(const std::string &text) {
+  Result<IpPrefix> parsed = IpPrefix::parse(text);
+  if (!parsed)
+    throw std::invalid_argument(parsed.error().message);
+  return *parsed;
+}
+
+std::vector<IpPrefix> prefixes(const std::vector<std::string> &texts) {
+  std::vector<IpPrefix> out;
+  for (const std::string &t : texts)
+    out.push_back(prefix(t));
+  return out;
+}
+
+} // namespace xdpgate::test

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// Runs the XDP program on crafted frames through BPF_PROG_TEST_RUN: no
+// interface is involved. Reports the XDP action and which verdict counter
+// the frame moved.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "datapath/data_path.hpp"
+
+namespace xdpgate::test {
+
+struct Outcome {
+  int action = -1;  // XDP_PASS, XDP_DROP, ...
+  int verdict = -1; // enum xdpgate_verdict, -1 if no counter moved
+};
+
+std::string verdict_name(int verdict);
+std::string action_name(int action);
+
+// Runs `frame` once and returns the action (no counter bookkeeping).
+int run_action(const DataPath &path, const std::vector<std::uint8_t> &frame);
+// Runs `frame` once and returns the action and the verdict counter it moved.
+Outcome run_frame(const DataPath &path, const std::vector<std::uint8_t> &frame);
+
+// Loads the program or throws with the loader's message.
+DataPath load_data_path(const DataPathOptions &options = {});
+// False, with the reason, where BPF truly cannot run (not root, no BTF):
+// tests then GTEST_SKIP. On the project's machines and in CI they must run.
+bool bpf_available(std::string *why);
+
+IpPrefix prefix(const std::string &text);
+std::vector<IpPrefix> prefixes(const std::vector<std::string> &texts);
+
+} // namespace xdpgate::test

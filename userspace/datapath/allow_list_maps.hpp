@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The allow-list tries of both families and the per-entry statistics.
+// Each family's trie sits in slot 0 of an outer array-of-maps; sync() applies
+// a single change in place (one kernel update, atomic by itself) and any
+// larger change by building a complete new trie and swapping the outer slot,
+// so a packet always sees the whole old list or the whole new one.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "common/fd.hpp"
+#include "common/result.hpp"
+#include "net/ip_prefix.hpp"
+
+namespace xdpgate {
+
+struct EntryHits {
+  std::uint64_t packets = 0;
+  std::uint64_t last_hit_ns = 0; // CLOCK_MONOTONIC; 0 = never
+};
+
+// An empty allow-list trie of the layout the XDP program expects.
+Result<Fd> create_lpm_trie(Family family, std::uint32_t capacity);
+
+class AllowListMaps {
+public:
+  // Adopts the outer maps and the statistics array (borrowed fds). Empty outer
+  // slots get new empty tries; filled ones are read back, slots and all.
+  static Result<AllowListMaps> open(int outer_v4_fd, int outer_v6_fd,
+                                    int stats_fd, std::uint32_t capacity);
+
+  Status sync(const std::vector<IpPrefix> &desired);
+
+  std::vector<IpPrefix> prefixes() const;
+  std::optional<IpPrefix> lookup(const IpPrefix &address) const;
+  std::optional<EntryHits> hits(const IpPrefix &range) const;
+
+private:
+  struct Trie {
+    explicit Trie(Family f) : family(f) {}
+    Family family;
+    int outer_fd = -1;
+    Fd inner;
+    std::unordered_map<IpPrefix, std::uint32_t> slots;
+  };
+
+  AllowListMaps(int stats_fd, std::uint32_t capacity);
+  Status adopt(Trie &trie);
+  Status sync_family(Trie &trie, const std::vector<IpPrefix> &desired);
+  Status apply_in_place(Trie &trie, const std::vector<IpPrefix> &added,
+                        const std::vector<IpPrefix> &removed);
+  Status rebuild(Trie &trie, const std::vector<IpPrefix> &desired,
+                 const std::vector<IpPrefix> &removed);
+  Result<std::uint32_t> take_slot();
+  Status clear_stats(const std::vector<std::uint32_t> &slots);
+
+  int stats_fd_ = -1;
+  std::uint32_t capacity_ = 0;
+  Trie v4_{Family::V4};
+  Trie v6_{Family::V6};
+  std::deque<std::uint32_t> free_slots_; // oldest freed first
+};
+
+} // namespace xdpgate

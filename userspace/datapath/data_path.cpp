@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "datapath/data_path.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cstring>
+
+#include "datapath/lpm_key.hpp"
+#include "xdpgate.skel.h"
+
+namespace xdpgate {
+
+namespace {
+
+std::size_t possible_cpus() {
+  int n = libbpf_num_possible_cpus();
+  return n > 0 ? static_cast<std::size_t>(n) : 1;
+}
+
+void set_ports(__u64 *bitmap, const std::set<std::uint16_t> &ports) {
+  for (std::uint16_t port : ports)
+    bitmap[port / 64] |= __u64{1} << (port % 64);
+}
+
+Error load_error(const std::string &what, int err) {
+  return system_error("bpf_load_failed",
+                      what + " (xdpgate needs root or CAP_BPF+CAP_NET_ADMIN, "
+                             "a kernel with BTF, and bpffs at /sys/fs/bpf)",
+                      err);
+}
+
+// The kernel stores the exempt tries' value as an (unused) slot.
+Status sync_exempt_family(int fd, Family family,
+                          const std::set<IpPrefix> &current,
+                          const std::set<IpPrefix> &desired) {
+  for (const IpPrefix &p : current) {
+    if (p.family != family || desired.count(p))
+      continue;
+    LpmKey key = lpm_key(p);
+    if (bpf_map_delete_elem(fd, key.bytes.data()) != 0 && errno != ENOENT)
+      return system_error("kernel_update_failed",
+                          "removing exempt source " + p.to_string());
+  }
+  for (const IpPrefix &p : desired) {
+    if (p.family != family)
+      continue;
+    LpmKey key = lpm_key(p);
+    xdpgate_allow_value unused{0};
+    if (bpf_map_update_elem(fd, key.bytes.data(), &unused, BPF_ANY) != 0)
+      return system_error("kernel_update_failed",
+                          "adding exempt source " + p.to_string());
+  }
+  return {};
+}
+
+} // namespace
+
+void DataPath::SkeletonDeleter::operator()(xdpgate_bpf *skel) const {
+  xdpgate_bpf__destroy(skel);
+}
+
+DataPath::DataPath(Skeleton skel, AllowListMaps allow)
+    : skel_(std::move(skel)), allow_(std::move(allow)) {}
+DataPath::DataPath(DataPath &&) noexcept = default;
+DataPath &DataPath::operator=(DataPath &&) noexcept = default;
+DataPath::~DataPath() = default;
+
+Result<DataPath> DataPath::load(const DataPathOptions &options) {
+  Skeleton skel(xdpgate_bpf__open());
+  if (!skel)
+    return load_error("opening the BPF object failed", errno);
+  auto &maps = skel->maps;
+  // The outer maps' inner template must have the configured capacity.
+  // libbpf 1.1 crashes resizing its own template, so hand it ours.
+  Result<Fd> template_v4 = create_lpm_trie(Family::V4, options.capacity);
+  Result<Fd> template_v6 = create_lpm_trie(Family::V6, options.capacity);
+  if (!template_v4)
+    return template_v4.error();
+  if (!template_v6)
+    return template_v6.error();
+  bpf_map__set_inner_map_fd(maps.allow_v4, template_v4->get());
+  bpf_map__set_inner_map_fd(maps.allow_v6, template_v6->get());
+  bpf_map__set_max_entries(maps.entry_stats, 2 * options.capacity);
+  bpf_map__set_max_entries(maps.exempt_v4, options.exempt_capacity);
+  bpf_map__set_max_entries(maps.exempt_v6, options.exempt_capacity);
+
+  if (options.pin_dir) {
+    bpf_map *map;
+    bpf_object__for_each_map(map, skel->obj) {
+      std::string path = (*options.pin_dir / bpf_map__name(map)).string();
+      if (int err = bpf_map__set_pin_path(map, path.c_str()); err)
+        return load_error("setting the pin path " + path + " failed", -err);
+    }
+  }
+  if (int err = xdpgate_bpf__load(skel.get()); err)
+    return load_error("loading the XDP program failed", -err);
+
+  Result<AllowListMaps> allow = AllowListMaps::open(
+      bpf_map__fd(maps.allow_v4), bpf_map__fd(maps.allow_v6),
+      bpf_map__fd(maps.entry_stats), options.capacity);
+  if (!allow)
+    return allow.error();
+  return DataPath(std::move(skel), std::move(allow.value()));
+}
+
+int DataPath::program_fd() const {
+  return bpf_program__fd(skel_->progs.xdpgate_xdp);
+}
+
+Status DataPath::sync(const DesiredState &desired) {
+  // Exemptions first: widening them never wrongly drops, and the list and
+  // mode that follow may depend on them being in place.
+  if (Status s = sync_exempt(desired.exempt_sources); !s)
+    return s;
+  if (Status s = allow_.sync(desired.allow); !s)
+    return s;
+  return write_config(desired.config);
+}
+
+Status DataPath::write_config(const RuntimeConfig &config) {
+  if (written_config_ == config)
+    return {};
+  xdpgate_config value{};
+  value.mode = static_cast<std::uint8_t>(config.mode);
+  value.scope_tcp = !config.protected_tcp_ports.empty();
+  value.scope_udp = !config.protected_udp_ports.empty();
+  value.denied_sample_shift = config.denied_sample_shift;
+  value.track_replies = config.track_replies;
+  set_ports(value.exempt_tcp, config.exempt_tcp_ports);
+  set_ports(value.exempt_udp, config.exempt_udp_ports);
+  set_ports(value.protected_tcp, config.protected_tcp_ports);
+  set_ports(value.protected_udp, config.protected_udp_ports);
+  std::uint32_t zero = 0;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.runtime_config), &zero,
+                          &value, BPF_ANY) != 0)
+    return system_error("kernel_update_failed",
+                        "writing the runtime configuration failed");
+  written_config_ = config;
+  return {};
+}
+
+Status DataPath::sync_exempt(const std::vector<IpPrefix> &sources) {
+  std::set<IpPrefix> desired(sources.begin(), sources.end());
+  if (written_exempt_ == desired)
+    return {};
+  // Unknown contents (fresh process on pinned maps): clear by rewriting all.
+  std::set<IpPrefix> current = written_exempt_.value_or(std::set<IpPrefix>{});
+  if (!written_exempt_) {
+    for (auto [map, family] : {std::pair{skel_->maps.exempt_v4, Family::V4},
+                               std::pair{skel_->maps.exempt_v6, Family::V6}}) {
+      int fd = bpf_map__fd(map);
+      LpmKey key{}, next{};
+      const void *prev = nullptr;
+      while (bpf_map_get_next_key(fd, prev, next.bytes.data()) == 0) {
+        key = next;
+        prev = key.bytes.data();
+        current.insert(prefix_from_lpm_key(family, key));
+      }
+    }
+  }
+  for (auto [map, family] : {std::pair{skel_->maps.exempt_v4, Family::V4},
+                             std::pair{skel_->maps.exempt_v6, Family::V6}})
+    if (Status s =
+            sync_exempt_family(bpf_map__fd(map), family, current, desired);
+        !s)
+      return s;
+  written_exempt_ = std::move(desired);
+  return {};
+}
+
+Result<VerdictCounters> DataPath::verdict_counters() const {
+  VerdictCounters totals{};
+  std::vector<xdpgate_verdict_counter> per_cpu(possible_cpus());
+  int fd = bpf_map__fd(skel_->maps.verdict_counters);
+  for (std::uint32_t v = 0; v < XDPGATE_VERDICT_COUNT; ++v) {
+    if (bpf_map_lookup_elem(fd, &v, per_cpu.data()) != 0)
+      return system_error("kernel_read_failed",
+                          "reading the verdict counters failed");
+    for (const xdpgate_verdict_counter &c : per_cpu) {
+      totals[v].packets += c.packets;
+      totals[v].bytes += c.bytes;
+    }
+  }
+  return totals;
+}
+
+Status DataPath::reset_verdict_counters() {
+  std::vector<xdpgate_verdict_counter> zeros(possible_cpus());
+  int fd = bpf_map__fd(skel_->maps.verdict_counters);
+  for (std::uint32_t v = 0; v < XDPGATE_VERDICT_COUNT; ++v)
+    if (bpf_map_update_elem(fd, &v, zeros.data(), BPF_ANY) != 0)
+      return system_error("kernel_update_failed",
+                          "resetting the verdict counters failed");
+  return {};
+}
+
+Result<std::vector<DeniedSource>> DataPath::denied_sources() const {
+  std::vector<DeniedSource> out;
+  int fd = bpf_map__fd(skel_->maps.denied_sources);
+  xdpgate_source_key key{}, next{};
+  const void *prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    xdpgate_source_stats stats{};
+    if (bpf_map_lookup_elem(fd, &key, &stats) != 0)
+      continue; // evicted between the two calls
+    DeniedSource source;
+    source.address.family = key.family == 4 ? Family::V4 : Family::V6;
+    source.address.length = source.address.max_length();
+    std::memcpy(source.address.addr.data(), key.addr, key.family == 4 ? 4 : 16);
+    source.sampled_packets = stats.packets;
+    source.last_seen_ns = stats.last_seen_ns;
+    out.push_back(source);
+  }
+  return out;
+}
+
+} // namespace xdpgate

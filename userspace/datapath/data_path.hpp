@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The loaded XDP program and its maps. DataPath::sync() is the one choke
+// point that writes the kernel: it takes the whole desired state (runtime
+// configuration, exempt sources, allow list), diffs it against what the maps
+// hold and applies the difference. Not thread-safe: callers serialise.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "common/result.hpp"
+#include "datapath/allow_list_maps.hpp"
+#include "list/entry.hpp"
+#include "net/ip_prefix.hpp"
+#include "xdpgate/abi.h"
+
+struct xdpgate_bpf;
+
+namespace xdpgate {
+
+struct RuntimeConfig {
+  Mode mode = Mode::Off;
+  std::set<std::uint16_t> exempt_tcp_ports;
+  std::set<std::uint16_t> exempt_udp_ports;
+  std::set<std::uint16_t> protected_tcp_ports; // empty: every port protected
+  std::set<std::uint16_t> protected_udp_ports;
+  std::uint8_t denied_sample_shift = 0; // sample 1 in 2^shift denied packets
+  bool track_replies = false;
+
+  bool operator==(const RuntimeConfig &) const = default;
+};
+
+struct DesiredState {
+  RuntimeConfig config;
+  std::vector<IpPrefix> exempt_sources;
+  std::vector<IpPrefix> allow; // enabled entries only, any order
+};
+
+struct DataPathOptions {
+  std::uint32_t capacity = 1024;        // allow-list prefixes per family
+  std::uint32_t exempt_capacity = 1024; // exempt prefixes per family
+  // If set, every map is pinned here and re-used from here on the next load,
+  // so the kernel state survives the process.
+  std::optional<std::filesystem::path> pin_dir;
+};
+
+struct VerdictCount {
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+};
+using VerdictCounters = std::array<VerdictCount, XDPGATE_VERDICT_COUNT>;
+
+struct DeniedSource {
+  IpPrefix address; // full-length prefix
+  std::uint64_t sampled_packets = 0;
+  std::uint64_t last_seen_ns = 0; // CLOCK_MONOTONIC
+};
+
+class DataPath {
+public:
+  static Result<DataPath> load(const DataPathOptions &options);
+  DataPath(DataPath &&) noexcept;
+  DataPath &operator=(DataPath &&) noexcept;
+  ~DataPath();
+
+  Status sync(const DesiredState &desired);
+
+  int program_fd() const;
+  // The allow list as the kernel holds it (after a load from pins, this is
+  // what the previous process left).
+  std::vector<IpPrefix> allow_list() const { return allow_.prefixes(); }
+  // Longest-prefix match in the kernel's own trie.
+  std::optional<IpPrefix> lookup(const IpPrefix &address) const {
+    return allow_.lookup(address);
+  }
+  std::optional<EntryHits> entry_hits(const IpPrefix &range) const {
+    return allow_.hits(range);
+  }
+  Result<VerdictCounters> verdict_counters() const;
+  Result<std::vector<DeniedSource>> denied_sources() const;
+  // Zeroes the verdict counters (tests and benchmarks).
+  Status reset_verdict_counters();
+
+private:
+  struct SkeletonDeleter {
+    void operator()(xdpgate_bpf *skel) const;
+  };
+  using Skeleton = std::unique_ptr<xdpgate_bpf, SkeletonDeleter>;
+
+  DataPath(Skeleton skel, AllowListMaps allow);
+  Status write_config(const RuntimeConfig &config);
+  Status sync_exempt(const std::vector<IpPrefix> &sources);
+
+  Skeleton skel_;
+  AllowListMaps allow_;
+  std::optional<RuntimeConfig> written_config_;
+  std::optional<std::set<IpPrefix>> written_exempt_;
+};
+
+} // namespace xdpgate

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// Conversions between IpPrefix and the LPM trie keys of include/xdpgate/abi.h.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "net/ip_prefix.hpp"
+
+namespace xdpgate {
+
+// Room for either family's key; only the first lpm_key_size() bytes count.
+struct LpmKey {
+  std::array<std::uint8_t, 20> bytes{};
+};
+
+std::size_t lpm_key_size(Family family);
+LpmKey lpm_key(const IpPrefix &prefix);
+IpPrefix prefix_from_lpm_key(Family family, const LpmKey &key);
+// The prefix of the given length that contains `address` (host bits cleared).
+IpPrefix mask_prefix(const IpPrefix &address, std::uint8_t length);
+
+} // namespace xdpgate
