@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "datapath/lpm_key.hpp"
+#include "datapath/skeleton.hpp"
 #include "xdpgate/abi.h"
 
 namespace xdpgate {
@@ -15,11 +16,6 @@ namespace xdpgate {
 namespace {
 
 constexpr std::uint32_t kOuterSlot = 0;
-
-std::size_t possible_cpus() {
-  int n = libbpf_num_possible_cpus();
-  return n > 0 ? static_cast<std::size_t>(n) : 1;
-}
 
 Status batch_update(int fd, const void *keys, const void *values,
                     std::uint32_t count, const char *what) {

@@ -12,11 +12,6 @@ namespace xdpgate {
 
 namespace {
 
-std::size_t possible_cpus() {
-  int n = libbpf_num_possible_cpus();
-  return n > 0 ? static_cast<std::size_t>(n) : 1;
-}
-
 void set_ports(__u64 *bitmap, const std::set<std::uint16_t> &ports) {
   for (std::uint16_t port : ports)
     bitmap[port / 64] |= __u64{1} << (port % 64);
@@ -54,10 +49,6 @@ Status sync_exempt_family(int fd, Family family,
 }
 
 } // namespace
-
-void DataPath::SkeletonDeleter::operator()(xdpgate_bpf *skel) const {
-  xdpgate_bpf__destroy(skel);
-}
 
 DataPath::DataPath(Skeleton skel, AllowListMaps allow)
     : skel_(std::move(skel)), allow_(std::move(allow)) {}
@@ -169,51 +160,57 @@ Status DataPath::sync_exempt(const std::vector<IpPrefix> &sources) {
 }
 
 Result<VerdictCounters> DataPath::verdict_counters() const {
-  VerdictCounters totals{};
-  std::vector<xdpgate_verdict_counter> per_cpu(possible_cpus());
-  int fd = bpf_map__fd(skel_->maps.verdict_counters);
-  for (std::uint32_t v = 0; v < XDPGATE_VERDICT_COUNT; ++v) {
-    if (bpf_map_lookup_elem(fd, &v, per_cpu.data()) != 0)
-      return system_error("kernel_read_failed",
-                          "reading the verdict counters failed");
-    for (const xdpgate_verdict_counter &c : per_cpu) {
-      totals[v].packets += c.packets;
-      totals[v].bytes += c.bytes;
-    }
-  }
-  return totals;
+  return read_verdict_counters(bpf_map__fd(skel_->maps.verdict_counters));
 }
 
 Status DataPath::reset_verdict_counters() {
-  std::vector<xdpgate_verdict_counter> zeros(possible_cpus());
-  int fd = bpf_map__fd(skel_->maps.verdict_counters);
-  for (std::uint32_t v = 0; v < XDPGATE_VERDICT_COUNT; ++v)
-    if (bpf_map_update_elem(fd, &v, zeros.data(), BPF_ANY) != 0)
-      return system_error("kernel_update_failed",
-                          "resetting the verdict counters failed");
-  return {};
+  return xdpgate::reset_verdict_counters(
+      bpf_map__fd(skel_->maps.verdict_counters));
 }
 
 Result<std::vector<DeniedSource>> DataPath::denied_sources() const {
-  std::vector<DeniedSource> out;
-  int fd = bpf_map__fd(skel_->maps.denied_sources);
-  xdpgate_source_key key{}, next{};
-  const void *prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    key = next;
-    prev = &key;
-    xdpgate_source_stats stats{};
-    if (bpf_map_lookup_elem(fd, &key, &stats) != 0)
-      continue; // evicted between the two calls
-    DeniedSource source;
-    source.address.family = key.family == 4 ? Family::V4 : Family::V6;
-    source.address.length = source.address.max_length();
-    std::memcpy(source.address.addr.data(), key.addr, key.family == 4 ? 4 : 16);
-    source.sampled_packets = stats.packets;
-    source.last_seen_ns = stats.last_seen_ns;
-    out.push_back(source);
+  return read_denied_sources(bpf_map__fd(skel_->maps.denied_sources));
+}
+
+Result<InterfaceProgram> DataPath::load_interface_program(
+    const std::optional<std::filesystem::path> &pin_dir) const {
+  Skeleton skel(xdpgate_bpf__open());
+  if (!skel)
+    return load_error("opening the BPF object failed", errno);
+  bpf_map *map;
+  bpf_object__for_each_map(map, skel->obj) {
+    std::string name = bpf_map__name(map);
+    if (map == skel->maps.verdict_counters ||
+        map == skel->maps.denied_sources) {
+      if (!pin_dir)
+        continue;
+      std::string path = (*pin_dir / name).string();
+      if (int err = bpf_map__set_pin_path(map, path.c_str()); err)
+        return load_error("setting the pin path " + path + " failed", -err);
+      continue;
+    }
+    const bpf_map *shared =
+        bpf_object__find_map_by_name(skel_->obj, name.c_str());
+    if (!shared)
+      return load_error("map " + name + " is missing", ENOENT);
+    if (int err = bpf_map__reuse_fd(map, bpf_map__fd(shared)); err)
+      return load_error("sharing map " + name + " failed", -err);
   }
-  return out;
+  if (int err = xdpgate_bpf__load(skel.get()); err)
+    return load_error("loading the XDP program failed", -err);
+  return InterfaceProgram(std::move(skel));
+}
+
+int InterfaceProgram::program_fd() const {
+  return bpf_program__fd(skel_->progs.xdpgate_xdp);
+}
+
+Result<VerdictCounters> InterfaceProgram::verdict_counters() const {
+  return read_verdict_counters(bpf_map__fd(skel_->maps.verdict_counters));
+}
+
+Result<std::vector<DeniedSource>> InterfaceProgram::denied_sources() const {
+  return read_denied_sources(bpf_map__fd(skel_->maps.denied_sources));
 }
 
 } // namespace xdpgate

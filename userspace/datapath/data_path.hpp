@@ -15,11 +15,10 @@
 
 #include "common/result.hpp"
 #include "datapath/allow_list_maps.hpp"
+#include "datapath/skeleton.hpp"
 #include "list/entry.hpp"
 #include "net/ip_prefix.hpp"
 #include "xdpgate/abi.h"
-
-struct xdpgate_bpf;
 
 namespace xdpgate {
 
@@ -49,16 +48,18 @@ struct DataPathOptions {
   std::optional<std::filesystem::path> pin_dir;
 };
 
-struct VerdictCount {
-  std::uint64_t packets = 0;
-  std::uint64_t bytes = 0;
-};
-using VerdictCounters = std::array<VerdictCount, XDPGATE_VERDICT_COUNT>;
+// The program of one protected interface: it shares every map of its
+// DataPath except its own verdict counters and denied-source sample.
+class InterfaceProgram {
+public:
+  int program_fd() const;
+  Result<VerdictCounters> verdict_counters() const;
+  Result<std::vector<DeniedSource>> denied_sources() const;
 
-struct DeniedSource {
-  IpPrefix address; // full-length prefix
-  std::uint64_t sampled_packets = 0;
-  std::uint64_t last_seen_ns = 0; // CLOCK_MONOTONIC
+private:
+  friend class DataPath;
+  explicit InterfaceProgram(Skeleton skel) : skel_(std::move(skel)) {}
+  Skeleton skel_;
 };
 
 class DataPath {
@@ -69,6 +70,11 @@ public:
   ~DataPath();
 
   Status sync(const DesiredState &desired);
+
+  // Loads another copy of the program for one interface. With a pin
+  // directory, its own maps are pinned there and re-used from there.
+  Result<InterfaceProgram> load_interface_program(
+      const std::optional<std::filesystem::path> &pin_dir) const;
 
   int program_fd() const;
   // The allow list as the kernel holds it (after a load from pins, this is
@@ -87,11 +93,6 @@ public:
   Status reset_verdict_counters();
 
 private:
-  struct SkeletonDeleter {
-    void operator()(xdpgate_bpf *skel) const;
-  };
-  using Skeleton = std::unique_ptr<xdpgate_bpf, SkeletonDeleter>;
-
   DataPath(Skeleton skel, AllowListMaps allow);
   Status write_config(const RuntimeConfig &config);
   Status sync_exempt(const std::vector<IpPrefix> &sources);

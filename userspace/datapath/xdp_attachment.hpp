@@ -1,33 +1,44 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The XDP program attached to one interface through a BPF link. The link is
-// the attachment: while its fd (or its pin) lives, the program stays
-// attached; dropping the last reference detaches it.
+// the attachment: while its fd or its pin lives, the program stays attached.
+// Pinning the link is what keeps filtering running while the daemon restarts;
+// a restarted daemon adopts the pinned link and swaps its own program in
+// atomically (bpf_link_update), so there is no instant without a filter.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/fd.hpp"
 #include "common/result.hpp"
 
 namespace xdpgate {
 
-enum class AttachMode { Auto, Native, Generic }; // what the operator asks for
-enum class XdpMode { Native, Generic };          // what the kernel gave
+// What the operator asks for; auto: native where the driver supports it,
+// else generic.
+enum class AttachMode { Auto, Native, Generic };
+enum class XdpMode { Native, Generic }; // what the kernel gave
 
+std::string_view to_string(AttachMode mode);
 const char *to_string(XdpMode mode);
 
 class XdpAttachment {
 public:
-  // Auto tries the driver (native) mode first and falls back to generic.
-  static Result<XdpAttachment> attach(int program_fd, const std::string &ifname,
-                                      AttachMode mode);
+  // Adopts the link pinned at `pin` if it still holds `ifname` (swapping
+  // `program_fd` in), else attaches anew and pins the link there.
+  static Result<XdpAttachment>
+  attach(int program_fd, const std::string &ifname, AttachMode mode,
+         const std::optional<std::filesystem::path> &pin);
 
   const std::string &ifname() const { return ifname_; }
   int ifindex() const { return ifindex_; }
   XdpMode mode() const { return mode_; }
-  int link_fd() const { return link_.get(); }
+  std::uint32_t program_id() const;
+  // False once the interface is gone (the kernel detaches the link).
+  bool still_attached() const;
 
 private:
   XdpAttachment(Fd link, std::string ifname, int ifindex, XdpMode mode)

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+namespace xdpgate {
+namespace {
+
+void expect_defaults(const Config &c) {
+  EXPECT_TRUE(c.interfaces.empty());
+  EXPECT_EQ(c.attach_mode, AttachMode::Auto);
+  EXPECT_EQ(c.socket, "/run/xdpgate/xdpgate.sock");
+  EXPECT_EQ(c.state_dir, "/var/lib/xdpgate");
+  EXPECT_EQ(c.write_group, "xdpgate");
+  EXPECT_EQ(c.read_group, "xdpgate-read");
+  EXPECT_EQ(c.capacity, 1048576u);
+  EXPECT_EQ(c.exempt_tcp_ports, std::vector<std::uint16_t>{10943});
+  EXPECT_TRUE(c.exempt_udp_ports.empty());
+  EXPECT_TRUE(c.exempt_sources.empty());
+  EXPECT_TRUE(c.protected_tcp_ports.empty());
+  EXPECT_TRUE(c.protected_udp_ports.empty());
+}
+
+IpPrefix prefix(std::string_view text) {
+  auto parsed = IpPrefix::parse(text);
+  EXPECT_TRUE(parsed.ok()) << text;
+  return parsed.ok() ? *parsed : IpPrefix{};
+}
+
+// A file in a fresh temporary directory, removed with it.
+class ConfigFile {
+public:
+  ConfigFile() {
+    char pattern[] = "/tmp/xdpgate-config-test-XXXXXX";
+    dir_ = ::mkdtemp(pattern);
+  }
+  ~ConfigFile() { std::filesystem::remove_all(dir_); }
+  std::filesystem::path write(const std::string &text) const {
+    auto path = dir_ / "xdpgate.toml";
+    std::ofstream(path) << text;
+    return path;
+  }
+  const std::filesystem::path &dir() const { return dir_; }
+
+private:
+  std::filesystem::path dir_;
+};
+
+TEST(Config, MissingFileAtTheDefaultPathGivesTheDefaults) {
+  ConfigFile files;
+  auto config = load_config(files.dir() / "absent.toml", false);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  expect_defaults(*config);
+}
+
+TEST(Config, MissingFileAtAGivenPathIsAnError) {
+  ConfigFile files;
+  auto path = files.dir() / "absent.toml";
+  auto config = load_config(path, true);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().code, "invalid_config");
+  EXPECT_NE(config.error().message.find(path.string()), std::string::npos);
+  EXPECT_EQ(config.error().sys_errno, ENOENT);
+}
+
+TEST(Config, DirectoryGivenAsTheFileIsAnError) {
+  ConfigFile files;
+  auto config = load_config(files.dir(), true);
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message.find("not a regular file"),
+            std::string::npos);
+}
+
+TEST(Config, EmptyFileGivesTheDefaults) {
+  auto config = parse_config("", "empty.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  expect_defaults(*config);
+}
+
+TEST(Config, SpecExampleParses) {
+  constexpr const char *kSpecExample = R"(
+interfaces  = ["eth1"]                   # protected interfaces (attached when they appear)
+attach_mode = "auto"                     # auto (native, else generic) | native | generic
+socket      = "/run/xdpgate/xdpgate.sock"
+state_dir   = "/var/lib/xdpgate"
+write_group = "xdpgate"                  # may change the list
+read_group  = "xdpgate-read"             # may read it
+capacity    = 1048576                    # entries per address family
+
+[exempt]
+tcp_ports = [10943]                      # polling tentacles; add health-check ports here
+udp_ports = []
+sources   = []                           # CIDRs always allowed: health checkers, service ranges
+
+[scope]
+protected_tcp_ports = []                 # empty: every port is protected
+protected_udp_ports = []
+)";
+  auto config = parse_config(kSpecExample, "spec.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->interfaces, std::vector<std::string>{"eth1"});
+  config->interfaces.clear();
+  expect_defaults(*config);
+}
+
+TEST(Config, EveryKeyIsParsed) {
+  ConfigFile files;
+  auto path = files.write(R"(
+interfaces  = ["eth1", "bond0.100"]
+attach_mode = "generic"
+socket      = "/run/other/gate.sock"
+state_dir   = "/srv/xdpgate"
+write_group = "netops"
+read_group  = "auditors"
+capacity    = 4096
+
+[exempt]
+tcp_ports = [10943, 8080]
+udp_ports = [53]
+sources   = ["192.0.2.0/24", "2001:db8::/32", "198.51.100.7"]
+
+[scope]
+protected_tcp_ports = [22, 443]
+protected_udp_ports = [443]
+)");
+  auto config = load_config(path, true);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  const Config &c = *config;
+  EXPECT_EQ(c.interfaces, (std::vector<std::string>{"eth1", "bond0.100"}));
+  EXPECT_EQ(c.attach_mode, AttachMode::Generic);
+  EXPECT_EQ(c.socket, "/run/other/gate.sock");
+  EXPECT_EQ(c.state_dir, "/srv/xdpgate");
+  EXPECT_EQ(c.write_group, "netops");
+  EXPECT_EQ(c.read_group, "auditors");
+  EXPECT_EQ(c.capacity, 4096u);
+  EXPECT_EQ(c.exempt_tcp_ports, (std::vector<std::uint16_t>{10943, 8080}));
+  EXPECT_EQ(c.exempt_udp_ports, (std::vector<std::uint16_t>{53}));
+  EXPECT_EQ(c.exempt_sources, (std::vector<IpPrefix>{prefix("192.0.2.0/24"),
+                                                     prefix("2001:db8::/32"),
+                                                     prefix("198.51.100.7")}));
+  EXPECT_EQ(c.protected_tcp_ports, (std::vector<std::uint16_t>{22, 443}));
+  EXPECT_EQ(c.protected_udp_ports, (std::vector<std::uint16_t>{443}));
+}
+
+TEST(Config, AttachModesAreNamedAsInTheFile) {
+  for (auto [text, mode] : {std::pair{"auto", AttachMode::Auto},
+                            std::pair{"native", AttachMode::Native},
+                            std::pair{"generic", AttachMode::Generic}}) {
+    auto config =
+        parse_config(std::string("attach_mode = \"") + text + "\"", "t.toml");
+    ASSERT_TRUE(config.ok()) << config.error().message;
+    EXPECT_EQ(config->attach_mode, mode);
+    EXPECT_EQ(to_string(mode), text);
+  }
+}
+
+TEST(Config, DottedKeysAreTheSameAsSections) {
+  auto config = parse_config("exempt.udp_ports = [123]", "t.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->exempt_udp_ports, std::vector<std::uint16_t>{123});
+}
+
+struct BadConfig {
+  const char *description;
+  const char *text;
+  const char *field;      // Error.field: the dotted key
+  const char *in_message; // what the message says is expected, or why
+  int line;               // where the offending value is
+};
+
+// Line 1 is a comment so that line numbers are checked, not assumed.
+const BadConfig kBadConfigs[] = {
+    {"interfaces not an array", "#\ninterfaces = \"eth0\"", "interfaces",
+     "expected an array of interface names", 2},
+    {"interface name too long", "#\ninterfaces = [\"abcdefghijklmnop\"]",
+     "interfaces", "1 to 15 characters", 2},
+    {"interface name with a slash", "#\ninterfaces = [\"eth/0\"]", "interfaces",
+     "no '/'", 2},
+    {"interface name not a string", "#\ninterfaces = [3]", "interfaces",
+     "got 3", 2},
+    {"interface listed twice", "#\ninterfaces = [\"eth0\",\n \"eth0\"]",
+     "interfaces", "listed twice", 3},
+    {"unknown attach mode", "#\nattach_mode = \"fast\"", "attach_mode",
+     R"(expected "auto", "native" or "generic", got "fast")", 2},
+    {"attach mode not a string", "#\nattach_mode = 1", "attach_mode", "got 1",
+     2},
+    {"relative socket path", "#\nsocket = \"run/x.sock\"", "socket",
+     "expected an absolute path", 2},
+    {"relative state dir", "#\nstate_dir = \"var/lib\"", "state_dir",
+     "expected an absolute path", 2},
+    {"state dir not a string", "#\nstate_dir = true", "state_dir", "got true",
+     2},
+    {"empty write group", "#\nwrite_group = \"\"", "write_group",
+     "expected a group name", 2},
+    {"read group with a space", "#\nread_group = \"a b\"", "read_group",
+     "expected a group name", 2},
+    {"capacity zero", "#\ncapacity = 0", "capacity",
+     "expected an integer from 1 to 16777216", 2},
+    {"capacity too large", "#\ncapacity = 16777217", "capacity", "got 16777217",
+     2},
+    {"capacity a float", "#\ncapacity = 1e6", "capacity", "got the float", 2},
+    {"capacity a string", "#\ncapacity = \"1M\"", "capacity", "got \"1M\"", 2},
+    {"exempt not a table", "#\nexempt = 5", "exempt", "expected a table", 2},
+    {"exempt tcp port zero", "#\n[exempt]\ntcp_ports = [0]", "exempt.tcp_ports",
+     "expected a port number from 1 to 65535, got 0", 3},
+    {"exempt udp port too large", "#\n[exempt]\nudp_ports = [65536]",
+     "exempt.udp_ports", "got 65536", 3},
+    {"exempt ports not an array", "#\n[exempt]\ntcp_ports = 22",
+     "exempt.tcp_ports", "expected an array of port numbers", 3},
+    {"exempt source not a CIDR", "#\n[exempt]\nsources = [\"1.2.3\"]",
+     "exempt.sources", "1.2.3", 3},
+    {"exempt source not a string", "#\n[exempt]\nsources = [10]",
+     "exempt.sources", "expected an IPv4 or IPv6 address or CIDR", 3},
+    {"scope port negative", "#\n[scope]\nprotected_tcp_ports = [-1]",
+     "scope.protected_tcp_ports", "got -1", 3},
+    {"scope port a string", "#\n[scope]\nprotected_udp_ports = [\"53\"]",
+     "scope.protected_udp_ports", "got \"53\"", 3},
+    {"unknown top-level key", "#\ncolour = \"blue\"", "colour", "unknown key",
+     2},
+    {"misspelt key in a section", "#\n[exempt]\ntcp_port = [1]",
+     "exempt.tcp_port", "unknown key (known here: tcp_ports, udp_ports", 3},
+    {"unknown key in scope", "#\n[scope]\nports = []", "scope.ports",
+     "unknown key", 3},
+    {"unknown section", "#\n[extra]\na = 1", "extra", "unknown key", 2},
+    {"key from the wrong section", "#\n[scope]\ntcp_ports = [1]",
+     "scope.tcp_ports", "unknown key", 3},
+    {"denied_sample_rate is not a key", "#\ndenied_sample_rate = 1",
+     "denied_sample_rate", "unknown key", 2},
+};
+
+TEST(Config, EveryBadValueIsNamedWithItsLineAndWhatIsExpected) {
+  for (const auto &bad : kBadConfigs) {
+    SCOPED_TRACE(bad.description);
+    auto config = parse_config(bad.text, "x.toml");
+    ASSERT_FALSE(config.ok());
+    const Error &e = config.error();
+    EXPECT_EQ(e.code, "invalid_config");
+    EXPECT_EQ(e.field, bad.field);
+    EXPECT_NE(e.message.find(bad.in_message), std::string::npos) << e.message;
+    EXPECT_EQ(e.message.rfind("x.toml:" + std::to_string(bad.line) + ": " +
+                                  bad.field + ": ",
+                              0),
+              0u)
+        << e.message;
+  }
+}
+
+TEST(Config, SocketPathMustFitAUnixSocketAddress) {
+  auto config =
+      parse_config("socket = \"/" + std::string(107, 'a') + "\"", "t.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().field, "socket");
+  EXPECT_NE(config.error().message.find("at most 107 bytes"),
+            std::string::npos);
+  EXPECT_TRUE(
+      parse_config("socket = \"/" + std::string(106, 'a') + "\"", "t.toml")
+          .ok());
+}
+
+TEST(Config, SyntaxErrorNamesTheFileAndLine) {
+  auto config = parse_config("capacity = 1\n\ncapacity = = 2\n", "x.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().code, "invalid_config");
+  EXPECT_EQ(config.error().message.rfind("x.toml:3: ", 0), 0u)
+      << config.error().message;
+}
+
+TEST(Config, ErrorsFromAFileNameItsPath) {
+  ConfigFile files;
+  auto path = files.write("capacity = 0\n");
+  auto config = load_config(path, false);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().message.rfind(path.string() + ":1: capacity: ", 0),
+            0u)
+      << config.error().message;
+}
+
+} // namespace
+} // namespace xdpgate

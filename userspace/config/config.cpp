@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "config/config.hpp"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <span>
+#include <sstream>
+
+// Built with exceptions so the same code works header-only and against the
+// shared libtomlplusplus; parse_config turns the one exception into an Error.
+#include <toml++/toml.h>
+
+#include "common/fd.hpp"
+
+namespace xdpgate {
+
+namespace {
+
+constexpr std::string_view kCode = "invalid_config";
+
+std::string located(std::string_view source, const toml::source_region &at) {
+  std::string out(source);
+  if (at.begin.line != 0)
+    out += ":" + std::to_string(at.begin.line);
+  return out + ": ";
+}
+
+// How a value appears in an error: the operator should recognise what they
+// wrote.
+std::string describe(const toml::node &node) {
+  if (const auto *s = node.as_string())
+    return "\"" + s->get() + "\"";
+  if (const auto *i = node.as_integer())
+    return std::to_string(i->get());
+  if (const auto *f = node.as_floating_point()) {
+    std::ostringstream out;
+    out << "the float " << f->get();
+    return out.str();
+  }
+  if (const auto *b = node.as_boolean())
+    return b->get() ? "true" : "false";
+  if (node.is_array())
+    return "an array";
+  if (node.is_table())
+    return "a table";
+  return "a date or time";
+}
+
+// The key being parsed, so every error names it and its line.
+struct Where {
+  std::string_view source;
+  std::string key;
+
+  Error fail(const toml::node &at, std::string_view expected) const {
+    return fail_at(at.source(), std::string("expected ") +
+                                    std::string(expected) + ", got " +
+                                    describe(at));
+  }
+  Error fail_at(const toml::source_region &at, const std::string &what) const {
+    return Error{std::string(kCode), located(source, at) + key + ": " + what,
+                 key};
+  }
+};
+
+template <typename T, typename U> Status assign(T &target, Result<U> parsed) {
+  if (!parsed)
+    return parsed.error();
+  target = std::move(parsed).value();
+  return {};
+}
+
+Result<std::string> string_value(const Where &w, const toml::node &node,
+                                 std::string_view expected) {
+  const auto *s = node.as_string();
+  if (s == nullptr)
+    return w.fail(node, expected);
+  return s->get();
+}
+
+// Linux dev_valid_name(): what the kernel accepts as an interface name.
+bool valid_ifname(std::string_view name) {
+  return !name.empty() && name.size() < IFNAMSIZ && name != "." &&
+         name != ".." &&
+         std::none_of(name.begin(), name.end(), [](unsigned char c) {
+           return c == '/' || c == ':' || c == '\0' || std::isspace(c);
+         });
+}
+
+Result<std::vector<std::string>> interfaces(const Where &w,
+                                            const toml::node &node) {
+  constexpr std::string_view kExpected =
+      "an interface name (1 to 15 characters, no '/', ':' or whitespace)";
+  const auto *array = node.as_array();
+  if (array == nullptr)
+    return w.fail(node, "an array of interface names");
+  std::vector<std::string> names;
+  for (const auto &element : *array) {
+    auto name = string_value(w, element, kExpected);
+    if (!name)
+      return name.error();
+    if (!valid_ifname(*name))
+      return w.fail(element, kExpected);
+    if (std::find(names.begin(), names.end(), *name) != names.end())
+      return w.fail_at(element.source(), "\"" + *name + "\" is listed twice");
+    names.push_back(std::move(*name));
+  }
+  return names;
+}
+
+Result<AttachMode> attach_mode(const Where &w, const toml::node &node) {
+  constexpr std::string_view kExpected = R"("auto", "native" or "generic")";
+  auto text = string_value(w, node, kExpected);
+  if (!text)
+    return text.error();
+  for (auto mode : {AttachMode::Auto, AttachMode::Native, AttachMode::Generic})
+    if (*text == to_string(mode))
+      return mode;
+  return w.fail(node, kExpected);
+}
+
+Result<std::filesystem::path>
+absolute_path(const Where &w, const toml::node &node, std::size_t max_size) {
+  const std::string expected =
+      "an absolute path of at most " + std::to_string(max_size) + " bytes";
+  auto text = string_value(w, node, expected);
+  if (!text)
+    return text.error();
+  if (text->empty() || text->front() != '/' || text->size() > max_size ||
+      text->find('\0') != std::string::npos)
+    return w.fail(node, expected);
+  return std::filesystem::path(*text);
+}
+
+Result<std::string> group_name(const Where &w, const toml::node &node) {
+  constexpr std::string_view kExpected =
+      "a group name (non-empty, no ':' or whitespace)";
+  auto text = string_value(w, node, kExpected);
+  if (!text)
+    return text.error();
+  if (text->empty() ||
+      std::any_of(text->begin(), text->end(), [](unsigned char c) {
+        return c == ':' || c == '\0' || std::isspace(c);
+      }))
+    return w.fail(node, kExpected);
+  return text;
+}
+
+Result<std::uint32_t> capacity(const Where &w, const toml::node &node) {
+  constexpr std::int64_t kMax = 16777216;
+  const auto *i = node.as_integer();
+  if (i == nullptr || i->get() < 1 || i->get() > kMax)
+    return w.fail(node, "an integer from 1 to 16777216 (entries per family)");
+  return static_cast<std::uint32_t>(i->get());
+}
+
+Result<std::vector<std::uint16_t>> ports(const Where &w,
+                                         const toml::node &node) {
+  constexpr std::string_view kExpected = "a port number from 1 to 65535";
+  const auto *array = node.as_array();
+  if (array == nullptr)
+    return w.fail(node, "an array of port numbers (1 to 65535)");
+  std::vector<std::uint16_t> out;
+  for (const auto &element : *array) {
+    const auto *i = element.as_integer();
+    if (i == nullptr || i->get() < 1 || i->get() > 65535)
+      return w.fail(element, kExpected);
+    out.push_back(static_cast<std::uint16_t>(i->get()));
+  }
+  return out;
+}
+
+Result<std::vector<IpPrefix>> sources(const Where &w, const toml::node &node) {
+  constexpr std::string_view kExpected = "an IPv4 or IPv6 address or CIDR";
+  const auto *array = node.as_array();
+  if (array == nullptr)
+    return w.fail(node, "an array of CIDRs");
+  std::vector<IpPrefix> out;
+  for (const auto &element : *array) {
+    auto text = string_value(w, element, kExpected);
+    if (!text)
+      return text.error();
+    auto prefix = IpPrefix::parse(*text, w.key);
+    if (!prefix)
+      return w.fail_at(element.source(), prefix.error().message);
+    out.push_back(*prefix);
+  }
+  return out;
+}
+
+// One table of the file: its keys and how each is applied. Sections are keys
+// whose handler walks a nested table.
+struct Key {
+  std::string_view name;
+  Status (*apply)(const Where &, const toml::node &, Config &);
+};
+
+Status walk(const Where &table_where, const toml::table &table,
+            std::span<const Key> keys, Config &config) {
+  for (const auto &[name, node] : table) {
+    Where w{table_where.source,
+            table_where.key.empty()
+                ? std::string(name.str())
+                : table_where.key + "." + std::string(name.str())};
+    auto key = std::find_if(keys.begin(), keys.end(),
+                            [&](const Key &k) { return k.name == name.str(); });
+    if (key == keys.end()) {
+      std::string known;
+      for (const auto &k : keys)
+        known += (known.empty() ? "" : ", ") + std::string(k.name);
+      return w.fail_at(name.source(),
+                       "unknown key (known here: " + known + ")");
+    }
+    if (auto status = key->apply(w, node, config); !status)
+      return status;
+  }
+  return {};
+}
+
+constexpr Key kExemptKeys[] = {
+    {"tcp_ports",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.exempt_tcp_ports, ports(w, n));
+     }},
+    {"udp_ports",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.exempt_udp_ports, ports(w, n));
+     }},
+    {"sources",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.exempt_sources, sources(w, n));
+     }},
+};
+
+constexpr Key kScopeKeys[] = {
+    {"protected_tcp_ports",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.protected_tcp_ports, ports(w, n));
+     }},
+    {"protected_udp_ports",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.protected_udp_ports, ports(w, n));
+     }},
+};
+
+template <std::size_t N>
+Status section(const Where &w, const toml::node &node, const Key (&keys)[N],
+               Config &config) {
+  const auto *table = node.as_table();
+  if (table == nullptr)
+    return w.fail(node, "a table ([" + w.key + "])");
+  return walk(w, *table, keys, config);
+}
+
+constexpr Key kTopKeys[] = {
+    {"interfaces",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.interfaces, interfaces(w, n));
+     }},
+    {"attach_mode",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.attach_mode, attach_mode(w, n));
+     }},
+    {"socket",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.socket,
+                     absolute_path(w, n, sizeof(sockaddr_un::sun_path) - 1));
+     }},
+    {"state_dir",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.state_dir, absolute_path(w, n, PATH_MAX - 1));
+     }},
+    {"write_group",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.write_group, group_name(w, n));
+     }},
+    {"read_group",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.read_group, group_name(w, n));
+     }},
+    {"capacity", [](const Where &w, const toml::node &n,
+                    Config &c) { return assign(c.capacity, capacity(w, n)); }},
+    {"exempt", [](const Where &w, const toml::node &n,
+                  Config &c) { return section(w, n, kExemptKeys, c); }},
+    {"scope", [](const Where &w, const toml::node &n,
+                 Config &c) { return section(w, n, kScopeKeys, c); }},
+};
+
+} // namespace
+
+Result<Config> parse_config(std::string_view toml_text,
+                            std::string_view source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error &e) {
+    return Error{std::string(kCode), located(source_name, e.source()) +
+                                         std::string(e.description())};
+  }
+  Config config;
+  if (auto status = walk(Where{source_name, ""}, root, kTopKeys, config);
+      !status)
+    return status.error();
+  return config;
+}
+
+Result<Config> load_config(const std::filesystem::path &path,
+                           bool path_was_given) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT && !path_was_given)
+      return Config{};
+    if (errno == ENOENT)
+      return Error{std::string(kCode),
+                   "config file " + path.string() +
+                       " does not exist; create it, or leave out --config "
+                       "to run on the defaults",
+                   "", ENOENT};
+    return system_error(std::string(kCode),
+                        "cannot open config file " + path.string());
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    return system_error(std::string(kCode), "cannot stat " + path.string());
+  if (!S_ISREG(st.st_mode))
+    return Error{std::string(kCode),
+                 "config file " + path.string() + " is not a regular file"};
+  std::string text;
+  char buffer[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return system_error(std::string(kCode),
+                          "cannot read config file " + path.string());
+    if (n == 0)
+      break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  return parse_config(text, path.string());
+}
+
+} // namespace xdpgate

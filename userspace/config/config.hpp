@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The daemon's configuration (SPEC §5), read from TOML. A default-constructed
+// Config holds the safe defaults the daemon runs on without a file. Parsing
+// accepts exactly the documented keys: an unknown key, a wrong type or an
+// out-of-range value is an Error with code "invalid_config", the dotted key
+// as field, and a message "<file>:<line>: <key>: expected …, got …".
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "datapath/xdp_attachment.hpp"
+#include "net/ip_prefix.hpp"
+
+namespace xdpgate {
+
+inline constexpr std::string_view kDefaultConfigPath =
+    "/etc/xdpgate/xdpgate.toml";
+
+struct Config {
+  std::vector<std::string> interfaces;
+  AttachMode attach_mode = AttachMode::Auto;
+  std::filesystem::path socket = "/run/xdpgate/xdpgate.sock";
+  std::filesystem::path state_dir = "/var/lib/xdpgate";
+  std::string write_group = "xdpgate";
+  std::string read_group = "xdpgate-read";
+  std::uint32_t capacity = 1048576; // entries per address family
+  std::vector<std::uint16_t> exempt_tcp_ports = {10943}; // polling tentacles
+  std::vector<std::uint16_t> exempt_udp_ports;
+  std::vector<IpPrefix> exempt_sources;
+  // Empty: every destination port is protected.
+  std::vector<std::uint16_t> protected_tcp_ports;
+  std::vector<std::uint16_t> protected_udp_ports;
+};
+
+// Keys absent from the text keep their defaults. `source_name` (usually the
+// file path) prefixes error messages.
+Result<Config> parse_config(std::string_view toml_text,
+                            std::string_view source_name);
+
+// A missing file at the default path yields the defaults; a missing file at a
+// path the operator gave explicitly is an error.
+Result<Config> load_config(const std::filesystem::path &path,
+                           bool path_was_given);
+
+} // namespace xdpgate
