@@ -81,6 +81,43 @@ struct {
 	__array(values, struct allow_v6_trie);
 } allow_v6 SEC(".maps");
 
+/*
+ * Full-length entries (/32, /128) are also kept in a hash in front of the
+ * tries: a hit there is the longest possible match, at hash rather than trie
+ * cost. The tries still hold every entry, so a packet that meets the hash of
+ * one list and the trie of another (between the two swaps of a replace) is
+ * judged as one of the two lists would judge it.
+ */
+struct allow_v4_hosts_table {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DEFAULT_CAPACITY);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32); /* network order */
+	__type(value, struct xdpgate_allow_value);
+};
+
+struct allow_v6_hosts_table {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DEFAULT_CAPACITY);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(key_size, sizeof(struct xdpgate_v6_address));
+	__type(value, struct xdpgate_allow_value);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct allow_v4_hosts_table);
+} allow_v4_hosts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct allow_v6_hosts_table);
+} allow_v6_hosts SEC(".maps");
+
 /* Indexed by the slot stored in the allow-list tries (both families). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -79,30 +79,54 @@ static __always_inline void count_entry_hit(__u32 slot)
 	stats->last_hit_ns = bpf_ktime_get_coarse_ns();
 }
 
-/* Longest-prefix match in the current allow-list trie of the family. */
-static __always_inline int is_allowed(const struct packet *pkt)
+/* An exact-host hit is the longest match there can be; then the trie. */
+static __always_inline struct xdpgate_allow_value *
+lookup_v4(const struct packet *pkt)
 {
+	struct xdpgate_lpm_v4_key key = {.prefixlen = 32};
 	struct xdpgate_allow_value *hit;
 	__u32 zero = 0;
-	void *trie;
+	void *table;
 
-	if (pkt->family == 4) {
-		struct xdpgate_lpm_v4_key key = {.prefixlen = 32};
-
-		trie = bpf_map_lookup_elem(&allow_v4, &zero);
-		if (!trie)
-			return 0;
-		__builtin_memcpy(key.addr, pkt->source, 4);
-		hit = bpf_map_lookup_elem(trie, &key);
-	} else {
-		struct xdpgate_lpm_v6_key key = {.prefixlen = 128};
-
-		trie = bpf_map_lookup_elem(&allow_v6, &zero);
-		if (!trie)
-			return 0;
-		__builtin_memcpy(key.addr, pkt->source, 16);
-		hit = bpf_map_lookup_elem(trie, &key);
+	table = bpf_map_lookup_elem(&allow_v4_hosts, &zero);
+	if (table) {
+		hit = bpf_map_lookup_elem(table, pkt->source);
+		if (hit)
+			return hit;
 	}
+	table = bpf_map_lookup_elem(&allow_v4, &zero);
+	if (!table)
+		return NULL;
+	__builtin_memcpy(key.addr, pkt->source, 4);
+	return bpf_map_lookup_elem(table, &key);
+}
+
+static __always_inline struct xdpgate_allow_value *
+lookup_v6(const struct packet *pkt)
+{
+	struct xdpgate_lpm_v6_key key = {.prefixlen = 128};
+	struct xdpgate_allow_value *hit;
+	__u32 zero = 0;
+	void *table;
+
+	table = bpf_map_lookup_elem(&allow_v6_hosts, &zero);
+	if (table) {
+		hit = bpf_map_lookup_elem(table, pkt->source);
+		if (hit)
+			return hit;
+	}
+	table = bpf_map_lookup_elem(&allow_v6, &zero);
+	if (!table)
+		return NULL;
+	__builtin_memcpy(key.addr, pkt->source, 16);
+	return bpf_map_lookup_elem(table, &key);
+}
+
+static __always_inline int is_allowed(const struct packet *pkt)
+{
+	struct xdpgate_allow_value *hit =
+		pkt->family == 4 ? lookup_v4(pkt) : lookup_v6(pkt);
+
 	if (!hit)
 		return 0;
 	count_entry_hit(hit->slot);

@@ -57,6 +57,12 @@ struct xdpgate_lpm_v6_key {
 };
 XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_lpm_v6_key) == 20, "v6 key layout");
 
+/* Key of the IPv6 exact-host hash. */
+struct xdpgate_v6_address {
+	__u8 addr[16]; /* network order */
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_v6_address) == 16, "v6 address");
+
 /*
  * The value of an allow-list trie: the entry's slot in entry_stats. Slots
  * are owned by userspace and stay with an entry across replaces, so its

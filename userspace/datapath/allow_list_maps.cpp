@@ -17,6 +17,13 @@ namespace {
 
 constexpr std::uint32_t kOuterSlot = 0;
 
+Status swap_in(int outer_fd, int inner_fd) {
+  if (bpf_map_update_elem(outer_fd, &kOuterSlot, &inner_fd, BPF_ANY) != 0)
+    return system_error("kernel_update_failed",
+                        "swapping in the new allow-list table failed");
+  return {};
+}
+
 Status batch_update(int fd, const void *keys, const void *values,
                     std::uint32_t count, const char *what) {
   if (count == 0)
@@ -33,12 +40,12 @@ Status batch_update(int fd, const void *keys, const void *values,
 AllowListMaps::AllowListMaps(int stats_fd, std::uint32_t capacity)
     : stats_fd_(stats_fd), capacity_(capacity) {}
 
-Result<AllowListMaps> AllowListMaps::open(int outer_v4_fd, int outer_v6_fd,
+Result<AllowListMaps> AllowListMaps::open(AllowOuterMaps v4, AllowOuterMaps v6,
                                           int stats_fd,
                                           std::uint32_t capacity) {
   AllowListMaps maps(stats_fd, capacity);
-  maps.v4_.outer_fd = outer_v4_fd;
-  maps.v6_.outer_fd = outer_v6_fd;
+  maps.v4_.outer = v4;
+  maps.v6_.outer = v6;
   for (Trie *trie : {&maps.v4_, &maps.v6_})
     if (Status s = maps.adopt(*trie); !s)
       return s.error();
@@ -65,34 +72,58 @@ Result<Fd> create_lpm_trie(Family family, std::uint32_t capacity) {
   return Fd(fd);
 }
 
-// Takes over the trie the outer slot holds, or puts a new empty one there.
-Status AllowListMaps::adopt(Trie &trie) {
+Result<Fd> create_host_table(Family family, std::uint32_t capacity) {
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+  const char *name = family == Family::V4 ? "xdpgate_hosts4" : "xdpgate_hosts6";
+  int fd = bpf_map_create(BPF_MAP_TYPE_HASH, name, host_key_size(family),
+                          sizeof(xdpgate_allow_value), capacity, &opts);
+  if (fd < 0)
+    return system_error("kernel_update_failed",
+                        "creating an allow-list host table failed");
+  return Fd(fd);
+}
+
+// The table an outer slot holds, or a new empty one put there.
+Result<Fd> AllowListMaps::adopt_table(
+    int outer_fd, Result<Fd> (*create)(Family, std::uint32_t), Family family) {
   std::uint32_t inner_id = 0;
-  if (bpf_map_lookup_elem(trie.outer_fd, &kOuterSlot, &inner_id) == 0) {
+  if (bpf_map_lookup_elem(outer_fd, &kOuterSlot, &inner_id) == 0) {
     int fd = bpf_map_get_fd_by_id(inner_id);
     if (fd < 0)
       return system_error("kernel_read_failed",
-                          "opening the pinned allow-list trie failed");
-    trie.inner.reset(fd);
-    LpmKey key{}, next{};
-    const void *prev = nullptr;
-    while (bpf_map_get_next_key(fd, prev, next.bytes.data()) == 0) {
-      key = next;
-      prev = key.bytes.data();
-      xdpgate_allow_value value{};
-      if (bpf_map_lookup_elem(fd, key.bytes.data(), &value) == 0)
-        trie.slots.emplace(prefix_from_lpm_key(trie.family, key), value.slot);
-    }
-    return {};
+                          "opening a pinned allow-list table failed");
+    return Fd(fd);
   }
-  Result<Fd> fresh = create_lpm_trie(trie.family, capacity_);
+  Result<Fd> fresh = create(family, capacity_);
   if (!fresh)
-    return fresh.error();
+    return fresh;
   int fd = fresh->get();
-  if (bpf_map_update_elem(trie.outer_fd, &kOuterSlot, &fd, BPF_ANY) != 0)
+  if (bpf_map_update_elem(outer_fd, &kOuterSlot, &fd, BPF_ANY) != 0)
     return system_error("kernel_update_failed",
-                        "installing the allow-list trie failed");
-  trie.inner = std::move(fresh.value());
+                        "installing an allow-list table failed");
+  return fresh;
+}
+
+Status AllowListMaps::adopt(Trie &trie) {
+  Result<Fd> inner = adopt_table(trie.outer.trie, create_lpm_trie, trie.family);
+  if (!inner)
+    return inner.error();
+  Result<Fd> hosts =
+      adopt_table(trie.outer.hosts, create_host_table, trie.family);
+  if (!hosts)
+    return hosts.error();
+  trie.inner = std::move(inner.value());
+  trie.hosts = std::move(hosts.value());
+  // The trie holds every entry: it alone tells which slot each one owns.
+  LpmKey key{}, next{};
+  const void *prev = nullptr;
+  while (bpf_map_get_next_key(trie.inner.get(), prev, next.bytes.data()) == 0) {
+    key = next;
+    prev = key.bytes.data();
+    xdpgate_allow_value value{};
+    if (bpf_map_lookup_elem(trie.inner.get(), key.bytes.data(), &value) == 0)
+      trie.slots.emplace(prefix_from_lpm_key(trie.family, key), value.slot);
+  }
   return {};
 }
 
@@ -155,33 +186,51 @@ Status AllowListMaps::clear_stats(const std::vector<std::uint32_t> &slots) {
 Status AllowListMaps::apply_in_place(Trie &trie,
                                      const std::vector<IpPrefix> &added,
                                      const std::vector<IpPrefix> &removed) {
+  // Host table and trie agree on every full-length entry; in between the two
+  // updates a packet still gets the verdict of the list before or after.
   if (!removed.empty()) {
-    LpmKey key = lpm_key(removed.front());
+    const IpPrefix &gone = removed.front();
+    if (gone.is_single_address() &&
+        bpf_map_delete_elem(trie.hosts.get(), gone.addr.data()) != 0)
+      return system_error("kernel_update_failed",
+                          "removing " + gone.to_string() +
+                              " from the kernel host table failed");
+    LpmKey key = lpm_key(gone);
     if (bpf_map_delete_elem(trie.inner.get(), key.bytes.data()) != 0)
       return system_error("kernel_update_failed",
-                          "removing " + removed.front().to_string() +
+                          "removing " + gone.to_string() +
                               " from the kernel allow list failed");
-    free_slots_.push_back(trie.slots.at(removed.front()));
-    trie.slots.erase(removed.front());
+    free_slots_.push_back(trie.slots.at(gone));
+    trie.slots.erase(gone);
     return {};
   }
+  const IpPrefix &fresh = added.front();
   Result<std::uint32_t> slot = take_slot();
   if (!slot)
     return slot.error();
-  if (Status s = clear_stats({*slot}); !s) {
+  auto give_back = [&](Status failed) {
     free_slots_.push_front(*slot);
-    return s;
-  }
-  LpmKey key = lpm_key(added.front());
+    return failed;
+  };
+  if (Status s = clear_stats({*slot}); !s)
+    return give_back(s);
+  LpmKey key = lpm_key(fresh);
   xdpgate_allow_value value{*slot};
   if (bpf_map_update_elem(trie.inner.get(), key.bytes.data(), &value,
+                          BPF_NOEXIST) != 0)
+    return give_back(system_error("kernel_update_failed",
+                                  "adding " + fresh.to_string() +
+                                      " to the kernel allow list failed"));
+  if (fresh.is_single_address() &&
+      bpf_map_update_elem(trie.hosts.get(), fresh.addr.data(), &value,
                           BPF_NOEXIST) != 0) {
-    free_slots_.push_front(*slot);
-    return system_error("kernel_update_failed",
-                        "adding " + added.front().to_string() +
-                            " to the kernel allow list failed");
+    Status failed = system_error("kernel_update_failed",
+                                 "adding " + fresh.to_string() +
+                                     " to the kernel host table failed");
+    bpf_map_delete_elem(trie.inner.get(), key.bytes.data());
+    return give_back(failed);
   }
-  trie.slots.emplace(added.front(), *slot);
+  trie.slots.emplace(fresh, *slot);
   return {};
 }
 
@@ -190,18 +239,25 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &desired,
   Result<Fd> fresh = create_lpm_trie(trie.family, capacity_);
   if (!fresh)
     return fresh.error();
+  Result<Fd> fresh_hosts = create_host_table(trie.family, capacity_);
+  if (!fresh_hosts)
+    return fresh_hosts.error();
 
   // Entries that stay keep their slot, and with it their counters.
   std::unordered_map<IpPrefix, std::uint32_t> slots;
   slots.reserve(desired.size());
   std::vector<std::uint32_t> new_slots;
-  auto give_back = [&] {
+  auto give_back = [&](Status failed) {
     for (auto it = new_slots.rbegin(); it != new_slots.rend(); ++it)
       free_slots_.push_front(*it);
+    return failed;
   };
   std::size_t key_size = lpm_key_size(trie.family);
+  std::size_t host_size = host_key_size(trie.family);
   std::vector<std::uint8_t> keys(desired.size() * key_size);
   std::vector<xdpgate_allow_value> values(desired.size());
+  std::vector<std::uint8_t> host_keys;
+  std::vector<xdpgate_allow_value> host_values;
   for (std::size_t i = 0; i < desired.size(); ++i) {
     auto kept = trie.slots.find(desired[i]);
     std::uint32_t slot;
@@ -209,10 +265,8 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &desired,
       slot = kept->second;
     } else {
       Result<std::uint32_t> taken = take_slot();
-      if (!taken) {
-        give_back();
-        return taken.error();
-      }
+      if (!taken)
+        return give_back(taken.error());
       slot = *taken;
       new_slots.push_back(slot);
     }
@@ -220,6 +274,11 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &desired,
     LpmKey key = lpm_key(desired[i]);
     std::memcpy(&keys[i * key_size], key.bytes.data(), key_size);
     values[i].slot = slot;
+    if (desired[i].is_single_address()) {
+      host_keys.insert(host_keys.end(), desired[i].addr.begin(),
+                       desired[i].addr.begin() + host_size);
+      host_values.push_back({slot});
+    }
   }
 
   Status filled = clear_stats(new_slots);
@@ -227,19 +286,25 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &desired,
     filled = batch_update(fresh->get(), keys.data(), values.data(),
                           static_cast<std::uint32_t>(desired.size()),
                           "filling the new allow-list trie failed");
-  int fd = fresh->get();
-  if (filled &&
-      bpf_map_update_elem(trie.outer_fd, &kOuterSlot, &fd, BPF_ANY) != 0)
-    filled = system_error("kernel_update_failed",
-                          "swapping in the new allow-list trie failed");
-  if (!filled) {
-    give_back();
-    return filled;
+  if (filled)
+    filled =
+        batch_update(fresh_hosts->get(), host_keys.data(), host_values.data(),
+                     static_cast<std::uint32_t>(host_values.size()),
+                     "filling the new allow-list host table failed");
+  if (!filled)
+    return give_back(filled);
+  if (Status s = swap_in(trie.outer.trie, fresh->get()); !s)
+    return give_back(s);
+  if (Status s = swap_in(trie.outer.hosts, fresh_hosts->get()); !s) {
+    // Never leave a host table that disagrees with the trie.
+    (void)swap_in(trie.outer.trie, trie.inner.get());
+    return give_back(s);
   }
 
   for (const IpPrefix &gone : removed)
     free_slots_.push_back(trie.slots.at(gone));
   trie.inner = std::move(fresh.value());
+  trie.hosts = std::move(fresh_hosts.value());
   trie.slots = std::move(slots);
   return {};
 }

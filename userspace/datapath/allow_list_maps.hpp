@@ -23,14 +23,21 @@ struct EntryHits {
   std::uint64_t last_hit_ns = 0; // CLOCK_MONOTONIC; 0 = never
 };
 
-// An empty allow-list trie of the layout the XDP program expects.
+// Empty tables of the layouts the XDP program expects.
 Result<Fd> create_lpm_trie(Family family, std::uint32_t capacity);
+Result<Fd> create_host_table(Family family, std::uint32_t capacity);
+
+// The outer array-of-maps fds of one family.
+struct AllowOuterMaps {
+  int trie = -1;
+  int hosts = -1;
+};
 
 class AllowListMaps {
 public:
   // Adopts the outer maps and the statistics array (borrowed fds). Empty outer
-  // slots get new empty tries; filled ones are read back, slots and all.
-  static Result<AllowListMaps> open(int outer_v4_fd, int outer_v6_fd,
+  // slots get new empty tables; filled ones are read back, slots and all.
+  static Result<AllowListMaps> open(AllowOuterMaps v4, AllowOuterMaps v6,
                                     int stats_fd, std::uint32_t capacity);
 
   Status sync(const std::vector<IpPrefix> &desired);
@@ -40,16 +47,22 @@ public:
   std::optional<EntryHits> hits(const IpPrefix &range) const;
 
 private:
+  // One family: the trie of every entry, the hash of its full-length
+  // entries, and which slot each entry owns.
   struct Trie {
     explicit Trie(Family f) : family(f) {}
     Family family;
-    int outer_fd = -1;
+    AllowOuterMaps outer;
     Fd inner;
+    Fd hosts;
     std::unordered_map<IpPrefix, std::uint32_t> slots;
   };
 
   AllowListMaps(int stats_fd, std::uint32_t capacity);
   Status adopt(Trie &trie);
+  Result<Fd> adopt_table(int outer_fd,
+                         Result<Fd> (*create)(Family, std::uint32_t),
+                         Family family);
   Status sync_family(Trie &trie, const std::vector<IpPrefix> &desired);
   Status apply_in_place(Trie &trie, const std::vector<IpPrefix> &added,
                         const std::vector<IpPrefix> &removed);

@@ -61,16 +61,26 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
   if (!skel)
     return load_error("opening the BPF object failed", errno);
   auto &maps = skel->maps;
-  // The outer maps' inner template must have the configured capacity.
-  // libbpf 1.1 crashes resizing its own template, so hand it ours.
-  Result<Fd> template_v4 = create_lpm_trie(Family::V4, options.capacity);
-  Result<Fd> template_v6 = create_lpm_trie(Family::V6, options.capacity);
-  if (!template_v4)
-    return template_v4.error();
-  if (!template_v6)
-    return template_v6.error();
-  bpf_map__set_inner_map_fd(maps.allow_v4, template_v4->get());
-  bpf_map__set_inner_map_fd(maps.allow_v6, template_v6->get());
+  // The outer maps' inner templates must have the configured capacity.
+  // libbpf 1.1 crashes resizing its own templates, so hand it ours.
+  using Create = Result<Fd> (*)(Family, std::uint32_t);
+  struct Outer {
+    bpf_map *map;
+    Family family;
+    Create create;
+  };
+  std::vector<Fd> templates;
+  for (const Outer &outer :
+       {Outer{maps.allow_v4, Family::V4, create_lpm_trie},
+        Outer{maps.allow_v6, Family::V6, create_lpm_trie},
+        Outer{maps.allow_v4_hosts, Family::V4, create_host_table},
+        Outer{maps.allow_v6_hosts, Family::V6, create_host_table}}) {
+    Result<Fd> inner = outer.create(outer.family, options.capacity);
+    if (!inner)
+      return inner.error();
+    bpf_map__set_inner_map_fd(outer.map, inner->get());
+    templates.push_back(std::move(inner.value()));
+  }
   bpf_map__set_max_entries(maps.entry_stats, 2 * options.capacity);
   bpf_map__set_max_entries(maps.exempt_v4, options.exempt_capacity);
   bpf_map__set_max_entries(maps.exempt_v6, options.exempt_capacity);
@@ -87,7 +97,8 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
     return load_error("loading the XDP program failed", -err);
 
   Result<AllowListMaps> allow = AllowListMaps::open(
-      bpf_map__fd(maps.allow_v4), bpf_map__fd(maps.allow_v6),
+      {bpf_map__fd(maps.allow_v4), bpf_map__fd(maps.allow_v4_hosts)},
+      {bpf_map__fd(maps.allow_v6), bpf_map__fd(maps.allow_v6_hosts)},
       bpf_map__fd(maps.entry_stats), options.capacity);
   if (!allow)
     return allow.error();

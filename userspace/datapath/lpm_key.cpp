@@ -18,6 +18,8 @@ std::size_t lpm_key_size(Family family) {
                               : sizeof(xdpgate_lpm_v6_key);
 }
 
+std::size_t host_key_size(Family family) { return address_size(family); }
+
 LpmKey lpm_key(const IpPrefix &prefix) {
   LpmKey key;
   std::uint32_t prefixlen = prefix.length; // host order, as the kernel wants

@@ -16,6 +16,8 @@ struct LpmKey {
 };
 
 std::size_t lpm_key_size(Family family);
+// Exact-host table keys are the bare address (4 or 16 bytes).
+std::size_t host_key_size(Family family);
 LpmKey lpm_key(const IpPrefix &prefix);
 IpPrefix prefix_from_lpm_key(Family family, const LpmKey &key);
 // The prefix of the given length that contains `address` (host bits cleared).
