@@ -1,0 +1,700 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "list/list_service.hpp"
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <sys/random.h>
+#include <unordered_map>
+
+#include "list/description.hpp"
+#include "list/entry_json.hpp"
+
+namespace xdpgate {
+
+namespace {
+
+constexpr const char *kSystemActor = "xdpgated";
+constexpr std::int64_t kMaxConfirmSeconds = 24 * 3600;
+
+std::string new_entry_id() {
+  static constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  unsigned char random[10];
+  if (getrandom(random, sizeof(random), 0) != sizeof(random)) {
+    std::random_device fallback;
+    for (unsigned char &b : random)
+      b = static_cast<unsigned char>(fallback());
+  }
+  std::string id = "ip_";
+  for (unsigned char b : random)
+    id += kAlphabet[b % 36];
+  return id;
+}
+
+Error not_found(const std::string &id) {
+  return Error{"not_found", "no allow-list entry has id " + id, "id"};
+}
+
+Error last_enabled_entry() {
+  return Error{"last_enabled_entry",
+               "this would leave no enabled entry while the restriction is "
+               "active, so only exempt traffic would reach the host; "
+               "deactivate first, or repeat with force=true"};
+}
+
+Status validate_description(const std::optional<std::string> &description,
+                            const std::string &field) {
+  if (!description)
+    return {};
+  if (auto why = description_error(*description))
+    return Error{"invalid_description", field + ": " + *why, field};
+  return {};
+}
+
+std::string json_text(const std::optional<Entry> &entry) {
+  return entry ? to_json(*entry).dump() : std::string();
+}
+
+} // namespace
+
+struct ListService::Impl {
+  mutable std::mutex mutex;
+  Store store;
+  KernelSync sync;
+  HitReader hits;
+  KernelLookup lookup;
+  Clock clock;
+
+  std::map<std::string, Entry> by_id;
+  std::unordered_map<IpPrefix, std::string> by_range;
+  RestrictionState state;
+
+  Impl(Store s, KernelSync k, HitReader h, KernelLookup l, Clock c)
+      : store(std::move(s)), sync(std::move(k)), hits(std::move(h)),
+        lookup(std::move(l)), clock(std::move(c)) {}
+
+  EntryView view(const Entry &entry) const {
+    EntryView v{entry, 0, std::nullopt};
+    if (entry.enabled)
+      if (auto h = hits(entry.range)) {
+        v.hits = h->first;
+        if (h->second > 0)
+          v.last_hit_at = h->second;
+      }
+    return v;
+  }
+
+  std::size_t enabled_count() const {
+    return static_cast<std::size_t>(
+        std::count_if(by_id.begin(), by_id.end(),
+                      [](const auto &kv) { return kv.second.enabled; }));
+  }
+
+  // The list after `change`, without applying it.
+  std::vector<const Entry *> prospective(const StoreChange &change) const {
+    std::unordered_map<std::string, const Entry *> upserts;
+    for (const Entry &e : change.upserts)
+      upserts[e.id] = &e;
+    std::vector<const Entry *> out;
+    if (!change.replace_all)
+      for (const auto &[id, entry] : by_id)
+        if (!upserts.count(id) &&
+            std::find(change.deletes.begin(), change.deletes.end(), id) ==
+                change.deletes.end())
+          out.push_back(&entry);
+    for (const Entry &e : change.upserts)
+      out.push_back(&e);
+    return out;
+  }
+
+  static KernelState kernel_state(const std::vector<const Entry *> &entries,
+                                  const RestrictionState &state) {
+    KernelState k;
+    k.mode = state.mode;
+    for (const Entry *e : entries)
+      if (e->enabled)
+        k.allow.push_back(e->range);
+    return k;
+  }
+
+  KernelState current_kernel_state() const {
+    std::vector<const Entry *> all;
+    for (const auto &[id, entry] : by_id)
+      all.push_back(&entry);
+    return kernel_state(all, state);
+  }
+
+  // Durable and enforced, or neither.
+  Status commit(const StoreChange &change) {
+    RestrictionState next_state = change.state.value_or(state);
+    KernelState next = kernel_state(prospective(change), next_state);
+    Status done = store.apply(change, [&] { return sync(next); });
+    if (!done) {
+      (void)sync(current_kernel_state()); // undo a partial kernel update
+      return done;
+    }
+    if (change.replace_all) {
+      by_id.clear();
+      by_range.clear();
+    }
+    for (const std::string &id : change.deletes) {
+      auto it = by_id.find(id);
+      if (it == by_id.end())
+        continue;
+      by_range.erase(it->second.range);
+      by_id.erase(it);
+    }
+    for (const Entry &e : change.upserts) {
+      auto old = by_id.find(e.id);
+      if (old != by_id.end())
+        by_range.erase(old->second.range);
+      by_id[e.id] = e;
+      by_range[e.range] = e.id;
+    }
+    state = next_state;
+    return {};
+  }
+
+  AuditRecord audit(const std::string &actor, const std::string &action,
+                    const std::string &entry_id,
+                    const std::optional<Entry> &before,
+                    const std::optional<Entry> &after) const {
+    return AuditRecord{0,        clock(),           actor,           action,
+                       entry_id, json_text(before), json_text(after)};
+  }
+
+  AuditRecord state_audit(const std::string &actor, const std::string &action,
+                          const RestrictionState &after) const {
+    return AuditRecord{0,
+                       clock(),
+                       actor,
+                       action,
+                       "",
+                       to_json(state).dump(),
+                       to_json(after).dump()};
+  }
+
+  // Refuses a change that leaves an active restriction with no enabled entry.
+  Status check_keeps_an_enabled_entry(const StoreChange &change,
+                                      bool force) const {
+    if (force || !state.active() || enabled_count() == 0)
+      return {};
+    for (const Entry *e : prospective(change))
+      if (e->enabled)
+        return {};
+    return last_enabled_entry();
+  }
+
+  Result<Entry> new_entry(const NewEntry &in, const std::string &field,
+                          const std::string &actor) const {
+    Result<IpPrefix> range = IpPrefix::parse(in.ip_range, field + "ip_range");
+    if (!range)
+      return range.error();
+    if (Status s = validate_description(in.description, field + "description");
+        !s)
+      return s.error();
+    Entry e;
+    e.range = *range;
+    e.description = in.description;
+    if (e.description && e.description->empty())
+      e.description.reset();
+    e.enabled = in.enabled;
+    e.expires_at = in.expires_at;
+    e.created_by = actor;
+    e.created_at = clock();
+    return e;
+  }
+
+  std::string unique_id(const StoreChange &change) const {
+    for (;;) {
+      std::string id = new_entry_id();
+      bool taken = by_id.count(id) ||
+                   std::any_of(change.upserts.begin(), change.upserts.end(),
+                               [&](const Entry &e) { return e.id == id; });
+      if (!taken)
+        return id;
+    }
+  }
+};
+
+ListService::ListService(Store store, KernelSync sync, HitReader hits,
+                         KernelLookup lookup, Clock clock)
+    : impl_(std::make_unique<Impl>(std::move(store), std::move(sync),
+                                   std::move(hits), std::move(lookup),
+                                   std::move(clock))) {}
+
+Result<std::unique_ptr<ListService>>
+ListService::open(Store store, KernelSync sync, HitReader hits,
+                  KernelLookup lookup, Clock clock) {
+  Result<std::vector<Entry>> entries = store.entries();
+  if (!entries)
+    return entries.error();
+  Result<RestrictionState> state = store.state();
+  if (!state)
+    return state.error();
+  std::unique_ptr<ListService> service(
+      new ListService(std::move(store), std::move(sync), std::move(hits),
+                      std::move(lookup), std::move(clock)));
+  Impl &impl = *service->impl_;
+  for (Entry &e : *entries) {
+    impl.by_range[e.range] = e.id;
+    impl.by_id[e.id] = std::move(e);
+  }
+  impl.state = *state;
+  if (Status s = impl.sync(impl.current_kernel_state()); !s)
+    return s.error();
+  return service;
+}
+
+std::vector<EntryView> ListService::list(bool include_disabled) const {
+  std::lock_guard lock(impl_->mutex);
+  std::vector<const Entry *> chosen;
+  for (const auto &[id, entry] : impl_->by_id)
+    if (include_disabled || entry.enabled)
+      chosen.push_back(&entry);
+  std::sort(chosen.begin(), chosen.end(), [](const Entry *a, const Entry *b) {
+    return std::tie(a->created_at, a->id) < std::tie(b->created_at, b->id);
+  });
+  std::vector<EntryView> out;
+  out.reserve(chosen.size());
+  for (const Entry *e : chosen)
+    out.push_back(impl_->view(*e));
+  return out;
+}
+
+Result<EntryView> ListService::get(const std::string &id) const {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->by_id.find(id);
+  if (it == impl_->by_id.end())
+    return not_found(id);
+  return impl_->view(it->second);
+}
+
+Result<std::vector<AddOutcome>>
+ListService::add(const std::vector<NewEntry> &entries,
+                 const std::string &actor) {
+  std::lock_guard lock(impl_->mutex);
+  Impl &impl = *impl_;
+  StoreChange change;
+  std::vector<std::pair<std::size_t, bool>> placed; // upsert index, created
+  std::unordered_map<IpPrefix, std::size_t> in_change;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    std::string field =
+        entries.size() > 1 ? "[" + std::to_string(i) + "]." : "";
+    Result<Entry> fresh = impl.new_entry(entries[i], field, actor);
+    if (!fresh)
+      return fresh.error();
+    Entry e = std::move(fresh.value());
+    if (auto seen = in_change.find(e.range); seen != in_change.end()) {
+      // The same range again in this request: the later description wins.
+      // change.audit[i] belongs to change.upserts[i].
+      std::size_t at = seen->second;
+      Entry &earlier = change.upserts[at];
+      earlier.description = e.description;
+      if (auto listed = impl.by_range.find(e.range);
+          listed != impl.by_range.end()) {
+        const Entry &stored = impl.by_id.at(listed->second);
+        earlier.updated_at = earlier.description != stored.description
+                                 ? std::optional(impl.clock())
+                                 : stored.updated_at;
+      }
+      change.audit[at].after = json_text(earlier);
+      placed.emplace_back(at, change.audit[at].action == "add");
+      continue;
+    }
+    bool created = true;
+    std::optional<Entry> before;
+    if (auto listed = impl.by_range.find(e.range);
+        listed != impl.by_range.end()) {
+      // Upsert: the listed entry keeps everything but its description.
+      before = impl.by_id.at(listed->second);
+      Entry updated = *before;
+      updated.description = e.description;
+      if (updated.description != before->description)
+        updated.updated_at = impl.clock();
+      e = std::move(updated);
+      created = false;
+    } else {
+      e.id = impl.unique_id(change);
+    }
+    change.audit.push_back(
+        impl.audit(actor, created ? "add" : "update", e.id, before, e));
+    in_change[e.range] = change.upserts.size();
+    placed.emplace_back(change.upserts.size(), created);
+    change.upserts.push_back(std::move(e));
+  }
+  if (Status s = impl.commit(change); !s)
+    return s.error();
+  std::vector<AddOutcome> out;
+  for (auto [index, created] : placed)
+    out.push_back(
+        {impl.view(impl.by_id.at(change.upserts[index].id)), created});
+  return out;
+}
+
+Result<std::vector<EntryView>>
+ListService::replace(const std::vector<NewEntry> &entries,
+                     const std::string &actor, bool force) {
+  std::lock_guard lock(impl_->mutex);
+  Impl &impl = *impl_;
+  StoreChange change;
+  change.replace_all = true;
+  std::unordered_map<IpPrefix, std::size_t> in_change;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    Result<Entry> fresh =
+        impl.new_entry(entries[i], "[" + std::to_string(i) + "].", actor);
+    if (!fresh)
+      return fresh.error();
+    Entry e = std::move(fresh.value());
+    if (in_change.count(e.range))
+      return Error{"invalid_ip_range",
+                   "[" + std::to_string(i) + "].ip_range: " +
+                       e.range.to_string() + " is listed twice",
+                   "[" + std::to_string(i) + "].ip_range"};
+    if (auto listed = impl.by_range.find(e.range);
+        listed != impl.by_range.end()) {
+      // An entry that stays keeps its id, creator and counters.
+      const Entry &before = impl.by_id.at(listed->second);
+      Entry kept = before;
+      kept.description = e.description;
+      kept.enabled = e.enabled;
+      kept.expires_at = e.expires_at;
+      if (!(kept == before))
+        kept.updated_at = impl.clock();
+      e = std::move(kept);
+    } else {
+      e.id = impl.unique_id(change);
+    }
+    in_change[e.range] = change.upserts.size();
+    change.upserts.push_back(std::move(e));
+  }
+  if (Status s = impl.check_keeps_an_enabled_entry(change, force); !s)
+    return s.error();
+  change.audit.push_back(
+      AuditRecord{0, impl.clock(), actor, "replace", "",
+                  nlohmann::json{{"entries", impl.by_id.size()}}.dump(),
+                  nlohmann::json{{"entries", change.upserts.size()}}.dump()});
+  if (Status s = impl.commit(change); !s)
+    return s.error();
+  std::vector<EntryView> out;
+  for (const Entry &e : change.upserts)
+    out.push_back(impl.view(impl.by_id.at(e.id)));
+  return out;
+}
+
+Result<EntryView> ListService::update(const std::string &id,
+                                      const EntryPatch &patch,
+                                      const std::string &actor, bool force) {
+  std::lock_guard lock(impl_->mutex);
+  Impl &impl = *impl_;
+  auto it = impl.by_id.find(id);
+  if (it == impl.by_id.end())
+    return not_found(id);
+  const Entry &before = it->second;
+  Entry after = before;
+  if (patch.ip_range) {
+    Result<IpPrefix> range = IpPrefix::parse(*patch.ip_range, "ip_range");
+    if (!range)
+      return range.error();
+    if (auto other = impl.by_range.find(*range);
+        other != impl.by_range.end() && other->second != id)
+      return Error{"range_exists",
+                   range->to_string() + " is already listed as " +
+                       other->second + "; update or delete that entry",
+                   "ip_range"};
+    after.range = *range;
+  }
+  if (patch.description) {
+    if (Status s = validate_description(*patch.description, "description"); !s)
+      return s.error();
+    after.description = *patch.description;
+    if (after.description && after.description->empty())
+      after.description.reset();
+  }
+  if (patch.enabled)
+    after.enabled = *patch.enabled;
+  if (patch.expires_at)
+    after.expires_at = *patch.expires_at;
+  if (after == before)
+    return impl.view(before);
+  after.updated_at = impl.clock();
+  StoreChange change;
+  change.upserts.push_back(after);
+  if (Status s = impl.check_keeps_an_enabled_entry(change, force); !s)
+    return s.error();
+  change.audit.push_back(impl.audit(actor, "update", id, before, after));
+  if (Status s = impl.commit(change); !s)
+    return s.error();
+  return impl.view(impl.by_id.at(id));
+}
+
+Status ListService::remove(const std::string &id, const std::string &actor,
+                           bool force) {
+  std::lock_guard lock(impl_->mutex);
+  Impl &impl = *impl_;
+  auto it = impl.by_id.find(id);
+  if (it == impl.by_id.end())
+    return not_found(id);
+  StoreChange change;
+  change.deletes.push_back(id);
+  if (Status s = impl.check_keeps_an_enabled_entry(change, force); !s)
+    return s;
+  change.audit.push_back(
+      impl.audit(actor, "delete", id, it->second, std::nullopt));
+  return impl.commit(change);
+}
+
+Status ListService::remove_all(const std::string &actor) {
+  std::lock_guard lock(impl_->mutex);
+  Impl &impl = *impl_;
+  StoreChange change;
+  change.replace_all = true;
+  change.state = RestrictionState{};
+  change.audit.push_back(AuditRecord{
+      0, impl.clock(), actor, "delete_all", "",
+      nlohmann::json{{"entries", impl.by_id.size()},
+                     {"state", to_json(impl.state)}}
+          .dump(),
+      nlohmann::json{{"entries", 0}, {"state", to_json(*change.state)}}
+          .dump()});
+  return impl.commit(change);
+}
+
+Result<EntryView> ListService::set_enabled(const std::string &id, bool enabled,
+                                           const std::string &actor,
+                                           bool force) {
+  EntryPatch patch;
+  patch.enabled = enabled;
+  return update(id, patch, actor, force);
+}
+
+CheckResult ListService::check(const IpPrefix &address) const {
+  std::lock_guard lock(impl_->mutex);
+  const Impl &impl = *impl_;
+  CheckResult result;
+  result.address = address;
+  result.restriction_active = impl.state.active();
+  result.total_entries = impl.by_id.size();
+  if (!impl.state.active())
+    return result;
+  std::optional<IpPrefix> matched = impl.lookup(address);
+  result.allowed = matched.has_value();
+  if (matched)
+    if (auto id = impl.by_range.find(*matched); id != impl.by_range.end())
+      result.matched_entry = impl.view(impl.by_id.at(id->second));
+  return result;
+}
+
+Result<ImportReport> ListService::import_csv(std::string_view text,
+                                             bool dry_run, bool replace,
+                                             const std::string &actor,
+                                             bool force) {
+  ImportReport report;
+  report.dry_run = dry_run;
+  report.replace = replace;
+  CsvParseResult parsed = parse_allowlist_csv(text);
+  if (!parsed.errors.empty()) {
+    report.errors = std::move(parsed.errors);
+    return report;
+  }
+  std::vector<NewEntry> wanted;
+  {
+    std::lock_guard lock(impl_->mutex);
+    const Impl &impl = *impl_;
+    std::unordered_map<IpPrefix, bool> in_file;
+    for (const CsvRow &row : parsed.rows) {
+      in_file[row.range] = true;
+      std::string range = row.range.to_string();
+      auto listed = impl.by_range.find(row.range);
+      if (listed == impl.by_range.end())
+        report.summary.added.push_back(range);
+      else if (impl.by_id.at(listed->second).description != row.description)
+        report.summary.updated.push_back(range);
+      else
+        report.summary.unchanged.push_back(range);
+      NewEntry e;
+      e.ip_range = range;
+      e.description = row.description;
+      if (replace && listed != impl.by_range.end()) {
+        // Replace keeps an entry's other fields when its range stays.
+        const Entry &kept = impl.by_id.at(listed->second);
+        e.enabled = kept.enabled;
+        e.expires_at = kept.expires_at;
+      }
+      wanted.push_back(std::move(e));
+    }
+    if (replace)
+      for (const auto &[range, id] : impl.by_range)
+        if (!in_file.count(range))
+          report.summary.removed.push_back(range.to_string());
+  }
+  if (dry_run)
+    return report;
+  if (replace) {
+    auto done = this->replace(wanted, actor, force);
+    if (!done)
+      return done.error();
+  } else if (!wanted.empty()) {
+    auto done = add(wanted, actor);
+    if (!done)
+      return done.error();
+  }
+  return report;
+}
+
+std::string ListService::export_csv() const {
+  std::vector<std::pair<IpPrefix, std::optional<std::string>>> rows;
+  for (const EntryView &v : list(true))
+    rows.emplace_back(v.entry.range, v.entry.description);
+  return format_allowlist_csv(rows);
+}
+
+Result<RestrictionState> ListService::activate(const ActivateRequest &request,
+                                               const std::string &actor) {
+  std::lock_guard lock(impl_->mutex);
+  Impl &impl = *impl_;
+  if (request.mode == Mode::Off)
+    return Error{"invalid_value", "mode must be \"enforce\" or \"monitor\"",
+                 "mode"};
+  if (!request.allow_empty && impl.enabled_count() == 0)
+    return Error{"empty_list",
+                 "the allow list has no enabled entry, so only exempt traffic "
+                 "would reach the host; add your own range first, or pass "
+                 "allow_empty=true if that is what you want"};
+  RestrictionState next;
+  next.mode = request.mode;
+  if (request.confirm_within_s) {
+    std::int64_t s = *request.confirm_within_s;
+    if (s < 1 || s > kMaxConfirmSeconds)
+      return Error{"invalid_value",
+                   "confirm_within_s must be between 1 and " +
+                       std::to_string(kMaxConfirmSeconds),
+                   "confirm_within_s"};
+    next.confirm_deadline = impl.clock() + s * 1000;
+    // A second provisional activation still reverts to the confirmed mode.
+    next.revert_mode =
+        impl.state.confirm_deadline ? impl.state.revert_mode : impl.state.mode;
+  }
+  StoreChange change;
+  change.state = next;
+  change.audit.push_back(impl.state_audit(actor, "activate", next));
+  if (Status s = impl.commit(change); !s)
+    return s.error();
+  return impl.state;
+}
+
+Result<RestrictionState> ListService::deactivate(const std::string &actor) {
+  std::lock_guard lock(impl_->mutex);
+  Impl &impl = *impl_;
+  StoreChange change;
+  change.state = RestrictionState{};
+  change.audit.push_back(impl.state_audit(actor, "deactivate", *change.state));
+  if (Status s = impl.commit(change); !s)
+    return s.error();
+  return impl.state;
+}
+
+Result<RestrictionState> ListService::confirm(const std::string &actor) {
+  std::lock_guard lock(impl_->mutex);
+  Impl &impl = *impl_;
+  if (!impl.state.confirm_deadline)
+    return Error{"not_pending", "no activation is waiting for confirmation"};
+  RestrictionState next = impl.state;
+  next.confirm_deadline.reset();
+  next.revert_mode = Mode::Off;
+  StoreChange change;
+  change.state = next;
+  change.audit.push_back(impl.state_audit(actor, "confirm", next));
+  if (Status s = impl.commit(change); !s)
+    return s.error();
+  return impl.state;
+}
+
+RestrictionState ListService::state() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->state;
+}
+
+std::size_t ListService::enabled_count() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->enabled_count();
+}
+
+std::size_t ListService::total_count() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->by_id.size();
+}
+
+ListWarnings
+ListService::warnings(std::chrono::milliseconds stale_after) const {
+  // Bounded work: a status call must stay cheap on a million entries.
+  constexpr std::size_t kMaxChecked = 200000;
+  constexpr std::size_t kMaxReported = 100;
+  std::lock_guard lock(impl_->mutex);
+  const Impl &impl = *impl_;
+  ListWarnings w;
+  EpochMs now = impl.clock();
+  std::size_t checked = 0;
+  for (const auto &[id, entry] : impl.by_id) {
+    if (!entry.enabled || ++checked > kMaxChecked)
+      continue;
+    for (int len = entry.range.length - 1;
+         len >= 0 && w.overlaps.size() < kMaxReported; --len) {
+      IpPrefix wider = entry.range;
+      wider.length = static_cast<std::uint8_t>(len);
+      for (std::size_t bit = len; bit < wider.max_length(); ++bit)
+        wider.addr[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
+      auto outer = impl.by_range.find(wider);
+      if (outer != impl.by_range.end() &&
+          impl.by_id.at(outer->second).enabled) {
+        w.overlaps.push_back(entry.range.to_string() + " (" + id +
+                             ") lies inside " + wider.to_string() + " (" +
+                             outer->second + ")");
+        break;
+      }
+    }
+    if (w.stale_ids.size() < kMaxReported) {
+      EntryView v = impl.view(entry);
+      EpochMs last = v.last_hit_at.value_or(entry.created_at);
+      if (now - last > stale_after.count())
+        w.stale_ids.push_back(id);
+    }
+  }
+  return w;
+}
+
+Result<Store::AuditPage> ListService::audit(std::int64_t offset,
+                                            std::int64_t limit) const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->store.audit(offset, limit);
+}
+
+void ListService::tick() {
+  std::lock_guard lock(impl_->mutex);
+  Impl &impl = *impl_;
+  EpochMs now = impl.clock();
+  StoreChange change;
+  for (const auto &[id, entry] : impl.by_id) {
+    if (!entry.enabled || !entry.expires_at || *entry.expires_at > now)
+      continue;
+    Entry after = entry;
+    after.enabled = false;
+    after.updated_at = now;
+    change.audit.push_back(
+        impl.audit(kSystemActor, "expire", id, entry, after));
+    change.upserts.push_back(std::move(after));
+  }
+  if (impl.state.confirm_deadline && *impl.state.confirm_deadline <= now) {
+    RestrictionState reverted;
+    reverted.mode = impl.state.revert_mode;
+    change.state = reverted;
+    change.audit.push_back(
+        impl.state_audit(kSystemActor, "revert_unconfirmed", reverted));
+  }
+  if (change.upserts.empty() && !change.state)
+    return;
+  // On failure (disk full) the next tick tries again.
+  (void)impl.commit(change);
+}
+
+} // namespace xdpgate
