@@ -34,6 +34,8 @@
 #define NDP_FIRST_TYPE 133 /* router solicitation */
 #define NDP_LAST_TYPE  137 /* redirect */
 
+#define TC_ACT_OK 0
+
 struct cursor {
 	void *pos;
 	void *end;
@@ -45,10 +47,15 @@ struct packet {
 	__u8 l4_protocol;
 	__u8 has_ports; /* first/unfragmented TCP or UDP with a full header */
 	__u8 is_ndp;
+	__u8 tcp_flags;	   /* byte 13 of the TCP header */
 	__u16 source_port; /* host order */
 	__u16 dest_port;   /* host order */
 	__u8 source[16];   /* network order; IPv4 uses the first 4 bytes */
+	const void *dest;  /* in the frame; 4 or 16 bytes, bounds-checked */
 };
+
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_ACK 0x10
 
 enum parse_result {
 	PARSE_OK,
@@ -105,6 +112,7 @@ static __always_inline enum parse_result parse_l4(struct cursor *c,
 			return PARSE_MALFORMED;
 		pkt->source_port = bpf_ntohs(tcp->source);
 		pkt->dest_port = bpf_ntohs(tcp->dest);
+		pkt->tcp_flags = ((__u8 *)tcp)[13];
 		pkt->has_ports = 1;
 	} else if (pkt->l4_protocol == IPPROTO_UDP) {
 		struct udphdr *udp = cursor_take(c, sizeof(*udp));
@@ -146,6 +154,7 @@ static __always_inline enum parse_result parse_ipv4(struct cursor *c,
 
 	pkt->family = 4;
 	__builtin_memcpy(pkt->source, &ip->saddr, 4);
+	pkt->dest = &ip->daddr;
 	pkt->l4_protocol = ip->protocol;
 	/* A non-first fragment carries no ports: judge it by source alone. */
 	if (ip->frag_off & bpf_htons(IP_OFFSET_MASK))
@@ -172,6 +181,7 @@ static __always_inline enum parse_result parse_ipv6(struct cursor *c,
 		return PARSE_MALFORMED;
 	pkt->family = 6;
 	__builtin_memcpy(pkt->source, &ip->saddr, 16);
+	pkt->dest = &ip->daddr;
 	nexthdr = ip->nexthdr;
 
 #pragma unroll

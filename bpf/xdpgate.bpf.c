@@ -11,6 +11,11 @@
 #include "maps.h"
 #include "parsing.h"
 
+/* How long a UDP request of this host lets answers in. */
+#define UDP_REPLY_WINDOW_NS (180ULL * 1000 * 1000 * 1000)
+/* Source ports of UDP requests; servers answer from lower, fixed ports. */
+#define EPHEMERAL_PORT_FIRST 32768
+
 static __always_inline int port_in(const __u64 *bitmap, __u16 port)
 {
 	return (bitmap[port / 64] >> (port % 64)) & 1;
@@ -51,19 +56,33 @@ static __always_inline int is_out_of_scope(const struct xdpgate_config *cfg,
 	return cfg->scope_udp && !port_in(cfg->protected_udp, pkt->dest_port);
 }
 
+static __always_inline void flow_key_of(struct xdpgate_flow_key *key,
+					const struct packet *pkt,
+					const void *remote, __u16 remote_port,
+					__u16 local_port)
+{
+	key->family = pkt->family;
+	key->protocol = pkt->l4_protocol;
+	key->remote_port = bpf_htons(remote_port);
+	key->local_port = bpf_htons(local_port);
+	__builtin_memcpy(key->remote_addr, remote, 16);
+}
+
 static __always_inline int is_reply(const struct xdpgate_config *cfg,
 				    const struct packet *pkt)
 {
 	struct xdpgate_flow_key key = {};
+	__u64 *opened;
 
 	if (!cfg->track_replies || !pkt->has_ports)
 		return 0;
-	key.family = pkt->family;
-	key.protocol = pkt->l4_protocol;
-	key.remote_port = bpf_htons(pkt->source_port);
-	key.local_port = bpf_htons(pkt->dest_port);
-	__builtin_memcpy(key.remote_addr, pkt->source, 16);
-	return bpf_map_lookup_elem(&own_flows, &key) != NULL;
+	flow_key_of(&key, pkt, pkt->source, pkt->source_port, pkt->dest_port);
+	opened = bpf_map_lookup_elem(&own_flows, &key);
+	if (!opened)
+		return 0;
+	/* UDP has no end: a datagram answers only a recent request. */
+	return pkt->l4_protocol == IPPROTO_TCP ||
+	       bpf_ktime_get_coarse_ns() - *opened < UDP_REPLY_WINDOW_NS;
 }
 
 static __always_inline void count_entry_hit(__u32 slot)
@@ -223,6 +242,47 @@ int xdpgate_xdp(struct xdp_md *ctx)
 			pkt.is_ndp ? XDPGATE_VERDICT_NDP : judge_ip(cfg, &pkt);
 	}
 	return record_verdict(ctx, cfg, verdict);
+}
+
+/*
+ * Egress: records the flows this host opens (TCP SYN without ACK, UDP from an
+ * ephemeral port), so that step 6 lets their replies in. It never changes a
+ * packet's fate.
+ */
+SEC("tc")
+int xdpgate_tc_egress(struct __sk_buff *skb)
+{
+	struct cursor c = {
+		.pos = (void *)(long)skb->data,
+		.end = (void *)(long)skb->data_end,
+	};
+	struct packet pkt = {};
+	struct xdpgate_flow_key key = {};
+	__u64 now;
+	__u8 remote[16] = {};
+
+	if (parse_packet(&c, &pkt) != PARSE_OK || !pkt.has_ports || !pkt.dest)
+		return TC_ACT_OK;
+	if (pkt.l4_protocol == IPPROTO_TCP) {
+		if ((pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) !=
+		    TCP_FLAG_SYN)
+			return TC_ACT_OK;
+	} else if (pkt.source_port < EPHEMERAL_PORT_FIRST) {
+		return TC_ACT_OK;
+	}
+	if (pkt.family == 4) {
+		if ((void *)pkt.dest + 4 > c.end)
+			return TC_ACT_OK;
+		__builtin_memcpy(remote, pkt.dest, 4);
+	} else {
+		if ((void *)pkt.dest + 16 > c.end)
+			return TC_ACT_OK;
+		__builtin_memcpy(remote, pkt.dest, 16);
+	}
+	flow_key_of(&key, &pkt, remote, pkt.dest_port, pkt.source_port);
+	now = bpf_ktime_get_coarse_ns();
+	bpf_map_update_elem(&own_flows, &key, &now, BPF_ANY);
+	return TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

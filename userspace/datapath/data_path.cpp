@@ -109,6 +109,10 @@ int DataPath::program_fd() const {
   return bpf_program__fd(skel_->progs.xdpgate_xdp);
 }
 
+int DataPath::egress_program_fd() const {
+  return bpf_program__fd(skel_->progs.xdpgate_tc_egress);
+}
+
 Status DataPath::sync(const DesiredState &desired) {
   // Exemptions first: widening them never wrongly drops, and the list and
   // mode that follow may depend on them being in place.
@@ -214,6 +218,10 @@ Result<InterfaceProgram> DataPath::load_interface_program(
 
 int InterfaceProgram::program_fd() const {
   return bpf_program__fd(skel_->progs.xdpgate_xdp);
+}
+
+int InterfaceProgram::egress_program_fd() const {
+  return bpf_program__fd(skel_->progs.xdpgate_tc_egress);
 }
 
 Result<VerdictCounters> InterfaceProgram::verdict_counters() const {

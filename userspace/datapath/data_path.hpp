@@ -53,6 +53,7 @@ struct DataPathOptions {
 class InterfaceProgram {
 public:
   int program_fd() const;
+  int egress_program_fd() const; // TC egress: records the host's own flows
   Result<VerdictCounters> verdict_counters() const;
   Result<std::vector<DeniedSource>> denied_sources() const;
 
@@ -77,6 +78,7 @@ public:
       const std::optional<std::filesystem::path> &pin_dir) const;
 
   int program_fd() const;
+  int egress_program_fd() const;
   // The allow list as the kernel holds it (after a load from pins, this is
   // what the previous process left).
   std::vector<IpPrefix> allow_list() const { return allow_.prefixes(); }
