@@ -217,6 +217,8 @@ struct ListService::Impl {
   }
 };
 
+ListService::~ListService() = default;
+
 ListService::ListService(Store store, KernelSync sync, HitReader hits,
                          KernelLookup lookup, Clock clock)
     : impl_(std::make_unique<Impl>(std::move(store), std::move(sync),
@@ -323,8 +325,19 @@ ListService::add(const std::vector<NewEntry> &entries,
     placed.emplace_back(change.upserts.size(), created);
     change.upserts.push_back(std::move(e));
   }
-  if (Status s = impl.commit(change); !s)
-    return s.error();
+  // Re-adding a listed range unchanged is not a change: nothing to write,
+  // audit or sync (re-importing a whole file stays cheap).
+  StoreChange effective;
+  for (std::size_t i = 0; i < change.upserts.size(); ++i) {
+    auto stored = impl.by_id.find(change.upserts[i].id);
+    if (stored != impl.by_id.end() && stored->second == change.upserts[i])
+      continue;
+    effective.upserts.push_back(change.upserts[i]);
+    effective.audit.push_back(change.audit[i]);
+  }
+  if (!effective.upserts.empty())
+    if (Status s = impl.commit(effective); !s)
+      return s.error();
   std::vector<AddOutcome> out;
   for (auto [index, created] : placed)
     out.push_back(

@@ -148,6 +148,8 @@ public:
   // calls it every second.
   void tick();
 
+  ~ListService();
+
 private:
   ListService(Store store, KernelSync sync, HitReader hits, KernelLookup lookup,
               Clock clock);
