@@ -21,9 +21,12 @@ static __always_inline int port_in(const __u64 *bitmap, __u16 port)
 	return (bitmap[port / 64] >> (port % 64)) & 1;
 }
 
-static __always_inline int is_exempt_source(const struct packet *pkt)
+static __always_inline int is_exempt_source(const struct xdpgate_config *cfg,
+					    const struct packet *pkt)
 {
 	if (pkt->family == 4) {
+		if (!cfg->has_exempt_v4)
+			return 0;
 		struct xdpgate_lpm_v4_key key = {.prefixlen = 32};
 
 		__builtin_memcpy(key.addr, pkt->source, 4);
@@ -31,6 +34,8 @@ static __always_inline int is_exempt_source(const struct packet *pkt)
 	}
 	struct xdpgate_lpm_v6_key key = {.prefixlen = 128};
 
+	if (!cfg->has_exempt_v6)
+		return 0;
 	__builtin_memcpy(key.addr, pkt->source, 16);
 	return bpf_map_lookup_elem(&exempt_v6, &key) != NULL;
 }
@@ -173,20 +178,25 @@ sample_denied_source(const struct xdpgate_config *cfg, const struct packet *pkt)
 	stats->last_seen_ns = fresh.last_seen_ns;
 }
 
-/* Steps 4-8 of SPEC §1 for a parsed IP packet. */
+/*
+ * Steps 4-8 of SPEC §1 for a parsed IP packet. The reply check (step 6) runs
+ * after the allow list: both pass, so no verdict changes, and the allowed
+ * bulk of the traffic does not pay a flow lookup. A packet that is both
+ * counts as allowed.
+ */
 static __always_inline enum xdpgate_verdict
 judge_ip(const struct xdpgate_config *cfg, const struct packet *pkt)
 {
-	if (is_exempt_source(pkt))
+	if (is_exempt_source(cfg, pkt))
 		return XDPGATE_VERDICT_EXEMPT_SOURCE;
 	if (is_exempt_port(cfg, pkt))
 		return XDPGATE_VERDICT_EXEMPT_PORT;
 	if (is_out_of_scope(cfg, pkt))
 		return XDPGATE_VERDICT_OUT_OF_SCOPE;
-	if (is_reply(cfg, pkt))
-		return XDPGATE_VERDICT_REPLY;
 	if (is_allowed(pkt))
 		return XDPGATE_VERDICT_ALLOWED;
+	if (is_reply(cfg, pkt))
+		return XDPGATE_VERDICT_REPLY;
 	sample_denied_source(cfg, pkt);
 	return cfg->mode == XDPGATE_MODE_ENFORCE ? XDPGATE_VERDICT_DROPPED
 						 : XDPGATE_VERDICT_WOULD_DROP;

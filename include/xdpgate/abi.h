@@ -131,7 +131,9 @@ struct xdpgate_config {
 	__u8 scope_udp;		  /* 1: only protected_udp ports are filtered */
 	__u8 denied_sample_shift; /* sample 1 in 2^shift denied packets */
 	__u8 track_replies;	  /* 1: own_flows is filled on egress */
-	__u8 pad[3];
+	__u8 has_exempt_v4;	  /* 0: skip the empty exempt_v4 lookup */
+	__u8 has_exempt_v6;	  /* 0: skip the empty exempt_v6 lookup */
+	__u8 pad[1];
 	__u64 exempt_tcp[XDPGATE_PORT_BITMAP_WORDS];
 	__u64 exempt_udp[XDPGATE_PORT_BITMAP_WORDS];
 	__u64 protected_tcp[XDPGATE_PORT_BITMAP_WORDS];

@@ -120,13 +120,20 @@ Status DataPath::sync(const DesiredState &desired) {
     return s;
   if (Status s = allow_.sync(desired.allow); !s)
     return s;
-  return write_config(desired.config);
+  bool has_v4 = false, has_v6 = false;
+  for (const IpPrefix &p : desired.exempt_sources)
+    (p.family == Family::V4 ? has_v4 : has_v6) = true;
+  return write_config(desired.config, has_v4, has_v6);
 }
 
-Status DataPath::write_config(const RuntimeConfig &config) {
-  if (written_config_ == config)
+Status DataPath::write_config(const RuntimeConfig &config, bool has_exempt_v4,
+                              bool has_exempt_v6) {
+  if (written_config_ == config &&
+      written_has_exempt_ == std::pair{has_exempt_v4, has_exempt_v6})
     return {};
   xdpgate_config value{};
+  value.has_exempt_v4 = has_exempt_v4;
+  value.has_exempt_v6 = has_exempt_v6;
   value.mode = static_cast<std::uint8_t>(config.mode);
   value.scope_tcp = !config.protected_tcp_ports.empty();
   value.scope_udp = !config.protected_udp_ports.empty();
@@ -142,6 +149,7 @@ Status DataPath::write_config(const RuntimeConfig &config) {
     return system_error("kernel_update_failed",
                         "writing the runtime configuration failed");
   written_config_ = config;
+  written_has_exempt_ = {has_exempt_v4, has_exempt_v6};
   return {};
 }
 

@@ -96,12 +96,14 @@ public:
 
 private:
   DataPath(Skeleton skel, AllowListMaps allow);
-  Status write_config(const RuntimeConfig &config);
+  Status write_config(const RuntimeConfig &config, bool has_exempt_v4,
+                      bool has_exempt_v6);
   Status sync_exempt(const std::vector<IpPrefix> &sources);
 
   Skeleton skel_;
   AllowListMaps allow_;
   std::optional<RuntimeConfig> written_config_;
+  std::optional<std::pair<bool, bool>> written_has_exempt_;
   std::optional<std::set<IpPrefix>> written_exempt_;
 };
 
