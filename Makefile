@@ -103,3 +103,17 @@ clean:
 	$(Q)rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Benchmarks and their peer programs live beside the tests.
+-include tests/bench/bench.mk
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+.PHONY: install
+install: $(BUILD)/xdpgated $(BUILD)/xdpgate
+	install -D -m 0755 $(BUILD)/xdpgated $(DESTDIR)$(PREFIX)/sbin/xdpgated
+	install -D -m 0755 $(BUILD)/xdpgate $(DESTDIR)$(PREFIX)/bin/xdpgate
+	install -D -m 0644 scripts/xdpgated.service $(DESTDIR)/etc/systemd/system/xdpgated.service
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/xdpgate/README.md
+	[ -n "$(DESTDIR)" ] || getent group xdpgate >/dev/null || groupadd --system xdpgate
+	[ -n "$(DESTDIR)" ] || getent group xdpgate-read >/dev/null || groupadd --system xdpgate-read

@@ -284,7 +284,9 @@ TEST_F(VerdictTable, HitCountersSurviveAReplaceForEntriesThatStay) {
 
 TEST_F(VerdictTable, DeniedSourcesAreSampled) {
   DataPath path = load_data_path();
-  ASSERT_TRUE(path.sync(desired_for(ListSetup::Standard)));
+  DesiredState every_packet = desired_for(ListSetup::Standard);
+  every_packet.config.denied_sample_shift = 0;
+  ASSERT_TRUE(path.sync(every_packet));
   for (int i = 0; i < 5; ++i)
     run_frame(path, Frame::ipv4("198.51.100.77").tcp(22).bytes());
   run_frame(path, Frame::ipv6("2001:db8:bad::5").tcp(22).bytes());

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "support/test_run.hpp"
 
+#include "datapath/verdicts.hpp"
+
 #include <bpf/bpf.h>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -11,12 +13,9 @@
 namespace xdpgate::test {
 
 std::string verdict_name(int verdict) {
-  static const char *const names[] = {
-      "allowed", "exempt_source", "exempt_port", "out_of_scope", "reply",
-      "non_ip",  "ndp",           "would_drop",  "dropped",      "malformed"};
   if (verdict < 0 || verdict >= XDPGATE_VERDICT_COUNT)
     return "none";
-  return names[verdict];
+  return std::string(kVerdictNames[verdict]);
 }
 
 std::string action_name(int action) {

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// Handlers that show who changed the list (audit) and who was turned away
+// (denied).
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/tables.hpp"
+
+namespace xdpgate::cli {
+
+namespace {
+
+// A field's value in a change: times (…_at, …_deadline) as ISO 8601.
+std::string shown(const std::string &key, const json &value) {
+  if (value.is_number_integer() &&
+      (key.ends_with("_at") || key.ends_with("_deadline")))
+    return time_text(value);
+  return value.dump();
+}
+
+// One audit record's change in a few words: what was added or removed, or
+// which fields changed.
+std::string change_summary(const json &before, const json &after) {
+  auto describe = [](const json &state) {
+    const json &range = member(state, "ip_range");
+    return range.is_null() ? state.dump() : text(range);
+  };
+  if (before.is_null() && after.is_null())
+    return "-";
+  if (before.is_null())
+    return "+ " + describe(after);
+  if (after.is_null())
+    return "- " + describe(before);
+  if (!before.is_object() || !after.is_object())
+    return before.dump() + " → " + after.dump();
+  std::string out;
+  for (const auto &[key, value] : after.items()) {
+    const json &old = member(before, key);
+    if (key == "updated_at" || old == value)
+      continue;
+    out += (out.empty() ? "" : "; ") + key + ": " + shown(key, old) + " → " +
+           shown(key, value);
+  }
+  return out.empty() ? "no change" : out;
+}
+
+void print_audit(const json &answer, unsigned offset) {
+  const json &items = member(answer, "items");
+  if (!items.is_array() || items.empty()) {
+    std::cout << "no audit records\n";
+    return;
+  }
+  Table table(
+      {{"SEQ", true}, {"AT"}, {"ACTOR"}, {"ACTION"}, {"ENTRY"}, {"CHANGE"}});
+  for (const json &record : items)
+    table.add_row(
+        {text(member(record, "sequence")), time_text(member(record, "at")),
+         cell(text(member(record, "actor"))),
+         cell(text(member(record, "action"))),
+         cell(text(member(record, "entry_id"))),
+         cell(change_summary(member(record, "before"), member(record, "after")),
+              100)});
+  table.print(std::cout);
+  std::cout << "\nrecords " << offset + 1 << "–" << offset + items.size()
+            << " of " << text(member(answer, "total")) << ", newest first\n";
+}
+
+void print_denied(const json &answer) {
+  Table table({{"INTERFACE"}, {"ADDRESS"}, {"PACKETS", true}, {"LAST SEEN"}});
+  const json &interfaces = member(answer, "interfaces");
+  if (interfaces.is_array())
+    for (const json &interface : interfaces) {
+      const json &sources = member(interface, "sources");
+      if (!sources.is_array())
+        continue;
+      for (const json &source : sources)
+        table.add_row({cell(text(member(interface, "name"))),
+                       text(member(source, "address")),
+                       text(member(source, "packets")),
+                       time_text(member(source, "last_seen_at"))});
+    }
+  if (table.empty())
+    std::cout << "no denied sources sampled\n";
+  else
+    table.print(std::cout);
+}
+
+std::string number(const std::optional<unsigned> &value) {
+  return value ? std::to_string(*value) : "";
+}
+
+} // namespace
+
+int run_audit(const Session &session, const Args &args) {
+  auto reply = session.api.call(
+      "GET", "/audit" + query({{"offset", number(args.offset)},
+                               {"limit", number(args.limit)}}));
+  unsigned offset = args.offset.value_or(0);
+  return show(session, reply,
+              [offset](const json &answer) { print_audit(answer, offset); });
+}
+
+int run_denied(const Session &session, const Args &args) {
+  auto reply =
+      session.api.call("GET", "/denied" + query({{"top", number(args.top)}}));
+  return show(session, reply, print_denied);
+}
+
+} // namespace xdpgate::cli

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The CLI's side of the control API: HTTP/1.1 over the daemon's Unix socket.
+// Every failure comes back as an Error the operator can act on: an API error
+// keeps the daemon's code, message and field (and, for invalid_csv, every bad
+// line); a daemon that cannot be reached has code kUnreachable and says why
+// (not running, wrong socket path, missing group membership).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "cli/json.hpp"
+
+#include "common/result.hpp"
+
+namespace xdpgate::cli {
+
+inline constexpr const char *kDefaultSocket = "/run/xdpgate/xdpgate.sock";
+inline constexpr const char *kApiPrefix = "/api/admin/ip-allowlist";
+// Error codes the CLI itself gives, besides the API's own.
+inline constexpr const char *kUnreachable = "daemon_unreachable";
+inline constexpr const char *kBadAnswer = "bad_answer";
+
+struct Reply {
+  int status = 0;
+  json body; // parsed JSON answer
+};
+
+class ApiClient {
+public:
+  explicit ApiClient(std::string socket_path);
+
+  const std::string &socket_path() const { return socket_path_; }
+
+  // `path` is relative to kApiPrefix ("" for the collection, "/check", …);
+  // a body, when given, is sent as application/json.
+  Result<Reply> call(const std::string &method, const std::string &path,
+                     const std::optional<json> &body = {}) const;
+  // POSTs a CSV document (text/csv) and reads the JSON answer.
+  Result<Reply> post_csv(const std::string &path, std::string csv) const;
+  // GETs a text document (the CSV export) as is.
+  Result<std::string> get_text(const std::string &path) const;
+
+private:
+  std::string socket_path_;
+};
+
+// Percent-encodes one path segment (an entry id typed by the operator).
+std::string path_segment(const std::string &text);
+
+} // namespace xdpgate::cli

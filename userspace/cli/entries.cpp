@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// Handlers for the entries: list, get, add, update, delete, enable, disable,
+// check.
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/tables.hpp"
+#include "cli/timestamps.hpp"
+#include "cli/views.hpp"
+
+namespace xdpgate::cli {
+
+namespace {
+
+std::string entry_path(const Args &args) { return "/" + path_segment(args.id); }
+
+std::string force_query(const Args &args) {
+  return query({{"force", args.force ? "true" : ""}});
+}
+
+// Adds expires_at to a request body from --expires-at / --no-expiry.
+Status put_expiry(json &body, const Args &args) {
+  if (args.no_expiry)
+    body["expires_at"] = nullptr;
+  if (!args.expires_at)
+    return {};
+  auto at = parse_timestamp(*args.expires_at, "--expires-at");
+  if (!at)
+    return at.error();
+  body["expires_at"] = *at;
+  return {};
+}
+
+} // namespace
+
+int run_list(const Session &session, const Args &args) {
+  auto reply = session.api.call(
+      "GET", query({{"include_disabled", args.all ? "true" : ""}}));
+  return show(session, reply, [all = args.all](const json &answer) {
+    print_entry_table(std::cout, member(answer, "items"));
+    std::cout << '\n'
+              << text(member(answer, "total"))
+              << (all ? " entries" : " enabled entries (--all adds disabled)")
+              << "; ";
+    print_restriction(std::cout, answer);
+  });
+}
+
+int run_get(const Session &session, const Args &args) {
+  auto reply = session.api.call("GET", entry_path(args));
+  return show(session, reply,
+              [](const json &entry) { print_entry(std::cout, entry); });
+}
+
+int run_add(const Session &session, const Args &args) {
+  json body = {{"ip_range", args.range}};
+  if (args.description)
+    body["description"] = *args.description;
+  if (args.disabled)
+    body["enabled"] = false;
+  if (auto expiry = put_expiry(body, args); !expiry)
+    return usage_error(expiry.error().message);
+  auto reply = session.api.call("POST", "", body);
+  bool created = reply && reply->status == 201;
+  return show(session, reply, [created](const json &entry) {
+    std::cout << (created ? "added " : "already listed, description updated: ")
+              << entry_name(entry) << "\n\n";
+    print_entry(std::cout, entry);
+  });
+}
+
+int run_update(const Session &session, const Args &args) {
+  json body = json::object();
+  if (args.new_range)
+    body["ip_range"] = *args.new_range;
+  if (args.description)
+    body["description"] = *args.description;
+  if (args.no_description)
+    body["description"] = nullptr;
+  if (args.enable || args.disable)
+    body["enabled"] = args.enable;
+  if (auto expiry = put_expiry(body, args); !expiry)
+    return usage_error(expiry.error().message);
+  if (body.empty())
+    return usage_error("update needs at least one of --range, --description, "
+                       "--no-description, --enable, --disable, --expires-at, "
+                       "--no-expiry");
+  auto reply =
+      session.api.call("PATCH", entry_path(args) + force_query(args), body);
+  return show(session, reply, [](const json &entry) {
+    std::cout << "updated " << entry_name(entry) << "\n\n";
+    print_entry(std::cout, entry);
+  });
+}
+
+int run_delete(const Session &session, const Args &args) {
+  if (args.all) {
+    auto reply = session.api.call("DELETE", "");
+    return show(session, reply, [](const json &answer) {
+      std::cout << "deleted " << text(member(answer, "deleted"))
+                << " entries; restriction inactive\n";
+    });
+  }
+  if (args.id.empty())
+    return usage_error("delete needs an entry ID, or --all to delete every "
+                       "entry");
+  auto reply = session.api.call("DELETE", entry_path(args) + force_query(args));
+  return show(session, reply, [](const json &answer) {
+    std::cout << "deleted " << text(member(answer, "id")) << '\n';
+  });
+}
+
+int run_enable(const Session &session, const Args &args) {
+  auto reply =
+      session.api.call("POST", entry_path(args) + "/enable", json::object());
+  return show(session, reply, [](const json &answer) {
+    std::cout << "enabled " << text(member(answer, "id")) << " at "
+              << time_text(member(answer, "enabled_at")) << '\n';
+  });
+}
+
+int run_disable(const Session &session, const Args &args) {
+  auto reply = session.api.call(
+      "POST", entry_path(args) + "/disable" + force_query(args),
+      json::object());
+  return show(session, reply, [](const json &answer) {
+    std::cout << "disabled " << text(member(answer, "id")) << " at "
+              << time_text(member(answer, "disabled_at")) << '\n';
+  });
+}
+
+int run_check(const Session &session, const Args &args) {
+  auto reply =
+      session.api.call("POST", "/check", json{{"ip_address", args.ip}});
+  return show(session, reply, [](const json &answer) {
+    std::cout << text(member(answer, "ip_address")) << ": ";
+    if (member(answer, "restriction_active") != true)
+      std::cout << "allowed (restriction inactive: every source passes)\n";
+    else if (member(answer, "allowed") == true)
+      std::cout << "allowed by " << entry_name(member(answer, "matched_entry"))
+                << '\n';
+    else
+      std::cout << "denied (no enabled entry matches, "
+                << text(member(answer, "total_entries")) << " entries)\n";
+  });
+}
+
+} // namespace xdpgate::cli

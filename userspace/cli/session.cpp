@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "cli/session.hpp"
+
+#include <iostream>
+
+namespace xdpgate::cli {
+
+namespace {
+
+// What to do about the refusals an operator meets most, in CLI terms (the
+// daemon's messages speak of query parameters).
+const char *hint(const std::string &code) {
+  if (code == "forbidden")
+    return "join the xdpgate group for write access, or xdpgate-read to "
+           "read: sudo usermod -aG xdpgate $USER, then log in again";
+  if (code == "last_enabled_entry")
+    return "repeat with --force to leave no enabled entry (only exempt "
+           "traffic then passes)";
+  if (code == "empty_list")
+    return "add an entry first, or pass --allow-empty";
+  if (code == "not_pending")
+    return "`xdpgate status` shows whether an activation awaits confirmation";
+  return nullptr;
+}
+
+} // namespace
+
+int report(const Error &error) {
+  std::cerr << "error: " << error.message;
+  // The daemon's messages usually name the field; say it when they do not.
+  if (!error.field.empty() &&
+      error.message.find(error.field) == std::string::npos)
+    std::cerr << " (field " << error.field << ")";
+  std::cerr << '\n';
+  if (const char *what_to_do = hint(error.code))
+    std::cerr << "hint: " << what_to_do << '\n';
+  return error.code == kUnreachable ? kExitUnreachable : kExitApiError;
+}
+
+int usage_error(const std::string &message) {
+  std::cerr << "error: " << message << "\nRun with --help for more "
+            << "information.\n";
+  return kExitUsage;
+}
+
+int show(const Session &session, const Result<Reply> &reply,
+         const std::function<void(const json &)> &human) {
+  if (!reply)
+    return report(reply.error());
+  if (session.json)
+    std::cout << reply->body.dump(2, ' ', false, json::error_handler_t::replace)
+              << '\n';
+  else
+    human(reply->body);
+  return kExitOk;
+}
+
+std::string
+query(std::initializer_list<std::pair<const char *, std::string>> params) {
+  std::string out;
+  for (const auto &[key, value] : params)
+    if (!value.empty())
+      out += (out.empty() ? "?" : "&") + std::string(key) + "=" + value;
+  return out;
+}
+
+} // namespace xdpgate::cli

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// Handlers that move the whole list as a file: import and replace (CSV or
+// JSON in), export (CSV out).
+//
+// replace FILE.csv is sent as POST /import?replace=true: the daemon applies
+// the CSV header and quoting rules itself and reports every bad line, so the
+// CLI carries no second CSV parser. replace FILE.json is PUT as is.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "cli/tables.hpp"
+
+namespace xdpgate::cli {
+
+namespace {
+
+// Reads a whole file, or standard input for "-".
+Result<std::string> read_input(const std::string &file) {
+  if (file == "-")
+    return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    return Error{"io", "cannot read " + file + ": " + std::strerror(errno)};
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad())
+    return Error{"io", "cannot read " + file + ": " + std::strerror(errno)};
+  return content.str();
+}
+
+bool has_extension(std::string name, std::string_view extension) {
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return name.size() > extension.size() && name.ends_with(extension);
+}
+
+// "+ 203.0.113.0/24  office" for each change, the first few of each kind.
+void print_changes(char sign, const json &changes) {
+  constexpr std::size_t kShown = 50;
+  if (!changes.is_array())
+    return;
+  for (std::size_t i = 0; i < changes.size() && i < kShown; ++i) {
+    const json &change = changes[i];
+    std::cout << sign << ' ';
+    if (change.is_object()) {
+      std::cout << text(member(change, "ip_range"));
+      if (const json &d = member(change, "description"); !d.is_null())
+        std::cout << "  " << cell(text(d));
+    } else {
+      std::cout << text(change);
+    }
+    std::cout << '\n';
+  }
+  if (changes.size() > kShown)
+    std::cout << "  … and " << changes.size() - kShown
+              << " more (--json lists all)\n";
+}
+
+void print_import(const json &answer) {
+  auto count = [&](const char *key) {
+    const json &list = member(answer, key);
+    return list.is_array() ? list.size() : 0;
+  };
+  bool dry_run = member(answer, "dry_run") == true;
+  if (dry_run)
+    std::cout << "dry run, nothing changed: would add " << count("added")
+              << ", update " << count("updated") << ", remove "
+              << count("removed");
+  else
+    std::cout << "added " << count("added") << ", updated " << count("updated")
+              << ", removed " << count("removed");
+  std::cout << "; " << text(member(answer, "unchanged")) << " unchanged\n";
+  print_changes('+', member(answer, "added"));
+  print_changes('~', member(answer, "updated"));
+  print_changes('-', member(answer, "removed"));
+}
+
+std::string flag(bool on) { return on ? "true" : ""; }
+
+} // namespace
+
+int run_import(const Session &session, const Args &args) {
+  auto csv = read_input(args.file);
+  if (!csv)
+    return report(csv.error());
+  auto reply =
+      session.api.post_csv("/import" + query({{"dry_run", flag(args.dry_run)},
+                                              {"replace", flag(args.replace)},
+                                              {"force", flag(args.force)}}),
+                           std::move(*csv));
+  return show(session, reply, print_import);
+}
+
+int run_export(const Session &session, const Args &args) {
+  auto csv = session.api.get_text("/export");
+  if (!csv)
+    return report(csv.error());
+  if (!args.output || *args.output == "-") {
+    std::cout << *csv << std::flush;
+    return std::cout ? kExitOk : report(Error{"io", "cannot write output"});
+  }
+  std::ofstream out(*args.output, std::ios::binary | std::ios::trunc);
+  out << *csv;
+  out.close();
+  if (!out)
+    return report(Error{"io", "cannot write " + *args.output + ": " +
+                                  std::strerror(errno)});
+  std::cerr << "exported to " << *args.output << '\n';
+  return kExitOk;
+}
+
+int run_replace(const Session &session, const Args &args) {
+  bool is_csv = has_extension(args.file, ".csv");
+  if (!is_csv && !has_extension(args.file, ".json"))
+    return usage_error("replace takes a .csv file (ip_address,description) or "
+                       "a .json file (an array of entries): " +
+                       args.file);
+  auto content = read_input(args.file);
+  if (!content)
+    return report(content.error());
+  if (is_csv) {
+    auto reply = session.api.post_csv(
+        "/import" + query({{"replace", "true"}, {"force", flag(args.force)}}),
+        std::move(*content));
+    return show(session, reply, print_import);
+  }
+
+  json entries = json::parse(*content, nullptr, false);
+  if (!entries.is_array())
+    return report(Error{"invalid_json",
+                        args.file + ": expected a JSON array of entries "
+                                    "({\"ip_range\": …, \"description\": …})"});
+  auto reply =
+      session.api.call("PUT", query({{"force", flag(args.force)}}), entries);
+  return show(session, reply, [](const json &answer) {
+    std::cout << "replaced the list: " << text(member(answer, "total"))
+              << " entries\n";
+  });
+}
+
+} // namespace xdpgate::cli

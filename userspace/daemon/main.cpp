@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// xdpgated: the xdpgate daemon. Flags override the configuration file.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "daemon/daemon.hpp"
+
+int main(int argc, char **argv) {
+  xdpgate::DaemonOptions options;
+  options.config_path = std::string(xdpgate::kDefaultConfigPath);
+  std::string socket, state_dir;
+  bool do_uninstall = false;
+
+  CLI::App app{"xdpgated: the xdpgate IP allow-list daemon"};
+  app.footer("Examples:\n"
+             "  xdpgated --interface eth1\n"
+             "  xdpgated --config /etc/xdpgate/xdpgate.toml\n"
+             "  xdpgated --uninstall    # detach everywhere, remove all pins\n"
+             "Signals: SIGTERM stops (filtering stays attached), SIGHUP "
+             "reloads the configuration.");
+  app.add_option("--config", options.config_path,
+                 "configuration file (default /etc/xdpgate/xdpgate.toml)")
+      ->each([&](const std::string &) { options.config_path_given = true; });
+  app.add_option("--interface", options.interfaces,
+                 "protect this interface (repeatable; replaces the file's "
+                 "list)");
+  app.add_option("--socket", socket, "control socket path");
+  app.add_option("--state-dir", state_dir, "where the list is stored");
+  app.add_option("--bpf-pin-dir", options.pin_dir,
+                 "where maps and links are pinned (default "
+                 "/sys/fs/bpf/xdpgate)");
+  app.add_flag("--uninstall", do_uninstall,
+               "detach from every interface and remove every pin, then exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!socket.empty())
+    options.socket = socket;
+  if (!state_dir.empty())
+    options.state_dir = state_dir;
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  return do_uninstall ? xdpgate::uninstall(options)
+                      : xdpgate::run_daemon(options);
+}
