@@ -28,7 +28,10 @@ struct RuntimeConfig {
   std::set<std::uint16_t> exempt_udp_ports;
   std::set<std::uint16_t> protected_tcp_ports; // empty: every port protected
   std::set<std::uint16_t> protected_udp_ports;
-  std::uint8_t denied_sample_shift = 0; // sample 1 in 2^shift denied packets
+  // Sample 1 in 2^shift denied packets: the denied-source map is a bounded
+  // view of who is turned away, and a flood must not pay a hash update per
+  // packet. Tests that count exactly set 0.
+  std::uint8_t denied_sample_shift = 6;
   bool track_replies = false;
 
   bool operator==(const RuntimeConfig &) const = default;

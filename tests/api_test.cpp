@@ -1,0 +1,1033 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The control API of docs/API.md, end to end in one process: a real store in
+// a temporary directory, a ListService over a fake kernel, a real ApiServer
+// on a temporary Unix socket and httplib's client (or raw bytes, where the
+// test is about the wire). Permission tests fork a child that drops to an
+// unprivileged uid with chosen groups and reports what the API answered.
+#include "api/api_server.hpp"
+
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/fd.hpp"
+#include "list/list_service.hpp"
+#include "store/store.hpp"
+
+namespace xdpgate::api {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr EpochMs kStart = 1'763'880'000'000;
+constexpr gid_t kWriteGid = 4242;
+constexpr gid_t kReadGid = 4343;
+constexpr uid_t kNobody = 65534;
+const std::string kList = "/api/admin/ip-allowlist";
+
+// A fresh directory per test, removed with everything in it. Others may
+// traverse it, so that an unprivileged child can reach the socket.
+class TempDir {
+public:
+  TempDir() {
+    char pattern[] = "/tmp/xdpgate-api-test-XXXXXX";
+    path_ = ::mkdtemp(pattern);
+    ::chmod(path_.c_str(), 0711);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path &path() const { return path_; }
+
+private:
+  std::filesystem::path path_;
+};
+
+// The kernel as the service sees it: the last state it was given, hit
+// counters per range, and longest-prefix match over the allow list.
+class FakeKernel {
+public:
+  ListService::KernelSync sync() {
+    return [this](const KernelState &state) -> Status {
+      std::lock_guard lock(mutex_);
+      state_ = state;
+      return {};
+    };
+  }
+  ListService::HitReader hits() {
+    return [this](const IpPrefix &range)
+               -> std::optional<std::pair<std::uint64_t, EpochMs>> {
+      std::lock_guard lock(mutex_);
+      auto it = hits_.find(range);
+      if (it == hits_.end())
+        return std::nullopt;
+      return it->second;
+    };
+  }
+  ListService::KernelLookup lookup() {
+    return [this](const IpPrefix &address) -> std::optional<IpPrefix> {
+      std::lock_guard lock(mutex_);
+      std::optional<IpPrefix> best;
+      for (const IpPrefix &p : state_.allow)
+        if (p.family == address.family && p.contains(address) &&
+            (!best || p.length > best->length))
+          best = p;
+      return best;
+    };
+  }
+  void set_hits(const std::string &range, std::uint64_t count, EpochMs at) {
+    std::lock_guard lock(mutex_);
+    hits_[*IpPrefix::parse(range)] = {count, at};
+  }
+  KernelState state() const {
+    std::lock_guard lock(mutex_);
+    return state_;
+  }
+
+private:
+  mutable std::mutex mutex_;
+  KernelState state_;
+  std::map<IpPrefix, std::pair<std::uint64_t, EpochMs>> hits_;
+};
+
+struct Reply {
+  int status = 0; // 0: no HTTP answer at all
+  json body;      // parsed when the answer is JSON
+  std::string text;
+  std::string content_type;
+  httplib::Headers headers;
+};
+
+Reply reply_of(const httplib::Result &result) {
+  Reply r;
+  if (!result)
+    return r;
+  r.status = result->status;
+  r.text = result->body;
+  r.content_type = result->get_header_value("Content-Type");
+  r.headers = result->headers;
+  if (r.content_type.rfind("application/json", 0) == 0)
+    r.body = json::parse(r.text, nullptr, false);
+  return r;
+}
+
+std::string error_code(const Reply &r) {
+  return r.body.is_object() && r.body.contains("error")
+             ? r.body["error"].value("code", "")
+             : "";
+}
+
+// Sends `bytes` on a fresh connection, then reads until the server closes
+// or `wait` passes.
+std::string raw_exchange(const std::filesystem::path &socket_path,
+                         const std::string &bytes,
+                         std::chrono::milliseconds wait = 3000ms) {
+  Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  socket_path.string().copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+  if (::connect(sock.get(), reinterpret_cast<sockaddr *>(&addr),
+                sizeof(addr)) != 0)
+    return "";
+  if (!bytes.empty())
+    (void)::send(sock.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  std::string answer;
+  auto until = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    pollfd p{sock.get(), POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      return answer;
+    char buffer[4096];
+    ssize_t n = ::recv(sock.get(), buffer, sizeof(buffer), 0);
+    if (n <= 0)
+      return answer;
+    answer.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+int status_of_raw(const std::string &answer) {
+  // "HTTP/1.1 413 Payload Too Large"
+  if (answer.size() < 12 || answer.rfind("HTTP/1.1 ", 0) != 0)
+    return 0;
+  return std::stoi(answer.substr(9, 3));
+}
+
+class ApiTest : public ::testing::Test {
+protected:
+  void SetUp() override { start_server({}); }
+  void TearDown() override {
+    server_.reset();
+    service_.reset();
+  }
+
+  void start_server(StreamLimits limits) {
+    server_.reset();
+    service_.reset();
+    auto store = Store::open(dir_.path() / "state");
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    auto service =
+        ListService::open(std::move(*store), kernel_.sync(), kernel_.hits(),
+                          kernel_.lookup(), [this] { return now_.load(); });
+    ASSERT_TRUE(service.ok()) << service.error().message;
+    service_ = std::move(*service);
+
+    ApiServerOptions options;
+    options.socket_path = socket_path();
+    options.access = {kWriteGid, kReadGid};
+    options.limits = limits;
+    ApiBackend backend{*service_};
+    backend.interfaces = [] {
+      return json::array({{{"name", "eth1"},
+                           {"state", "attached"},
+                           {"attach_mode", "native"},
+                           {"program_id", 42},
+                           {"counters",
+                            {{"allowed", {{"packets", 10}, {"bytes", 1000}}},
+                             {"dropped", {{"packets", 3}, {"bytes", 180}}}}}},
+                          {{"name", "eth2"},
+                           {"state", "waiting"},
+                           {"attach_mode", nullptr},
+                           {"program_id", nullptr},
+                           {"counters", json::object()}}});
+    };
+    backend.exemptions = [] {
+      return json{{"tcp_ports", {10943}},
+                  {"udp_ports", json::array()},
+                  {"sources", {"192.0.2.0/28"}}};
+    };
+    backend.scope = [] {
+      return json{{"protected_tcp_ports", {22}},
+                  {"protected_udp_ports", json::array()}};
+    };
+    backend.denied = [this](std::size_t top) {
+      denied_top_ = top;
+      return json{{"interfaces",
+                   {{{"name", "eth1"},
+                     {"sources",
+                      {{{"address", "198.51.100.9"},
+                        {"packets", 5},
+                        {"last_seen_at", kStart}}}}}}}};
+    };
+    backend.last_sync_at = [] { return std::optional<EpochMs>(kStart); };
+    auto server = ApiServer::start(options, backend);
+    ASSERT_TRUE(server.ok()) << server.error().message;
+    server_ = std::move(*server);
+  }
+
+  std::filesystem::path socket_path() const {
+    return dir_.path() / "run" / "xdpgate.sock";
+  }
+
+  httplib::Client client() const {
+    httplib::Client c(socket_path().string());
+    c.set_address_family(AF_UNIX);
+    c.set_read_timeout(10, 0);
+    c.set_write_timeout(10, 0);
+    return c;
+  }
+
+  Reply call(const std::string &method, const std::string &path,
+             const std::string &body = "",
+             const std::string &content_type = "application/json") const {
+    httplib::Request req;
+    req.method = method;
+    req.path = path;
+    req.body = body;
+    if (!body.empty() && !content_type.empty())
+      req.set_header("Content-Type", content_type);
+    return reply_of(client().send(req));
+  }
+  Reply get(const std::string &path) const { return call("GET", path); }
+  Reply post(const std::string &path, const json &body) const {
+    return call("POST", path, body.dump());
+  }
+  Reply post(const std::string &path) const { return call("POST", path); }
+  Reply put(const std::string &path, const json &body) const {
+    return call("PUT", path, body.dump());
+  }
+  Reply patch(const std::string &path, const json &body) const {
+    return call("PATCH", path, body.dump());
+  }
+  Reply del(const std::string &path) const { return call("DELETE", path); }
+
+  // Adds an entry and returns its id.
+  std::string add(const std::string &range,
+                  const std::string &description = "") {
+    json body = {{"ip_range", range}};
+    if (!description.empty())
+      body["description"] = description;
+    Reply r = post(kList, body);
+    EXPECT_EQ(r.status, 201) << r.text;
+    return r.body.value("id", "");
+  }
+
+  TempDir dir_;
+  FakeKernel kernel_;
+  std::atomic<EpochMs> now_{kStart};
+  std::atomic<std::size_t> denied_top_{0};
+  std::unique_ptr<ListService> service_;
+  std::unique_ptr<ApiServer> server_;
+};
+
+// ---------------------------------------------------------------- entries
+
+TEST_F(ApiTest, AnEmptyListAnswersNoItemsAndRestrictionOff) {
+  Reply r = get(kList);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, (json{{"items", json::array()},
+                          {"total", 0},
+                          {"restriction_active", false},
+                          {"mode", "off"}}));
+}
+
+TEST_F(ApiTest, AddingAnEntryAnswers201WithTheEntryCreatedByTheCaller) {
+  Reply r = post(kList, {{"ip_range", "203.0.113.0/24"},
+                         {"description", "office"},
+                         {"expires_at", kStart + 1000}});
+  ASSERT_EQ(r.status, 201) << r.text;
+  EXPECT_EQ(r.body["ip_range"], "203.0.113.0/24");
+  EXPECT_EQ(r.body["description"], "office");
+  EXPECT_EQ(r.body["enabled"], true);
+  EXPECT_EQ(r.body["created_by"], user_name(::getuid()));
+  EXPECT_EQ(r.body["created_at"], kStart);
+  EXPECT_EQ(r.body["updated_at"], nullptr);
+  EXPECT_EQ(r.body["expires_at"], kStart + 1000);
+  EXPECT_EQ(r.body["hits"], 0);
+  EXPECT_EQ(r.body["last_hit_at"], nullptr);
+  EXPECT_EQ(r.body["id"].get<std::string>().rfind("ip_", 0), 0u);
+}
+
+TEST_F(ApiTest, AddingAListedRangeAnswers200WithItsDescriptionReplaced) {
+  std::string id = add("203.0.113.0/24", "office");
+  Reply r =
+      post(kList, {{"ip_range", "203.0.113.0/24"}, {"description", "hq"}});
+  EXPECT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.body["id"], id);
+  EXPECT_EQ(r.body["description"], "hq");
+  EXPECT_EQ(get(kList).body["total"], 1);
+}
+
+TEST_F(ApiTest, AddingAnArrayAnswersItemsInOrder) {
+  Reply r =
+      post(kList,
+           json::array({{{"ip_range", "203.0.113.0/24"}},
+                        {{"ip_range", "2001:db8::/32"}, {"enabled", false}}}));
+  ASSERT_EQ(r.status, 201) << r.text;
+  ASSERT_EQ(r.body["items"].size(), 2u);
+  EXPECT_EQ(r.body["items"][0]["ip_range"], "203.0.113.0/24");
+  EXPECT_EQ(r.body["items"][1]["enabled"], false);
+  EXPECT_EQ(get(kList).body["total"], 1);
+  EXPECT_EQ(get(kList + "?include_disabled=true").body["total"], 2);
+}
+
+TEST_F(ApiTest, GettingAnEntryShowsItsKernelStatistics) {
+  std::string id = add("203.0.113.0/24");
+  kernel_.set_hits("203.0.113.0/24", 7, kStart + 5);
+  Reply r = get(kList + "/" + id);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["hits"], 7);
+  EXPECT_EQ(r.body["last_hit_at"], kStart + 5);
+}
+
+TEST_F(ApiTest, AnUnknownIdIs404NotFound) {
+  Reply r = get(kList + "/ip_0000000000");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(error_code(r), "not_found");
+}
+
+TEST_F(ApiTest, ReplacingTheListAnswersTheNewListAndKeepsListedIds) {
+  std::string kept = add("203.0.113.0/24");
+  add("198.51.100.0/24");
+  Reply r = put(kList, json::array({{{"ip_range", "203.0.113.0/24"}},
+                                    {{"ip_range", "192.0.2.1"}}}));
+  ASSERT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.body["total"], 2);
+  EXPECT_EQ(r.body["items"][0]["id"], kept);
+  EXPECT_EQ(r.body["items"][1]["ip_range"], "192.0.2.1");
+  EXPECT_EQ(get(kList).body["total"], 2);
+}
+
+TEST_F(ApiTest, AReplacementWithOneBadRangeChangesNothing) {
+  add("203.0.113.0/24");
+  Reply r = put(kList, json::array({{{"ip_range", "192.0.2.1"}},
+                                    {{"ip_range", "10.0.0.1/8"}}}));
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(error_code(r), "invalid_ip_range");
+  EXPECT_EQ(r.body["error"]["field"], "[1].ip_range");
+  EXPECT_EQ(get(kList).body["items"][0]["ip_range"], "203.0.113.0/24");
+}
+
+TEST_F(ApiTest, PatchingChangesOnlyTheGivenFieldsAndNullRemovesADescription) {
+  std::string id = add("203.0.113.0/24", "office");
+  now_ += 1000;
+  Reply r = patch(kList + "/" + id, {{"ip_range", "203.0.113.128/25"}});
+  ASSERT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.body["ip_range"], "203.0.113.128/25");
+  EXPECT_EQ(r.body["description"], "office");
+  EXPECT_EQ(r.body["updated_at"], kStart + 1000);
+  r = patch(kList + "/" + id, {{"description", nullptr}});
+  EXPECT_EQ(r.body["description"], nullptr);
+}
+
+TEST_F(ApiTest, PatchingToARangeListedElsewhereIs409RangeExists) {
+  std::string id = add("203.0.113.0/24");
+  add("198.51.100.0/24");
+  Reply r = patch(kList + "/" + id, {{"ip_range", "198.51.100.0/24"}});
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(error_code(r), "range_exists");
+}
+
+TEST_F(ApiTest, DeletingAnEntryAnswersDeletedAndItsId) {
+  std::string id = add("203.0.113.0/24");
+  Reply r = del(kList + "/" + id);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, (json{{"deleted", true}, {"id", id}}));
+  EXPECT_EQ(get(kList + "/" + id).status, 404);
+}
+
+TEST_F(ApiTest, DeletingTheCollectionDeletesEverythingAndDeactivates) {
+  add("203.0.113.0/24");
+  add("198.51.100.0/24");
+  ASSERT_EQ(post(kList + "/activate").status, 200);
+  Reply r = del(kList);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, (json{{"deleted", 2}, {"restriction_active", false}}));
+  EXPECT_EQ(kernel_.state().mode, Mode::Off);
+  EXPECT_EQ(get(kList + "?include_disabled=1").body["total"], 0);
+}
+
+TEST_F(ApiTest, EnablingAndDisablingAnswerWhenTheyHappened) {
+  std::string id = add("203.0.113.0/24");
+  now_ += 5;
+  Reply r = post(kList + "/" + id + "/disable");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(
+      r.body,
+      (json{{"id", id}, {"enabled", false}, {"disabled_at", kStart + 5}}));
+  EXPECT_TRUE(kernel_.state().allow.empty());
+  now_ += 5;
+  r = post(kList + "/" + id + "/enable");
+  EXPECT_EQ(r.body,
+            (json{{"id", id}, {"enabled", true}, {"enabled_at", kStart + 10}}));
+  EXPECT_EQ(kernel_.state().allow.size(), 1u);
+}
+
+TEST_F(ApiTest, DisablingOrDeletingTheLastEnabledEntryWhileActiveIs409) {
+  std::string id = add("203.0.113.0/24");
+  ASSERT_EQ(post(kList + "/activate").status, 200);
+  Reply r = post(kList + "/" + id + "/disable");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(error_code(r), "last_enabled_entry");
+  EXPECT_EQ(del(kList + "/" + id).status, 409);
+  EXPECT_EQ(patch(kList + "/" + id, {{"enabled", false}}).status, 409);
+  EXPECT_EQ(put(kList, json::array()).status, 409);
+  EXPECT_EQ(post(kList + "/" + id + "/disable?force=true").status, 200);
+  EXPECT_EQ(del(kList + "/" + id + "?force=true").status, 200);
+}
+
+TEST_F(ApiTest, CheckWithRestrictionInactiveAllowsEverything) {
+  add("203.0.113.0/24");
+  Reply r = post(kList + "/check", {{"ip_address", "198.51.100.1"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, (json{{"ip_address", "198.51.100.1"},
+                          {"allowed", true},
+                          {"matched_entry", nullptr},
+                          {"restriction_active", false},
+                          {"total_entries", 1}}));
+}
+
+TEST_F(ApiTest, CheckMatchesTheLongestPrefixLikeTheKernel) {
+  add("203.0.113.0/24", "wide");
+  std::string narrow = add("203.0.113.0/28", "narrow");
+  ASSERT_EQ(post(kList + "/activate").status, 200);
+  Reply r = post(kList + "/check", {{"ip_address", "203.0.113.7"}});
+  EXPECT_EQ(r.body["allowed"], true);
+  EXPECT_EQ(r.body["matched_entry"]["id"], narrow);
+  r = post(kList + "/check", {{"ip_address", "198.51.100.1"}});
+  EXPECT_EQ(r.body["allowed"], false);
+  EXPECT_EQ(r.body["matched_entry"], nullptr);
+  EXPECT_EQ(r.body["restriction_active"], true);
+}
+
+TEST_F(ApiTest, CheckRefusesARangeWith422InvalidIpAddress) {
+  Reply r = post(kList + "/check", {{"ip_address", "203.0.113.0/24"}});
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(error_code(r), "invalid_ip_address");
+  EXPECT_EQ(r.body["error"]["field"], "ip_address");
+}
+
+// ---------------------------------------------------------------- CSV
+
+TEST_F(ApiTest, ADryRunImportReportsChangesAndChangesNothing) {
+  add("203.0.113.0/24", "office");
+  add("198.51.100.0/24", "lab");
+  Reply r = call("POST", kList + "/import?dry_run=true&replace=true",
+                 "ip_address,description\n"
+                 "203.0.113.0/24,hq\n198.51.100.0/24,lab\n192.0.2.1,\n",
+                 "text/csv");
+  ASSERT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.body, (json{{"dry_run", true},
+                          {"replace", true},
+                          {"added", {"192.0.2.1"}},
+                          {"updated", {"203.0.113.0/24"}},
+                          {"removed", json::array()},
+                          {"unchanged", 1}}));
+  EXPECT_EQ(get(kList).body["total"], 2);
+}
+
+TEST_F(ApiTest, AReplacingImportMakesTheFileTheWholeList) {
+  add("203.0.113.0/24");
+  Reply r = call("POST", kList + "/import?replace=1",
+                 "ip_address,description\n192.0.2.1,vpn\n",
+                 "text/csv; charset=utf-8");
+  ASSERT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.body["removed"], json({"203.0.113.0/24"}));
+  Reply list = get(kList);
+  ASSERT_EQ(list.body["total"], 1);
+  EXPECT_EQ(list.body["items"][0]["description"], "vpn");
+}
+
+TEST_F(ApiTest, AnImportWithBadLinesIs422NamingEveryLineAndChangesNothing) {
+  Reply r = call("POST", kList + "/import",
+                 "ip_address,description\n192.0.2.1,ok\n10.0.0.1/8,x\n"
+                 "1.2.3,y\n",
+                 "text/csv");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(error_code(r), "invalid_csv");
+  ASSERT_EQ(r.body["error"]["lines"].size(), 2u);
+  EXPECT_EQ(r.body["error"]["lines"][0]["line"], 3);
+  EXPECT_EQ(r.body["error"]["lines"][1]["line"], 4);
+  EXPECT_NE(r.body["error"]["lines"][0]["message"].get<std::string>().find(
+                "10.0.0.0/8"),
+            std::string::npos);
+  EXPECT_EQ(get(kList).body["total"], 0);
+}
+
+TEST_F(ApiTest, ExportAnswersTheListAsCsv) {
+  add("203.0.113.0/24", "office, 2nd floor");
+  Reply r = get(kList + "/export");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type.rfind("text/csv", 0), 0u);
+  EXPECT_EQ(r.text,
+            "ip_address,description\n203.0.113.0/24,\"office, 2nd floor\"\n");
+}
+
+// ---------------------------------------------------------------- state
+
+TEST_F(ApiTest, StatusReportsModeEntriesInterfacesExemptionsAndWarnings) {
+  add("10.0.0.0/8");
+  add("10.1.0.0/16");
+  Reply r = get(kList + "/status");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["mode"], "off");
+  EXPECT_EQ(r.body["restriction_active"], false);
+  EXPECT_EQ(r.body["confirm_deadline"], nullptr);
+  EXPECT_EQ(r.body["entries"], (json{{"total", 2}, {"enabled", 2}}));
+  EXPECT_EQ(r.body["interfaces"][0]["name"], "eth1");
+  EXPECT_EQ(r.body["exemptions"]["tcp_ports"], json({10943}));
+  EXPECT_EQ(r.body["scope"]["protected_tcp_ports"], json({22}));
+  EXPECT_EQ(r.body["last_sync_at"], kStart);
+  ASSERT_EQ(r.body["warnings"]["overlaps"].size(), 1u);
+  EXPECT_EQ(r.body["warnings"]["stale"].size(), 0u);
+}
+
+TEST_F(ApiTest, ActivationOfAnEmptyListIs409UnlessAllowEmpty) {
+  Reply r = post(kList + "/activate", {{"mode", "enforce"}});
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(error_code(r), "empty_list");
+  r = post(kList + "/activate", {{"mode", "monitor"}, {"allow_empty", true}});
+  EXPECT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.body["mode"], "monitor");
+  EXPECT_EQ(r.body["restriction_active"], true);
+  EXPECT_EQ(kernel_.state().mode, Mode::Monitor);
+}
+
+TEST_F(ApiTest, ActivationWithConfirmationNeedsConfirm) {
+  add("203.0.113.0/24");
+  Reply r = post(kList + "/confirm");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(error_code(r), "not_pending");
+  r = post(kList + "/activate", {{"confirm_within_s", 60}});
+  ASSERT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.body["mode"], "enforce");
+  EXPECT_EQ(r.body["confirm_deadline"], kStart + 60000);
+  r = post(kList + "/confirm");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["confirm_deadline"], nullptr);
+  r = post(kList + "/deactivate");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["restriction_active"], false);
+}
+
+TEST_F(ApiTest, ActivationValuesOutOfRangeAre422InvalidValue) {
+  add("203.0.113.0/24");
+  EXPECT_EQ(error_code(post(kList + "/activate", {{"mode", "off"}})),
+            "invalid_value");
+  Reply r = post(kList + "/activate", {{"confirm_within_s", 0}});
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.body["error"]["field"], "confirm_within_s");
+}
+
+TEST_F(ApiTest, TheAuditLogListsChangesNewestFirstWithJsonBeforeAndAfter) {
+  std::string id = add("203.0.113.0/24", "office");
+  patch(kList + "/" + id, {{"description", "hq"}});
+  Reply r = get(kList + "/audit?limit=1");
+  ASSERT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.body["total"], 2);
+  ASSERT_EQ(r.body["items"].size(), 1u);
+  const json &last = r.body["items"][0];
+  EXPECT_EQ(last["action"], "update");
+  EXPECT_EQ(last["actor"], user_name(::getuid()));
+  EXPECT_EQ(last["entry_id"], id);
+  EXPECT_EQ(last["before"]["description"], "office");
+  EXPECT_EQ(last["after"]["description"], "hq");
+  r = get(kList + "/audit?offset=1&limit=5");
+  EXPECT_EQ(r.body["items"][0]["action"], "add");
+  EXPECT_EQ(r.body["items"][0]["before"], nullptr);
+}
+
+TEST_F(ApiTest, DeniedSourcesComeFromTheBackendWithTheAskedTop) {
+  Reply r = get(kList + "/denied?top=3");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(denied_top_, 3u);
+  EXPECT_EQ(r.body["interfaces"][0]["sources"][0]["address"], "198.51.100.9");
+  EXPECT_EQ(get(kList + "/denied").status, 200);
+  EXPECT_EQ(denied_top_, 10u);
+}
+
+TEST_F(ApiTest, MetricsArePrometheusTextWithEveryFamily) {
+  add("203.0.113.0/24");
+  Reply r = get("/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type.rfind("text/plain; version=0.0.4", 0), 0u);
+  for (const char *line :
+       {"# TYPE xdpgate_packets_total counter",
+        "xdpgate_packets_total{interface=\"eth1\",verdict=\"allowed\"} 10",
+        "xdpgate_bytes_total{interface=\"eth1\",verdict=\"dropped\"} 180",
+        "xdpgate_entries{state=\"enabled\"} 1",
+        "xdpgate_entries{state=\"disabled\"} 0", "xdpgate_restriction_active 0",
+        "xdpgate_mode{mode=\"off\"} 1", "xdpgate_mode{mode=\"enforce\"} 0",
+        "xdpgate_last_sync_timestamp_seconds 1763880000.000",
+        "xdpgate_interface_attached{interface=\"eth1\",attach_mode=\"native\"}"
+        " 1",
+        "xdpgate_interface_attached{interface=\"eth2\",attach_mode=\"\"} 0"})
+    EXPECT_NE(r.text.find(std::string(line) + "\n"), std::string::npos) << line;
+}
+
+// ---------------------------------------------------------------- errors
+
+TEST_F(ApiTest, MalformedJsonIs400InvalidJsonWithTheBytePosition) {
+  Reply r = call("POST", kList, "{\"ip_range\": }");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_code(r), "invalid_json");
+  EXPECT_NE(r.body["error"]["message"].get<std::string>().find("at byte 14"),
+            std::string::npos)
+      << r.text;
+}
+
+TEST_F(ApiTest, AnEmptyBodyWhereJsonIsNeededIs400InvalidJson) {
+  EXPECT_EQ(error_code(call("POST", kList)), "invalid_json");
+}
+
+TEST_F(ApiTest, DuplicateKeysAre400InvalidJson) {
+  Reply r = call("POST", kList,
+                 R"({"ip_range": "192.0.2.1", "ip_range": "192.0.2.2"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_code(r), "invalid_json");
+  EXPECT_EQ(get(kList).body["total"], 0);
+}
+
+TEST_F(ApiTest, DeepNestingIs400InvalidJson) {
+  Reply r =
+      call("POST", kList, std::string(10000, '[') + std::string(10000, ']'));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_code(r), "invalid_json");
+}
+
+TEST_F(ApiTest, AnUnknownFieldIs400InvalidFieldNamingIt) {
+  Reply r = post(kList, {{"ip_range", "192.0.2.1"}, {"comment", "x"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_code(r), "invalid_field");
+  EXPECT_EQ(r.body["error"]["field"], "comment");
+  r = post(kList, json::array({{{"ip_range", "192.0.2.1"}},
+                               {{"ip_range", "192.0.2.2"}, {"x", 1}}}));
+  EXPECT_EQ(r.body["error"]["field"], "[1].x");
+}
+
+TEST_F(ApiTest, AWrongTypeIs400InvalidFieldNamingIt) {
+  Reply r = post(kList, {{"ip_range", "192.0.2.1"}, {"enabled", "yes"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_code(r), "invalid_field");
+  EXPECT_EQ(r.body["error"]["field"], "enabled");
+  EXPECT_EQ(post(kList, {{"ip_range", 3}}).body["error"]["field"], "ip_range");
+  EXPECT_EQ(post(kList, {{"description", "x"}}).body["error"]["field"],
+            "ip_range");
+  EXPECT_EQ(error_code(post(kList, "192.0.2.1")), "invalid_field");
+  EXPECT_EQ(error_code(put(kList, {{"ip_range", "192.0.2.1"}})),
+            "invalid_field");
+}
+
+TEST_F(ApiTest, JsonRoutesRefuseOtherMediaTypesWith415) {
+  Reply r = call("POST", kList, R"({"ip_range": "192.0.2.1"})", "text/plain");
+  EXPECT_EQ(r.status, 415);
+  EXPECT_EQ(error_code(r), "unsupported_media_type");
+  EXPECT_EQ(call("POST", kList, R"({"ip_range": "192.0.2.1"})",
+                 "application/json; charset=utf-8")
+                .status,
+            201);
+}
+
+TEST_F(ApiTest, ImportRefusesAnythingButCsvWith415) {
+  Reply r = call("POST", kList + "/import", "ip_address,description\n",
+                 "application/json");
+  EXPECT_EQ(r.status, 415);
+  EXPECT_EQ(error_code(r), "unsupported_media_type");
+}
+
+TEST_F(ApiTest, ABodyOver64MiBIs413AndTheConnectionStaysUsable) {
+  static const std::string huge(64 * 1024 * 1024 + 1, 'x');
+  httplib::Client c = client();
+  httplib::Request req;
+  req.method = "POST";
+  req.path = kList + "/import";
+  req.body = huge;
+  req.set_header("Content-Type", "text/csv");
+  Reply r = reply_of(c.send(req));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(error_code(r), "body_too_large");
+  EXPECT_EQ(reply_of(c.Get(kList)).status, 200);
+}
+
+TEST_F(ApiTest, ABodyOver64MiBAnnouncedWithExpectIsRefusedBeforeItIsSent) {
+  std::string answer =
+      raw_exchange(socket_path(), "POST " + kList +
+                                      " HTTP/1.1\r\nHost: x\r\n"
+                                      "Content-Type: application/json\r\n"
+                                      "Content-Length: 70000000\r\n"
+                                      "Expect: 100-continue\r\n\r\n");
+  EXPECT_EQ(status_of_raw(answer), 413) << answer;
+  EXPECT_NE(answer.find("body_too_large"), std::string::npos);
+}
+
+TEST_F(ApiTest, AnUnknownPathIs404NoRoute) {
+  Reply r = get("/api/admin/nothing");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(error_code(r), "no_route");
+  EXPECT_EQ(error_code(get(kList + "/")), "no_route");
+}
+
+TEST_F(ApiTest, AKnownPathWithAnotherMethodIs405WithAllow) {
+  Reply r = del(kList + "/status");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(error_code(r), "method_not_allowed");
+  EXPECT_EQ(r.headers.find("Allow")->second, "GET");
+  EXPECT_EQ(get(kList + "/check").status, 405);
+  EXPECT_EQ(call("PUT", "/metrics", "x").status, 405);
+}
+
+TEST_F(ApiTest, HostBitsAre422WithTheCanonicalRangeSuggested) {
+  Reply r = post(kList, {{"ip_range", "192.168.1.5/24"}});
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(error_code(r), "invalid_ip_range");
+  EXPECT_EQ(r.body["error"]["field"], "ip_range");
+  EXPECT_NE(
+      r.body["error"]["message"].get<std::string>().find("192.168.1.0/24"),
+      std::string::npos)
+      << r.text;
+}
+
+TEST_F(ApiTest, QueryFlagsAcceptOnlyTrueFalseOneAndZero) {
+  EXPECT_EQ(get(kList + "?include_disabled=0").status, 200);
+  Reply r = get(kList + "?include_disabled=yes");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_code(r), "invalid_parameter");
+  EXPECT_EQ(r.body["error"]["field"], "include_disabled");
+}
+
+TEST_F(ApiTest, UnknownOrRepeatedQueryParametersAre400) {
+  EXPECT_EQ(error_code(get(kList + "?foo=1")), "invalid_parameter");
+  EXPECT_EQ(error_code(get(kList + "?include_disabled=1&include_disabled=0")),
+            "invalid_parameter");
+  EXPECT_EQ(error_code(get(kList + "/audit?limit=0")), "invalid_parameter");
+  EXPECT_EQ(error_code(get(kList + "/audit?offset=-1")), "invalid_parameter");
+  EXPECT_EQ(error_code(get(kList + "/denied?top=x")), "invalid_parameter");
+}
+
+// ---------------------------------------------------------------- the wire
+
+TEST_F(ApiTest, APostWithoutContentLengthHasAnEmptyBodyAndIsAnsweredAtOnce) {
+  auto begin = std::chrono::steady_clock::now();
+  std::string answer =
+      raw_exchange(socket_path(), "POST " + kList +
+                                      "/activate HTTP/1.1\r\nHost: x\r\n"
+                                      "Connection: close\r\n\r\n");
+  EXPECT_EQ(status_of_raw(answer), 409) << answer; // empty_list, not a hang
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 2s);
+}
+
+TEST_F(ApiTest, MalformedHttpIs400InOurErrorShape) {
+  std::string answer = raw_exchange(socket_path(), "NONSENSE\r\n\r\n");
+  EXPECT_EQ(status_of_raw(answer), 400) << answer;
+  EXPECT_NE(answer.find("\"bad_request\""), std::string::npos);
+}
+
+TEST_F(ApiTest, AVeryLongTargetIs414AndOneJustUnderTheLimitIsRouted) {
+  std::string answer = raw_exchange(
+      socket_path(), "GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(status_of_raw(answer), 414) << answer.substr(0, 200);
+  answer = raw_exchange(socket_path(), "GET /" + std::string(8000, 'a') +
+                                           " HTTP/1.1\r\n"
+                                           "Connection: close\r\n\r\n");
+  EXPECT_EQ(status_of_raw(answer), 404) << answer.substr(0, 200);
+}
+
+TEST_F(ApiTest, EndlessHeadersAreCutOff) {
+  std::string request = "GET " + kList + " HTTP/1.1\r\n";
+  for (int i = 0; i < 5000; ++i)
+    request += "X-Filler-" + std::to_string(i) + ": aaaaaaaaaaaaaaaaaaaa\r\n";
+  std::string answer = raw_exchange(socket_path(), request + "\r\n");
+  EXPECT_EQ(status_of_raw(answer), 400) << answer.substr(0, 200);
+}
+
+class ApiLimitsTest : public ApiTest {
+protected:
+  void SetUp() override {
+    StreamLimits limits;
+    limits.io_wait = 500ms;
+    limits.request_time = 1000ms;
+    limits.body_bytes = 1024;
+    start_server(limits);
+  }
+};
+
+TEST_F(ApiLimitsTest, AChunkedBodyOverTheLimitIs413) {
+  std::string chunk(4096, 'x');
+  char size[16];
+  std::snprintf(size, sizeof(size), "%zx", chunk.size());
+  std::string request =
+      "POST " + kList +
+      " HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 300; ++i)
+    request += std::string(size) + "\r\n" + chunk + "\r\n";
+  request += "0\r\n\r\n";
+  std::string answer = raw_exchange(socket_path(), request);
+  EXPECT_EQ(status_of_raw(answer), 413) << answer.substr(0, 300);
+}
+
+TEST_F(ApiLimitsTest, ASlowClientIsCutOffWhileOthersAreServed) {
+  Fd slow(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  socket_path().string().copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(
+      ::connect(slow.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)),
+      0);
+  auto begin = std::chrono::steady_clock::now();
+  const std::string start = "GET " + kList + " HTTP/1.1\r\n";
+  ASSERT_GT(::send(slow.get(), start.data(), start.size(), MSG_NOSIGNAL), 0);
+  EXPECT_EQ(get(kList).status, 200);
+  // One header byte every 300 ms keeps each read alive; the request
+  // deadline still ends it.
+  bool closed = false;
+  for (int i = 0; i < 20 && !closed; ++i) {
+    std::this_thread::sleep_for(300ms);
+    closed = ::send(slow.get(), "X", 1, MSG_NOSIGNAL) < 0;
+    char byte;
+    pollfd p{slow.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0 && ::recv(slow.get(), &byte, 1, MSG_PEEK) >= 0)
+      closed = true;
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 3s);
+}
+
+TEST_F(ApiTest, StoppingRemovesTheSocketFile) {
+  ASSERT_TRUE(std::filesystem::exists(socket_path()));
+  struct stat st {};
+  ASSERT_EQ(::stat(socket_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0666u);
+  server_.reset();
+  EXPECT_FALSE(std::filesystem::exists(socket_path()));
+}
+
+TEST_F(ApiTest, AStaleSocketIsReplacedButALiveOneIsNot) {
+  ApiServerOptions options;
+  options.socket_path = socket_path();
+  ApiBackend backend{*service_};
+  auto second = ApiServer::start(options, backend);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message.find("already running"), std::string::npos);
+
+  // A socket file nobody listens on, as a crashed daemon leaves it.
+  server_.reset();
+  Fd stale(::socket(AF_UNIX, SOCK_STREAM, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  socket_path().string().copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(
+      ::bind(stale.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)),
+      0);
+  stale.reset();
+  auto third = ApiServer::start(options, backend);
+  ASSERT_TRUE(third.ok()) << third.error().message;
+}
+
+// ---------------------------------------------------------------- access
+
+// Runs `requests` in a child with the given credentials and returns the
+// status of each answer, as the child saw them.
+std::vector<int> as_user(gid_t gid, const std::vector<gid_t> &groups,
+                         const std::function<std::vector<int>()> &requests) {
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0)
+    return {};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(pipe_fds[0]);
+    if (::setgroups(groups.size(), groups.data()) != 0 ||
+        ::setresgid(gid, gid, gid) != 0 ||
+        ::setresuid(kNobody, kNobody, kNobody) != 0)
+      ::_exit(2);
+    std::vector<int> statuses = requests();
+    (void)!::write(pipe_fds[1], statuses.data(), statuses.size() * sizeof(int));
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  std::vector<int> statuses;
+  int status;
+  while (::read(pipe_fds[0], &status, sizeof(status)) == sizeof(status))
+    statuses.push_back(status);
+  ::close(pipe_fds[0]);
+  int exit_status = 0;
+  ::waitpid(pid, &exit_status, 0);
+  EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0);
+  return statuses;
+}
+
+class ApiAccessTest : public ApiTest {
+protected:
+  void SetUp() override {
+    if (::geteuid() != 0)
+      GTEST_SKIP() << "needs root to drop to another uid";
+    ApiTest::SetUp();
+    id_ = add("203.0.113.0/24");
+  }
+
+  // One request per route of docs/API.md, reads first (kReads of them).
+  std::vector<int> every_route() const {
+    const std::string one = kList + "/" + id_;
+    return {
+        get(kList).status,
+        get(one).status,
+        post(kList + "/check", {{"ip_address", "192.0.2.1"}}).status,
+        get(kList + "/export").status,
+        get(kList + "/status").status,
+        get(kList + "/audit").status,
+        get(kList + "/denied").status,
+        get("/metrics").status,
+        get("/no/such/route").status,
+        // writes
+        post(kList, {{"ip_range", "192.0.2.1"}}).status,
+        put(kList, json::array({{{"ip_range", "203.0.113.0/24"}},
+                                {{"ip_range", "192.0.2.1"}}}))
+            .status,
+        patch(one, {{"description", "x"}}).status,
+        post(one + "/disable").status,
+        post(one + "/enable").status,
+        call("POST", kList + "/import", "ip_address,description\n", "text/csv")
+            .status,
+        post(kList + "/activate").status,
+        post(kList + "/deactivate").status,
+        post(kList + "/confirm").status,
+        del(kList + "/" + id_ + "x").status,
+    };
+  }
+  static constexpr std::size_t kReads = 9;
+  static constexpr std::size_t kRoutes = 19;
+
+  std::string id_;
+};
+
+TEST_F(ApiAccessTest, AnOutsiderIsForbiddenOnEveryRoute) {
+  std::vector<int> statuses =
+      as_user(kNobody, {}, [this] { return every_route(); });
+  ASSERT_EQ(statuses.size(), kRoutes);
+  for (std::size_t i = 0; i < statuses.size(); ++i)
+    EXPECT_EQ(statuses[i], 403) << "request " << i;
+  EXPECT_EQ(get(kList).body["total"], 1);
+}
+
+TEST_F(ApiAccessTest, TheReadGroupMayReadButNotWrite) {
+  std::vector<int> statuses =
+      as_user(kNobody, {kReadGid}, [this] { return every_route(); });
+  ASSERT_EQ(statuses.size(), kRoutes);
+  for (std::size_t i = 0; i < kReads - 1; ++i)
+    EXPECT_EQ(statuses[i], 200) << "read " << i;
+  EXPECT_EQ(statuses[kReads - 1], 404); // no route, but not forbidden
+  for (std::size_t i = kReads; i < statuses.size(); ++i)
+    EXPECT_EQ(statuses[i], 403) << "write " << i;
+  EXPECT_EQ(get(kList).body["total"], 1);
+}
+
+TEST_F(ApiAccessTest, TheReadGroupAsPrimaryGroupMayRead) {
+  std::vector<int> statuses = as_user(kReadGid, {}, [this] {
+    return std::vector<int>{get(kList).status,
+                            post(kList, {{"ip_range", "192.0.2.1"}}).status};
+  });
+  EXPECT_EQ(statuses, (std::vector<int>{200, 403}));
+}
+
+TEST_F(ApiAccessTest, TheWriteGroupMayWriteAndIsNamedAsCreator) {
+  std::vector<int> statuses = as_user(kNobody, {kWriteGid}, [this] {
+    return std::vector<int>{post(kList, {{"ip_range", "192.0.2.1"}}).status,
+                            get(kList).status};
+  });
+  EXPECT_EQ(statuses, (std::vector<int>{201, 200}));
+  json added;
+  Reply list = get(kList);
+  for (const json &item : list.body["items"])
+    if (item["ip_range"] == "192.0.2.1")
+      added = item;
+  ASSERT_TRUE(added.is_object());
+  EXPECT_EQ(added["created_by"], user_name(kNobody));
+  EXPECT_EQ(get(kList + "/audit?limit=1").body["items"][0]["actor"],
+            user_name(kNobody));
+}
+
+TEST_F(ApiAccessTest, AForbiddenWriteWithABodyIsAnsweredAndTheConnectionKept) {
+  std::vector<int> statuses = as_user(kNobody, {kReadGid}, [this] {
+    httplib::Client c = client();
+    httplib::Request req;
+    req.method = "PUT";
+    req.path = kList;
+    req.body = std::string(100000, ' ') + "[]";
+    req.set_header("Content-Type", "application/json");
+    return std::vector<int>{reply_of(c.send(req)).status,
+                            reply_of(c.Get(kList)).status};
+  });
+  EXPECT_EQ(statuses, (std::vector<int>{403, 200}));
+  EXPECT_EQ(get(kList).body["total"], 1);
+}
+
+} // namespace
+} // namespace xdpgate::api

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "api/api_server.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "api/connection.hpp"
+#include "api/request.hpp"
+#include "api/responses.hpp"
+#include "api/routes.hpp"
+
+namespace xdpgate::api {
+
+namespace {
+
+using httplib::Request;
+using httplib::Response;
+using HandlerResponse = httplib::Server::HandlerResponse;
+
+std::vector<Route> all_routes(const ApiBackend &backend) {
+  std::vector<Route> routes = list_routes(backend);
+  for (std::vector<Route> more :
+       {state_routes(backend), metrics_routes(backend)})
+    routes.insert(routes.end(), std::make_move_iterator(more.begin()),
+                  std::make_move_iterator(more.end()));
+  return routes;
+}
+
+struct Framing {
+  BodyFraming kind;
+  std::uint64_t length;
+};
+
+// Decided exactly as httplib 0.11.4 reads the body: chunked first, then
+// Content-Length (strtoull), else none (it would read to EOF; RFC 9112 says
+// the body is empty, and PeerStream makes it so).
+Framing framing_of(const Request &req) {
+  if (strcasecmp(req.get_header_value("Transfer-Encoding").c_str(),
+                 "chunked") == 0)
+    return {BodyFraming::Chunked, 0};
+  if (req.has_header("Content-Length"))
+    return {BodyFraming::Length,
+            std::strtoull(req.get_header_value("Content-Length").c_str(),
+                          nullptr, 10)};
+  return {BodyFraming::None, 0};
+}
+
+// The methods whose body httplib 0.11.4 reads; it leaves others' unread.
+bool body_is_read(const std::string &method) {
+  return method == "POST" || method == "PUT" || method == "PATCH" ||
+         method == "DELETE" || method == "PRI";
+}
+
+// Refuses without reading the body, so the connection must end after.
+void refuse_early(Connection &connection, Response &res, const Error &error) {
+  send_error(res, error);
+  res.set_header("Connection", "close");
+  connection.close_after_response = true;
+}
+
+// Reads and drops a body httplib will not read, so that the client, which
+// may still be sending it, gets the answer instead of a broken pipe.
+bool discard(httplib::Stream &stream, std::uint64_t length) {
+  char scratch[4096];
+  while (length > 0) {
+    ssize_t n =
+        stream.read(scratch, std::min<std::uint64_t>(length, sizeof(scratch)));
+    if (n <= 0)
+      return false;
+    length -= static_cast<std::uint64_t>(n);
+  }
+  return true;
+}
+
+std::string joined(const std::vector<std::string> &items) {
+  std::string out;
+  for (const std::string &item : items)
+    out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+std::string what_of(const std::exception_ptr &ep) {
+  try {
+    if (ep)
+      std::rethrow_exception(ep);
+  } catch (const std::exception &e) {
+    return e.what();
+  } catch (...) {
+  }
+  return "unknown exception";
+}
+
+// Signals belong to the daemon's main thread: httplib's accept loop ends on
+// an accept() error such as EINTR. Workers inherit the listener's mask.
+void block_async_signals() {
+  sigset_t set;
+  sigfillset(&set);
+  for (int sync : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP})
+    sigdelset(&set, sync);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+} // namespace
+
+ApiServer::ApiServer(ApiServerOptions options, ApiBackend backend)
+    : options_(std::move(options)), backend_(std::move(backend)),
+      router_(all_routes(backend_)), http_(options_.access, options_.limits) {
+  const std::size_t threads = std::max<std::size_t>(options_.threads, 1);
+  http_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http_.set_keep_alive_max_count(options_.keep_alive_max);
+  http_.set_keep_alive_timeout(options_.keep_alive_idle.count());
+  install_handlers();
+}
+
+Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiServerOptions options,
+                                                    ApiBackend backend) {
+  std::unique_ptr<ApiServer> server(
+      new ApiServer(std::move(options), std::move(backend)));
+  const std::filesystem::path &path = server->options_.socket_path;
+  if (Status s = server->http_.bind_unix(path); !s)
+    return s.error();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    server->socket_dev_ = st.st_dev;
+    server->socket_ino_ = st.st_ino;
+  }
+  ApiServer *s = server.get();
+  s->listener_ = std::thread([s] {
+    block_async_signals();
+    s->http_.listen_after_bind();
+    s->listener_done_ = true;
+  });
+  // stop() only takes effect once httplib runs; wait so it cannot race.
+  while (!s->http_.is_running() && !s->listener_done_)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (s->listener_done_)
+    return Error{"api_socket_failed",
+                 "the API stopped serving " + path.string() + " at once"};
+  return server;
+}
+
+void ApiServer::stop() {
+  if (!listener_.joinable())
+    return;
+  http_.stop();
+  listener_.join();
+  struct stat st {};
+  const std::filesystem::path &path = options_.socket_path;
+  if (::lstat(path.c_str(), &st) == 0 && st.st_dev == socket_dev_ &&
+      st.st_ino == socket_ino_)
+    ::unlink(path.c_str());
+}
+
+ApiServer::~ApiServer() { stop(); }
+
+std::optional<Error> ApiServer::refusal(const Request &req) const {
+  const Connection &c = *current_connection();
+  if (c.access == Access::None)
+    return Error{"forbidden",
+                 "user " + user_name(c.peer.uid) +
+                     " may not use the xdpgate API; it needs the read group "
+                     "(to read) or the write group (to change the list)"};
+  Router::Match m = router_.match(req.method, req.path);
+  if (m.route && c.access < m.route->needs)
+    return Error{"forbidden", "user " + user_name(c.peer.uid) +
+                                  " may read but not change the allow list; "
+                                  "that needs the write group"};
+  return std::nullopt;
+}
+
+void ApiServer::install_handlers() {
+  // Before a client sends a body it announced with "Expect: 100-continue":
+  // refuse what would be refused anyway, so the body is never sent.
+  http_.set_expect_100_continue_handler(
+      [this](const Request &req, Response &res) {
+        Connection &c = *current_connection();
+        if (std::optional<Error> refused = refusal(req)) {
+          refuse_early(c, res, *refused);
+          return res.status;
+        }
+        Framing f = framing_of(req);
+        if (f.kind == BodyFraming::Length &&
+            f.length > options_.limits.body_bytes) {
+          refuse_early(c, res, error_for_status(413));
+          return res.status;
+        }
+        return 100;
+      });
+
+  // After the headers, before httplib reads the body.
+  http_.set_pre_routing_handler([this](const Request &req, Response &res) {
+    Connection &c = *current_connection();
+    Framing f = framing_of(req);
+    c.stream.begin_body(f.kind, f.length);
+    const bool unread =
+        f.kind != BodyFraming::None && !body_is_read(req.method);
+    if (unread)
+      c.close_after_response = true;
+    if (std::optional<Error> refused = refusal(req)) {
+      const bool drained = f.kind == BodyFraming::None ||
+                           (f.kind == BodyFraming::Length &&
+                            f.length <= options_.limits.body_bytes &&
+                            discard(c.stream, f.length));
+      if (drained)
+        send_error(res, *refused);
+      else
+        refuse_early(c, res, *refused);
+      return HandlerResponse::Handled;
+    }
+    return HandlerResponse::Unhandled;
+  });
+
+  auto dispatch = [this](const Request &req, Response &res) {
+    this->dispatch(req, res);
+  };
+  http_.Get(".*", dispatch);
+  http_.Post(".*", dispatch);
+  http_.Put(".*", dispatch);
+  http_.Patch(".*", dispatch);
+  http_.Delete(".*", dispatch);
+  http_.Options(".*", dispatch);
+
+  // Answers httplib makes itself (malformed HTTP, 413, 414) get our shape.
+  // They may leave part of the request unread, so the connection ends.
+  http_.set_error_handler([](const Request &, Response &res) {
+    if (!res.body.empty())
+      return;
+    Connection *c = current_connection();
+    if (c) {
+      c->close_after_response = true;
+      res.set_header("Connection", "close");
+    }
+    Overflow overflow = c ? c->stream.overflow() : Overflow::None;
+    if (overflow == Overflow::Body)
+      res.status = 413;
+    Error error = error_for_status(res.status);
+    if (overflow == Overflow::Headers)
+      error.message = "the request line and headers exceed the size limit";
+    send_json(res, res.status, error_body(error));
+  });
+
+  http_.set_exception_handler(
+      [](const Request &, Response &res, std::exception_ptr ep) {
+        send_error(res, {"internal", "internal error: " + what_of(ep)});
+      });
+}
+
+void ApiServer::dispatch(const Request &req, Response &res) const {
+  Router::Match m = router_.match(req.method, req.path);
+  if (!m.route) {
+    if (m.allowed.empty())
+      return send_error(res, {"no_route", "no route for " + req.path});
+    res.set_header("Allow", joined(m.allowed));
+    return send_error(res, {"method_not_allowed",
+                            req.method + " is not allowed on " + req.path +
+                                "; use " + joined(m.allowed)});
+  }
+  if (Status s = only_query(req, m.route->query); !s)
+    return send_error(res, s.error());
+  const Connection &c = *current_connection();
+  Call call{req, std::move(m.params), user_name(c.peer.uid)};
+  m.route->handler(call, res);
+}
+
+} // namespace xdpgate::api

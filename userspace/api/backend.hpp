@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// What the API serves, as the daemon provides it: the list service plus
+// read-only views of the data path. Every function may be called from any
+// API worker thread at any time, so each must be thread-safe; an empty
+// function reads as "nothing to report".
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "list/entry.hpp"
+#include "list/list_service.hpp"
+
+namespace xdpgate::api {
+
+struct ApiBackend {
+  ListService &list;
+  // [{name, state: "attached"|"waiting", attach_mode, program_id,
+  //   counters: {<verdict>: {packets, bytes}}}]
+  std::function<nlohmann::json()> interfaces = {};
+  // {tcp_ports, udp_ports, sources}
+  std::function<nlohmann::json()> exemptions = {};
+  // {protected_tcp_ports, protected_udp_ports}
+  std::function<nlohmann::json()> scope = {};
+  // {interfaces: [{name, sources: [{address, packets, last_seen_at}]}]}
+  std::function<nlohmann::json(std::size_t top)> denied = {};
+  // When the kernel maps last took the list.
+  std::function<std::optional<EpochMs>()> last_sync_at = {};
+};
+
+} // namespace xdpgate::api

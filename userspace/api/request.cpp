@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "api/request.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdint>
+#include <set>
+#include <vector>
+
+namespace xdpgate::api {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+Error invalid_json(std::size_t byte, const std::string &why) {
+  return Error{"invalid_json", "the body is not valid JSON at byte " +
+                                   std::to_string(byte) + ": " + why};
+}
+
+// nlohmann's DOM parser keeps a stack entry per level; refuse deep nesting
+// before it can cost memory.
+std::optional<Error> too_deep(std::string_view text) {
+  std::size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth)
+        return invalid_json(i + 1, "nested deeper than " +
+                                       std::to_string(kMaxJsonDepth) +
+                                       " levels");
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+Error invalid_parameter(const std::string &name, const std::string &why) {
+  return Error{"invalid_parameter", name + ": " + why, name};
+}
+
+const char *type_name(const nlohmann::json &value) {
+  return value.is_number_integer() ? "integer" : value.type_name();
+}
+
+} // namespace
+
+bool has_media_type(const httplib::Request &req,
+                    std::initializer_list<std::string_view> types) {
+  std::string header = req.get_header_value("Content-Type");
+  std::string_view value(header);
+  value = trim(value.substr(0, value.find(';')));
+  return std::any_of(types.begin(), types.end(),
+                     [&](std::string_view t) { return iequals(value, t); });
+}
+
+Result<nlohmann::json> parse_json(std::string_view text) {
+  if (auto deep = too_deep(text))
+    return *deep;
+  // nlohmann keeps the last of duplicate keys; a body that says two things
+  // about one field is refused instead.
+  std::vector<std::set<std::string>> open_objects;
+  std::optional<std::string> duplicate;
+  auto watch = [&](int, nlohmann::json::parse_event_t event,
+                   nlohmann::json &parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start)
+      open_objects.emplace_back();
+    else if (event == Event::object_end)
+      open_objects.pop_back();
+    else if (event == Event::key && !duplicate &&
+             !open_objects.back().insert(parsed.get<std::string>()).second)
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
+  try {
+    nlohmann::json value = nlohmann::json::parse(text, watch);
+    if (duplicate)
+      return Error{"invalid_json",
+                   "the body names the key \"" + *duplicate + "\" twice",
+                   *duplicate};
+    return value;
+  } catch (const nlohmann::json::parse_error &e) {
+    // what() is "[json.exception.parse_error.101] parse error at …".
+    std::string why = e.what();
+    if (auto at = why.find("] "); at != std::string::npos)
+      why.erase(0, at + 2);
+    return invalid_json(e.byte, why);
+  }
+}
+
+Result<std::optional<nlohmann::json>> json_body(const httplib::Request &req,
+                                                bool required) {
+  if (req.body.empty()) {
+    if (required)
+      return Error{"invalid_json", "the body is empty; a JSON value is needed"};
+    return std::optional<nlohmann::json>();
+  }
+  if (!has_media_type(req, {"application/json"}))
+    return Error{"unsupported_media_type",
+                 "send the body as Content-Type: application/json"};
+  Result<nlohmann::json> value = parse_json(req.body);
+  if (!value)
+    return value.error();
+  return std::optional<nlohmann::json>(std::move(*value));
+}
+
+Status only_query(const httplib::Request &req,
+                  const std::vector<std::string_view> &names) {
+  for (const auto &[name, value] : req.params) {
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      return invalid_parameter(name, "unknown query parameter");
+    if (req.params.count(name) > 1)
+      return invalid_parameter(name, "given more than once");
+  }
+  return {};
+}
+
+Result<bool> query_flag(const httplib::Request &req, const std::string &name) {
+  if (!req.has_param(name))
+    return false;
+  std::string value = req.get_param_value(name);
+  if (value == "true" || value == "1")
+    return true;
+  if (value == "false" || value == "0")
+    return false;
+  return invalid_parameter(name, "must be true, false, 1 or 0");
+}
+
+Result<std::int64_t> query_int(const httplib::Request &req,
+                               const std::string &name, std::int64_t fallback,
+                               std::int64_t min, std::int64_t max) {
+  if (!req.has_param(name))
+    return fallback;
+  std::string value = req.get_param_value(name);
+  std::int64_t n = 0;
+  auto [end, err] =
+      std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || err != std::errc() ||
+      end != value.data() + value.size() || n < min || n > max)
+    return invalid_parameter(name, "must be an integer from " +
+                                       std::to_string(min) + " to " +
+                                       std::to_string(max));
+  return n;
+}
+
+Error invalid_field(const std::string &field, const std::string &why) {
+  return Error{"invalid_field", field + ": " + why, field};
+}
+
+Result<Fields> Fields::of(const nlohmann::json &value,
+                          std::initializer_list<std::string_view> known,
+                          std::string prefix) {
+  if (!value.is_object()) {
+    std::string where =
+        prefix.empty() ? "body" : prefix.substr(0, prefix.size() - 1);
+    return invalid_field(where, std::string("expected an object, got ") +
+                                    type_name(value));
+  }
+  for (const auto &[key, member] : value.items())
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      return invalid_field(prefix + key, "unknown field");
+  return Fields(value, std::move(prefix));
+}
+
+bool Fields::has(const char *name) const { return object_.contains(name); }
+
+Result<const nlohmann::json *> Fields::member(const char *name) const {
+  auto it = object_.find(name);
+  if (it == object_.end())
+    return invalid_field(field(name), "is required");
+  return &*it;
+}
+
+Result<std::string> Fields::string(const char *name) const {
+  Result<const nlohmann::json *> m = member(name);
+  if (!m)
+    return m.error();
+  if (!(*m)->is_string())
+    return invalid_field(field(name), std::string("expected a string, got ") +
+                                          type_name(**m));
+  return (*m)->get<std::string>();
+}
+
+Result<std::optional<std::string>>
+Fields::nullable_string(const char *name) const {
+  Result<const nlohmann::json *> m = member(name);
+  if (!m)
+    return m.error();
+  if ((*m)->is_null())
+    return std::optional<std::string>();
+  if (!(*m)->is_string())
+    return invalid_field(field(name),
+                         std::string("expected a string or null, got ") +
+                             type_name(**m));
+  return std::optional<std::string>((*m)->get<std::string>());
+}
+
+Result<bool> Fields::boolean(const char *name) const {
+  Result<const nlohmann::json *> m = member(name);
+  if (!m)
+    return m.error();
+  if (!(*m)->is_boolean())
+    return invalid_field(field(name),
+                         std::string("expected true or false, got ") +
+                             type_name(**m));
+  return (*m)->get<bool>();
+}
+
+Result<std::int64_t> Fields::integer(const char *name) const {
+  Result<const nlohmann::json *> m = member(name);
+  if (!m)
+    return m.error();
+  const nlohmann::json &v = **m;
+  if (v.is_number_unsigned() &&
+      v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+    return invalid_field(field(name), "is out of range");
+  if (!v.is_number_integer())
+    return invalid_field(field(name), std::string("expected an integer, got ") +
+                                          type_name(v));
+  return v.get<std::int64_t>();
+}
+
+Result<std::optional<std::int64_t>>
+Fields::nullable_integer(const char *name) const {
+  if (Result<const nlohmann::json *> m = member(name); m && (*m)->is_null())
+    return std::optional<std::int64_t>();
+  Result<std::int64_t> n = integer(name);
+  if (!n)
+    return n.error();
+  return std::optional<std::int64_t>(*n);
+}
+
+} // namespace xdpgate::api

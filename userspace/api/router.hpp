@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The route table: each route is a method, a path pattern whose ":name"
+// segments capture, the access it needs, the query parameters it takes and
+// its handler. A path matches the
+// most specific pattern (fewest captures), so "/check" is never taken for an
+// id; a known path with another method is 405, an unknown path 404.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <httplib.h>
+
+#include "api/peer.hpp"
+
+namespace xdpgate::api {
+
+struct Call {
+  const httplib::Request &http;
+  std::vector<std::string> params; // the ":name" segments, in order
+  std::string actor;               // user name of the caller
+};
+
+using RouteHandler = std::function<void(const Call &, httplib::Response &)>;
+
+struct Route {
+  std::string method;
+  std::string pattern; // "/api/admin/ip-allowlist/:id/enable"
+  Access needs;
+  std::vector<std::string_view> query; // the query parameters it takes
+  RouteHandler handler;
+};
+
+class Router {
+public:
+  explicit Router(std::vector<Route> routes);
+
+  struct Match {
+    const Route *route = nullptr;     // null: none for this method
+    std::vector<std::string> params;  // when route is set
+    std::vector<std::string> allowed; // the path's methods; empty: no path
+  };
+  // HEAD is matched as GET, as httplib answers it with the GET handler.
+  Match match(std::string_view method, std::string_view path) const;
+
+private:
+  std::vector<Route> routes_;
+};
+
+} // namespace xdpgate::api

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The entry routes: /api/admin/ip-allowlist[/:id[/enable|/disable]],
+// /check, /import and /export.
+#include <algorithm>
+#include <string>
+
+#include "api/list_input.hpp"
+#include "api/request.hpp"
+#include "api/responses.hpp"
+#include "api/routes.hpp"
+#include "list/entry_json.hpp"
+
+namespace xdpgate::api {
+
+namespace {
+
+using nlohmann::json;
+
+// A 64 MiB file of bad lines must not become a gigabyte of error report.
+constexpr std::size_t kMaxReportedCsvLines = 1000;
+
+json items_of(const std::vector<EntryView> &views) {
+  json items = json::array();
+  for (const EntryView &v : views)
+    items.push_back(to_json(v));
+  return items;
+}
+
+void list_entries(const ApiBackend &b, const Call &call,
+                  httplib::Response &res) {
+  Result<bool> all = query_flag(call.http, "include_disabled");
+  if (!all)
+    return send_error(res, all.error());
+  std::vector<EntryView> views = b.list.list(*all);
+  RestrictionState state = b.list.state();
+  send_json(res, 200,
+            {{"items", items_of(views)},
+             {"total", views.size()},
+             {"restriction_active", state.active()},
+             {"mode", to_string(state.mode)}});
+}
+
+void get_entry(const ApiBackend &b, const Call &call, httplib::Response &res) {
+  Result<EntryView> view = b.list.get(call.params[0]);
+  if (!view)
+    return send_error(res, view.error());
+  send_json(res, 200, to_json(*view));
+}
+
+// An object adds one entry, an array several; 201 when anything was created,
+// 200 when every range was already listed (and got its new description).
+void add_entries(const ApiBackend &b, const Call &call,
+                 httplib::Response &res) {
+  Result<std::optional<json>> body = json_body(call.http, true);
+  if (!body)
+    return send_error(res, body.error());
+  const json &in = **body;
+  std::vector<NewEntry> entries;
+  if (in.is_array()) {
+    Result<std::vector<NewEntry>> many = new_entries_from(in);
+    if (!many)
+      return send_error(res, many.error());
+    entries = std::move(*many);
+  } else {
+    Result<NewEntry> one = new_entry_from(in, "");
+    if (!one)
+      return send_error(res, one.error());
+    entries.push_back(std::move(*one));
+  }
+  Result<std::vector<AddOutcome>> added = b.list.add(entries, call.actor);
+  if (!added)
+    return send_error(res, added.error());
+  bool created = std::any_of(added->begin(), added->end(),
+                             [](const AddOutcome &o) { return o.created; });
+  int status = created ? 201 : 200;
+  if (!in.is_array())
+    return send_json(res, status, to_json(added->front().view));
+  json items = json::array();
+  for (const AddOutcome &o : *added)
+    items.push_back(to_json(o.view));
+  send_json(res, status, {{"items", std::move(items)}});
+}
+
+void replace_entries(const ApiBackend &b, const Call &call,
+                     httplib::Response &res) {
+  Result<bool> force = query_flag(call.http, "force");
+  if (!force)
+    return send_error(res, force.error());
+  Result<std::optional<json>> body = json_body(call.http, true);
+  if (!body)
+    return send_error(res, body.error());
+  Result<std::vector<NewEntry>> entries = new_entries_from(**body);
+  if (!entries)
+    return send_error(res, entries.error());
+  Result<std::vector<EntryView>> views =
+      b.list.replace(*entries, call.actor, *force);
+  if (!views)
+    return send_error(res, views.error());
+  send_json(res, 200, {{"items", items_of(*views)}, {"total", views->size()}});
+}
+
+void update_entry(const ApiBackend &b, const Call &call,
+                  httplib::Response &res) {
+  Result<bool> force = query_flag(call.http, "force");
+  if (!force)
+    return send_error(res, force.error());
+  Result<std::optional<json>> body = json_body(call.http, true);
+  if (!body)
+    return send_error(res, body.error());
+  Result<EntryPatch> patch = patch_from(**body);
+  if (!patch)
+    return send_error(res, patch.error());
+  Result<EntryView> view =
+      b.list.update(call.params[0], *patch, call.actor, *force);
+  if (!view)
+    return send_error(res, view.error());
+  send_json(res, 200, to_json(*view));
+}
+
+void delete_entry(const ApiBackend &b, const Call &call,
+                  httplib::Response &res) {
+  Result<bool> force = query_flag(call.http, "force");
+  if (!force)
+    return send_error(res, force.error());
+  const std::string &id = call.params[0];
+  if (Status s = b.list.remove(id, call.actor, *force); !s)
+    return send_error(res, s.error());
+  send_json(res, 200, {{"deleted", true}, {"id", id}});
+}
+
+void delete_all(const ApiBackend &b, const Call &call, httplib::Response &res) {
+  std::size_t count = b.list.total_count();
+  if (Status s = b.list.remove_all(call.actor); !s)
+    return send_error(res, s.error());
+  send_json(res, 200, {{"deleted", count}, {"restriction_active", false}});
+}
+
+void set_enabled(const ApiBackend &b, const Call &call, httplib::Response &res,
+                 bool enabled) {
+  Result<bool> force = query_flag(call.http, "force");
+  if (!force)
+    return send_error(res, force.error());
+  Result<EntryView> view =
+      b.list.set_enabled(call.params[0], enabled, call.actor, *force);
+  if (!view)
+    return send_error(res, view.error());
+  const Entry &e = view->entry;
+  send_json(res, 200,
+            {{"id", e.id},
+             {"enabled", e.enabled},
+             {enabled ? "enabled_at" : "disabled_at",
+              e.updated_at ? json(*e.updated_at) : json(nullptr)}});
+}
+
+void enable_entry(const ApiBackend &b, const Call &call,
+                  httplib::Response &res) {
+  set_enabled(b, call, res, true);
+}
+
+void disable_entry(const ApiBackend &b, const Call &call,
+                   httplib::Response &res) {
+  set_enabled(b, call, res, false);
+}
+
+void check_address(const ApiBackend &b, const Call &call,
+                   httplib::Response &res) {
+  Result<std::optional<json>> body = json_body(call.http, true);
+  if (!body)
+    return send_error(res, body.error());
+  Result<std::string> text = address_from(**body);
+  if (!text)
+    return send_error(res, text.error());
+  Result<IpPrefix> address = IpPrefix::parse_address(*text);
+  if (!address)
+    return send_error(res, address.error());
+  CheckResult r = b.list.check(*address);
+  send_json(res, 200,
+            {{"ip_address", r.address.to_string()},
+             {"allowed", r.allowed},
+             {"matched_entry",
+              r.matched_entry ? to_json(*r.matched_entry) : json(nullptr)},
+             {"restriction_active", r.restriction_active},
+             {"total_entries", r.total_entries}});
+}
+
+void import_csv(const ApiBackend &b, const Call &call, httplib::Response &res) {
+  Result<bool> dry_run = query_flag(call.http, "dry_run");
+  if (!dry_run)
+    return send_error(res, dry_run.error());
+  Result<bool> replace = query_flag(call.http, "replace");
+  if (!replace)
+    return send_error(res, replace.error());
+  Result<bool> force = query_flag(call.http, "force");
+  if (!force)
+    return send_error(res, force.error());
+  if (!has_media_type(call.http, {"text/csv", "text/plain"}))
+    return send_error(res, {"unsupported_media_type",
+                            "send the CSV file as Content-Type: text/csv"});
+  Result<ImportReport> report =
+      b.list.import_csv(call.http.body, *dry_run, *replace, call.actor, *force);
+  if (!report)
+    return send_error(res, report.error());
+  if (!report->errors.empty()) {
+    const std::size_t bad = report->errors.size();
+    json lines = json::array();
+    for (std::size_t i = 0; i < std::min(bad, kMaxReportedCsvLines); ++i)
+      lines.push_back({{"line", report->errors[i].line},
+                       {"message", report->errors[i].message}});
+    std::string message = std::to_string(bad) +
+                          (bad == 1 ? " line is" : " lines are") +
+                          " invalid; nothing was imported";
+    if (bad > kMaxReportedCsvLines)
+      message += " (the first " + std::to_string(kMaxReportedCsvLines) +
+                 " are listed)";
+    return send_error(res, {"invalid_csv", message}, {{"lines", lines}});
+  }
+  const ChangeSummary &s = report->summary;
+  send_json(res, 200,
+            {{"dry_run", report->dry_run},
+             {"replace", report->replace},
+             {"added", s.added},
+             {"updated", s.updated},
+             {"removed", s.removed},
+             {"unchanged", s.unchanged.size()}});
+}
+
+void export_csv(const ApiBackend &b, const Call &, httplib::Response &res) {
+  res.status = 200;
+  res.set_content(b.list.export_csv(), "text/csv; charset=utf-8");
+}
+
+} // namespace
+
+std::vector<Route> list_routes(const ApiBackend &b) {
+  const std::string p = kListPrefix;
+  const std::string id = p + "/:id";
+  return {
+      {"POST", p + "/check", Access::Read, {}, bound<check_address>(b)},
+      {"POST",
+       p + "/import",
+       Access::Write,
+       {"dry_run", "replace", "force"},
+       bound<import_csv>(b)},
+      {"GET", p + "/export", Access::Read, {}, bound<export_csv>(b)},
+      {"GET", p, Access::Read, {"include_disabled"}, bound<list_entries>(b)},
+      {"POST", p, Access::Write, {}, bound<add_entries>(b)},
+      {"PUT", p, Access::Write, {"force"}, bound<replace_entries>(b)},
+      {"DELETE", p, Access::Write, {}, bound<delete_all>(b)},
+      {"GET", id, Access::Read, {}, bound<get_entry>(b)},
+      {"PATCH", id, Access::Write, {"force"}, bound<update_entry>(b)},
+      {"DELETE", id, Access::Write, {"force"}, bound<delete_entry>(b)},
+      {"POST", id + "/enable", Access::Write, {}, bound<enable_entry>(b)},
+      {"POST",
+       id + "/disable",
+       Access::Write,
+       {"force"},
+       bound<disable_entry>(b)},
+  };
+}
+
+} // namespace xdpgate::api
