@@ -117,3 +117,6 @@ install: $(BUILD)/xdpgated $(BUILD)/xdpgate
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/xdpgate/README.md
 	[ -n "$(DESTDIR)" ] || getent group xdpgate >/dev/null || groupadd --system xdpgate
 	[ -n "$(DESTDIR)" ] || getent group xdpgate-read >/dev/null || groupadd --system xdpgate-read
+
+# Fuzz targets and sanitizer builds.
+-include tests/fuzz/fuzz.mk

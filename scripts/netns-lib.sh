@@ -203,13 +203,16 @@ xg_ifindex_of() {
 
 # Usage: xg_wait_listening tcp|udp PORT... -> exit 0 once the receiver has a
 # socket on every PORT (waits at most 10 s; python may be slow to start).
-xg_wait_listening() {
-	local proto=$1 flag=-ltn port i
-	shift
+xg_wait_listening() { xg_wait_listening_in receiver "$@"; }
+
+# Usage: xg_wait_listening_in sender|receiver tcp|udp PORT...
+xg_wait_listening_in() {
+	local side=$1 proto=$2 flag=-ltn port i
+	shift 2
 	[ "$proto" = udp ] && flag=-lun
 	for port in "$@"; do
 		for i in $(seq 100); do
-			xg_in_receiver ss -H $flag "sport = :$port" | grep -q . && break
+			"xg_in_$side" ss -H $flag "sport = :$port" | grep -q . && break
 			[ "$i" = 100 ] && return 1
 			sleep 0.1
 		done
@@ -262,6 +265,59 @@ import socket, sys
 src, dst, port, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 family = socket.AF_INET6 if ":" in dst else socket.AF_INET
 s = socket.socket(family, socket.SOCK_STREAM)
+s.bind((src, 0))
+s.settimeout(timeout)
+try:
+    s.connect((dst, port))
+except OSError:
+    sys.exit(1)
+' "$1" "$2" "$3" "${4:-1}" >/dev/null 2>&1
+}
+
+# Usage: xg_start_daemon_from_config CONFIG [extra xdpgated flags...]
+# Like xg_start_daemon, but the protected interfaces come from CONFIG's
+# `interfaces` (no --interface flag, which would replace that list).
+xg_start_daemon_from_config() {
+	local config=$1
+	shift
+	xg_in_receiver "$XG_BUILD/xdpgated" --config "$config" \
+		--socket "$XG_SOCKET" --state-dir "$XG_STATE" \
+		--bpf-pin-dir "$XG_PINS" "$@" >>"$XG_TMP/daemon.log" 2>&1 &
+	XG_DAEMON_PID=$!
+	local i
+	for i in $(seq 100); do
+		xg_cli status >/dev/null 2>&1 && return 0
+		kill -0 $XG_DAEMON_PID 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "xdpgated did not come up; its log:" >&2
+	cat "$XG_TMP/daemon.log" >&2
+	return 1
+}
+
+# Usage: xg_sender_tcp_listen ADDRESS PORT : an accept-and-close listener on
+# the sender side (a server the protected host connects out to).
+xg_sender_tcp_listen() {
+	xg_in_sender "$XG_PYTHON" -c '
+import socket, sys
+addr, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, port))
+s.listen(64)
+while True:
+    s.accept()[0].close()
+' "$1" "$2" &
+	disown
+}
+
+# Usage: xg_receiver_tcp_probe SOURCE DEST PORT [TIMEOUT_S] -> exit 0 when a
+# connection the protected host opens completed its handshake (default 1 s).
+xg_receiver_tcp_probe() {
+	xg_in_receiver "$XG_PYTHON" -c '
+import socket, sys
+src, dst, port, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET)
 s.bind((src, 0))
 s.settimeout(timeout)
 try:
