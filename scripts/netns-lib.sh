@@ -64,9 +64,11 @@ xg_setup_pair() {
 
 # Usage: xg_start_daemon [extra xdpgated flags...]
 xg_start_daemon() {
-	xg_in_receiver "$XG_BUILD/xdpgated" --interface "$XG_RECEIVER_IF" \
-		--socket "$XG_SOCKET" --state-dir "$XG_STATE" \
-		--bpf-pin-dir "$XG_PINS" "$@" >>"$XG_TMP/daemon.log" 2>&1 &
+	# exec: $! must be xdpgated itself, not a subshell, for signals to reach it.
+	(exec nsenter --net=/run/netns/"$XG_RECEIVER" "$XG_BUILD/xdpgated" \
+		--interface "$XG_RECEIVER_IF" --socket "$XG_SOCKET" \
+		--state-dir "$XG_STATE" --bpf-pin-dir "$XG_PINS" "$@") \
+		>>"$XG_TMP/daemon.log" 2>&1 &
 	XG_DAEMON_PID=$!
 	local i
 	for i in $(seq 100); do

@@ -135,8 +135,8 @@ TEST(Store, EntriesRoundTripWithEveryOptionalField) {
   Store reopened = open_store(dir.path());
   auto entries = reopened.entries();
   ASSERT_TRUE(entries.ok()) << entries.error().message;
-  // Ordered by created_at, then id.
-  EXPECT_EQ(*entries, (std::vector<Entry>{empty_description, bare, full}));
+  // Ordered by created_at, then by insertion (full went in before bare).
+  EXPECT_EQ(*entries, (std::vector<Entry>{empty_description, full, bare}));
 }
 
 TEST(Store, UpsertReplacesAnEntryWithTheSameIdAndDeleteRemovesIt) {

@@ -16,13 +16,18 @@ constexpr __u32 kPriority = 1;
 Status attach_tc_egress(int program_fd, int ifindex) {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
               .attach_point = BPF_TC_EGRESS);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = program_fd,
+              .flags = BPF_TC_F_REPLACE, .handle = kHandle,
+              .priority = kPriority);
+  // On a restart the clsact qdisc is already there: try it first, so the
+  // kernel is not asked to create it twice.
+  if (bpf_tc_attach(&hook, &opts) == 0)
+    return {};
   int err = bpf_tc_hook_create(&hook);
   if (err && err != -EEXIST)
     return system_error("attach_failed",
                         "creating the clsact qdisc for egress failed", -err);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = program_fd,
-              .flags = BPF_TC_F_REPLACE, .handle = kHandle,
-              .priority = kPriority);
+  opts.prog_id = 0;
   err = bpf_tc_attach(&hook, &opts);
   if (err)
     return system_error("attach_failed",

@@ -67,6 +67,10 @@ struct ListService::Impl {
 
   std::map<std::string, Entry> by_id;
   std::unordered_map<IpPrefix, std::string> by_range;
+  // Listing order: the store's order at start, then order of insertion, so
+  // entries added in one request keep their request (or file) order.
+  std::unordered_map<std::string, std::uint64_t> position;
+  std::uint64_t next_position = 0;
   RestrictionState state;
 
   Impl(Store s, KernelSync k, HitReader h, KernelLookup l, Clock c)
@@ -136,15 +140,19 @@ struct ListService::Impl {
     if (change.replace_all) {
       by_id.clear();
       by_range.clear();
+      position.clear();
     }
     for (const std::string &id : change.deletes) {
       auto it = by_id.find(id);
       if (it == by_id.end())
         continue;
       by_range.erase(it->second.range);
+      position.erase(id);
       by_id.erase(it);
     }
     for (const Entry &e : change.upserts) {
+      if (!position.count(e.id))
+        position[e.id] = next_position++;
       auto old = by_id.find(e.id);
       if (old != by_id.end())
         by_range.erase(old->second.range);
@@ -239,6 +247,7 @@ ListService::open(Store store, KernelSync sync, HitReader hits,
                       std::move(lookup), std::move(clock)));
   Impl &impl = *service->impl_;
   for (Entry &e : *entries) {
+    impl.position[e.id] = impl.next_position++;
     impl.by_range[e.range] = e.id;
     impl.by_id[e.id] = std::move(e);
   }
@@ -254,8 +263,9 @@ std::vector<EntryView> ListService::list(bool include_disabled) const {
   for (const auto &[id, entry] : impl_->by_id)
     if (include_disabled || entry.enabled)
       chosen.push_back(&entry);
-  std::sort(chosen.begin(), chosen.end(), [](const Entry *a, const Entry *b) {
-    return std::tie(a->created_at, a->id) < std::tie(b->created_at, b->id);
+  const auto &position = impl_->position;
+  std::sort(chosen.begin(), chosen.end(), [&](const Entry *a, const Entry *b) {
+    return position.at(a->id) < position.at(b->id);
   });
   std::vector<EntryView> out;
   out.reserve(chosen.size());

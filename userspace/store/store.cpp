@@ -296,7 +296,7 @@ Status Store::Impl::prepare_all() {
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
       {&select_entries,
        "SELECT id, ip_range, description, enabled, created_by, created_at,"
-       " updated_at, expires_at FROM entries ORDER BY created_at, id"},
+       " updated_at, expires_at FROM entries ORDER BY created_at, rowid"},
       {&select_state, "SELECT mode, confirm_deadline, revert_mode FROM state"
                       " WHERE singleton = 1"},
       {&select_audit,

@@ -46,7 +46,8 @@ public:
   Store &operator=(Store &&) noexcept;
   ~Store();
 
-  Result<std::vector<Entry>> entries() const; // ordered by created_at, id
+  Result<std::vector<Entry>>
+  entries() const; // ordered by created_at, then insertion
   Result<RestrictionState> state() const;
 
   // Begins, applies, then calls `before_commit` (the daemon syncs the kernel
