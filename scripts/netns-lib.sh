@@ -137,9 +137,15 @@ fi
 # Another veth pair between the two namespaces (or the protected one created
 # again): the receiver end gets the host addresses, the sender end the extra
 # addresses (IPv4 as /LEN of HOST4, IPv6 as /64). Both ends come up.
+# Links made here skip IPv6 duplicate address detection (nothing else can be
+# on them): while a fresh link-local address is tentative, the first packets
+# between the ends can wait a 1 s retransmission, which would blur timings
+# taken right after a link appears.
 xg_add_veth() {
 	local sif=$1 rif=$2 host4=$3 host6=$4 a
 	shift 4
+	xg_in_sender sysctl -q -w net.ipv6.conf.default.accept_dad=0
+	xg_in_receiver sysctl -q -w net.ipv6.conf.default.accept_dad=0
 	ip link add "$sif" netns "$XG_SENDER" type veth \
 		peer name "$rif" netns "$XG_RECEIVER" || return 1
 	xg_in_receiver ip addr add "$host4" dev "$rif"
@@ -226,7 +232,8 @@ xg_wait_listening_in() {
 xg_udp_listen() {
 	local port
 	for port in "$@"; do
-		xg_in_receiver "$XG_PYTHON" -c '
+		# exec: no shell left to report "Killed" when cleanup ends it.
+		(exec nsenter --net=/run/netns/"$XG_RECEIVER" "$XG_PYTHON" -c '
 import socket, sys
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -234,7 +241,7 @@ s.bind(("::", int(sys.argv[1])))
 while True:
     data, peer = s.recvfrom(2048)
     s.sendto(data, peer)
-' "$port" &
+' "$port") &
 		disown
 	done
 	sleep 0.3
@@ -282,9 +289,10 @@ except OSError:
 xg_start_daemon_from_config() {
 	local config=$1
 	shift
-	xg_in_receiver "$XG_BUILD/xdpgated" --config "$config" \
-		--socket "$XG_SOCKET" --state-dir "$XG_STATE" \
-		--bpf-pin-dir "$XG_PINS" "$@" >>"$XG_TMP/daemon.log" 2>&1 &
+	# exec: $! must be xdpgated itself, not a subshell, for signals to reach it.
+	(exec nsenter --net=/run/netns/"$XG_RECEIVER" "$XG_BUILD/xdpgated" \
+		--config "$config" --socket "$XG_SOCKET" --state-dir "$XG_STATE" \
+		--bpf-pin-dir "$XG_PINS" "$@") >>"$XG_TMP/daemon.log" 2>&1 &
 	XG_DAEMON_PID=$!
 	local i
 	for i in $(seq 100); do
@@ -300,7 +308,7 @@ xg_start_daemon_from_config() {
 # Usage: xg_sender_tcp_listen ADDRESS PORT : an accept-and-close listener on
 # the sender side (a server the protected host connects out to).
 xg_sender_tcp_listen() {
-	xg_in_sender "$XG_PYTHON" -c '
+	(exec nsenter --net=/run/netns/"$XG_SENDER" "$XG_PYTHON" -c '
 import socket, sys
 addr, port = sys.argv[1], int(sys.argv[2])
 s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
@@ -309,7 +317,7 @@ s.bind((addr, port))
 s.listen(64)
 while True:
     s.accept()[0].close()
-' "$1" "$2" &
+' "$1" "$2") &
 	disown
 }
 

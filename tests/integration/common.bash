@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Shared by the integration scripts (sourced after scripts/netns-lib.sh; not a
+# test itself: scripts/run-tests.sh runs only tests/integration/*.sh).
+
+failures=0
+# check DESCRIPTION COMMAND...: prints "ok - ..." or "not ok - ..."
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		echo "ok - $what"
+	else
+		echo "not ok - $what"
+		failures=$((failures + 1))
+	fi
+}
+not() { ! "$@"; }
+
+# Reachability probes, planned then run all at once: a failing probe costs
+# its whole timeout (1 s), so one round costs about that, not the sum.
+#   plan yes|no DESCRIPTION COMMAND...
+#   plan_run
+# xg_tcp_probe SRC DST PORT and xg_udp_probe SRC DST PORT from the sender go
+# into one tests/integration/xg_probe.py process; any other command (xg_ping,
+# xg_receiver_tcp_probe, ...) runs in its own background process.
+PLAN_DESC=() PLAN_EXPECT=() PLAN_CMD=() PLAN_SPEC=()
+plan() {
+	local i=${#PLAN_DESC[@]}
+	PLAN_EXPECT[i]=$1
+	PLAN_DESC[i]=$2
+	shift 2
+	case $1 in
+	xg_tcp_probe | xg_udp_probe)
+		local proto=${1#xg_}
+		PLAN_SPEC[i]="${proto%_probe}:[$2]:[$3]:$4"
+		;;
+	*) PLAN_CMD[i]="$(printf '%q ' "$@")" ;;
+	esac
+}
+plan_run() {
+	local i pids=() specs=() spec_index=()
+	for i in "${!PLAN_DESC[@]}"; do
+		if [ -n "${PLAN_SPEC[i]:-}" ]; then
+			specs+=("${PLAN_SPEC[i]}")
+			spec_index+=("$i")
+			continue
+		fi
+		(
+			eval "${PLAN_CMD[i]}"
+			echo $? >"$XG_TMP/probe.$i"
+		) &
+		pids+=($!)
+	done
+	if [ ${#specs[@]} -gt 0 ]; then
+		xg_in_sender "$XG_PYTHON" tests/integration/xg_probe.py --timeout 1 \
+			"${specs[@]}" >"$XG_TMP/probe.batch" 2>"$XG_TMP/probe.err" &
+		pids+=($!)
+	fi
+	[ ${#pids[@]} -gt 0 ] && wait "${pids[@]}"
+	if [ ${#specs[@]} -gt 0 ]; then
+		local answers=() j
+		mapfile -t answers <"$XG_TMP/probe.batch"
+		for j in "${!spec_index[@]}"; do
+			case ${answers[j]:-} in
+			yes) echo 0 ;;
+			no) echo 1 ;;
+			esac >"$XG_TMP/probe.${spec_index[j]}"
+		done
+		[ -s "$XG_TMP/probe.err" ] && sed 's/^/# probe: /' "$XG_TMP/probe.err"
+	fi
+	for i in "${!PLAN_DESC[@]}"; do
+		local rc got=no
+		rc=$(cat "$XG_TMP/probe.$i" 2>/dev/null)
+		rc=${rc:-none}
+		[ "$rc" = 0 ] && got=yes
+		[ "$rc" = none ] && got="no result"
+		check "${PLAN_DESC[i]}" [ "$got" = "${PLAN_EXPECT[i]}" ]
+		rm -f "$XG_TMP/probe.$i"
+	done
+	PLAN_DESC=() PLAN_EXPECT=() PLAN_CMD=() PLAN_SPEC=()
+}
+
+# json_get EXPRESSION: evaluates a Python expression over the JSON on stdin
+# (bound to d) and prints it.
+json_get() {
+	"$XG_PYTHON" -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
+}
+mode_is() { [ "$(xg_cli --json status | json_get 'd["mode"]')" = "$1" ]; }
