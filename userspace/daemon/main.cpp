@@ -1,9 +1,31 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // xdpgated: the xdpgate daemon. Flags override the configuration file.
 #include <CLI/CLI.hpp>
+#include <bpf/libbpf.h>
+#include <cstdarg>
+#include <cstring>
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.hpp"
+
+namespace {
+// libbpf's warnings go to our log. Its "Kernel error message" lines echo
+// netlink answers we handle (e.g. probing for an existing clsact qdisc), so
+// they are debug detail, not operator news.
+int log_libbpf(enum libbpf_print_level level, const char *format,
+               va_list args) {
+  char line[1024];
+  std::vsnprintf(line, sizeof(line), format, args);
+  std::string text(line);
+  while (!text.empty() && text.back() == '\n')
+    text.pop_back();
+  if (level == LIBBPF_WARN && !std::strstr(line, "Kernel error message"))
+    spdlog::warn("libbpf: {}", text);
+  else
+    spdlog::debug("libbpf: {}", text);
+  return 0;
+}
+} // namespace
 
 int main(int argc, char **argv) {
   xdpgate::DaemonOptions options;
@@ -38,6 +60,7 @@ int main(int argc, char **argv) {
   if (!state_dir.empty())
     options.state_dir = state_dir;
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  libbpf_set_print(log_libbpf);
   return do_uninstall ? xdpgate::uninstall(options)
                       : xdpgate::run_daemon(options);
 }
