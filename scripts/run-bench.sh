@@ -20,7 +20,7 @@ cd "$here" || exit 1
 out="$build/bench"
 mkdir -p "$out"
 
-GROUPS_ALL=(per_packet)
+GROUPS_ALL=(per_packet veth control_plane)
 
 # kernel.bpf_stats_enabled adds ~45 ns to every BPF run here: the groups
 # turn it off while timing and restore it; this restores it once more on
@@ -46,6 +46,34 @@ bench_per_packet() {
 	build_bench "$build/bench/per_packet_bench" || return 1
 	# shellcheck disable=SC2086
 	"$build/bench/per_packet_bench" --out "$out/per_packet.json" ${PER_PACKET_ARGS:-}
+}
+
+# The daemon and the CLI, for the groups that run them (through the
+# top-level Makefile: `make bench` has built them already).
+build_daemon() {
+	"${MAKE:-make}" --no-print-directory BUILD="$build" "$build/xdpgated" "$build/xdpgate"
+}
+
+# Group 2: denied packets dropped per second on a veth pair, one sender
+# process and two: xdpgate enforcing 1k prefixes vs the bare XDP_DROP
+# program vs nftables vs iptables+ipset, each in its own namespace.
+# VETH_ARGS adds options (e.g. --repeats 1 --window 2 while developing).
+bench_veth() {
+	build_bench "$build/bench/bare_drop.bpf.o" || return 1
+	build_daemon || return 1
+	# shellcheck disable=SC2086
+	tests/bench/veth/veth_bench.sh "$build" "$out/veth.json" ${VETH_ARGS:-}
+}
+
+# Group 3: the control plane: one add (p50/p99 over 1,000, visibility
+# checked in the kernel), CSV import and replace of 1M entries, daemon RSS
+# and kernel memory. A time budget (--budget, default 180 s) bounds it.
+# CONTROL_PLANE_ARGS adds options (e.g. --adds 100 --budget 60).
+bench_control_plane() {
+	build_daemon || return 1
+	# shellcheck disable=SC2086
+	tests/bench/control_plane/control_plane_bench.sh "$build" "$out/control_plane.json" \
+		${CONTROL_PLANE_ARGS:-}
 }
 
 summarize() {

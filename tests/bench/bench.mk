@@ -31,12 +31,20 @@ PER_PACKET_OBJS := $(patsubst %.cpp,$(BENCH_DIR)/obj/%.o,$(wildcard tests/bench/
 
 BENCH_BINS := $(BENCH_DIR)/per_packet_bench
 
-.PHONY: bench-binaries bench-per-packet
+.PHONY: bench-binaries bench-per-packet bench-veth bench-control-plane
 bench-binaries: $(BENCH_BINS)
 
 # Builds and runs group 1 alone (writes $(BENCH_DIR)/per_packet.json).
 bench-per-packet: $(BENCH_DIR)/per_packet_bench
 	$(Q)./scripts/run-bench.sh $(BUILD) per_packet
+
+# Group 2 alone: veth drop rates against the peers (writes veth.json).
+bench-veth: $(BENCH_DIR)/bare_drop.bpf.o $(BUILD)/xdpgated $(BUILD)/xdpgate
+	$(Q)./scripts/run-bench.sh $(BUILD) veth
+
+# Group 3 alone: the control plane (writes control_plane.json).
+bench-control-plane: $(BUILD)/xdpgated $(BUILD)/xdpgate
+	$(Q)./scripts/run-bench.sh $(BUILD) control_plane
 
 $(BENCH_DIR)/%.bpf.o: tests/bench/bpf/%.bpf.c $(BUILD)/vmlinux.h
 	$(call msg,BPF,$@)
