@@ -6,6 +6,7 @@
 #include <random>
 #include <sys/random.h>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "list/description.hpp"
 #include "list/entry_json.hpp"
@@ -213,13 +214,12 @@ struct ListService::Impl {
     return e;
   }
 
-  std::string unique_id(const StoreChange &change) const {
+  // A fresh id, unused in the list and in the change being built (`taken`,
+  // which it extends): a set, so a million-entry import stays linear.
+  std::string unique_id(std::unordered_set<std::string> &taken) const {
     for (;;) {
       std::string id = new_entry_id();
-      bool taken = by_id.count(id) ||
-                   std::any_of(change.upserts.begin(), change.upserts.end(),
-                               [&](const Entry &e) { return e.id == id; });
-      if (!taken)
+      if (!by_id.count(id) && taken.insert(id).second)
         return id;
     }
   }
@@ -288,6 +288,7 @@ ListService::add(const std::vector<NewEntry> &entries,
   std::lock_guard lock(impl_->mutex);
   Impl &impl = *impl_;
   StoreChange change;
+  std::unordered_set<std::string> new_ids;
   std::vector<std::pair<std::size_t, bool>> placed; // upsert index, created
   std::unordered_map<IpPrefix, std::size_t> in_change;
   for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -327,7 +328,7 @@ ListService::add(const std::vector<NewEntry> &entries,
       e = std::move(updated);
       created = false;
     } else {
-      e.id = impl.unique_id(change);
+      e.id = impl.unique_id(new_ids);
     }
     change.audit.push_back(
         impl.audit(actor, created ? "add" : "update", e.id, before, e));
@@ -361,6 +362,7 @@ ListService::replace(const std::vector<NewEntry> &entries,
   std::lock_guard lock(impl_->mutex);
   Impl &impl = *impl_;
   StoreChange change;
+  std::unordered_set<std::string> new_ids;
   change.replace_all = true;
   std::unordered_map<IpPrefix, std::size_t> in_change;
   for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -386,7 +388,7 @@ ListService::replace(const std::vector<NewEntry> &entries,
         kept.updated_at = impl.clock();
       e = std::move(kept);
     } else {
-      e.id = impl.unique_id(change);
+      e.id = impl.unique_id(new_ids);
     }
     in_change[e.range] = change.upserts.size();
     change.upserts.push_back(std::move(e));
