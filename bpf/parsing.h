@@ -38,7 +38,8 @@
 
 struct cursor {
 	void *pos;
-	void *end;
+	void *end;   /* end of the frame: the bound the verifier checks */
+	void *limit; /* end of the IP datagram, once known; else the frame's */
 };
 
 /* What the verdict needs to know of a frame. */
@@ -68,7 +69,7 @@ static __always_inline void *cursor_take(struct cursor *c, __u32 len)
 {
 	void *start = c->pos;
 
-	if (start + len > c->end)
+	if (start + len > c->end || start + len > c->limit)
 		return NULL;
 	c->pos = start + len;
 	return start;
@@ -123,12 +124,13 @@ static __always_inline enum parse_result parse_l4(struct cursor *c,
 		pkt->dest_port = bpf_ntohs(udp->dest);
 		pkt->has_ports = 1;
 	} else if (pkt->l4_protocol == IPPROTO_ICMPV6 && pkt->family == 6) {
-		struct icmp6hdr *icmp = cursor_take(c, sizeof(*icmp));
+		/* Type, code, checksum: all an ICMPv6 message must carry. */
+		__u8 *icmp = cursor_take(c, 4);
 
 		if (!icmp)
 			return PARSE_MALFORMED;
-		pkt->is_ndp = icmp->icmp6_type >= NDP_FIRST_TYPE &&
-			      icmp->icmp6_type <= NDP_LAST_TYPE;
+		pkt->is_ndp =
+			icmp[0] >= NDP_FIRST_TYPE && icmp[0] <= NDP_LAST_TYPE;
 	}
 	return PARSE_OK;
 }
@@ -151,6 +153,8 @@ static __always_inline enum parse_result parse_ipv4(struct cursor *c,
 	    (void *)ip + bpf_ntohs(ip->tot_len) > c->end)
 		return PARSE_MALFORMED;
 	c->pos = l4;
+	/* Headers past the datagram's own end are not part of it. */
+	c->limit = (void *)ip + bpf_ntohs(ip->tot_len);
 
 	pkt->family = 4;
 	__builtin_memcpy(pkt->source, &ip->saddr, 4);
@@ -176,9 +180,11 @@ static __always_inline enum parse_result parse_ipv6(struct cursor *c,
 
 	if (!ip || ip->version != 6)
 		return PARSE_MALFORMED;
-	/* Cut short of its payload length (0 may announce a jumbogram). */
-	if (ip->payload_len && c->pos + bpf_ntohs(ip->payload_len) > c->end)
+	/* Cut short of its payload length. (A jumbogram's 0 cannot occur on
+	 * Ethernet; it reads as an empty payload.) */
+	if (c->pos + bpf_ntohs(ip->payload_len) > c->end)
 		return PARSE_MALFORMED;
+	c->limit = c->pos + bpf_ntohs(ip->payload_len);
 	pkt->family = 6;
 	__builtin_memcpy(pkt->source, &ip->saddr, 16);
 	pkt->dest = &ip->daddr;

@@ -229,6 +229,7 @@ int xdpgate_xdp(struct xdp_md *ctx)
 	struct cursor c = {
 		.pos = (void *)(long)ctx->data,
 		.end = (void *)(long)ctx->data_end,
+		.limit = (void *)(long)ctx->data_end,
 	};
 	struct packet pkt = {};
 	__u32 zero = 0;
@@ -265,6 +266,7 @@ int xdpgate_tc_egress(struct __sk_buff *skb)
 	struct cursor c = {
 		.pos = (void *)(long)skb->data,
 		.end = (void *)(long)skb->data_end,
+		.limit = (void *)(long)skb->data_end,
 	};
 	struct packet pkt = {};
 	struct xdpgate_flow_key key = {};

@@ -258,6 +258,28 @@ TEST_F(VerdictTable, EveryRowGetsItsActionAndCounter) {
   }
 }
 
+// Found by the differential fuzzer: headers after the datagram's declared
+// end are not part of it, so they can neither exempt nor scope a packet.
+TEST_F(VerdictTable, HeadersBeyondTheDeclaredDatagramAreMalformed) {
+  DataPath path = load_data_path();
+  ASSERT_TRUE(path.sync(desired_for(ListSetup::Standard)));
+  std::vector<std::uint8_t> v4 =
+      Frame::ipv4("198.51.100.9").tcp(10943).payload(0).bytes();
+  v4[14 + 2] = 0; // IPv4 total length: the 20-byte header alone
+  v4[14 + 3] = 20;
+  Outcome outcome = run_frame(path, v4);
+  EXPECT_EQ(verdict_name(outcome.verdict), "malformed");
+  EXPECT_EQ(action_name(outcome.action), "XDP_DROP");
+
+  std::vector<std::uint8_t> v6 =
+      Frame::ipv6("2001:db8:bad::1").tcp(10943).payload(0).bytes();
+  v6[14 + 4] = 0; // IPv6 payload length 0
+  v6[14 + 5] = 0;
+  outcome = run_frame(path, v6);
+  EXPECT_EQ(verdict_name(outcome.verdict), "malformed");
+  EXPECT_EQ(action_name(outcome.action), "XDP_DROP");
+}
+
 TEST_F(VerdictTable, RemovedEntryNoLongerMatches) {
   DataPath path = load_data_path();
   DesiredState d = desired_for(ListSetup::Standard);

@@ -66,8 +66,9 @@ struct Setup {
 
 bool strict() {
   static const bool on = [] {
+    // Both known divergences are fixed in bpf/: strict unless told not to.
     const char *v = std::getenv("VERDICT_FUZZ_STRICT");
-    return v && std::string(v) == "1";
+    return !v || std::string(v) != "0";
   }();
   return on;
 }
