@@ -6,7 +6,7 @@
 # receiver namespace per receiver kind (every rule lives only there), all
 # removed on every exit. Writes OUT (JSON) and prints a table.
 # Usage: tests/bench/veth/veth_bench.sh BUILD_DIR OUT [veth_bench.py options]
-#   e.g. --repeats 3 --window 4 --senders 1,2
+#   e.g. --repeats 5 --warmup 0.5 --window 4 --senders 1,2 (the defaults)
 set -u
 build=${1:?usage: veth_bench.sh BUILD_DIR OUT [options]}
 out=${2:?usage: veth_bench.sh BUILD_DIR OUT [options]}
