@@ -31,6 +31,7 @@
 #include "common/fd.hpp"
 #include "list/list_service.hpp"
 #include "store/store.hpp"
+#include "support/kernel_model.hpp"
 
 namespace xdpgate::api {
 namespace {
@@ -65,9 +66,9 @@ private:
 class FakeKernel {
 public:
   ListService::KernelSync sync() {
-    return [this](const KernelState &state) -> Status {
+    return [this](const KernelChange &change) -> Status {
       std::lock_guard lock(mutex_);
-      state_ = state;
+      state_ = after_change(state_, change);
       return {};
     };
   }

@@ -4,6 +4,7 @@
 // kernel (records what it is told, can be told to fail, answers lookups by
 // longest-prefix match over the allow list it holds).
 #include "list/list_service.hpp"
+#include "support/kernel_model.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -110,12 +111,15 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
 // The kernel side: KernelSync, HitReader and KernelLookup over one state.
 struct FakeKernel {
   std::vector<KernelState> calls;     // every sync request, in order
+  std::vector<KernelChange> changes;  // the same requests as sent
   std::optional<KernelState> applied; // what the kernel holds
   int fail_next = 0;                  // fail this many sync calls
   std::map<IpPrefix, std::pair<std::uint64_t, EpochMs>> hits;
 
-  Status sync(const KernelState &state) {
+  Status sync(const KernelChange &change) {
+    KernelState state = after_change(applied.value_or(KernelState{}), change);
     calls.push_back(state);
+    changes.push_back(change);
     if (fail_next > 0) {
       --fail_next;
       return Error{"kernel_update_failed", "the fake kernel was told to fail"};
@@ -162,7 +166,7 @@ protected:
     ASSERT_TRUE(store.ok()) << store.error().message;
     auto opened = ListService::open(
         std::move(store.value()),
-        [this](const KernelState &s) { return kernel_.sync(s); },
+        [this](const KernelChange &c) { return kernel_.sync(c); },
         [this](const IpPrefix &p) { return kernel_.read_hits(p); },
         [this](const IpPrefix &a) { return kernel_.lookup(a); },
         [this] { return now_; });
@@ -305,6 +309,33 @@ TEST_F(ListServiceTest, IdsAreIpUnderscoreAndTenBase36CharactersAndUnique) {
     ids.insert(o.view.entry.id);
   }
   EXPECT_EQ(ids.size(), 300u);
+}
+
+// One change costs the kernel one range, however long the list: the service
+// sends what changes, never the whole list again.
+TEST_F(ListServiceTest, TheKernelIsSentOnlyWhatAChangeChanges) {
+  std::vector<NewEntry> many;
+  for (int i = 0; i < 100; ++i)
+    many.push_back(entry("10.0." + std::to_string(i) + ".0/24"));
+  ASSERT_TRUE(service_->add(many, "alice").ok());
+  EntryView fresh = add_one("192.0.2.1");
+  const KernelChange &added = kernel_.changes.back();
+  EXPECT_EQ(ranges_of(added.allow.added),
+            std::vector<std::string>{"192.0.2.1"});
+  EXPECT_TRUE(added.allow.removed.empty());
+  EXPECT_FALSE(added.allow.atomic);
+
+  ASSERT_TRUE(
+      service_->set_enabled(fresh.entry.id, false, "alice", false).ok());
+  const KernelChange &disabled = kernel_.changes.back();
+  EXPECT_TRUE(disabled.allow.added.empty());
+  EXPECT_EQ(ranges_of(disabled.allow.removed),
+            std::vector<std::string>{"192.0.2.1"});
+
+  ASSERT_TRUE(service_->replace({entry("10.0.1.0/24")}, "alice", true).ok());
+  EXPECT_TRUE(kernel_.changes.back().allow.atomic);
+  EXPECT_EQ(ranges_of(kernel_.applied->allow),
+            std::vector<std::string>{"10.0.1.0/24"});
 }
 
 TEST_F(ListServiceTest, GettingAnUnknownIdIsNotFound) {
@@ -1003,7 +1034,7 @@ TEST_F(ListServiceTest, ExportThenImportIsLossless) {
   FakeKernel other_kernel;
   auto opened = ListService::open(
       std::move(store.value()),
-      [&](const KernelState &s) { return other_kernel.sync(s); },
+      [&](const KernelChange &c) { return other_kernel.sync(c); },
       [&](const IpPrefix &p) { return other_kernel.read_hits(p); },
       [&](const IpPrefix &a) { return other_kernel.lookup(a); },
       [this] { return now_; });

@@ -38,6 +38,7 @@
 #include "list/entry_json.hpp"
 #include "list/list_service.hpp"
 #include "store/store.hpp"
+#include "support/kernel_model.hpp"
 
 namespace xdpgate::fuzz {
 namespace {
@@ -61,9 +62,9 @@ using namespace std::chrono_literals;
 class FakeKernel {
 public:
   ListService::KernelSync sync() {
-    return [this](const KernelState &state) -> Status {
+    return [this](const KernelChange &change) -> Status {
       std::lock_guard lock(mutex_);
-      state_ = state;
+      state_ = after_change(state_, change);
       return {};
     };
   }

@@ -74,7 +74,7 @@ public:
   Status start(Store store) {
     auto service = ListService::open(
         std::move(store),
-        [this](const KernelState &k) { return sync_kernel(k); },
+        [this](const KernelChange &k) { return sync_kernel(k); },
         [this](const IpPrefix &range) { return entry_hits(range); },
         [this](const IpPrefix &address) {
           std::lock_guard lock(kernel_mutex_);
@@ -141,7 +141,9 @@ public:
       config_.protected_tcp_ports = next->protected_tcp_ports;
       config_.protected_udp_ports = next->protected_udp_ports;
       config_.interfaces = next->interfaces;
-      if (Status s = path_.sync(desired(last_kernel_)); !s)
+      if (Status s = path_.apply(runtime_config(config_, mode_),
+                                 config_.exempt_sources, {});
+          !s)
         spdlog::error("applying the reloaded configuration failed: {}",
                       s.error().message);
     }
@@ -156,19 +158,14 @@ public:
   }
 
 private:
-  DesiredState desired(const KernelState &k) const {
-    DesiredState d;
-    d.config = runtime_config(config_, k.mode);
-    d.exempt_sources = config_.exempt_sources;
-    d.allow = k.allow;
-    return d;
-  }
-
-  Status sync_kernel(const KernelState &k) {
+  Status sync_kernel(const KernelChange &k) {
     std::lock_guard lock(kernel_mutex_);
-    Status s = path_.sync(desired(k));
+    RuntimeConfig config = runtime_config(config_, k.mode);
+    Status s = k.whole_list
+                   ? path_.sync({config, config_.exempt_sources, k.allow.added})
+                   : path_.apply(config, config_.exempt_sources, k.allow);
     if (s) {
-      last_kernel_ = k;
+      mode_ = k.mode;
       last_sync_ = now_epoch_ms();
     }
     return s;
@@ -205,7 +202,7 @@ private:
   std::mutex kernel_mutex_; // guards config_, path_, last_*
   Config config_;
   DataPath path_;
-  KernelState last_kernel_;
+  Mode mode_ = Mode::Off; // as last written to the kernel
   std::optional<EpochMs> last_sync_;
   Interfaces interfaces_;
   std::unique_ptr<ListService> list_;

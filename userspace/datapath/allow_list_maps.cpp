@@ -24,16 +24,43 @@ Status swap_in(int outer_fd, int inner_fd) {
   return {};
 }
 
+// `done`, if given, gets how many rows the kernel took, even on failure.
 Status batch_update(int fd, const void *keys, const void *values,
-                    std::uint32_t count, const char *what) {
-  if (count == 0)
-    return {};
+                    std::uint32_t count, const char *what,
+                    std::uint32_t *done = nullptr) {
+  std::uint32_t taken = count;
   LIBBPF_OPTS(bpf_map_batch_opts, opts);
-  std::uint32_t done = count;
-  if (bpf_map_update_batch(fd, keys, values, &done, &opts) != 0)
+  int err =
+      count == 0 ? 0 : bpf_map_update_batch(fd, keys, values, &taken, &opts);
+  if (done)
+    *done = taken;
+  if (err != 0)
     return system_error("kernel_update_failed", what);
   return {};
 }
+
+// Rows for one family's trie and host table, in the kernel's layouts.
+struct TableRows {
+  explicit TableRows(Family family)
+      : key_size(lpm_key_size(family)), host_size(host_key_size(family)) {}
+
+  void add(const IpPrefix &range, std::uint32_t slot) {
+    LpmKey key = lpm_key(range);
+    keys.insert(keys.end(), key.bytes.begin(), key.bytes.begin() + key_size);
+    values.push_back({slot});
+    if (range.is_single_address()) {
+      host_keys.insert(host_keys.end(), range.addr.begin(),
+                       range.addr.begin() + host_size);
+      host_values.push_back({slot});
+    }
+  }
+
+  std::size_t key_size, host_size;
+  std::vector<std::uint8_t> keys;
+  std::vector<xdpgate_allow_value> values;
+  std::vector<std::uint8_t> host_keys;
+  std::vector<xdpgate_allow_value> host_values;
+};
 
 } // namespace
 
@@ -128,113 +155,161 @@ Status AllowListMaps::adopt(Trie &trie) {
 }
 
 Status AllowListMaps::sync(const std::vector<IpPrefix> &desired) {
-  std::vector<IpPrefix> want_v4, want_v6;
-  for (const IpPrefix &p : desired)
-    (p.family == Family::V4 ? want_v4 : want_v6).push_back(p);
-  for (auto *want : {&want_v4, &want_v6}) {
-    std::sort(want->begin(), want->end());
-    want->erase(std::unique(want->begin(), want->end()), want->end());
-    if (want->size() > capacity_)
+  std::unordered_set<IpPrefix> wanted(desired.begin(), desired.end());
+  AllowListChange change;
+  change.atomic = true;
+  for (const IpPrefix &p : wanted)
+    if (!(p.family == Family::V4 ? v4_ : v6_).slots.count(p))
+      change.added.push_back(p);
+  for (const Trie *trie : {&v4_, &v6_})
+    for (const auto &[prefix, slot] : trie->slots)
+      if (!wanted.count(prefix))
+        change.removed.push_back(prefix);
+  return apply(change);
+}
+
+Status AllowListMaps::apply(const AllowListChange &change) {
+  // Per family, each range once, and only what changes the kernel.
+  struct Part {
+    Trie &trie;
+    std::vector<IpPrefix> added, removed;
+  };
+  Part parts[] = {{v4_, {}, {}}, {v6_, {}, {}}};
+  auto part_of = [&](const IpPrefix &p) -> Part & {
+    return parts[p.family == Family::V4 ? 0 : 1];
+  };
+  std::unordered_set<IpPrefix> leaving(change.removed.begin(),
+                                       change.removed.end());
+  for (const IpPrefix &p : change.added) {
+    leaving.erase(p); // it leaves and enters again: it stays
+    if (!part_of(p).trie.slots.count(p))
+      part_of(p).added.push_back(p);
+  }
+  for (const IpPrefix &p : leaving)
+    if (part_of(p).trie.slots.count(p))
+      part_of(p).removed.push_back(p);
+  for (Part &part : parts) {
+    std::sort(part.added.begin(), part.added.end());
+    part.added.erase(std::unique(part.added.begin(), part.added.end()),
+                     part.added.end());
+    std::size_t after =
+        part.trie.slots.size() + part.added.size() - part.removed.size();
+    if (after > capacity_)
       return Error{"capacity_exceeded",
-                   "the allow list would hold " + std::to_string(want->size()) +
-                       (want == &want_v4 ? " IPv4" : " IPv6") +
+                   "the allow list would hold " + std::to_string(after) +
+                       (part.trie.family == Family::V4 ? " IPv4" : " IPv6") +
                        " ranges, more than the capacity of " +
                        std::to_string(capacity_) +
                        "; raise `capacity` in the configuration"};
   }
-  if (Status s = sync_family(v4_, want_v4); !s)
+  for (Part &part : parts)
+    if (Status s = apply_to(part.trie, part.added, part.removed, change.atomic);
+        !s)
+      return s;
+  return {};
+}
+
+Status AllowListMaps::apply_to(Trie &trie, const std::vector<IpPrefix> &added,
+                               const std::vector<IpPrefix> &removed,
+                               bool atomic) {
+  if (atomic && added.size() + removed.size() > 1)
+    return rebuild(trie, added, removed);
+  // Removals first: they free the slots the additions may need.
+  if (Status s = remove_in_place(trie, removed); !s)
     return s;
-  return sync_family(v6_, want_v6);
+  return add_in_place(trie, added);
 }
 
-Status AllowListMaps::sync_family(Trie &trie,
-                                  const std::vector<IpPrefix> &desired) {
-  std::vector<IpPrefix> added, removed;
-  for (const IpPrefix &p : desired)
-    if (!trie.slots.count(p))
-      added.push_back(p);
-  if (trie.slots.size() + added.size() != desired.size()) {
-    std::unordered_set<IpPrefix> keep(desired.begin(), desired.end());
-    for (const auto &[prefix, slot] : trie.slots)
-      if (!keep.count(prefix))
-        removed.push_back(prefix);
-  }
-  std::size_t changes = added.size() + removed.size();
-  if (changes == 0)
-    return {};
-  if (changes == 1)
-    return apply_in_place(trie, added, removed);
-  return rebuild(trie, desired, removed);
-}
-
-Result<std::uint32_t> AllowListMaps::take_slot() {
-  if (free_slots_.empty())
+Result<std::vector<std::uint32_t>>
+AllowListMaps::take_slots(std::size_t count) {
+  if (free_slots_.size() < count)
     return Error{"capacity_exceeded", "no free entry slot is left; raise "
                                       "`capacity` in the configuration"};
-  std::uint32_t slot = free_slots_.front();
-  free_slots_.pop_front();
-  return slot;
+  std::vector<std::uint32_t> taken(free_slots_.begin(),
+                                   free_slots_.begin() + count);
+  free_slots_.erase(free_slots_.begin(), free_slots_.begin() + count);
+  return taken;
+}
+
+void AllowListMaps::give_back(const std::vector<std::uint32_t> &slots) {
+  free_slots_.insert(free_slots_.begin(), slots.begin(), slots.end());
 }
 
 Status AllowListMaps::clear_stats(const std::vector<std::uint32_t> &slots) {
-  std::vector<xdpgate_entry_stats> zeros(slots.size() * possible_cpus());
-  return batch_update(stats_fd_, slots.data(), zeros.data(),
-                      static_cast<std::uint32_t>(slots.size()),
-                      "clearing entry statistics failed");
+  // In chunks: a million new entries would otherwise need a zeroed buffer of
+  // a million times the CPU count at once.
+  constexpr std::size_t kChunk = 1 << 14;
+  std::vector<xdpgate_entry_stats> zeros(std::min(slots.size(), kChunk) *
+                                         possible_cpus());
+  for (std::size_t at = 0; at < slots.size(); at += kChunk) {
+    auto count =
+        static_cast<std::uint32_t>(std::min(kChunk, slots.size() - at));
+    if (Status s = batch_update(stats_fd_, &slots[at], zeros.data(), count,
+                                "clearing entry statistics failed");
+        !s)
+      return s;
+  }
+  return {};
 }
 
-Status AllowListMaps::apply_in_place(Trie &trie,
-                                     const std::vector<IpPrefix> &added,
-                                     const std::vector<IpPrefix> &removed) {
-  // Host table and trie agree on every full-length entry; in between the two
-  // updates a packet still gets the verdict of the list before or after.
-  if (!removed.empty()) {
-    const IpPrefix &gone = removed.front();
+Status AllowListMaps::remove_in_place(Trie &trie,
+                                      const std::vector<IpPrefix> &removed) {
+  for (const IpPrefix &gone : removed) {
+    // The host table first: until the trie loses the range too, it still
+    // allows the address, as the list did before the change.
     if (gone.is_single_address() &&
-        bpf_map_delete_elem(trie.hosts.get(), gone.addr.data()) != 0)
+        bpf_map_delete_elem(trie.hosts.get(), gone.addr.data()) != 0 &&
+        errno != ENOENT)
       return system_error("kernel_update_failed",
                           "removing " + gone.to_string() +
                               " from the kernel host table failed");
     LpmKey key = lpm_key(gone);
-    if (bpf_map_delete_elem(trie.inner.get(), key.bytes.data()) != 0)
+    if (bpf_map_delete_elem(trie.inner.get(), key.bytes.data()) != 0 &&
+        errno != ENOENT)
       return system_error("kernel_update_failed",
                           "removing " + gone.to_string() +
                               " from the kernel allow list failed");
-    free_slots_.push_back(trie.slots.at(gone));
-    trie.slots.erase(gone);
-    return {};
+    auto owned = trie.slots.find(gone);
+    free_slots_.push_back(owned->second);
+    trie.slots.erase(owned);
   }
-  const IpPrefix &fresh = added.front();
-  Result<std::uint32_t> slot = take_slot();
-  if (!slot)
-    return slot.error();
-  auto give_back = [&](Status failed) {
-    free_slots_.push_front(*slot);
-    return failed;
-  };
-  if (Status s = clear_stats({*slot}); !s)
-    return give_back(s);
-  LpmKey key = lpm_key(fresh);
-  xdpgate_allow_value value{*slot};
-  if (bpf_map_update_elem(trie.inner.get(), key.bytes.data(), &value,
-                          BPF_NOEXIST) != 0)
-    return give_back(system_error("kernel_update_failed",
-                                  "adding " + fresh.to_string() +
-                                      " to the kernel allow list failed"));
-  if (fresh.is_single_address() &&
-      bpf_map_update_elem(trie.hosts.get(), fresh.addr.data(), &value,
-                          BPF_NOEXIST) != 0) {
-    Status failed = system_error("kernel_update_failed",
-                                 "adding " + fresh.to_string() +
-                                     " to the kernel host table failed");
-    bpf_map_delete_elem(trie.inner.get(), key.bytes.data());
-    return give_back(failed);
-  }
-  trie.slots.emplace(fresh, *slot);
   return {};
 }
 
-Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &desired,
+Status AllowListMaps::add_in_place(Trie &trie,
+                                   const std::vector<IpPrefix> &added) {
+  if (added.empty())
+    return {};
+  Result<std::vector<std::uint32_t>> slots = take_slots(added.size());
+  if (!slots)
+    return slots.error();
+  if (Status s = clear_stats(*slots); !s) {
+    give_back(*slots);
+    return s;
+  }
+  TableRows rows(trie.family);
+  for (std::size_t i = 0; i < added.size(); ++i)
+    rows.add(added[i], (*slots)[i]);
+  // The trie first: until the host table has an address, the trie already
+  // allows it. `slots` records exactly what the kernel took, even on failure.
+  std::uint32_t done = 0;
+  Status filled =
+      batch_update(trie.inner.get(), rows.keys.data(), rows.values.data(),
+                   static_cast<std::uint32_t>(added.size()),
+                   "adding ranges to the kernel allow list failed", &done);
+  for (std::uint32_t i = 0; i < done; ++i)
+    trie.slots.emplace(added[i], (*slots)[i]);
+  if (!filled) {
+    give_back({slots->begin() + done, slots->end()});
+    return filled;
+  }
+  return batch_update(trie.hosts.get(), rows.host_keys.data(),
+                      rows.host_values.data(),
+                      static_cast<std::uint32_t>(rows.host_values.size()),
+                      "adding addresses to the kernel host table failed");
+}
+
+Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
                               const std::vector<IpPrefix> &removed) {
   Result<Fd> fresh = create_lpm_trie(trie.family, capacity_);
   if (!fresh)
@@ -242,70 +317,52 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &desired,
   Result<Fd> fresh_hosts = create_host_table(trie.family, capacity_);
   if (!fresh_hosts)
     return fresh_hosts.error();
+  Result<std::vector<std::uint32_t>> new_slots = take_slots(added.size());
+  if (!new_slots)
+    return new_slots.error();
+  auto failed = [&](Status s) {
+    give_back(*new_slots);
+    return s;
+  };
 
   // Entries that stay keep their slot, and with it their counters.
-  std::unordered_map<IpPrefix, std::uint32_t> slots;
-  slots.reserve(desired.size());
-  std::vector<std::uint32_t> new_slots;
-  auto give_back = [&](Status failed) {
-    for (auto it = new_slots.rbegin(); it != new_slots.rend(); ++it)
-      free_slots_.push_front(*it);
-    return failed;
-  };
-  std::size_t key_size = lpm_key_size(trie.family);
-  std::size_t host_size = host_key_size(trie.family);
-  std::vector<std::uint8_t> keys(desired.size() * key_size);
-  std::vector<xdpgate_allow_value> values(desired.size());
-  std::vector<std::uint8_t> host_keys;
-  std::vector<xdpgate_allow_value> host_values;
-  for (std::size_t i = 0; i < desired.size(); ++i) {
-    auto kept = trie.slots.find(desired[i]);
-    std::uint32_t slot;
-    if (kept != trie.slots.end()) {
-      slot = kept->second;
-    } else {
-      Result<std::uint32_t> taken = take_slot();
-      if (!taken)
-        return give_back(taken.error());
-      slot = *taken;
-      new_slots.push_back(slot);
-    }
-    slots.emplace(desired[i], slot);
-    LpmKey key = lpm_key(desired[i]);
-    std::memcpy(&keys[i * key_size], key.bytes.data(), key_size);
-    values[i].slot = slot;
-    if (desired[i].is_single_address()) {
-      host_keys.insert(host_keys.end(), desired[i].addr.begin(),
-                       desired[i].addr.begin() + host_size);
-      host_values.push_back({slot});
-    }
-  }
+  std::unordered_set<IpPrefix> leaving(removed.begin(), removed.end());
+  TableRows rows(trie.family);
+  for (const auto &[prefix, slot] : trie.slots)
+    if (!leaving.count(prefix))
+      rows.add(prefix, slot);
+  for (std::size_t i = 0; i < added.size(); ++i)
+    rows.add(added[i], (*new_slots)[i]);
 
-  Status filled = clear_stats(new_slots);
+  Status filled = clear_stats(*new_slots);
   if (filled)
-    filled = batch_update(fresh->get(), keys.data(), values.data(),
-                          static_cast<std::uint32_t>(desired.size()),
+    filled = batch_update(fresh->get(), rows.keys.data(), rows.values.data(),
+                          static_cast<std::uint32_t>(rows.values.size()),
                           "filling the new allow-list trie failed");
   if (filled)
-    filled =
-        batch_update(fresh_hosts->get(), host_keys.data(), host_values.data(),
-                     static_cast<std::uint32_t>(host_values.size()),
-                     "filling the new allow-list host table failed");
+    filled = batch_update(fresh_hosts->get(), rows.host_keys.data(),
+                          rows.host_values.data(),
+                          static_cast<std::uint32_t>(rows.host_values.size()),
+                          "filling the new allow-list host table failed");
   if (!filled)
-    return give_back(filled);
+    return failed(filled);
   if (Status s = swap_in(trie.outer.trie, fresh->get()); !s)
-    return give_back(s);
+    return failed(s);
   if (Status s = swap_in(trie.outer.hosts, fresh_hosts->get()); !s) {
     // Never leave a host table that disagrees with the trie.
     (void)swap_in(trie.outer.trie, trie.inner.get());
-    return give_back(s);
+    return failed(s);
   }
 
-  for (const IpPrefix &gone : removed)
-    free_slots_.push_back(trie.slots.at(gone));
+  for (const IpPrefix &gone : removed) {
+    auto owned = trie.slots.find(gone);
+    free_slots_.push_back(owned->second);
+    trie.slots.erase(owned);
+  }
+  for (std::size_t i = 0; i < added.size(); ++i)
+    trie.slots.emplace(added[i], (*new_slots)[i]);
   trie.inner = std::move(fresh.value());
   trie.hosts = std::move(fresh_hosts.value());
-  trie.slots = std::move(slots);
   return {};
 }
 

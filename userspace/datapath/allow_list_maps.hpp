@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The allow-list tries of both families and the per-entry statistics.
-// Each family's trie sits in slot 0 of an outer array-of-maps; sync() applies
-// a single change in place (one kernel update, atomic by itself) and any
-// larger change by building a complete new trie and swapping the outer slot,
-// so a packet always sees the whole old list or the whole new one.
+// Each family's trie sits in slot 0 of an outer array-of-maps. A change is
+// applied in place (batched kernel updates, each range on its own), except
+// an atomic one (a replace) of more than one range: that builds a complete
+// new trie and swaps the outer slot, so a packet sees the whole old list or
+// the whole new one.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "common/fd.hpp"
 #include "common/result.hpp"
+#include "datapath/allow_list_change.hpp"
 #include "net/ip_prefix.hpp"
 
 namespace xdpgate {
@@ -40,7 +42,10 @@ public:
   static Result<AllowListMaps> open(AllowOuterMaps v4, AllowOuterMaps v6,
                                     int stats_fd, std::uint32_t capacity);
 
+  // Makes the list exactly `desired`, atomically.
   Status sync(const std::vector<IpPrefix> &desired);
+  // Costs O(size of the change), unless it is atomic and larger than one.
+  Status apply(const AllowListChange &change);
 
   std::vector<IpPrefix> prefixes() const;
   std::optional<IpPrefix> lookup(const IpPrefix &address) const;
@@ -63,12 +68,14 @@ private:
   Result<Fd> adopt_table(int outer_fd,
                          Result<Fd> (*create)(Family, std::uint32_t),
                          Family family);
-  Status sync_family(Trie &trie, const std::vector<IpPrefix> &desired);
-  Status apply_in_place(Trie &trie, const std::vector<IpPrefix> &added,
-                        const std::vector<IpPrefix> &removed);
-  Status rebuild(Trie &trie, const std::vector<IpPrefix> &desired,
+  Status apply_to(Trie &trie, const std::vector<IpPrefix> &added,
+                  const std::vector<IpPrefix> &removed, bool atomic);
+  Status remove_in_place(Trie &trie, const std::vector<IpPrefix> &removed);
+  Status add_in_place(Trie &trie, const std::vector<IpPrefix> &added);
+  Status rebuild(Trie &trie, const std::vector<IpPrefix> &added,
                  const std::vector<IpPrefix> &removed);
-  Result<std::uint32_t> take_slot();
+  Result<std::vector<std::uint32_t>> take_slots(std::size_t count);
+  void give_back(const std::vector<std::uint32_t> &slots);
   Status clear_stats(const std::vector<std::uint32_t> &slots);
 
   int stats_fd_ = -1;

@@ -114,16 +114,27 @@ int DataPath::egress_program_fd() const {
 }
 
 Status DataPath::sync(const DesiredState &desired) {
-  // Exemptions first: widening them never wrongly drops, and the list and
-  // mode that follow may depend on them being in place.
-  if (Status s = sync_exempt(desired.exempt_sources); !s)
+  return write(desired.config, desired.exempt_sources,
+               [&] { return allow_.sync(desired.allow); });
+}
+
+Status DataPath::apply(const RuntimeConfig &config,
+                       const std::vector<IpPrefix> &exempt_sources,
+                       const AllowListChange &change) {
+  return write(config, exempt_sources, [&] { return allow_.apply(change); });
+}
+
+Status DataPath::write(const RuntimeConfig &config,
+                       const std::vector<IpPrefix> &exempt_sources,
+                       const std::function<Status()> &write_allow_list) {
+  if (Status s = sync_exempt(exempt_sources); !s)
     return s;
-  if (Status s = allow_.sync(desired.allow); !s)
+  if (Status s = write_allow_list(); !s)
     return s;
   bool has_v4 = false, has_v6 = false;
-  for (const IpPrefix &p : desired.exempt_sources)
+  for (const IpPrefix &p : exempt_sources)
     (p.family == Family::V4 ? has_v4 : has_v6) = true;
-  return write_config(desired.config, has_v4, has_v6);
+  return write_config(config, has_v4, has_v6);
 }
 
 Status DataPath::write_config(const RuntimeConfig &config, bool has_exempt_v4,

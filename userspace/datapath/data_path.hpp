@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// The loaded XDP program and its maps. DataPath::sync() is the one choke
-// point that writes the kernel: it takes the whole desired state (runtime
-// configuration, exempt sources, allow list), diffs it against what the maps
-// hold and applies the difference. Not thread-safe: callers serialise.
+// The loaded XDP program and its maps. sync() and apply() are the only
+// writers of the kernel: sync() takes the whole desired state (runtime
+// configuration, exempt sources, allow list) and applies its difference from
+// what the maps hold; apply() takes the allow list's change, so one added
+// range costs one range's work on a list of millions. Not thread-safe:
+// callers serialise.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -74,6 +77,9 @@ public:
   ~DataPath();
 
   Status sync(const DesiredState &desired);
+  Status apply(const RuntimeConfig &config,
+               const std::vector<IpPrefix> &exempt_sources,
+               const AllowListChange &change);
 
   // Loads another copy of the program for one interface. With a pin
   // directory, its own maps are pinned there and re-used from there.
@@ -99,6 +105,11 @@ public:
 
 private:
   DataPath(Skeleton skel, AllowListMaps allow);
+  // Exemptions first: widening them never wrongly drops, and the list and
+  // mode that follow may depend on them being in place.
+  Status write(const RuntimeConfig &config,
+               const std::vector<IpPrefix> &exempt_sources,
+               const std::function<Status()> &write_allow_list);
   Status write_config(const RuntimeConfig &config, bool has_exempt_v4,
                       bool has_exempt_v6);
   Status sync_exempt(const std::vector<IpPrefix> &sources);

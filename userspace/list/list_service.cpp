@@ -73,6 +73,8 @@ struct ListService::Impl {
   std::unordered_map<std::string, std::uint64_t> position;
   std::uint64_t next_position = 0;
   RestrictionState state;
+  std::size_t enabled = 0;  // entries that are enabled
+  std::size_t expiring = 0; // enabled entries with an expiry time
 
   Impl(Store s, KernelSync k, HitReader h, KernelLookup l, Clock c)
       : store(std::move(s)), sync(std::move(k)), hits(std::move(h)),
@@ -89,76 +91,99 @@ struct ListService::Impl {
     return v;
   }
 
-  std::size_t enabled_count() const {
-    return static_cast<std::size_t>(
-        std::count_if(by_id.begin(), by_id.end(),
-                      [](const auto &kv) { return kv.second.enabled; }));
-  }
-
-  // The list after `change`, without applying it.
-  std::vector<const Entry *> prospective(const StoreChange &change) const {
-    std::unordered_map<std::string, const Entry *> upserts;
-    for (const Entry &e : change.upserts)
-      upserts[e.id] = &e;
-    std::vector<const Entry *> out;
-    if (!change.replace_all)
+  // What `change` does to the kernel. Every range an entry of the change
+  // had leaves, every range it will have enters: AllowListChange turns a
+  // range that leaves and enters again into no kernel work.
+  KernelChange kernel_change(const StoreChange &change, Mode mode) const {
+    KernelChange k;
+    k.mode = mode;
+    k.allow.atomic = change.replace_all;
+    auto leaves = [&](const Entry &e) {
+      if (e.enabled)
+        k.allow.removed.push_back(e.range);
+    };
+    if (change.replace_all) {
       for (const auto &[id, entry] : by_id)
-        if (!upserts.count(id) &&
-            std::find(change.deletes.begin(), change.deletes.end(), id) ==
-                change.deletes.end())
-          out.push_back(&entry);
+        leaves(entry);
+    } else {
+      for (const std::string &id : change.deletes)
+        if (auto it = by_id.find(id); it != by_id.end())
+          leaves(it->second);
+      for (const Entry &e : change.upserts)
+        if (auto it = by_id.find(e.id); it != by_id.end())
+          leaves(it->second);
+    }
     for (const Entry &e : change.upserts)
-      out.push_back(&e);
-    return out;
-  }
-
-  static KernelState kernel_state(const std::vector<const Entry *> &entries,
-                                  const RestrictionState &state) {
-    KernelState k;
-    k.mode = state.mode;
-    for (const Entry *e : entries)
-      if (e->enabled)
-        k.allow.push_back(e->range);
+      if (e.enabled)
+        k.allow.added.push_back(e.range);
     return k;
   }
 
-  KernelState current_kernel_state() const {
-    std::vector<const Entry *> all;
-    for (const auto &[id, entry] : by_id)
-      all.push_back(&entry);
-    return kernel_state(all, state);
+  static KernelChange inverse(KernelChange change, Mode mode) {
+    std::swap(change.allow.added, change.allow.removed);
+    change.mode = mode;
+    return change;
+  }
+
+  // Enabled entries once `change` is applied (its ids are distinct).
+  std::size_t enabled_after(const StoreChange &change) const {
+    std::size_t n = change.replace_all ? 0 : enabled;
+    auto was_enabled = [&](const std::string &id) {
+      auto it = by_id.find(id);
+      return !change.replace_all && it != by_id.end() && it->second.enabled;
+    };
+    for (const std::string &id : change.deletes)
+      n -= was_enabled(id);
+    for (const Entry &e : change.upserts)
+      n = n - was_enabled(e.id) + e.enabled;
+    return n;
+  }
+
+  void forget(std::map<std::string, Entry>::iterator it) {
+    count(it->second, -1);
+    by_range.erase(it->second.range);
+    position.erase(it->first);
+    by_id.erase(it);
+  }
+
+  // Keeps the counters that spare a walk over the whole list.
+  void count(const Entry &e, int sign) {
+    if (!e.enabled)
+      return;
+    enabled += sign;
+    if (e.expires_at)
+      expiring += sign;
   }
 
   // Durable and enforced, or neither.
   Status commit(const StoreChange &change) {
     RestrictionState next_state = change.state.value_or(state);
-    KernelState next = kernel_state(prospective(change), next_state);
-    Status done = store.apply(change, [&] { return sync(next); });
+    KernelChange kernel = kernel_change(change, next_state.mode);
+    Status done = store.apply(change, [&] { return sync(kernel); });
     if (!done) {
-      (void)sync(current_kernel_state()); // undo a partial kernel update
+      (void)sync(inverse(std::move(kernel), state.mode)); // undo a partial one
       return done;
     }
     if (change.replace_all) {
       by_id.clear();
       by_range.clear();
       position.clear();
+      enabled = expiring = 0;
     }
-    for (const std::string &id : change.deletes) {
-      auto it = by_id.find(id);
-      if (it == by_id.end())
-        continue;
-      by_range.erase(it->second.range);
-      position.erase(id);
-      by_id.erase(it);
-    }
+    for (const std::string &id : change.deletes)
+      if (auto it = by_id.find(id); it != by_id.end())
+        forget(it);
     for (const Entry &e : change.upserts) {
       if (!position.count(e.id))
         position[e.id] = next_position++;
       auto old = by_id.find(e.id);
-      if (old != by_id.end())
+      if (old != by_id.end()) {
+        count(old->second, -1);
         by_range.erase(old->second.range);
+      }
       by_id[e.id] = e;
       by_range[e.range] = e.id;
+      count(e, +1);
     }
     state = next_state;
     return {};
@@ -186,11 +211,8 @@ struct ListService::Impl {
   // Refuses a change that leaves an active restriction with no enabled entry.
   Status check_keeps_an_enabled_entry(const StoreChange &change,
                                       bool force) const {
-    if (force || !state.active() || enabled_count() == 0)
+    if (force || !state.active() || enabled == 0 || enabled_after(change) > 0)
       return {};
-    for (const Entry *e : prospective(change))
-      if (e->enabled)
-        return {};
     return last_enabled_entry();
   }
 
@@ -213,6 +235,12 @@ struct ListService::Impl {
     e.created_at = clock();
     return e;
   }
+
+  Result<std::vector<std::pair<std::string, bool>>>
+  add(const std::vector<NewEntry> &entries, const std::string &actor);
+  Result<std::vector<std::string>> replace(const std::vector<NewEntry> &entries,
+                                           const std::string &actor,
+                                           bool force);
 
   // A fresh id, unused in the list and in the change being built (`taken`,
   // which it extends): a set, so a million-entry import stays linear.
@@ -246,13 +274,19 @@ ListService::open(Store store, KernelSync sync, HitReader hits,
       new ListService(std::move(store), std::move(sync), std::move(hits),
                       std::move(lookup), std::move(clock)));
   Impl &impl = *service->impl_;
+  KernelChange whole;
+  whole.mode = state->mode;
+  whole.whole_list = true;
   for (Entry &e : *entries) {
     impl.position[e.id] = impl.next_position++;
     impl.by_range[e.range] = e.id;
+    impl.count(e, +1);
+    if (e.enabled)
+      whole.allow.added.push_back(e.range);
     impl.by_id[e.id] = std::move(e);
   }
   impl.state = *state;
-  if (Status s = impl.sync(impl.current_kernel_state()); !s)
+  if (Status s = impl.sync(whole); !s)
     return s.error();
   return service;
 }
@@ -282,14 +316,14 @@ Result<EntryView> ListService::get(const std::string &id) const {
   return impl_->view(it->second);
 }
 
-Result<std::vector<AddOutcome>>
-ListService::add(const std::vector<NewEntry> &entries,
-                 const std::string &actor) {
-  std::lock_guard lock(impl_->mutex);
-  Impl &impl = *impl_;
+// The ids of the entries, in request order, and whether each was created.
+Result<std::vector<std::pair<std::string, bool>>>
+ListService::Impl::add(const std::vector<NewEntry> &entries,
+                       const std::string &actor) {
+  Impl &impl = *this;
   StoreChange change;
   std::unordered_set<std::string> new_ids;
-  std::vector<std::pair<std::size_t, bool>> placed; // upsert index, created
+  std::vector<std::pair<std::string, bool>> placed;
   std::unordered_map<IpPrefix, std::size_t> in_change;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     std::string field =
@@ -312,7 +346,7 @@ ListService::add(const std::vector<NewEntry> &entries,
                                  : stored.updated_at;
       }
       change.audit[at].after = json_text(earlier);
-      placed.emplace_back(at, change.audit[at].action == "add");
+      placed.emplace_back(earlier.id, change.audit[at].action == "add");
       continue;
     }
     bool created = true;
@@ -333,7 +367,7 @@ ListService::add(const std::vector<NewEntry> &entries,
     change.audit.push_back(
         impl.audit(actor, created ? "add" : "update", e.id, before, e));
     in_change[e.range] = change.upserts.size();
-    placed.emplace_back(change.upserts.size(), created);
+    placed.emplace_back(e.id, created);
     change.upserts.push_back(std::move(e));
   }
   // Re-adding a listed range unchanged is not a change: nothing to write,
@@ -343,24 +377,35 @@ ListService::add(const std::vector<NewEntry> &entries,
     auto stored = impl.by_id.find(change.upserts[i].id);
     if (stored != impl.by_id.end() && stored->second == change.upserts[i])
       continue;
-    effective.upserts.push_back(change.upserts[i]);
-    effective.audit.push_back(change.audit[i]);
+    effective.upserts.push_back(std::move(change.upserts[i]));
+    effective.audit.push_back(std::move(change.audit[i]));
   }
+  change = {};
   if (!effective.upserts.empty())
     if (Status s = impl.commit(effective); !s)
       return s.error();
+  return placed;
+}
+
+Result<std::vector<AddOutcome>>
+ListService::add(const std::vector<NewEntry> &entries,
+                 const std::string &actor) {
+  std::lock_guard lock(impl_->mutex);
+  auto placed = impl_->add(entries, actor);
+  if (!placed)
+    return placed.error();
   std::vector<AddOutcome> out;
-  for (auto [index, created] : placed)
-    out.push_back(
-        {impl.view(impl.by_id.at(change.upserts[index].id)), created});
+  out.reserve(placed->size());
+  for (const auto &[id, created] : *placed)
+    out.push_back({impl_->view(impl_->by_id.at(id)), created});
   return out;
 }
 
-Result<std::vector<EntryView>>
-ListService::replace(const std::vector<NewEntry> &entries,
-                     const std::string &actor, bool force) {
-  std::lock_guard lock(impl_->mutex);
-  Impl &impl = *impl_;
+// The ids of the new list, in request order.
+Result<std::vector<std::string>>
+ListService::Impl::replace(const std::vector<NewEntry> &entries,
+                           const std::string &actor, bool force) {
+  Impl &impl = *this;
   StoreChange change;
   std::unordered_set<std::string> new_ids;
   change.replace_all = true;
@@ -399,11 +444,26 @@ ListService::replace(const std::vector<NewEntry> &entries,
       AuditRecord{0, impl.clock(), actor, "replace", "",
                   nlohmann::json{{"entries", impl.by_id.size()}}.dump(),
                   nlohmann::json{{"entries", change.upserts.size()}}.dump()});
+  std::vector<std::string> ids;
+  ids.reserve(change.upserts.size());
+  for (const Entry &e : change.upserts)
+    ids.push_back(e.id);
   if (Status s = impl.commit(change); !s)
     return s.error();
+  return ids;
+}
+
+Result<std::vector<EntryView>>
+ListService::replace(const std::vector<NewEntry> &entries,
+                     const std::string &actor, bool force) {
+  std::lock_guard lock(impl_->mutex);
+  auto ids = impl_->replace(entries, actor, force);
+  if (!ids)
+    return ids.error();
   std::vector<EntryView> out;
-  for (const Entry &e : change.upserts)
-    out.push_back(impl.view(impl.by_id.at(e.id)));
+  out.reserve(ids->size());
+  for (const std::string &id : *ids)
+    out.push_back(impl_->view(impl_->by_id.at(id)));
   return out;
 }
 
@@ -555,12 +615,13 @@ Result<ImportReport> ListService::import_csv(std::string_view text,
   }
   if (dry_run)
     return report;
+  std::lock_guard lock(impl_->mutex);
   if (replace) {
-    auto done = this->replace(wanted, actor, force);
+    auto done = impl_->replace(wanted, actor, force);
     if (!done)
       return done.error();
   } else if (!wanted.empty()) {
-    auto done = add(wanted, actor);
+    auto done = impl_->add(wanted, actor);
     if (!done)
       return done.error();
   }
@@ -581,7 +642,7 @@ Result<RestrictionState> ListService::activate(const ActivateRequest &request,
   if (request.mode == Mode::Off)
     return Error{"invalid_value", "mode must be \"enforce\" or \"monitor\"",
                  "mode"};
-  if (!request.allow_empty && impl.enabled_count() == 0)
+  if (!request.allow_empty && impl.enabled == 0)
     return Error{"empty_list",
                  "the allow list has no enabled entry, so only exempt traffic "
                  "would reach the host; add your own range first, or pass "
@@ -642,7 +703,7 @@ RestrictionState ListService::state() const {
 
 std::size_t ListService::enabled_count() const {
   std::lock_guard lock(impl_->mutex);
-  return impl_->enabled_count();
+  return impl_->enabled;
 }
 
 std::size_t ListService::total_count() const {
@@ -699,15 +760,18 @@ void ListService::tick() {
   Impl &impl = *impl_;
   EpochMs now = impl.clock();
   StoreChange change;
-  for (const auto &[id, entry] : impl.by_id) {
-    if (!entry.enabled || !entry.expires_at || *entry.expires_at > now)
-      continue;
-    Entry after = entry;
-    after.enabled = false;
-    after.updated_at = now;
-    change.audit.push_back(
-        impl.audit(kSystemActor, "expire", id, entry, after));
-    change.upserts.push_back(std::move(after));
+  // Most lists never expire anything: they skip the walk.
+  if (impl.expiring > 0) {
+    for (const auto &[id, entry] : impl.by_id) {
+      if (!entry.enabled || !entry.expires_at || *entry.expires_at > now)
+        continue;
+      Entry after = entry;
+      after.enabled = false;
+      after.updated_at = now;
+      change.audit.push_back(
+          impl.audit(kSystemActor, "expire", id, entry, after));
+      change.upserts.push_back(std::move(after));
+    }
   }
   if (impl.state.confirm_deadline && *impl.state.confirm_deadline <= now) {
     RestrictionState reverted;

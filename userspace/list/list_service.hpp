@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "datapath/allow_list_change.hpp"
 #include "list/csv.hpp"
 #include "list/entry.hpp"
 #include "net/ip_prefix.hpp"
@@ -22,12 +23,14 @@
 
 namespace xdpgate {
 
-class DataPath;
-
-// The kernel side the service drives; DataPath in the daemon.
-struct KernelState {
+// What a committed change does to the kernel side (DataPath in the daemon):
+// the mode it leaves, and the enabled ranges that leave and enter the allow
+// list. At start, `whole_list` says `allow.added` is the entire list and the
+// kernel drops anything else it holds (say, from a previous process).
+struct KernelChange {
   Mode mode = Mode::Off;
-  std::vector<IpPrefix> allow; // enabled entries
+  AllowListChange allow;
+  bool whole_list = false;
 };
 
 // An entry as the API shows it: the record plus kernel statistics.
@@ -94,8 +97,9 @@ struct ListWarnings {
 class ListService {
 public:
   using Clock = std::function<EpochMs()>;
-  // Applies the desired kernel state; must be all-or-nothing.
-  using KernelSync = std::function<Status(const KernelState &)>;
+  // Applies a change to the kernel. On failure the service applies the
+  // inverse change, which restores the kernel (AllowListChange says why).
+  using KernelSync = std::function<Status(const KernelChange &)>;
   // Reads hits for an enabled range from the kernel (nullopt if absent).
   using HitReader =
       std::function<std::optional<std::pair<std::uint64_t, EpochMs>>(

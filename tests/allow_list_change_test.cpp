@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// Changes to the kernel allow list (DataPath::apply): an ordinary change
+// edits the live tables, so its cost follows the change and not the list; an
+// atomic change of more than one range swaps in a new table; a change and its
+// inverse undo each other; ranges that stay keep their counters.
+#include <bpf/bpf.h>
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include "common/fd.hpp"
+#include "support/frame.hpp"
+#include "support/test_run.hpp"
+
+namespace xdpgate::test {
+namespace {
+
+RuntimeConfig enforcing() {
+  RuntimeConfig config;
+  config.mode = Mode::Enforce;
+  config.denied_sample_shift = 0;
+  return config;
+}
+
+std::vector<std::uint8_t> from(const std::string &source) {
+  return Frame::ipv4(source).tcp(22).bytes();
+}
+
+class AllowListChangeTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string why;
+    if (!bpf_available(&why))
+      GTEST_SKIP() << why;
+    static int counter = 0;
+    pins_ = "/sys/fs/bpf/xdpgate-change-test-" + std::to_string(::getpid()) +
+            "-" + std::to_string(counter++);
+    DataPathOptions options;
+    options.capacity = 4096;
+    options.pin_dir = pins_;
+    path_.emplace(load_data_path(options));
+  }
+
+  void TearDown() override {
+    path_.reset();
+    std::filesystem::remove_all(pins_);
+  }
+
+  Status apply(const AllowListChange &change) {
+    return path_->apply(enforcing(), {}, change);
+  }
+
+  // The id of the IPv4 trie the program reads now.
+  std::uint32_t live_v4_trie() const {
+    Fd outer(bpf_obj_get((pins_ / "allow_v4").c_str()));
+    std::uint32_t slot = 0, id = 0;
+    EXPECT_GE(outer.get(), 0);
+    EXPECT_EQ(bpf_map_lookup_elem(outer.get(), &slot, &id), 0);
+    return id;
+  }
+
+  std::filesystem::path pins_;
+  std::optional<DataPath> path_;
+};
+
+TEST_F(AllowListChangeTest, AnOrdinaryChangeEditsTheLiveTable) {
+  ASSERT_TRUE(apply({prefixes({"10.0.0.0/8", "198.51.100.1"}), {}, false}));
+  std::uint32_t live = live_v4_trie();
+  ASSERT_TRUE(apply({prefixes({"198.51.100.2", "192.0.2.0/24"}),
+                     prefixes({"198.51.100.1"}), false}));
+  EXPECT_EQ(live_v4_trie(), live);
+  EXPECT_EQ(path_->allow_list(),
+            prefixes({"10.0.0.0/8", "192.0.2.0/24", "198.51.100.2"}));
+  EXPECT_EQ(run_action(*path_, from("198.51.100.1")), XDP_DROP);
+  EXPECT_EQ(run_action(*path_, from("198.51.100.2")), XDP_PASS);
+  EXPECT_EQ(run_action(*path_, from("192.0.2.77")), XDP_PASS);
+}
+
+TEST_F(AllowListChangeTest, AnAtomicChangeOfSeveralRangesSwapsInANewTable) {
+  ASSERT_TRUE(apply({prefixes({"10.0.0.0/8"}), {}, false}));
+  std::uint32_t before = live_v4_trie();
+  ASSERT_TRUE(apply({prefixes({"10.0.0.0/9", "10.128.0.0/9"}),
+                     prefixes({"10.0.0.0/8"}), true}));
+  EXPECT_NE(live_v4_trie(), before);
+  EXPECT_EQ(path_->allow_list(), prefixes({"10.0.0.0/9", "10.128.0.0/9"}));
+  EXPECT_EQ(run_action(*path_, from("10.200.0.1")), XDP_PASS);
+}
+
+TEST_F(AllowListChangeTest, TheInverseChangeRestoresTheList) {
+  std::vector<IpPrefix> hosts;
+  for (int i = 1; i <= 200; ++i)
+    hosts.push_back(prefix("100.64.0." + std::to_string(i)));
+  ASSERT_TRUE(apply({prefixes({"10.0.0.0/8", "2001:db8:a::/48"}), {}, false}));
+  AllowListChange change{hosts, prefixes({"2001:db8:a::/48"}), false};
+  ASSERT_TRUE(apply(change));
+  EXPECT_EQ(run_action(*path_, from("100.64.0.150")), XDP_PASS);
+  std::swap(change.added, change.removed);
+  ASSERT_TRUE(apply(change));
+  EXPECT_EQ(path_->allow_list(), prefixes({"10.0.0.0/8", "2001:db8:a::/48"}));
+  EXPECT_EQ(run_action(*path_, from("100.64.0.150")), XDP_DROP);
+  // Undoing again (as after a failure that applied nothing) changes nothing.
+  ASSERT_TRUE(apply(change));
+  EXPECT_EQ(path_->allow_list(), prefixes({"10.0.0.0/8", "2001:db8:a::/48"}));
+}
+
+TEST_F(AllowListChangeTest, ARangeThatLeavesAndEntersStaysWithItsCounter) {
+  ASSERT_TRUE(apply({prefixes({"198.51.100.9"}), {}, false}));
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(run_action(*path_, from("198.51.100.9")), XDP_PASS);
+  for (bool atomic : {false, true}) {
+    ASSERT_TRUE(apply({prefixes({"198.51.100.9"}), prefixes({"198.51.100.9"}),
+                       atomic}));
+    auto hits = path_->entry_hits(prefix("198.51.100.9"));
+    ASSERT_TRUE(hits);
+    EXPECT_EQ(hits->packets, 3u) << (atomic ? "atomic" : "in place");
+  }
+}
+
+TEST_F(AllowListChangeTest, AChangeOverCapacityIsRefusedAndNothingChanges) {
+  DataPathOptions options;
+  options.capacity = 4;
+  DataPath small = load_data_path(options);
+  ASSERT_TRUE(small.apply(enforcing(), {}, {prefixes({"10.0.0.1"}), {}}));
+  Status refused = small.apply(
+      enforcing(), {},
+      {prefixes({"10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"}), {}});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "capacity_exceeded");
+  EXPECT_EQ(small.allow_list(), prefixes({"10.0.0.1"}));
+}
+
+} // namespace
+} // namespace xdpgate::test
