@@ -109,8 +109,8 @@ TEST_F(AllowListChangeTest, ARangeThatLeavesAndEntersStaysWithItsCounter) {
   for (int i = 0; i < 3; ++i)
     ASSERT_EQ(run_action(*path_, from("198.51.100.9")), XDP_PASS);
   for (bool atomic : {false, true}) {
-    ASSERT_TRUE(apply({prefixes({"198.51.100.9"}), prefixes({"198.51.100.9"}),
-                       atomic}));
+    ASSERT_TRUE(apply(
+        {prefixes({"198.51.100.9"}), prefixes({"198.51.100.9"}), atomic}));
     auto hits = path_->entry_hits(prefix("198.51.100.9"));
     ASSERT_TRUE(hits);
     EXPECT_EQ(hits->packets, 3u) << (atomic ? "atomic" : "in place");

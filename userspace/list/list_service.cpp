@@ -2,6 +2,7 @@
 #include "list/list_service.hpp"
 
 #include <algorithm>
+#include <malloc.h>
 #include <map>
 #include <random>
 #include <sys/random.h>
@@ -52,6 +53,20 @@ Status validate_description(const std::optional<std::string> &description,
   return {};
 }
 
+// Declared first in an operation, so that it runs once the operation's
+// temporaries are freed: after a large change the heap goes back to the
+// system instead of keeping the daemon at its peak size.
+struct ReleaseMemoryAfter {
+  explicit ReleaseMemoryAfter(std::size_t n = 0) : entries(n) {}
+  std::size_t entries;
+  ReleaseMemoryAfter(const ReleaseMemoryAfter &) = delete;
+  ReleaseMemoryAfter &operator=(const ReleaseMemoryAfter &) = delete;
+  ~ReleaseMemoryAfter() {
+    if (entries >= 10000)
+      malloc_trim(0);
+  }
+};
+
 std::string json_text(const std::optional<Entry> &entry) {
   return entry ? to_json(*entry).dump() : std::string();
 }
@@ -66,11 +81,15 @@ struct ListService::Impl {
   KernelLookup lookup;
   Clock clock;
 
-  std::map<std::string, Entry> by_id;
+  // An entry and its place in the listing order: the store's order at
+  // start, then order of insertion, so entries added in one request keep
+  // their request (or file) order.
+  struct Listed {
+    Entry entry;
+    std::uint64_t position = 0;
+  };
+  std::unordered_map<std::string, Listed> by_id;
   std::unordered_map<IpPrefix, std::string> by_range;
-  // Listing order: the store's order at start, then order of insertion, so
-  // entries added in one request keep their request (or file) order.
-  std::unordered_map<std::string, std::uint64_t> position;
   std::uint64_t next_position = 0;
   RestrictionState state;
   std::size_t enabled = 0;  // entries that are enabled
@@ -103,15 +122,15 @@ struct ListService::Impl {
         k.allow.removed.push_back(e.range);
     };
     if (change.replace_all) {
-      for (const auto &[id, entry] : by_id)
-        leaves(entry);
+      for (const auto &[id, listed] : by_id)
+        leaves(listed.entry);
     } else {
       for (const std::string &id : change.deletes)
         if (auto it = by_id.find(id); it != by_id.end())
-          leaves(it->second);
+          leaves(it->second.entry);
       for (const Entry &e : change.upserts)
         if (auto it = by_id.find(e.id); it != by_id.end())
-          leaves(it->second);
+          leaves(it->second.entry);
     }
     for (const Entry &e : change.upserts)
       if (e.enabled)
@@ -130,7 +149,8 @@ struct ListService::Impl {
     std::size_t n = change.replace_all ? 0 : enabled;
     auto was_enabled = [&](const std::string &id) {
       auto it = by_id.find(id);
-      return !change.replace_all && it != by_id.end() && it->second.enabled;
+      return !change.replace_all && it != by_id.end() &&
+             it->second.entry.enabled;
     };
     for (const std::string &id : change.deletes)
       n -= was_enabled(id);
@@ -139,10 +159,9 @@ struct ListService::Impl {
     return n;
   }
 
-  void forget(std::map<std::string, Entry>::iterator it) {
-    count(it->second, -1);
-    by_range.erase(it->second.range);
-    position.erase(it->first);
+  void forget(decltype(by_id)::iterator it) {
+    count(it->second.entry, -1);
+    by_range.erase(it->second.entry.range);
     by_id.erase(it);
   }
 
@@ -167,21 +186,22 @@ struct ListService::Impl {
     if (change.replace_all) {
       by_id.clear();
       by_range.clear();
-      position.clear();
       enabled = expiring = 0;
     }
     for (const std::string &id : change.deletes)
       if (auto it = by_id.find(id); it != by_id.end())
         forget(it);
+    by_id.reserve(by_id.size() + change.upserts.size());
+    by_range.reserve(by_range.size() + change.upserts.size());
     for (const Entry &e : change.upserts) {
-      if (!position.count(e.id))
-        position[e.id] = next_position++;
-      auto old = by_id.find(e.id);
-      if (old != by_id.end()) {
-        count(old->second, -1);
-        by_range.erase(old->second.range);
+      auto [it, fresh] = by_id.try_emplace(e.id);
+      if (fresh) {
+        it->second.position = next_position++;
+      } else {
+        count(it->second.entry, -1);
+        by_range.erase(it->second.entry.range);
       }
-      by_id[e.id] = e;
+      it->second.entry = e;
       by_range[e.range] = e.id;
       count(e, +1);
     }
@@ -278,12 +298,12 @@ ListService::open(Store store, KernelSync sync, HitReader hits,
   whole.mode = state->mode;
   whole.whole_list = true;
   for (Entry &e : *entries) {
-    impl.position[e.id] = impl.next_position++;
     impl.by_range[e.range] = e.id;
     impl.count(e, +1);
     if (e.enabled)
       whole.allow.added.push_back(e.range);
-    impl.by_id[e.id] = std::move(e);
+    std::string id = e.id;
+    impl.by_id[id] = {std::move(e), impl.next_position++};
   }
   impl.state = *state;
   if (Status s = impl.sync(whole); !s)
@@ -293,18 +313,18 @@ ListService::open(Store store, KernelSync sync, HitReader hits,
 
 std::vector<EntryView> ListService::list(bool include_disabled) const {
   std::lock_guard lock(impl_->mutex);
-  std::vector<const Entry *> chosen;
-  for (const auto &[id, entry] : impl_->by_id)
-    if (include_disabled || entry.enabled)
-      chosen.push_back(&entry);
-  const auto &position = impl_->position;
-  std::sort(chosen.begin(), chosen.end(), [&](const Entry *a, const Entry *b) {
-    return position.at(a->id) < position.at(b->id);
+  using Listed = Impl::Listed;
+  std::vector<const Listed *> chosen;
+  for (const auto &[id, listed] : impl_->by_id)
+    if (include_disabled || listed.entry.enabled)
+      chosen.push_back(&listed);
+  std::sort(chosen.begin(), chosen.end(), [](const Listed *a, const Listed *b) {
+    return a->position < b->position;
   });
   std::vector<EntryView> out;
   out.reserve(chosen.size());
-  for (const Entry *e : chosen)
-    out.push_back(impl_->view(*e));
+  for (const Listed *l : chosen)
+    out.push_back(impl_->view(l->entry));
   return out;
 }
 
@@ -313,7 +333,7 @@ Result<EntryView> ListService::get(const std::string &id) const {
   auto it = impl_->by_id.find(id);
   if (it == impl_->by_id.end())
     return not_found(id);
-  return impl_->view(it->second);
+  return impl_->view(it->second.entry);
 }
 
 // The ids of the entries, in request order, and whether each was created.
@@ -325,6 +345,12 @@ ListService::Impl::add(const std::vector<NewEntry> &entries,
   std::unordered_set<std::string> new_ids;
   std::vector<std::pair<std::string, bool>> placed;
   std::unordered_map<IpPrefix, std::size_t> in_change;
+  // A million-entry import must not pay for growing these step by step.
+  change.upserts.reserve(entries.size());
+  change.audit.reserve(entries.size());
+  new_ids.reserve(entries.size());
+  placed.reserve(entries.size());
+  in_change.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     std::string field =
         entries.size() > 1 ? "[" + std::to_string(i) + "]." : "";
@@ -340,7 +366,7 @@ ListService::Impl::add(const std::vector<NewEntry> &entries,
       earlier.description = e.description;
       if (auto listed = impl.by_range.find(e.range);
           listed != impl.by_range.end()) {
-        const Entry &stored = impl.by_id.at(listed->second);
+        const Entry &stored = impl.by_id.at(listed->second).entry;
         earlier.updated_at = earlier.description != stored.description
                                  ? std::optional(impl.clock())
                                  : stored.updated_at;
@@ -354,7 +380,7 @@ ListService::Impl::add(const std::vector<NewEntry> &entries,
     if (auto listed = impl.by_range.find(e.range);
         listed != impl.by_range.end()) {
       // Upsert: the listed entry keeps everything but its description.
-      before = impl.by_id.at(listed->second);
+      before = impl.by_id.at(listed->second).entry;
       Entry updated = *before;
       updated.description = e.description;
       if (updated.description != before->description)
@@ -373,9 +399,11 @@ ListService::Impl::add(const std::vector<NewEntry> &entries,
   // Re-adding a listed range unchanged is not a change: nothing to write,
   // audit or sync (re-importing a whole file stays cheap).
   StoreChange effective;
+  effective.upserts.reserve(change.upserts.size());
+  effective.audit.reserve(change.audit.size());
   for (std::size_t i = 0; i < change.upserts.size(); ++i) {
     auto stored = impl.by_id.find(change.upserts[i].id);
-    if (stored != impl.by_id.end() && stored->second == change.upserts[i])
+    if (stored != impl.by_id.end() && stored->second.entry == change.upserts[i])
       continue;
     effective.upserts.push_back(std::move(change.upserts[i]));
     effective.audit.push_back(std::move(change.audit[i]));
@@ -390,6 +418,7 @@ ListService::Impl::add(const std::vector<NewEntry> &entries,
 Result<std::vector<AddOutcome>>
 ListService::add(const std::vector<NewEntry> &entries,
                  const std::string &actor) {
+  ReleaseMemoryAfter release{entries.size()};
   std::lock_guard lock(impl_->mutex);
   auto placed = impl_->add(entries, actor);
   if (!placed)
@@ -397,7 +426,7 @@ ListService::add(const std::vector<NewEntry> &entries,
   std::vector<AddOutcome> out;
   out.reserve(placed->size());
   for (const auto &[id, created] : *placed)
-    out.push_back({impl_->view(impl_->by_id.at(id)), created});
+    out.push_back({impl_->view(impl_->by_id.at(id).entry), created});
   return out;
 }
 
@@ -410,6 +439,9 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
   std::unordered_set<std::string> new_ids;
   change.replace_all = true;
   std::unordered_map<IpPrefix, std::size_t> in_change;
+  change.upserts.reserve(entries.size());
+  new_ids.reserve(entries.size());
+  in_change.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     Result<Entry> fresh =
         impl.new_entry(entries[i], "[" + std::to_string(i) + "].", actor);
@@ -424,7 +456,7 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
     if (auto listed = impl.by_range.find(e.range);
         listed != impl.by_range.end()) {
       // An entry that stays keeps its id, creator and counters.
-      const Entry &before = impl.by_id.at(listed->second);
+      const Entry &before = impl.by_id.at(listed->second).entry;
       Entry kept = before;
       kept.description = e.description;
       kept.enabled = e.enabled;
@@ -456,6 +488,7 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
 Result<std::vector<EntryView>>
 ListService::replace(const std::vector<NewEntry> &entries,
                      const std::string &actor, bool force) {
+  ReleaseMemoryAfter release{entries.size()};
   std::lock_guard lock(impl_->mutex);
   auto ids = impl_->replace(entries, actor, force);
   if (!ids)
@@ -463,7 +496,7 @@ ListService::replace(const std::vector<NewEntry> &entries,
   std::vector<EntryView> out;
   out.reserve(ids->size());
   for (const std::string &id : *ids)
-    out.push_back(impl_->view(impl_->by_id.at(id)));
+    out.push_back(impl_->view(impl_->by_id.at(id).entry));
   return out;
 }
 
@@ -475,7 +508,7 @@ Result<EntryView> ListService::update(const std::string &id,
   auto it = impl.by_id.find(id);
   if (it == impl.by_id.end())
     return not_found(id);
-  const Entry &before = it->second;
+  const Entry &before = it->second.entry;
   Entry after = before;
   if (patch.ip_range) {
     Result<IpPrefix> range = IpPrefix::parse(*patch.ip_range, "ip_range");
@@ -510,7 +543,7 @@ Result<EntryView> ListService::update(const std::string &id,
   change.audit.push_back(impl.audit(actor, "update", id, before, after));
   if (Status s = impl.commit(change); !s)
     return s.error();
-  return impl.view(impl.by_id.at(id));
+  return impl.view(impl.by_id.at(id).entry);
 }
 
 Status ListService::remove(const std::string &id, const std::string &actor,
@@ -525,7 +558,7 @@ Status ListService::remove(const std::string &id, const std::string &actor,
   if (Status s = impl.check_keeps_an_enabled_entry(change, force); !s)
     return s;
   change.audit.push_back(
-      impl.audit(actor, "delete", id, it->second, std::nullopt));
+      impl.audit(actor, "delete", id, it->second.entry, std::nullopt));
   return impl.commit(change);
 }
 
@@ -566,7 +599,7 @@ CheckResult ListService::check(const IpPrefix &address) const {
   result.allowed = matched.has_value();
   if (matched)
     if (auto id = impl.by_range.find(*matched); id != impl.by_range.end())
-      result.matched_entry = impl.view(impl.by_id.at(id->second));
+      result.matched_entry = impl.view(impl.by_id.at(id->second).entry);
   return result;
 }
 
@@ -574,26 +607,33 @@ Result<ImportReport> ListService::import_csv(std::string_view text,
                                              bool dry_run, bool replace,
                                              const std::string &actor,
                                              bool force) {
+  ReleaseMemoryAfter release;
   ImportReport report;
   report.dry_run = dry_run;
   report.replace = replace;
   CsvParseResult parsed = parse_allowlist_csv(text);
+  release.entries = parsed.rows.size();
   if (!parsed.errors.empty()) {
     report.errors = std::move(parsed.errors);
     return report;
   }
   std::vector<NewEntry> wanted;
+  wanted.reserve(parsed.rows.size());
   {
     std::lock_guard lock(impl_->mutex);
     const Impl &impl = *impl_;
-    std::unordered_map<IpPrefix, bool> in_file;
+    std::unordered_set<IpPrefix> in_file;
+    if (replace)
+      in_file.reserve(parsed.rows.size());
     for (const CsvRow &row : parsed.rows) {
-      in_file[row.range] = true;
+      if (replace)
+        in_file.insert(row.range);
       std::string range = row.range.to_string();
       auto listed = impl.by_range.find(row.range);
       if (listed == impl.by_range.end())
         report.summary.added.push_back(range);
-      else if (impl.by_id.at(listed->second).description != row.description)
+      else if (impl.by_id.at(listed->second).entry.description !=
+               row.description)
         report.summary.updated.push_back(range);
       else
         report.summary.unchanged.push_back(range);
@@ -602,7 +642,7 @@ Result<ImportReport> ListService::import_csv(std::string_view text,
       e.description = row.description;
       if (replace && listed != impl.by_range.end()) {
         // Replace keeps an entry's other fields when its range stays.
-        const Entry &kept = impl.by_id.at(listed->second);
+        const Entry &kept = impl.by_id.at(listed->second).entry;
         e.enabled = kept.enabled;
         e.expires_at = kept.expires_at;
       }
@@ -721,7 +761,8 @@ ListService::warnings(std::chrono::milliseconds stale_after) const {
   ListWarnings w;
   EpochMs now = impl.clock();
   std::size_t checked = 0;
-  for (const auto &[id, entry] : impl.by_id) {
+  for (const auto &[id, listed] : impl.by_id) {
+    const Entry &entry = listed.entry;
     if (!entry.enabled || ++checked > kMaxChecked)
       continue;
     for (int len = entry.range.length - 1;
@@ -732,7 +773,7 @@ ListService::warnings(std::chrono::milliseconds stale_after) const {
         wider.addr[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
       auto outer = impl.by_range.find(wider);
       if (outer != impl.by_range.end() &&
-          impl.by_id.at(outer->second).enabled) {
+          impl.by_id.at(outer->second).entry.enabled) {
         w.overlaps.push_back(entry.range.to_string() + " (" + id +
                              ") lies inside " + wider.to_string() + " (" +
                              outer->second + ")");
@@ -762,7 +803,8 @@ void ListService::tick() {
   StoreChange change;
   // Most lists never expire anything: they skip the walk.
   if (impl.expiring > 0) {
-    for (const auto &[id, entry] : impl.by_id) {
+    for (const auto &[id, listed] : impl.by_id) {
+      const Entry &entry = listed.entry;
       if (!entry.enabled || !entry.expires_at || *entry.expires_at > now)
         continue;
       Entry after = entry;
