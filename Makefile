@@ -61,7 +61,9 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(BUILD)/obj/%.o: %.cpp $(SKELS)
+# Order-only: the first build needs the skeletons; after that the -MMD
+# dependency files rebuild exactly the objects that include a changed one.
+$(BUILD)/obj/%.o: %.cpp | $(SKELS)
 	$(call msg,CXX,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@

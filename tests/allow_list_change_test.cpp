@@ -51,13 +51,23 @@ protected:
     return path_->apply(enforcing(), {}, change);
   }
 
-  // The id of the IPv4 trie the program reads now.
-  std::uint32_t live_v4_trie() const {
-    Fd outer(bpf_obj_get((pins_ / "allow_v4").c_str()));
+  // The id of the IPv4 table the program reads now from an outer map.
+  std::uint32_t live_table(const char *outer_name = "allow_v4") const {
+    Fd outer(bpf_obj_get((pins_ / outer_name).c_str()));
     std::uint32_t slot = 0, id = 0;
     EXPECT_GE(outer.get(), 0);
     EXPECT_EQ(bpf_map_lookup_elem(outer.get(), &slot, &id), 0);
     return id;
+  }
+
+  std::uint32_t live_v4_trie() const { return live_table(); }
+
+  std::uint32_t live_v4_host_table_size() const {
+    Fd table(bpf_map_get_fd_by_id(live_table("allow_v4_hosts")));
+    bpf_map_info info{};
+    std::uint32_t length = sizeof(info);
+    EXPECT_EQ(bpf_obj_get_info_by_fd(table.get(), &info, &length), 0);
+    return info.max_entries;
   }
 
   std::filesystem::path pins_;
@@ -114,6 +124,28 @@ TEST_F(AllowListChangeTest, ARangeThatLeavesAndEntersStaysWithItsCounter) {
     auto hits = path_->entry_hits(prefix("198.51.100.9"));
     ASSERT_TRUE(hits);
     EXPECT_EQ(hits->packets, 3u) << (atomic ? "atomic" : "in place");
+  }
+}
+
+// The host table is sized to its addresses, not to the capacity (a small
+// table keeps lookups of new sources in the cache), and grows as they come.
+TEST_F(AllowListChangeTest, TheHostTableGrowsWithItsAddresses) {
+  EXPECT_LT(live_v4_host_table_size(), 4096u);
+  std::vector<std::string> texts;
+  for (int batch = 0; batch < 3; ++batch) {
+    std::vector<IpPrefix> hosts;
+    for (int i = 0; i < 1000; ++i) {
+      texts.push_back("100.64." + std::to_string(batch * 4 + i / 256) + "." +
+                      std::to_string(i % 256));
+      hosts.push_back(prefix(texts.back()));
+    }
+    ASSERT_TRUE(apply({hosts, {}, false}));
+  }
+  EXPECT_GE(live_v4_host_table_size(), 3000u);
+  EXPECT_EQ(path_->allow_list().size(), 3000u);
+  for (std::size_t i = 0; i < texts.size(); i += 97) {
+    ASSERT_EQ(run_action(*path_, from(texts[i])), XDP_PASS) << texts[i];
+    EXPECT_EQ(path_->entry_hits(prefix(texts[i]))->packets, 1u) << texts[i];
   }
 }
 

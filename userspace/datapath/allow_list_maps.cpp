@@ -48,11 +48,14 @@ struct TableRows {
     LpmKey key = lpm_key(range);
     keys.insert(keys.end(), key.bytes.begin(), key.bytes.begin() + key_size);
     values.push_back({slot});
-    if (range.is_single_address()) {
-      host_keys.insert(host_keys.end(), range.addr.begin(),
-                       range.addr.begin() + host_size);
-      host_values.push_back({slot});
-    }
+    if (range.is_single_address())
+      add_host(range, slot);
+  }
+
+  void add_host(const IpPrefix &address, std::uint32_t slot) {
+    host_keys.insert(host_keys.end(), address.addr.begin(),
+                     address.addr.begin() + host_size);
+    host_values.push_back({slot});
   }
 
   std::size_t key_size, host_size;
@@ -61,6 +64,25 @@ struct TableRows {
   std::vector<std::uint8_t> host_keys;
   std::vector<xdpgate_allow_value> host_values;
 };
+
+// Host tables are sized to what they hold (twice over, 1024 at least), not
+// to the capacity: a lookup reads one bucket, and in a table of a million
+// buckets that read is a cache miss for every new source address.
+std::uint32_t host_table_size(std::size_t hosts, std::uint32_t capacity) {
+  std::uint64_t size = 1024;
+  while (size < 2 * static_cast<std::uint64_t>(hosts))
+    size *= 2;
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(size, capacity));
+}
+
+Result<std::uint32_t> max_entries(int fd) {
+  bpf_map_info info{};
+  std::uint32_t length = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd, &info, &length) != 0)
+    return system_error("kernel_read_failed",
+                        "reading an allow-list table's size failed");
+  return info.max_entries;
+}
 
 } // namespace
 
@@ -111,8 +133,10 @@ Result<Fd> create_host_table(Family family, std::uint32_t capacity) {
 }
 
 // The table an outer slot holds, or a new empty one put there.
-Result<Fd> AllowListMaps::adopt_table(
-    int outer_fd, Result<Fd> (*create)(Family, std::uint32_t), Family family) {
+Result<Fd> AllowListMaps::adopt_table(int outer_fd,
+                                      Result<Fd> (*create)(Family,
+                                                           std::uint32_t),
+                                      Family family, std::uint32_t size) {
   std::uint32_t inner_id = 0;
   if (bpf_map_lookup_elem(outer_fd, &kOuterSlot, &inner_id) == 0) {
     int fd = bpf_map_get_fd_by_id(inner_id);
@@ -121,7 +145,7 @@ Result<Fd> AllowListMaps::adopt_table(
                           "opening a pinned allow-list table failed");
     return Fd(fd);
   }
-  Result<Fd> fresh = create(family, capacity_);
+  Result<Fd> fresh = create(family, size);
   if (!fresh)
     return fresh;
   int fd = fresh->get();
@@ -132,15 +156,20 @@ Result<Fd> AllowListMaps::adopt_table(
 }
 
 Status AllowListMaps::adopt(Trie &trie) {
-  Result<Fd> inner = adopt_table(trie.outer.trie, create_lpm_trie, trie.family);
+  Result<Fd> inner =
+      adopt_table(trie.outer.trie, create_lpm_trie, trie.family, capacity_);
   if (!inner)
     return inner.error();
-  Result<Fd> hosts =
-      adopt_table(trie.outer.hosts, create_host_table, trie.family);
+  Result<Fd> hosts = adopt_table(trie.outer.hosts, create_host_table,
+                                 trie.family, host_table_size(0, capacity_));
   if (!hosts)
     return hosts.error();
+  Result<std::uint32_t> host_capacity = max_entries(hosts->get());
+  if (!host_capacity)
+    return host_capacity.error();
   trie.inner = std::move(inner.value());
   trie.hosts = std::move(hosts.value());
+  trie.host_capacity = *host_capacity;
   // The trie holds every entry: it alone tells which slot each one owns.
   LpmKey key{}, next{};
   const void *prev = nullptr;
@@ -148,9 +177,15 @@ Status AllowListMaps::adopt(Trie &trie) {
     key = next;
     prev = key.bytes.data();
     xdpgate_allow_value value{};
-    if (bpf_map_lookup_elem(trie.inner.get(), key.bytes.data(), &value) == 0)
-      trie.slots.emplace(prefix_from_lpm_key(trie.family, key), value.slot);
+    if (bpf_map_lookup_elem(trie.inner.get(), key.bytes.data(), &value) != 0)
+      continue;
+    IpPrefix range = prefix_from_lpm_key(trie.family, key);
+    trie.host_count += range.is_single_address();
+    trie.slots.emplace(range, value.slot);
   }
+  // A table from an older xdpgate may be too small for what it now holds.
+  if (trie.host_count > trie.host_capacity)
+    return grow_host_table(trie);
   return {};
 }
 
@@ -272,6 +307,7 @@ Status AllowListMaps::remove_in_place(Trie &trie,
     auto owned = trie.slots.find(gone);
     free_slots_.push_back(owned->second);
     trie.slots.erase(owned);
+    trie.host_count -= gone.is_single_address();
   }
   return {};
 }
@@ -297,16 +333,44 @@ Status AllowListMaps::add_in_place(Trie &trie,
       batch_update(trie.inner.get(), rows.keys.data(), rows.values.data(),
                    static_cast<std::uint32_t>(added.size()),
                    "adding ranges to the kernel allow list failed", &done);
-  for (std::uint32_t i = 0; i < done; ++i)
+  for (std::uint32_t i = 0; i < done; ++i) {
     trie.slots.emplace(added[i], (*slots)[i]);
+    trie.host_count += added[i].is_single_address();
+  }
   if (!filled) {
     give_back({slots->begin() + done, slots->end()});
     return filled;
   }
+  if (trie.host_count > trie.host_capacity)
+    return grow_host_table(trie);
   return batch_update(trie.hosts.get(), rows.host_keys.data(),
                       rows.host_values.data(),
                       static_cast<std::uint32_t>(rows.host_values.size()),
                       "adding addresses to the kernel host table failed");
+}
+
+// A bigger table with every full-length entry, swapped in: until then the
+// trie already allows the addresses the old table has no room for.
+Status AllowListMaps::grow_host_table(Trie &trie) {
+  std::uint32_t size = host_table_size(trie.host_count, capacity_);
+  Result<Fd> fresh = create_host_table(trie.family, size);
+  if (!fresh)
+    return fresh.error();
+  TableRows rows(trie.family);
+  for (const auto &[prefix, slot] : trie.slots)
+    if (prefix.is_single_address())
+      rows.add_host(prefix, slot);
+  if (Status s = batch_update(
+          fresh->get(), rows.host_keys.data(), rows.host_values.data(),
+          static_cast<std::uint32_t>(rows.host_values.size()),
+          "filling a larger allow-list host table failed");
+      !s)
+    return s;
+  if (Status s = swap_in(trie.outer.hosts, fresh->get()); !s)
+    return s;
+  trie.hosts = std::move(fresh.value());
+  trie.host_capacity = size;
+  return {};
 }
 
 Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
@@ -314,9 +378,6 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
   Result<Fd> fresh = create_lpm_trie(trie.family, capacity_);
   if (!fresh)
     return fresh.error();
-  Result<Fd> fresh_hosts = create_host_table(trie.family, capacity_);
-  if (!fresh_hosts)
-    return fresh_hosts.error();
   Result<std::vector<std::uint32_t>> new_slots = take_slots(added.size());
   if (!new_slots)
     return new_slots.error();
@@ -333,6 +394,11 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
       rows.add(prefix, slot);
   for (std::size_t i = 0; i < added.size(); ++i)
     rows.add(added[i], (*new_slots)[i]);
+  std::uint32_t host_capacity =
+      host_table_size(rows.host_values.size(), capacity_);
+  Result<Fd> fresh_hosts = create_host_table(trie.family, host_capacity);
+  if (!fresh_hosts)
+    return failed(fresh_hosts.error());
 
   Status filled = clear_stats(*new_slots);
   if (filled)
@@ -363,6 +429,8 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
     trie.slots.emplace(added[i], (*new_slots)[i]);
   trie.inner = std::move(fresh.value());
   trie.hosts = std::move(fresh_hosts.value());
+  trie.host_capacity = host_capacity;
+  trie.host_count = rows.host_values.size();
   return {};
 }
 
@@ -386,7 +454,7 @@ std::optional<IpPrefix> AllowListMaps::lookup(const IpPrefix &address) const {
     return std::nullopt;
   // The kernel names the slot; find which of our prefixes owns it.
   for (int len = probe.max_length(); len >= 0; --len) {
-    IpPrefix candidate = mask_prefix(probe, static_cast<std::uint8_t>(len));
+    IpPrefix candidate = probe.widened_to(static_cast<std::uint8_t>(len));
     auto it = trie.slots.find(candidate);
     if (it != trie.slots.end() && it->second == value.slot)
       return candidate;

@@ -60,6 +60,8 @@ private:
     AllowOuterMaps outer;
     Fd inner;
     Fd hosts;
+    std::uint32_t host_capacity = 0; // how many addresses `hosts` can hold
+    std::size_t host_count = 0;      // full-length ranges in `slots`
     std::unordered_map<IpPrefix, std::uint32_t> slots;
   };
 
@@ -67,7 +69,8 @@ private:
   Status adopt(Trie &trie);
   Result<Fd> adopt_table(int outer_fd,
                          Result<Fd> (*create)(Family, std::uint32_t),
-                         Family family);
+                         Family family, std::uint32_t size);
+  Status grow_host_table(Trie &trie);
   Status apply_to(Trie &trie, const std::vector<IpPrefix> &added,
                   const std::vector<IpPrefix> &removed, bool atomic);
   Status remove_in_place(Trie &trie, const std::vector<IpPrefix> &removed);

@@ -40,17 +40,4 @@ IpPrefix prefix_from_lpm_key(Family family, const LpmKey &key) {
   return prefix;
 }
 
-IpPrefix mask_prefix(const IpPrefix &address, std::uint8_t length) {
-  IpPrefix masked = address;
-  masked.length = length;
-  for (std::size_t byte = 0; byte < masked.addr.size(); ++byte) {
-    int bits_kept = static_cast<int>(length) - static_cast<int>(byte * 8);
-    if (bits_kept >= 8)
-      continue;
-    masked.addr[byte] &=
-        bits_kept <= 0 ? 0 : static_cast<std::uint8_t>(0xFF << (8 - bits_kept));
-  }
-  return masked;
-}
-
 } // namespace xdpgate

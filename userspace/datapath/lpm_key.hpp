@@ -20,7 +20,5 @@ std::size_t lpm_key_size(Family family);
 std::size_t host_key_size(Family family);
 LpmKey lpm_key(const IpPrefix &prefix);
 IpPrefix prefix_from_lpm_key(Family family, const LpmKey &key);
-// The prefix of the given length that contains `address` (host bits cleared).
-IpPrefix mask_prefix(const IpPrefix &address, std::uint8_t length);
 
 } // namespace xdpgate

@@ -767,10 +767,7 @@ ListService::warnings(std::chrono::milliseconds stale_after) const {
       continue;
     for (int len = entry.range.length - 1;
          len >= 0 && w.overlaps.size() < kMaxReported; --len) {
-      IpPrefix wider = entry.range;
-      wider.length = static_cast<std::uint8_t>(len);
-      for (std::size_t bit = len; bit < wider.max_length(); ++bit)
-        wider.addr[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
+      IpPrefix wider = entry.range.widened_to(static_cast<std::uint8_t>(len));
       auto outer = impl.by_range.find(wider);
       if (outer != impl.by_range.end() &&
           impl.by_id.at(outer->second).entry.enabled) {

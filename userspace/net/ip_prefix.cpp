@@ -136,15 +136,6 @@ Reason parse_address_text(std::string_view text, IpPrefix &out) {
   return parse_ipv4(text, out.addr.data());
 }
 
-// Zeroes every bit past `length`; the result is the canonical network.
-IpPrefix masked(IpPrefix prefix) {
-  for (std::size_t i = 0; i < prefix.addr.size(); ++i) {
-    int keep = std::clamp(static_cast<int>(prefix.length) - int(i) * 8, 0, 8);
-    prefix.addr[i] &= static_cast<std::uint8_t>(0xff00 >> keep);
-  }
-  return prefix;
-}
-
 Error make_error(std::string_view code, std::string_view field,
                  std::string message) {
   return Error{std::string(code), std::move(message), std::string(field)};
@@ -210,12 +201,20 @@ std::string format_ipv6(const std::array<std::uint8_t, 16> &a) {
 
 } // namespace
 
+IpPrefix IpPrefix::widened_to(std::uint8_t bits) const {
+  IpPrefix wider = *this;
+  wider.length = bits;
+  for (std::size_t i = 0; i < wider.addr.size(); ++i) {
+    int keep = std::clamp(static_cast<int>(bits) - int(i) * 8, 0, 8);
+    wider.addr[i] &= static_cast<std::uint8_t>(0xff00 >> keep);
+  }
+  return wider;
+}
+
 bool IpPrefix::contains(const IpPrefix &other) const {
   if (family != other.family || length > other.length)
     return false;
-  IpPrefix narrowed = other;
-  narrowed.length = length;
-  return masked(narrowed).addr == masked(*this).addr;
+  return other.widened_to(length).addr == widened_to(length).addr;
 }
 
 std::string IpPrefix::to_string() const {
@@ -249,7 +248,8 @@ Result<IpPrefix> IpPrefix::parse(std::string_view text,
             parse_length(text.substr(slash + 1), prefix, prefix.length))
       return fail(*reason);
 
-  IpPrefix canonical = masked(prefix);
+  // Zeroing every bit past the length gives the canonical network.
+  IpPrefix canonical = prefix.widened_to(prefix.length);
   if (canonical != prefix)
     return make_error(kCode, field,
                       std::string(field) + " " + quoted(text) +

@@ -26,6 +26,9 @@ struct IpPrefix {
 
   std::uint8_t max_length() const { return family == Family::V4 ? 32 : 128; }
   bool is_single_address() const { return length == max_length(); }
+  // The prefix of `bits` bits (at most this one's length) that contains this
+  // one: the bits past `bits` cleared.
+  IpPrefix widened_to(std::uint8_t bits) const;
   // True when every address of `other` is inside this prefix.
   bool contains(const IpPrefix &other) const;
   // Canonical text: "192.0.2.0/24", "2001:db8::/32", "198.18.0.1".

@@ -3,10 +3,14 @@
 a namespace with a veth pair and calls this, which starts xdpgated on it
 (capacity = 1,048,576) and measures:
 
-  - one add: the latency of POST /api/admin/ip-allowlist (a new connection
-    per call, as curl --unix-socket or the CLI make), p50/p99 over 1,000
-    adds on a 1k list, and over as many of 1,000 as fit in 20 s on the 1M
-    list; after each call returns, the XDP
+  - one add: the latency from POST /api/admin/ip-allowlist (a new
+    connection per call, as curl --unix-socket or the CLI make) to the first
+    pass of a frame from the added address by the XDP program, which another
+    thread runs through BPF_PROG_TEST_RUN without pause from just before the
+    call (the issue's "API call to kernel-map visibility"); and the call's
+    own latency until it returns, which adds the durable commit (an fsync);
+    p50/p99 over 1,000 adds on a 1k list, and over as many of 1,000 as fit
+    in 20 s on the 1M list; after each call returns, the XDP
     program itself is run on a frame from the added address through
     BPF_PROG_TEST_RUN (the maps the NIC path reads) and must pass it, where
     it dropped it before the call: visibility is checked in the kernel, not
@@ -36,6 +40,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -145,6 +150,32 @@ class XdpProgram:
 
 
 XDP_DROP, XDP_PASS = 1, 2
+
+
+class VisibilityWatch:
+    """Runs the XDP program on one frame over and over, in its own thread,
+    from just before an API call until the frame passes: the time from the
+    call to that first pass is when the kernel's maps began to allow the
+    address (resolution: one BPF_PROG_TEST_RUN, a few microseconds)."""
+
+    def __init__(self, prog, frame, t0):
+        self.prog, self.frame, self.t0 = prog, frame, t0
+        self.seen_after = None
+        self.stop = False
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+
+    def _poll(self):
+        while not self.stop:
+            if self.prog.run(self.frame) == XDP_PASS:
+                self.seen_after = time.perf_counter() - self.t0
+                return
+
+    def finish(self):
+        """Seconds from the call to the first pass, or None."""
+        self.stop = True
+        self.thread.join()
+        return self.seen_after
 
 
 def probe_frame(address):
@@ -280,7 +311,7 @@ def fresh_addresses(count, rng, index):
 def add_latencies(a, prog, addresses, label, seconds):
     """POSTs one /32 per address, for at most `seconds`; latencies in ms and
     what the XDP program answered before and after each call."""
-    lat = []
+    lat, vis = [], []  # call to return; call to the first pass
     visible = dropped_before = 0
     failures = []
     deadline = time.monotonic() + seconds
@@ -293,13 +324,17 @@ def add_latencies(a, prog, addresses, label, seconds):
         body = json.dumps({"ip_range": str(prefixes.ipaddress.ip_address(address)),
                            "description": "bench add"}).encode()
         t0 = time.perf_counter()
+        watch = VisibilityWatch(prog, frame, t0)
         status, answer = request(a.socket, "POST", API, body)
         t1 = time.perf_counter()
+        seen_after = watch.finish()
         verdict = prog.run(frame)
         if status != 201:
             failures.append(f"{status} {answer[:200]!r}")
             continue
         lat.append((t1 - t0) * 1000)
+        if seen_after is not None:
+            vis.append(seen_after * 1000)
         if verdict == XDP_PASS:
             visible += 1
         if (i + 1) % 250 == 0:
@@ -308,12 +343,15 @@ def add_latencies(a, prog, addresses, label, seconds):
         raise RuntimeError(f"{len(failures)} adds failed, first: {failures[0]}")
     if not lat:
         return {"adds": 0, "asked": len(addresses), "not_finished_after_s": seconds}
-    ordered = sorted(lat)
-
-    def pct(p):  # nearest rank
-        return ordered[min(len(ordered) - 1, max(0, -(-p * len(ordered) // 100) - 1))]
-    out = {"adds": len(lat), "asked": len(addresses), "p50_ms": round(pct(50), 3),
-           "p99_ms": round(pct(99), 3), "max_ms": round(ordered[-1], 3),
+    def pct(values, p):  # nearest rank
+        ordered = sorted(values)
+        return round(ordered[min(len(ordered) - 1, max(0, -(-p * len(ordered) // 100) - 1))], 3)
+    out = {"adds": len(lat), "asked": len(addresses),
+           "visible_p50_ms": pct(vis, 50) if vis else None,
+           "visible_p99_ms": pct(vis, 99) if vis else None,
+           "visible_max_ms": round(max(vis), 3) if vis else None,
+           "seen_during_call": len(vis),
+           "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "max_ms": round(max(lat), 3),
            "mean_ms": round(statistics.mean(lat), 3),
            "dropped_before_add": dropped_before, "passed_after_return": visible}
     if len(lat) < len(addresses):
@@ -511,12 +549,17 @@ def main():
         x = r.get(key)
         if not x or not x.get("adds"):
             why = not_measured.get(key, "no add finished")
-            target(f"one add on a {label} list: API latency p99", f"< {MAX_ADD_P99_MS:g} ms",
+            target(f"one add on a {label} list: API call to kernel visibility, p99",
+                   f"< {MAX_ADD_P99_MS:g} ms",
                    "not measured", "", False, why=why)
             continue
-        target(f"one add on a {label} list: API latency p99 (visible on return)",
-               f"< {MAX_ADD_P99_MS:g} ms", x["p99_ms"], "ms", x["p99_ms"] < MAX_ADD_P99_MS,
-               p50_ms=x["p50_ms"], max_ms=x["max_ms"], adds=x["adds"])
+        vis_p99 = x["visible_p99_ms"]
+        target(f"one add on a {label} list: API call to kernel visibility, p99",
+               f"< {MAX_ADD_P99_MS:g} ms", vis_p99 if vis_p99 is not None else "not seen", "ms",
+               vis_p99 is not None and vis_p99 < MAX_ADD_P99_MS
+               and x["seen_during_call"] == x["adds"],
+               p50_ms=x["visible_p50_ms"], max_ms=x["visible_max_ms"], adds=x["adds"],
+               seen_during_call=x["seen_during_call"])
         target(f"adds on a {label} list passed by the XDP program on return",
                f"{x['adds']}/{x['adds']}", f"{x['passed_after_return']}/{x['adds']}", "",
                x["passed_after_return"] == x["adds"] and x["dropped_before_add"] == x["adds"])
@@ -565,8 +608,11 @@ def print_summary(r, path):
     for key, label in (("add_1k", "1k"), ("add_1m", "1M")):
         x = r.get(key)
         if x and x.get("adds"):
-            print(f"  one add, {label} list: p50 {x['p50_ms']:.3f} ms, p99 {x['p99_ms']:.3f} ms, "
-                  f"max {x['max_ms']:.3f} ms over {x['adds']} adds; XDP passed "
+            print(f"  one add, {label} list, call to kernel visibility: p50 "
+                  f"{x['visible_p50_ms']} ms, p99 {x['visible_p99_ms']} ms, max "
+                  f"{x['visible_max_ms']} ms (seen during {x['seen_during_call']}/{x['adds']} calls)")
+            print(f"  one add, {label} list, call to return: p50 {x['p50_ms']:.3f} ms, p99 "
+                  f"{x['p99_ms']:.3f} ms, max {x['max_ms']:.3f} ms over {x['adds']} adds; XDP passed "
                   f"{x['passed_after_return']}/{x['adds']} on return (dropped "
                   f"{x['dropped_before_add']} before)")
         else:

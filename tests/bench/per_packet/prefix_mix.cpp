@@ -6,8 +6,6 @@
 #include <set>
 #include <stdexcept>
 
-#include "datapath/lpm_key.hpp"
-
 namespace xdpgate::bench {
 
 std::uint64_t Rng::next() {
@@ -67,8 +65,7 @@ IpPrefix generate_host(Family family, Rng &rng) {
 }
 
 IpPrefix generate_network(Family family, Rng &rng) {
-  return mask_prefix(random_address(family, rng),
-                     family == Family::V4 ? 24 : 64);
+  return random_address(family, rng).widened_to(family == Family::V4 ? 24 : 64);
 }
 
 std::vector<IpPrefix> generate_list(Family family, std::size_t size,
@@ -80,10 +77,11 @@ std::vector<IpPrefix> generate_list(Family family, std::size_t size,
   list.reserve(size);
   while (list.size() < size) {
     std::uint64_t kind = rng.below(10); // 0-3 host, 4-7 network, 8-9 rest
-    IpPrefix p = kind < 4   ? generate_host(family, rng)
-                 : kind < 8 ? generate_network(family, rng)
-                            : mask_prefix(random_address(family, rng),
-                                          rest_length(family, rng));
+    IpPrefix p =
+        kind < 4 ? generate_host(family, rng)
+        : kind < 8
+            ? generate_network(family, rng)
+            : random_address(family, rng).widened_to(rest_length(family, rng));
     if (seen.insert(p).second)
       list.push_back(p);
   }
@@ -103,7 +101,7 @@ PrefixIndex::PrefixIndex(const std::vector<IpPrefix> &list) {
 std::optional<IpPrefix>
 PrefixIndex::longest_match(const IpPrefix &address) const {
   for (std::uint8_t len : lengths_) {
-    IpPrefix candidate = mask_prefix(address, len);
+    IpPrefix candidate = address.widened_to(len);
     if (entries_.count(candidate))
       return candidate;
   }
