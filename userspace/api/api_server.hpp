@@ -47,6 +47,8 @@ public:
 private:
   ApiServer(ApiServerOptions options, ApiBackend backend);
   void install_handlers();
+  // The body limit of the request's route.
+  std::uint64_t body_limit(const httplib::Request &req) const;
   // 403 for a caller lacking the access this request needs.
   std::optional<Error> refusal(const httplib::Request &req) const;
   void dispatch(const httplib::Request &req, httplib::Response &res) const;
