@@ -722,6 +722,22 @@ TEST_F(ApiLimitsTest, ASlowClientIsCutOffWhileOthersAreServed) {
   EXPECT_LT(std::chrono::steady_clock::now() - begin, 3s);
 }
 
+TEST_F(ApiTest, SlowClientsHoldOnlyTheirOwnConnections) {
+  // More slow clients than a fixed pool of 8 workers would have: each holds
+  // a connection (and a thread) until its 30 s deadline, nobody else's.
+  std::vector<Fd> slow;
+  for (int i = 0; i < 20; ++i) {
+    slow.push_back(test::connect_unix(socket_path()));
+    ASSERT_TRUE(slow.back().valid());
+    const std::string start = "GET " + kList + " HTTP/1.1\r\nX-Slow: a";
+    ASSERT_GT(
+        ::send(slow.back().get(), start.data(), start.size(), MSG_NOSIGNAL), 0);
+  }
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(get(kList).status, 200);
+  EXPECT_EQ(post(kList + "/check", {{"ip_address", "192.0.2.1"}}).status, 200);
+}
+
 TEST_F(ApiTest, StoppingRemovesTheSocketFile) {
   ASSERT_TRUE(std::filesystem::exists(socket_path()));
   struct stat st {};
@@ -821,10 +837,11 @@ protected:
         post(kList + "/deactivate").status,
         post(kList + "/confirm").status,
         del(kList + "/" + id_ + "x").status,
+        del(kList).status,
     };
   }
   static constexpr std::size_t kReads = 9;
-  static constexpr std::size_t kRoutes = 19;
+  static constexpr std::size_t kRoutes = 20;
 
   std::string id_;
 };

@@ -116,7 +116,7 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
   });
   api::ApiServerOptions options;
   options.access = {std::nullopt, std::nullopt}; // root writes
-  options.threads = 2;
+  options.connections = 2;
   options.keep_alive_idle = 1s;
   options.limits.io_wait = 500ms;
   options.limits.request_time = 3000ms;

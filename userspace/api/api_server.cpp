@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "api/connection.hpp"
+#include "api/connection_threads.hpp"
 #include "api/request.hpp"
 #include "api/responses.hpp"
 #include "api/routes.hpp"
@@ -197,9 +198,12 @@ void block_async_signals() {
 
 ApiServer::ApiServer(ApiServerOptions options, ApiBackend backend)
     : options_(std::move(options)), backend_(std::move(backend)),
-      router_(all_routes(backend_)), http_(options_.access, options_.limits) {
-  const std::size_t threads = std::max<std::size_t>(options_.threads, 1);
-  http_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+      router_(all_routes(backend_)),
+      http_(options_.access, options_.limits, options_.per_caller) {
+  http_.new_task_queue = [this] {
+    return new ConnectionThreads(options_.connections,
+                                 [this] { return stopping_.load(); });
+  };
   http_.set_keep_alive_max_count(options_.keep_alive_max);
   http_.set_keep_alive_timeout(options_.keep_alive_idle.count());
   install_handlers();
@@ -235,6 +239,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiServerOptions options,
 void ApiServer::stop() {
   if (!listener_.joinable())
     return;
+  stopping_ = true;
   http_.stop();
   listener_.join();
   struct stat st {};
