@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The control API of docs/API.md, end to end in one process: a real store in
 // a temporary directory, a ListService over a fake kernel, a real ApiServer
-// on a temporary Unix socket and httplib's client (or raw bytes, where the
-// test is about the wire). Permission tests fork a child that drops to an
-// unprivileged uid with chosen groups and reports what the API answered.
+// on a temporary Unix socket (tests/support/api_fixture.hpp) and httplib's
+// client (or raw bytes, where the test is about the wire). Permission tests
+// fork a child that drops to an unprivileged uid with chosen groups and reports
+// what the API answered.
 #include "api/api_server.hpp"
 
 #include <grp.h>
@@ -30,83 +31,25 @@
 
 #include "common/fd.hpp"
 #include "list/list_service.hpp"
-#include "store/store.hpp"
-#include "support/kernel_model.hpp"
+#include "support/api_fixture.hpp"
+#include "support/http_wire.hpp"
 
 namespace xdpgate::api {
 namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
+using test::FakeKernel;
+using test::InProcessApi;
+using test::raw_exchange;
+using test::status_of_raw;
+using test::TempDir;
 
-constexpr EpochMs kStart = 1'763'880'000'000;
+constexpr EpochMs kStart = test::kApiStart;
 constexpr gid_t kWriteGid = 4242;
 constexpr gid_t kReadGid = 4343;
 constexpr uid_t kNobody = 65534;
 const std::string kList = "/api/admin/ip-allowlist";
-
-// A fresh directory per test, removed with everything in it. Others may
-// traverse it, so that an unprivileged child can reach the socket.
-class TempDir {
-public:
-  TempDir() {
-    char pattern[] = "/tmp/xdpgate-api-test-XXXXXX";
-    path_ = ::mkdtemp(pattern);
-    ::chmod(path_.c_str(), 0711);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path &path() const { return path_; }
-
-private:
-  std::filesystem::path path_;
-};
-
-// The kernel as the service sees it: the last state it was given, hit
-// counters per range, and longest-prefix match over the allow list.
-class FakeKernel {
-public:
-  ListService::KernelSync sync() {
-    return [this](const KernelChange &change) -> Status {
-      std::lock_guard lock(mutex_);
-      state_ = after_change(state_, change);
-      return {};
-    };
-  }
-  ListService::HitReader hits() {
-    return [this](const IpPrefix &range)
-               -> std::optional<std::pair<std::uint64_t, EpochMs>> {
-      std::lock_guard lock(mutex_);
-      auto it = hits_.find(range);
-      if (it == hits_.end())
-        return std::nullopt;
-      return it->second;
-    };
-  }
-  ListService::KernelLookup lookup() {
-    return [this](const IpPrefix &address) -> std::optional<IpPrefix> {
-      std::lock_guard lock(mutex_);
-      std::optional<IpPrefix> best;
-      for (const IpPrefix &p : state_.allow)
-        if (p.family == address.family && p.contains(address) &&
-            (!best || p.length > best->length))
-          best = p;
-      return best;
-    };
-  }
-  void set_hits(const std::string &range, std::uint64_t count, EpochMs at) {
-    std::lock_guard lock(mutex_);
-    hits_[*IpPrefix::parse(range)] = {count, at};
-  }
-  KernelState state() const {
-    std::lock_guard lock(mutex_);
-    return state_;
-  }
-
-private:
-  mutable std::mutex mutex_;
-  KernelState state_;
-  std::map<IpPrefix, std::pair<std::uint64_t, EpochMs>> hits_;
-};
 
 struct Reply {
   int status = 0; // 0: no HTTP answer at all
@@ -135,107 +78,27 @@ std::string error_code(const Reply &r) {
              : "";
 }
 
-// Sends `bytes` on a fresh connection, then reads until the server closes
-// or `wait` passes.
-std::string raw_exchange(const std::filesystem::path &socket_path,
-                         const std::string &bytes,
-                         std::chrono::milliseconds wait = 3000ms) {
-  Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  socket_path.string().copy(addr.sun_path, sizeof(addr.sun_path) - 1);
-  if (::connect(sock.get(), reinterpret_cast<sockaddr *>(&addr),
-                sizeof(addr)) != 0)
-    return "";
-  if (!bytes.empty())
-    (void)::send(sock.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  std::string answer;
-  auto until = std::chrono::steady_clock::now() + wait;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        until - std::chrono::steady_clock::now());
-    pollfd p{sock.get(), POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-      return answer;
-    char buffer[4096];
-    ssize_t n = ::recv(sock.get(), buffer, sizeof(buffer), 0);
-    if (n <= 0)
-      return answer;
-    answer.append(buffer, static_cast<std::size_t>(n));
-  }
-}
-
-int status_of_raw(const std::string &answer) {
-  // "HTTP/1.1 413 Payload Too Large"
-  if (answer.size() < 12 || answer.rfind("HTTP/1.1 ", 0) != 0)
-    return 0;
-  return std::stoi(answer.substr(9, 3));
-}
-
 class ApiTest : public ::testing::Test {
 protected:
   void SetUp() override { start_server({}); }
-  void TearDown() override {
-    server_.reset();
-    service_.reset();
-  }
 
   void start_server(StreamLimits limits) {
-    server_.reset();
-    service_.reset();
-    auto store = Store::open(dir_.path() / "state");
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    auto service =
-        ListService::open(std::move(*store), kernel_.sync(), kernel_.hits(),
-                          kernel_.lookup(), [this] { return now_.load(); });
-    ASSERT_TRUE(service.ok()) << service.error().message;
-    service_ = std::move(*service);
-
     ApiServerOptions options;
-    options.socket_path = socket_path();
     options.access = {kWriteGid, kReadGid};
     options.limits = limits;
-    ApiBackend backend{*service_};
-    backend.interfaces = [] {
-      return json::array({{{"name", "eth1"},
-                           {"state", "attached"},
-                           {"attach_mode", "native"},
-                           {"program_id", 42},
-                           {"counters",
-                            {{"allowed", {{"packets", 10}, {"bytes", 1000}}},
-                             {"dropped", {{"packets", 3}, {"bytes", 180}}}}}},
-                          {{"name", "eth2"},
-                           {"state", "waiting"},
-                           {"attach_mode", nullptr},
-                           {"program_id", nullptr},
-                           {"counters", json::object()}}});
-    };
-    backend.exemptions = [] {
-      return json{{"tcp_ports", {10943}},
-                  {"udp_ports", json::array()},
-                  {"sources", {"192.0.2.0/28"}}};
-    };
-    backend.scope = [] {
-      return json{{"protected_tcp_ports", {22}},
-                  {"protected_udp_ports", json::array()}};
-    };
-    backend.denied = [this](std::size_t top) {
-      denied_top_ = top;
-      return json{{"interfaces",
-                   {{{"name", "eth1"},
-                     {"sources",
-                      {{{"address", "198.51.100.9"},
-                        {"packets", 5},
-                        {"last_seen_at", kStart}}}}}}}};
-    };
-    backend.last_sync_at = [] { return std::optional<EpochMs>(kStart); };
-    auto server = ApiServer::start(options, backend);
-    ASSERT_TRUE(server.ok()) << server.error().message;
-    server_ = std::move(*server);
+    Status started = api_.start(options);
+    ASSERT_TRUE(started.ok()) << started.error().message;
   }
 
-  std::filesystem::path socket_path() const {
-    return dir_.path() / "run" / "xdpgate.sock";
+  const std::filesystem::path &socket_path() const {
+    return api_.socket_path();
+  }
+
+  // Sends `bytes` on a fresh connection, then reads until the server closes
+  // or `wait` passes.
+  std::string raw(const std::string &bytes,
+                  std::chrono::milliseconds wait = 3000ms) const {
+    return raw_exchange(socket_path(), bytes, wait).bytes;
   }
 
   httplib::Client client() const {
@@ -281,12 +144,11 @@ protected:
     return r.body.value("id", "");
   }
 
-  TempDir dir_;
-  FakeKernel kernel_;
-  std::atomic<EpochMs> now_{kStart};
-  std::atomic<std::size_t> denied_top_{0};
-  std::unique_ptr<ListService> service_;
-  std::unique_ptr<ApiServer> server_;
+  TempDir dir_{"xdpgate-api-test"};
+  InProcessApi api_{dir_.path()};
+  FakeKernel &kernel_ = api_.kernel();
+  std::atomic<EpochMs> &now_ = api_.now;
+  std::atomic<std::size_t> &denied_top_ = api_.denied_top;
 };
 
 // ---------------------------------------------------------------- entries
@@ -719,12 +581,11 @@ TEST_F(ApiTest, ABodyOver64MiBIs413AndTheConnectionStaysUsable) {
 }
 
 TEST_F(ApiTest, ABodyOver64MiBAnnouncedWithExpectIsRefusedBeforeItIsSent) {
-  std::string answer =
-      raw_exchange(socket_path(), "POST " + kList +
-                                      " HTTP/1.1\r\nHost: x\r\n"
-                                      "Content-Type: application/json\r\n"
-                                      "Content-Length: 70000000\r\n"
-                                      "Expect: 100-continue\r\n\r\n");
+  std::string answer = raw("POST " + kList +
+                           " HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Type: application/json\r\n"
+                           "Content-Length: 70000000\r\n"
+                           "Expect: 100-continue\r\n\r\n");
   EXPECT_EQ(status_of_raw(answer), 413) << answer;
   EXPECT_NE(answer.find("body_too_large"), std::string::npos);
 }
@@ -777,27 +638,26 @@ TEST_F(ApiTest, UnknownOrRepeatedQueryParametersAre400) {
 
 TEST_F(ApiTest, APostWithoutContentLengthHasAnEmptyBodyAndIsAnsweredAtOnce) {
   auto begin = std::chrono::steady_clock::now();
-  std::string answer =
-      raw_exchange(socket_path(), "POST " + kList +
-                                      "/activate HTTP/1.1\r\nHost: x\r\n"
-                                      "Connection: close\r\n\r\n");
+  std::string answer = raw("POST " + kList +
+                           "/activate HTTP/1.1\r\nHost: x\r\n"
+                           "Connection: close\r\n\r\n");
   EXPECT_EQ(status_of_raw(answer), 409) << answer; // empty_list, not a hang
   EXPECT_LT(std::chrono::steady_clock::now() - begin, 2s);
 }
 
 TEST_F(ApiTest, MalformedHttpIs400InOurErrorShape) {
-  std::string answer = raw_exchange(socket_path(), "NONSENSE\r\n\r\n");
+  std::string answer = raw("NONSENSE\r\n\r\n");
   EXPECT_EQ(status_of_raw(answer), 400) << answer;
   EXPECT_NE(answer.find("\"bad_request\""), std::string::npos);
 }
 
 TEST_F(ApiTest, AVeryLongTargetIs414AndOneJustUnderTheLimitIsRouted) {
-  std::string answer = raw_exchange(
-      socket_path(), "GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n");
+  std::string answer =
+      raw("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n");
   EXPECT_EQ(status_of_raw(answer), 414) << answer.substr(0, 200);
-  answer = raw_exchange(socket_path(), "GET /" + std::string(8000, 'a') +
-                                           " HTTP/1.1\r\n"
-                                           "Connection: close\r\n\r\n");
+  answer = raw("GET /" + std::string(8000, 'a') +
+               " HTTP/1.1\r\n"
+               "Connection: close\r\n\r\n");
   EXPECT_EQ(status_of_raw(answer), 404) << answer.substr(0, 200);
 }
 
@@ -805,7 +665,7 @@ TEST_F(ApiTest, EndlessHeadersAreCutOff) {
   std::string request = "GET " + kList + " HTTP/1.1\r\n";
   for (int i = 0; i < 5000; ++i)
     request += "X-Filler-" + std::to_string(i) + ": aaaaaaaaaaaaaaaaaaaa\r\n";
-  std::string answer = raw_exchange(socket_path(), request + "\r\n");
+  std::string answer = raw(request + "\r\n");
   EXPECT_EQ(status_of_raw(answer), 400) << answer.substr(0, 200);
 }
 
@@ -831,7 +691,7 @@ TEST_F(ApiLimitsTest, AChunkedBodyOverTheLimitIs413) {
   for (int i = 0; i < 300; ++i)
     request += std::string(size) + "\r\n" + chunk + "\r\n";
   request += "0\r\n\r\n";
-  std::string answer = raw_exchange(socket_path(), request);
+  std::string answer = raw(request);
   EXPECT_EQ(status_of_raw(answer), 413) << answer.substr(0, 300);
 }
 
@@ -862,25 +722,41 @@ TEST_F(ApiLimitsTest, ASlowClientIsCutOffWhileOthersAreServed) {
   EXPECT_LT(std::chrono::steady_clock::now() - begin, 3s);
 }
 
+TEST_F(ApiTest, SlowClientsHoldOnlyTheirOwnConnections) {
+  // More slow clients than a fixed pool of 8 workers would have: each holds
+  // a connection (and a thread) until its 30 s deadline, nobody else's.
+  std::vector<Fd> slow;
+  for (int i = 0; i < 20; ++i) {
+    slow.push_back(test::connect_unix(socket_path()));
+    ASSERT_TRUE(slow.back().valid());
+    const std::string start = "GET " + kList + " HTTP/1.1\r\nX-Slow: a";
+    ASSERT_GT(
+        ::send(slow.back().get(), start.data(), start.size(), MSG_NOSIGNAL), 0);
+  }
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(get(kList).status, 200);
+  EXPECT_EQ(post(kList + "/check", {{"ip_address", "192.0.2.1"}}).status, 200);
+}
+
 TEST_F(ApiTest, StoppingRemovesTheSocketFile) {
   ASSERT_TRUE(std::filesystem::exists(socket_path()));
   struct stat st {};
   ASSERT_EQ(::stat(socket_path().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0666u);
-  server_.reset();
+  api_.stop_server();
   EXPECT_FALSE(std::filesystem::exists(socket_path()));
 }
 
 TEST_F(ApiTest, AStaleSocketIsReplacedButALiveOneIsNot) {
   ApiServerOptions options;
   options.socket_path = socket_path();
-  ApiBackend backend{*service_};
+  ApiBackend backend = api_.backend();
   auto second = ApiServer::start(options, backend);
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.error().message.find("already running"), std::string::npos);
 
   // A socket file nobody listens on, as a crashed daemon leaves it.
-  server_.reset();
+  api_.stop_server();
   Fd stale(::socket(AF_UNIX, SOCK_STREAM, 0));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -961,10 +837,11 @@ protected:
         post(kList + "/deactivate").status,
         post(kList + "/confirm").status,
         del(kList + "/" + id_ + "x").status,
+        del(kList).status,
     };
   }
   static constexpr std::size_t kReads = 9;
-  static constexpr std::size_t kRoutes = 19;
+  static constexpr std::size_t kRoutes = 20;
 
   std::string id_;
 };

@@ -2,12 +2,18 @@
 #include "api/api_server.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string_view>
 #include <strings.h>
 #include <sys/stat.h>
 
 #include "api/connection.hpp"
+#include "api/connection_threads.hpp"
 #include "api/request.hpp"
 #include "api/responses.hpp"
 #include "api/routes.hpp"
@@ -34,18 +40,103 @@ struct Framing {
   std::uint64_t length;
 };
 
-// Decided exactly as httplib 0.11.4 reads the body: chunked first, then
-// Content-Length (strtoull), else none (it would read to EOF; RFC 9112 says
-// the body is empty, and PeerStream makes it so).
-Framing framing_of(const Request &req) {
-  if (strcasecmp(req.get_header_value("Transfer-Encoding").c_str(),
-                 "chunked") == 0)
-    return {BodyFraming::Chunked, 0};
-  if (req.has_header("Content-Length"))
-    return {BodyFraming::Length,
-            std::strtoull(req.get_header_value("Content-Length").c_str(),
-                          nullptr, 10)};
-  return {BodyFraming::None, 0};
+// A Content-Length value: decimal digits only; past 2^64-1, the largest.
+std::optional<std::uint64_t> decimal(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+    text.remove_suffix(1);
+  if (text.empty())
+    return std::nullopt;
+  std::uint64_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+    n = n > (UINT64_MAX - digit) / 10 ? UINT64_MAX : n * 10 + digit;
+  }
+  return n;
+}
+
+// Decided as httplib 0.11.4 reads the body: chunked first, then
+// Content-Length, else none (it would read to EOF; RFC 9112 says the body
+// is empty, and PeerStream makes it so). nullopt for framing that httplib
+// would misread, so that a request could hide another in its body: a
+// Content-Length that is not a plain number (strtoull reads "12abc" as 12
+// and "-1" as 2^64-1), several different ones, a transfer coding other than
+// "chunked" alone ("gzip, chunked" would read as no body), or both kinds
+// (RFC 9112 §6.1: a sign of request smuggling).
+std::optional<Framing> framing_of(const Request &req) {
+  const std::size_t codings = req.get_header_value_count("Transfer-Encoding");
+  const std::size_t lengths = req.get_header_value_count("Content-Length");
+  if (codings > 0) {
+    if (codings > 1 || lengths > 0 ||
+        strcasecmp(req.get_header_value("Transfer-Encoding").c_str(),
+                   "chunked") != 0)
+      return std::nullopt;
+    return Framing{BodyFraming::Chunked, 0};
+  }
+  if (lengths == 0)
+    return Framing{BodyFraming::None, 0};
+  std::optional<std::uint64_t> length;
+  auto [it, end] = req.headers.equal_range("Content-Length");
+  for (; it != end; ++it) {
+    std::optional<std::uint64_t> n = decimal(it->second);
+    if (!n || (length && *length != *n))
+      return std::nullopt;
+    length = n;
+  }
+  return Framing{BodyFraming::Length, *length};
+}
+
+// RFC 9112 §5.1: a header line is a token, a colon right after it, and the
+// value. httplib skips other lines silently (and folded ones); they are
+// refused instead.
+bool well_formed_head(std::string_view head) {
+  auto is_tchar = [](unsigned char c) {
+    return std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+  };
+  std::size_t at = head.find('\n');
+  while (at != std::string_view::npos && at + 1 < head.size()) {
+    head.remove_prefix(at + 1);
+    at = head.find('\n');
+    std::string_view line = head.substr(0, at);
+    if (!line.empty() && line.back() == '\r')
+      line.remove_suffix(1);
+    if (line.empty())
+      return true; // the end of the headers
+    std::size_t colon = line.find(':');
+    if (colon == 0 || colon == std::string_view::npos ||
+        !std::all_of(line.begin(), line.begin() + colon,
+                     [&](char c) { return is_tchar(c) && c != 0; }))
+      return false;
+  }
+  return true;
+}
+
+const Error kBadHead{"bad_request",
+                     "a header line is malformed (a name, then a colon)"};
+
+const Error kMultipart{"unsupported_media_type",
+                       "no route takes multipart/form-data; send JSON, or "
+                       "CSV to /import"};
+
+const Error kBadFraming{"bad_request",
+                        "the request's Content-Length or Transfer-Encoding "
+                        "is malformed, repeated or ambiguous"};
+
+std::string size_text(std::uint64_t bytes) {
+  constexpr std::uint64_t kKiB = 1024, kMiB = 1024 * 1024;
+  if (bytes % kMiB == 0)
+    return std::to_string(bytes / kMiB) + " MiB";
+  if (bytes % kKiB == 0)
+    return std::to_string(bytes / kKiB) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+Error too_large(std::uint64_t limit) {
+  return {"body_too_large", "the request body exceeds " + size_text(limit) +
+                                ", the limit of this route"};
 }
 
 // The methods whose body httplib 0.11.4 reads; it leaves others' unread.
@@ -107,9 +198,12 @@ void block_async_signals() {
 
 ApiServer::ApiServer(ApiServerOptions options, ApiBackend backend)
     : options_(std::move(options)), backend_(std::move(backend)),
-      router_(all_routes(backend_)), http_(options_.access, options_.limits) {
-  const std::size_t threads = std::max<std::size_t>(options_.threads, 1);
-  http_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+      router_(all_routes(backend_)),
+      http_(options_.access, options_.limits, options_.per_caller) {
+  http_.new_task_queue = [this] {
+    return new ConnectionThreads(options_.connections,
+                                 [this] { return stopping_.load(); });
+  };
   http_.set_keep_alive_max_count(options_.keep_alive_max);
   http_.set_keep_alive_timeout(options_.keep_alive_idle.count());
   install_handlers();
@@ -145,6 +239,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiServerOptions options,
 void ApiServer::stop() {
   if (!listener_.joinable())
     return;
+  stopping_ = true;
   http_.stop();
   listener_.join();
   struct stat st {};
@@ -155,6 +250,12 @@ void ApiServer::stop() {
 }
 
 ApiServer::~ApiServer() { stop(); }
+
+std::uint64_t ApiServer::body_limit(const Request &req) const {
+  Router::Match m = router_.match(req.method, req.path);
+  return m.route && m.route->bulk ? options_.limits.body_bytes
+                                  : options_.limits.small_body_bytes;
+}
 
 std::optional<Error> ApiServer::refusal(const Request &req) const {
   const Connection &c = *current_connection();
@@ -177,14 +278,22 @@ void ApiServer::install_handlers() {
   http_.set_expect_100_continue_handler(
       [this](const Request &req, Response &res) {
         Connection &c = *current_connection();
+        if (!well_formed_head(c.stream.head())) {
+          refuse_early(c, res, kBadHead);
+          return res.status;
+        }
         if (std::optional<Error> refused = refusal(req)) {
           refuse_early(c, res, *refused);
           return res.status;
         }
-        Framing f = framing_of(req);
-        if (f.kind == BodyFraming::Length &&
-            f.length > options_.limits.body_bytes) {
-          refuse_early(c, res, error_for_status(413));
+        std::optional<Framing> f = framing_of(req);
+        if (!f) {
+          refuse_early(c, res, kBadFraming);
+          return res.status;
+        }
+        const std::uint64_t limit = body_limit(req);
+        if (f->kind == BodyFraming::Length && f->length > limit) {
+          refuse_early(c, res, too_large(limit));
           return res.status;
         }
         return 100;
@@ -193,23 +302,42 @@ void ApiServer::install_handlers() {
   // After the headers, before httplib reads the body.
   http_.set_pre_routing_handler([this](const Request &req, Response &res) {
     Connection &c = *current_connection();
-    Framing f = framing_of(req);
-    c.stream.begin_body(f.kind, f.length);
-    const bool unread =
-        f.kind != BodyFraming::None && !body_is_read(req.method);
-    if (unread)
-      c.close_after_response = true;
-    if (std::optional<Error> refused = refusal(req)) {
-      const bool drained = f.kind == BodyFraming::None ||
-                           (f.kind == BodyFraming::Length &&
-                            f.length <= options_.limits.body_bytes &&
-                            discard(c.stream, f.length));
-      if (drained)
-        send_error(res, *refused);
-      else
-        refuse_early(c, res, *refused);
+    const bool well_formed = well_formed_head(c.stream.head());
+    std::optional<Framing> f = framing_of(req);
+    if (!well_formed || !f) {
+      c.stream.begin_body(BodyFraming::None, 0, 0);
+      refuse_early(c, res, well_formed ? kBadFraming : kBadHead);
       return HandlerResponse::Handled;
     }
+    c.body_limit = body_limit(req);
+    c.stream.begin_body(f->kind, f->length, c.body_limit);
+    const bool unread =
+        f->kind != BodyFraming::None && !body_is_read(req.method);
+    if (unread)
+      c.close_after_response = true;
+    // Read and dropped (so that the client gets its answer), or left unread
+    // (and the connection ends): bodies that are refused anyway.
+    auto refuse = [&](const Error &error) {
+      const bool drained = f->kind == BodyFraming::None ||
+                           (f->kind == BodyFraming::Length &&
+                            f->length <= options_.limits.body_bytes &&
+                            discard(c.stream, f->length));
+      if (drained)
+        send_error(res, error);
+      else
+        refuse_early(c, res, error);
+      return HandlerResponse::Handled;
+    };
+    if (std::optional<Error> refused = refusal(req))
+      return refuse(*refused);
+    // httplib would parse it (all of it, in memory) before any route sees it.
+    if (req.is_multipart_form_data())
+      return refuse(kMultipart);
+    // Past the route's limit: read, dropped and refused here (httplib itself
+    // knows only the largest limit, and past it does the same).
+    if (f->kind == BodyFraming::Length && f->length > c.body_limit &&
+        f->length <= options_.limits.body_bytes && !unread)
+      return refuse(too_large(c.body_limit));
     return HandlerResponse::Unhandled;
   });
 
@@ -237,6 +365,8 @@ void ApiServer::install_handlers() {
     if (overflow == Overflow::Body)
       res.status = 413;
     Error error = error_for_status(res.status);
+    if (res.status == 413 && c && c->body_limit > 0)
+      error = too_large(c->body_limit);
     if (overflow == Overflow::Headers)
       error.message = "the request line and headers exceed the size limit";
     send_json(res, res.status, error_body(error));
@@ -260,6 +390,9 @@ void ApiServer::dispatch(const Request &req, Response &res) const {
   }
   if (Status s = only_query(req, m.route->query); !s)
     return send_error(res, s.error());
+  // A chunked body is only known here.
+  if (const std::uint64_t limit = body_limit(req); req.body.size() > limit)
+    return send_error(res, too_large(limit));
   const Connection &c = *current_connection();
   Call call{req, std::move(m.params), user_name(c.peer.uid)};
   m.route->handler(call, res);

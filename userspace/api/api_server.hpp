@@ -4,7 +4,7 @@
 // credentials only: root and the write group write, the read group reads,
 // everyone else gets 403 on every route (the socket itself is 0666).
 // Oversized, slow or malformed requests are cut off without touching the
-// list or holding a worker for long.
+// list; a slow client holds only its own thread, never other clients' turn.
 #pragma once
 
 #include <atomic>
@@ -24,7 +24,10 @@ namespace xdpgate::api {
 struct ApiServerOptions {
   std::filesystem::path socket_path = "/run/xdpgate/xdpgate.sock";
   AccessPolicy access;
-  std::size_t threads = 8;          // connections served at once
+  // Connections served at once, each on its own thread (see
+  // ConnectionThreads); more wait in the listen backlog.
+  std::size_t connections = 128;
+  ConnectionLimits per_caller;      // per user, and for callers without access
   std::size_t keep_alive_max = 100; // requests per connection
   std::chrono::seconds keep_alive_idle{5};
   StreamLimits limits; // timeouts and the 64 MiB body limit
@@ -47,6 +50,8 @@ public:
 private:
   ApiServer(ApiServerOptions options, ApiBackend backend);
   void install_handlers();
+  // The body limit of the request's route.
+  std::uint64_t body_limit(const httplib::Request &req) const;
   // 403 for a caller lacking the access this request needs.
   std::optional<Error> refusal(const httplib::Request &req) const;
   void dispatch(const httplib::Request &req, httplib::Response &res) const;
@@ -57,6 +62,7 @@ private:
   UnixHttpServer http_;
   std::thread listener_;
   std::atomic<bool> listener_done_{false};
+  std::atomic<bool> stopping_{false};
   dev_t socket_dev_ = 0; // the file we bound, so stop() removes only ours
   ino_t socket_ino_ = 0;
 };

@@ -5,6 +5,8 @@
 // kernel-verified peer without trusting anything in the request.
 #pragma once
 
+#include <cstdint>
+
 #include "api/peer.hpp"
 #include "api/peer_stream.hpp"
 
@@ -17,6 +19,8 @@ struct Connection {
   // Set when the rest of the request was left unread, so the byte stream
   // can no longer be trusted to start a new request.
   bool close_after_response = false;
+  // The body limit of the current request's route.
+  std::uint64_t body_limit = 0;
 };
 
 // The connection this thread serves, or nullptr outside one.

@@ -39,11 +39,13 @@ void PeerStream::begin_request() {
   budget_ = limits_.header_bytes;
   eof_at_budget_ = false;
   in_body_ = false;
+  head_.clear();
   request_deadline_ = Clock::now() + limits_.request_time;
   response_deadline_.reset();
 }
 
-void PeerStream::begin_body(BodyFraming framing, std::uint64_t length) {
+void PeerStream::begin_body(BodyFraming framing, std::uint64_t length,
+                            std::uint64_t limit) {
   in_body_ = true;
   switch (framing) {
   case BodyFraming::None:
@@ -56,7 +58,7 @@ void PeerStream::begin_body(BodyFraming framing, std::uint64_t length) {
     eof_at_budget_ = false;
     break;
   case BodyFraming::Chunked:
-    budget_ = limits_.body_bytes + kChunkFramingAllowance;
+    budget_ = limit + kChunkFramingAllowance;
     eof_at_budget_ = false;
     break;
   }
@@ -109,6 +111,8 @@ ssize_t PeerStream::read(char *ptr, size_t size) {
   std::size_t count =
       std::min<std::uint64_t>({size, buffer_end_ - buffer_begin_, budget_});
   std::memcpy(ptr, buffer_.data() + buffer_begin_, count);
+  if (!in_body_)
+    head_.append(ptr, count);
   buffer_begin_ += count;
   budget_ -= count;
   return static_cast<ssize_t>(count);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 
 #include <httplib.h>
 
@@ -20,7 +21,11 @@ struct StreamLimits {
   std::chrono::milliseconds request_time{30000};  // headers and body
   std::chrono::milliseconds response_time{60000}; // the whole answer
   std::size_t header_bytes = 64 * 1024;
+  // Bodies of the routes that take a whole list (add, replace, import):
+  // a 1M-entry CSV file is ~20 to 40 MB.
   std::size_t body_bytes = 64 * 1024 * 1024;
+  // Bodies of every other route (an entry, an address, an activation).
+  std::size_t small_body_bytes = 64 * 1024;
 };
 
 // How the body of the current request is framed (RFC 9112 §6.3).
@@ -39,10 +44,15 @@ public:
                         const std::function<bool()> &keep_going);
   // Starts the budgets and deadlines of a new request (its headers first).
   void begin_request();
-  // Switches from the headers to the body, once they are parsed.
-  void begin_body(BodyFraming framing, std::uint64_t length);
+  // Switches from the headers to the body, once they are parsed; a chunked
+  // body may bring `limit` bytes (and its framing).
+  void begin_body(BodyFraming framing, std::uint64_t length,
+                  std::uint64_t limit);
   // Once set, the connection cannot be trusted to start a new request.
   Overflow overflow() const { return overflow_; }
+  // The current request's line and headers as they came (httplib skips
+  // lines it cannot parse; they are judged from this).
+  const std::string &head() const { return head_; }
 
   bool is_readable() const override;
   bool is_writable() const override;
@@ -65,6 +75,7 @@ private:
   std::uint64_t budget_ = 0;   // bytes the current phase may still deliver
   bool eof_at_budget_ = false; // a body without framing has length 0
   bool in_body_ = false;
+  std::string head_; // at most StreamLimits::header_bytes
   Overflow overflow_ = Overflow::None;
   Clock::time_point request_deadline_{};
   std::optional<Clock::time_point> response_deadline_;

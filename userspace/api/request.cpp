@@ -28,6 +28,16 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Input quoted back in a message is cut, so that a megabyte of key or
+// token does not come back as a megabyte of answer.
+constexpr std::size_t kMaxShown = 64;
+
+std::string shown(std::string_view text) {
+  if (text.size() <= kMaxShown)
+    return std::string(text);
+  return std::string(text.substr(0, kMaxShown)) + "...";
+}
+
 Error invalid_json(std::size_t byte, const std::string &why) {
   return Error{"invalid_json", "the body is not valid JSON at byte " +
                                    std::to_string(byte) + ": " + why};
@@ -96,8 +106,19 @@ Result<nlohmann::json> parse_json(std::string_view text) {
       open_objects.pop_back();
     else if (event == Event::key && !duplicate &&
              !open_objects.back().insert(parsed.get<std::string>()).second)
-      duplicate = parsed.get<std::string>();
+      duplicate = shown(parsed.get<std::string>());
     return true;
+  };
+  // what() is "[json.exception.parse_error.101] parse error at …"; the
+  // message may quote the last token read, which may be huge.
+  auto why_of = [](const nlohmann::json::exception &e) {
+    std::string why = e.what();
+    if (auto at = why.find("] "); at != std::string::npos)
+      why.erase(0, at + 2);
+    constexpr std::size_t kMaxWhy = 200;
+    if (why.size() > kMaxWhy)
+      why = why.substr(0, kMaxWhy) + "...";
+    return why;
   };
   try {
     nlohmann::json value = nlohmann::json::parse(text, watch);
@@ -107,11 +128,10 @@ Result<nlohmann::json> parse_json(std::string_view text) {
                    *duplicate};
     return value;
   } catch (const nlohmann::json::parse_error &e) {
-    // what() is "[json.exception.parse_error.101] parse error at …".
-    std::string why = e.what();
-    if (auto at = why.find("] "); at != std::string::npos)
-      why.erase(0, at + 2);
-    return invalid_json(e.byte, why);
+    return invalid_json(e.byte, why_of(e));
+  } catch (const nlohmann::json::exception &e) {
+    // out_of_range 406: a number too large for a double. No position.
+    return Error{"invalid_json", "the body is not valid JSON: " + why_of(e)};
   }
 }
 
@@ -133,11 +153,36 @@ Result<std::optional<nlohmann::json>> json_body(const httplib::Request &req,
 
 Status only_query(const httplib::Request &req,
                   const std::vector<std::string_view> &names) {
-  for (const auto &[name, value] : req.params) {
+  for (const auto &[name, value] : req.params)
     if (std::find(names.begin(), names.end(), name) == names.end())
-      return invalid_parameter(name, "unknown query parameter");
-    if (req.params.count(name) > 1)
-      return invalid_parameter(name, "given more than once");
+      return invalid_parameter(shown(name), "unknown query parameter");
+  // httplib keeps one of several identical "name=value" pairs, so repeats
+  // are counted in the raw target.
+  std::string_view target = req.target;
+  std::size_t query = target.find('?');
+  if (query == std::string_view::npos)
+    return {};
+  target.remove_prefix(query + 1);
+  std::set<std::string> seen;
+  while (!target.empty()) {
+    std::string_view pair = target.substr(0, target.find('&'));
+    target.remove_prefix(std::min(target.size(), pair.size() + 1));
+    std::string name = httplib::detail::decode_url(
+        std::string(pair.substr(0, pair.find('='))), true);
+    if (!name.empty() && !seen.insert(name).second)
+      return invalid_parameter(shown(name), "given more than once");
+  }
+  return {};
+}
+
+Status no_body(const httplib::Request &req) {
+  Result<std::optional<nlohmann::json>> body = json_body(req, false);
+  if (!body)
+    return body.error();
+  if (*body) {
+    Result<Fields> f = Fields::of(**body, {});
+    if (!f)
+      return f.error();
   }
   return {};
 }
@@ -185,7 +230,7 @@ Result<Fields> Fields::of(const nlohmann::json &value,
   }
   for (const auto &[key, member] : value.items())
     if (std::find(known.begin(), known.end(), key) == known.end())
-      return invalid_field(prefix + key, "unknown field");
+      return invalid_field(prefix + shown(key), "unknown field");
   return Fields(value, std::move(prefix));
 }
 

@@ -34,6 +34,10 @@ Result<nlohmann::json> parse_json(std::string_view text);
 Result<std::optional<nlohmann::json>> json_body(const httplib::Request &req,
                                                 bool required);
 
+// For routes that take no body: none, or an empty JSON object (what the CLI
+// sends); anything else is refused as for any JSON body with no fields.
+Status no_body(const httplib::Request &req);
+
 // Refuses query parameters outside `names`, and repeated ones.
 Status only_query(const httplib::Request &req,
                   const std::vector<std::string_view> &names);

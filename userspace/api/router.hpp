@@ -31,6 +31,9 @@ struct Route {
   Access needs;
   std::vector<std::string_view> query; // the query parameters it takes
   RouteHandler handler;
+  // Takes a whole list as its body (up to StreamLimits::body_bytes); other
+  // routes take small bodies only (StreamLimits::small_body_bytes).
+  bool bulk = false;
 };
 
 class Router {

@@ -122,13 +122,19 @@ void delete_entry(const ApiBackend &b, const Call &call,
   Result<bool> force = query_flag(call.http, "force");
   if (!force)
     return send_error(res, force.error());
+  if (Status s = no_body(call.http); !s)
+    return send_error(res, s.error());
   const std::string &id = call.params[0];
   if (Status s = b.list.remove(id, call.actor, *force); !s)
     return send_error(res, s.error());
   send_json(res, 200, {{"deleted", true}, {"id", id}});
 }
 
+// A body here may be a client's idea of a bulk delete by id: refusing it
+// keeps that from deleting everything.
 void delete_all(const ApiBackend &b, const Call &call, httplib::Response &res) {
+  if (Status s = no_body(call.http); !s)
+    return send_error(res, s.error());
   std::size_t count = b.list.total_count();
   if (Status s = b.list.remove_all(call.actor); !s)
     return send_error(res, s.error());
@@ -140,6 +146,8 @@ void set_enabled(const ApiBackend &b, const Call &call, httplib::Response &res,
   Result<bool> force = query_flag(call.http, "force");
   if (!force)
     return send_error(res, force.error());
+  if (Status s = no_body(call.http); !s)
+    return send_error(res, s.error());
   Result<EntryView> view =
       b.list.set_enabled(call.params[0], enabled, call.actor, *force);
   if (!view)
@@ -240,11 +248,12 @@ std::vector<Route> list_routes(const ApiBackend &b) {
        p + "/import",
        Access::Write,
        {"dry_run", "replace", "force"},
-       bound<import_csv>(b)},
+       bound<import_csv>(b),
+       true},
       {"GET", p + "/export", Access::Read, {}, bound<export_csv>(b)},
       {"GET", p, Access::Read, {"include_disabled"}, bound<list_entries>(b)},
-      {"POST", p, Access::Write, {}, bound<add_entries>(b)},
-      {"PUT", p, Access::Write, {"force"}, bound<replace_entries>(b)},
+      {"POST", p, Access::Write, {}, bound<add_entries>(b), true},
+      {"PUT", p, Access::Write, {"force"}, bound<replace_entries>(b), true},
       {"DELETE", p, Access::Write, {}, bound<delete_all>(b)},
       {"GET", id, Access::Read, {}, bound<get_entry>(b)},
       {"PATCH", id, Access::Write, {"force"}, bound<update_entry>(b)},

@@ -61,10 +61,14 @@ void activate(const ApiBackend &b, const Call &call, httplib::Response &res) {
 }
 
 void deactivate(const ApiBackend &b, const Call &call, httplib::Response &res) {
+  if (Status s = no_body(call.http); !s)
+    return send_error(res, s.error());
   send_state(res, b.list.deactivate(call.actor));
 }
 
 void confirm(const ApiBackend &b, const Call &call, httplib::Response &res) {
+  if (Status s = no_body(call.http); !s)
+    return send_error(res, s.error());
   send_state(res, b.list.confirm(call.actor));
 }
 

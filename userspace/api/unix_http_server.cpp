@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "api/unix_http_server.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -16,6 +17,9 @@ namespace xdpgate::api {
 namespace {
 
 constexpr const char *kCode = "api_socket_failed";
+// httplib listens with a backlog of 5; connections wait here (costing the
+// daemon nothing) while every serving thread is busy.
+constexpr int kListenBacklog = 1024;
 
 // Non-blocking, so a listener with a full backlog (EAGAIN) counts as alive
 // instead of stalling the start.
@@ -66,8 +70,9 @@ Status prepare_path(const std::filesystem::path &path) {
 
 } // namespace
 
-UnixHttpServer::UnixHttpServer(AccessPolicy policy, StreamLimits limits)
-    : policy_(policy), limits_(limits) {
+UnixHttpServer::UnixHttpServer(AccessPolicy policy, StreamLimits limits,
+                               ConnectionLimits connections)
+    : policy_(policy), limits_(limits), connections_(connections) {
   set_address_family(AF_UNIX);
   // httplib's own timeouts apply to its SocketStream only; PeerStream keeps
   // ours. The payload limit is httplib's: past it, it skips the body, 413.
@@ -80,6 +85,8 @@ Status UnixHttpServer::bind_unix(const std::filesystem::path &path) {
   // For AF_UNIX, httplib takes the host as the path and ignores the port.
   if (!bind_to_port(path.string(), 80))
     return system_error(kCode, "cannot bind " + path.string());
+  // listen() again only raises the backlog of the listening socket.
+  (void)::listen(svr_sock_, kListenBacklog);
   if (::chmod(path.c_str(), 0666) != 0) {
     Error error = system_error(kCode, "cannot chmod " + path.string());
     ::close(svr_sock_.exchange(INVALID_SOCKET));
@@ -87,6 +94,34 @@ Status UnixHttpServer::bind_unix(const std::filesystem::path &path) {
     return error;
   }
   return {};
+}
+
+UnixHttpServer::Seat::~Seat() {
+  std::lock_guard lock(server_.seats_mutex_);
+  if (outsider_)
+    --server_.outsider_seats_;
+  else if (uid_ != 0 && --server_.seats_by_user_[uid_] == 0)
+    server_.seats_by_user_.erase(uid_);
+}
+
+bool UnixHttpServer::take_seat(uid_t uid, bool outsider) {
+  std::lock_guard lock(seats_mutex_);
+  if (outsider) {
+    if (outsider_seats_ >= connections_.outsiders)
+      return false;
+    ++outsider_seats_;
+    return true;
+  }
+  if (uid == 0)
+    return true;
+  std::size_t &held = seats_by_user_[uid];
+  if (held >= connections_.per_user) {
+    if (held == 0)
+      seats_by_user_.erase(uid);
+    return false;
+  }
+  ++held;
+  return true;
 }
 
 bool UnixHttpServer::process_and_close_socket(socket_t sock) {
@@ -98,8 +133,21 @@ bool UnixHttpServer::process_and_close_socket(socket_t sock) {
     ::shutdown(sock, SHUT_RDWR);
     return false;
   }
-  PeerStream stream(sock, limits_);
-  Connection connection{*peer, access_of(*peer, policy_), stream};
+  const Access access = access_of(*peer, policy_);
+  const bool outsider = access == Access::None;
+  if (!take_seat(peer->uid, outsider)) {
+    ::shutdown(sock, SHUT_RDWR);
+    return false;
+  }
+  Seat seat(*this, peer->uid, outsider);
+  StreamLimits limits = limits_;
+  if (outsider) {
+    limits.request_time =
+        std::min(limits.request_time, connections_.outsider_request_time);
+    limits.io_wait = std::min(limits.io_wait, limits.request_time);
+  }
+  PeerStream stream(sock, limits);
+  Connection connection{*peer, access, stream};
   ConnectionScope scope(connection);
   // A caller without access gets its 403 and no keep-alive.
   const std::size_t most =
