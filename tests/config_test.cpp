@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -164,7 +165,13 @@ TEST(Config, DottedKeysAreTheSameAsSections) {
   EXPECT_EQ(config->exempt_udp_ports, std::vector<std::uint16_t>{123});
 }
 
+// What is wrong with a bad file: a value of the wrong TOML type, a value of
+// the right type outside what the key accepts, or a key the table does not
+// have.
+enum class Fault { WrongType, OutOfRange, UnknownKey };
+
 struct BadConfig {
+  Fault fault;
   const char *description;
   const char *text;
   const char *field;      // Error.field: the dotted key
@@ -172,64 +179,139 @@ struct BadConfig {
   int line;               // where the offending value is
 };
 
-// Line 1 is a comment so that line numbers are checked, not assumed.
+// Every key of SPEC §5 with a wrong type and an out-of-range value, every
+// table with an unknown key (EveryKeyHasABadConfigOfEachFault checks this
+// against the keys the parser knows). Line 1 is a comment so that line
+// numbers are checked, not assumed.
 const BadConfig kBadConfigs[] = {
-    {"interfaces not an array", "#\ninterfaces = \"eth0\"", "interfaces",
-     "expected an array of interface names", 2},
-    {"interface name too long", "#\ninterfaces = [\"abcdefghijklmnop\"]",
-     "interfaces", "1 to 15 characters", 2},
-    {"interface name with a slash", "#\ninterfaces = [\"eth/0\"]", "interfaces",
-     "no '/'", 2},
-    {"interface name not a string", "#\ninterfaces = [3]", "interfaces",
-     "got 3", 2},
-    {"interface listed twice", "#\ninterfaces = [\"eth0\",\n \"eth0\"]",
-     "interfaces", "listed twice", 3},
-    {"unknown attach mode", "#\nattach_mode = \"fast\"", "attach_mode",
-     R"(expected "auto", "native" or "generic", got "fast")", 2},
-    {"attach mode not a string", "#\nattach_mode = 1", "attach_mode", "got 1",
+    // interfaces
+    {Fault::WrongType, "interfaces not an array", "#\ninterfaces = \"eth0\"",
+     "interfaces", "expected an array of interface names", 2},
+    {Fault::WrongType, "interface name not a string", "#\ninterfaces = [3]",
+     "interfaces", "got 3", 2},
+    {Fault::OutOfRange, "interface name too long",
+     "#\ninterfaces = [\"abcdefghijklmnop\"]", "interfaces",
+     "1 to 15 characters", 2},
+    {Fault::OutOfRange, "interface name empty", "#\ninterfaces = [\"\"]",
+     "interfaces", "got \"\"", 2},
+    {Fault::OutOfRange, "interface name with a slash",
+     "#\ninterfaces = [\"eth/0\"]", "interfaces", "no '/'", 2},
+    {Fault::OutOfRange, "interface name with a space",
+     "#\ninterfaces = [\"eth 0\"]", "interfaces", "got \"eth 0\"", 2},
+    {Fault::OutOfRange, "interface listed twice",
+     "#\ninterfaces = [\"eth0\",\n \"eth0\"]", "interfaces", "listed twice", 3},
+    // attach_mode
+    {Fault::WrongType, "attach mode not a string", "#\nattach_mode = 1",
+     "attach_mode", "got 1", 2},
+    {Fault::OutOfRange, "unknown attach mode", "#\nattach_mode = \"fast\"",
+     "attach_mode", R"(expected "auto", "native" or "generic", got "fast")", 2},
+    {Fault::OutOfRange, "attach mode in capitals", "#\nattach_mode = \"AUTO\"",
+     "attach_mode", "got \"AUTO\"", 2},
+    // socket
+    {Fault::WrongType, "socket not a string", "#\nsocket = 42", "socket",
+     "expected an absolute path of at most 107 bytes, got 42", 2},
+    {Fault::OutOfRange, "relative socket path", "#\nsocket = \"run/x.sock\"",
+     "socket", "expected an absolute path", 2},
+    {Fault::OutOfRange, "empty socket path", "#\nsocket = \"\"", "socket",
+     "got \"\"", 2},
+    // state_dir
+    {Fault::WrongType, "state dir not a string", "#\nstate_dir = true",
+     "state_dir", "got true", 2},
+    {Fault::OutOfRange, "relative state dir", "#\nstate_dir = \"var/lib\"",
+     "state_dir", "expected an absolute path", 2},
+    // write_group
+    {Fault::WrongType, "write group given as a gid", "#\nwrite_group = 1001",
+     "write_group",
+     "expected a group name (non-empty, no ':' or whitespace), "
+     "got 1001",
      2},
-    {"relative socket path", "#\nsocket = \"run/x.sock\"", "socket",
-     "expected an absolute path", 2},
-    {"relative state dir", "#\nstate_dir = \"var/lib\"", "state_dir",
-     "expected an absolute path", 2},
-    {"state dir not a string", "#\nstate_dir = true", "state_dir", "got true",
-     2},
-    {"empty write group", "#\nwrite_group = \"\"", "write_group",
-     "expected a group name", 2},
-    {"read group with a space", "#\nread_group = \"a b\"", "read_group",
-     "expected a group name", 2},
-    {"capacity zero", "#\ncapacity = 0", "capacity",
+    {Fault::OutOfRange, "empty write group", "#\nwrite_group = \"\"",
+     "write_group", "expected a group name", 2},
+    {Fault::OutOfRange, "write group with a colon", "#\nwrite_group = \"a:b\"",
+     "write_group", "got \"a:b\"", 2},
+    // read_group
+    {Fault::WrongType, "read group an array", "#\nread_group = [\"ops\"]",
+     "read_group", "got an array", 2},
+    {Fault::OutOfRange, "read group with a space", "#\nread_group = \"a b\"",
+     "read_group", "expected a group name", 2},
+    // capacity
+    {Fault::WrongType, "capacity a float", "#\ncapacity = 1e6", "capacity",
+     "got the float", 2},
+    {Fault::WrongType, "capacity a string", "#\ncapacity = \"1M\"", "capacity",
+     "got \"1M\"", 2},
+    {Fault::OutOfRange, "capacity zero", "#\ncapacity = 0", "capacity",
      "expected an integer from 1 to 16777216", 2},
-    {"capacity too large", "#\ncapacity = 16777217", "capacity", "got 16777217",
-     2},
-    {"capacity a float", "#\ncapacity = 1e6", "capacity", "got the float", 2},
-    {"capacity a string", "#\ncapacity = \"1M\"", "capacity", "got \"1M\"", 2},
-    {"exempt not a table", "#\nexempt = 5", "exempt", "expected a table", 2},
-    {"exempt tcp port zero", "#\n[exempt]\ntcp_ports = [0]", "exempt.tcp_ports",
-     "expected a port number from 1 to 65535, got 0", 3},
-    {"exempt udp port too large", "#\n[exempt]\nudp_ports = [65536]",
-     "exempt.udp_ports", "got 65536", 3},
-    {"exempt ports not an array", "#\n[exempt]\ntcp_ports = 22",
-     "exempt.tcp_ports", "expected an array of port numbers", 3},
-    {"exempt source not a CIDR", "#\n[exempt]\nsources = [\"1.2.3\"]",
-     "exempt.sources", "1.2.3", 3},
-    {"exempt source not a string", "#\n[exempt]\nsources = [10]",
-     "exempt.sources", "expected an IPv4 or IPv6 address or CIDR", 3},
-    {"scope port negative", "#\n[scope]\nprotected_tcp_ports = [-1]",
-     "scope.protected_tcp_ports", "got -1", 3},
-    {"scope port a string", "#\n[scope]\nprotected_udp_ports = [\"53\"]",
-     "scope.protected_udp_ports", "got \"53\"", 3},
-    {"unknown top-level key", "#\ncolour = \"blue\"", "colour", "unknown key",
-     2},
-    {"misspelt key in a section", "#\n[exempt]\ntcp_port = [1]",
+    {Fault::OutOfRange, "capacity negative", "#\ncapacity = -1", "capacity",
+     "got -1", 2},
+    {Fault::OutOfRange, "capacity too large", "#\ncapacity = 16777217",
+     "capacity", "got 16777217", 2},
+    // [exempt]
+    {Fault::WrongType, "exempt not a table", "#\nexempt = 5", "exempt",
+     "expected a table ([exempt]), got 5", 2},
+    {Fault::UnknownKey, "misspelt key in exempt", "#\n[exempt]\ntcp_port = [1]",
      "exempt.tcp_port", "unknown key (known here: tcp_ports, udp_ports", 3},
-    {"unknown key in scope", "#\n[scope]\nports = []", "scope.ports",
+    {Fault::UnknownKey, "key from scope in exempt",
+     "#\n[exempt]\nprotected_tcp_ports = [1]", "exempt.protected_tcp_ports",
      "unknown key", 3},
-    {"unknown section", "#\n[extra]\na = 1", "extra", "unknown key", 2},
-    {"key from the wrong section", "#\n[scope]\ntcp_ports = [1]",
-     "scope.tcp_ports", "unknown key", 3},
-    {"denied_sample_rate is not a key", "#\ndenied_sample_rate = 1",
-     "denied_sample_rate", "unknown key", 2},
+    {Fault::WrongType, "exempt tcp ports not an array",
+     "#\n[exempt]\ntcp_ports = 22", "exempt.tcp_ports",
+     "expected an array of port numbers", 3},
+    {Fault::WrongType, "exempt tcp port a string",
+     "#\n[exempt]\ntcp_ports = [\"ssh\"]", "exempt.tcp_ports", "got \"ssh\"",
+     3},
+    {Fault::OutOfRange, "exempt tcp port zero", "#\n[exempt]\ntcp_ports = [0]",
+     "exempt.tcp_ports", "expected a port number from 1 to 65535, got 0", 3},
+    {Fault::WrongType, "exempt udp ports a string",
+     "#\n[exempt]\nudp_ports = \"53\"", "exempt.udp_ports",
+     "expected an array of port numbers", 3},
+    {Fault::OutOfRange, "exempt udp port too large",
+     "#\n[exempt]\nudp_ports = [65536]", "exempt.udp_ports", "got 65536", 3},
+    {Fault::WrongType, "exempt sources a string",
+     "#\n[exempt]\nsources = \"10.0.0.0/8\"", "exempt.sources",
+     "expected an array of CIDRs", 3},
+    {Fault::WrongType, "exempt source not a string",
+     "#\n[exempt]\nsources = [10]", "exempt.sources",
+     "expected an IPv4 or IPv6 address or CIDR", 3},
+    {Fault::OutOfRange, "exempt source not a CIDR",
+     "#\n[exempt]\nsources = [\"1.2.3\"]", "exempt.sources", "1.2.3", 3},
+    {Fault::OutOfRange, "exempt source prefix too long",
+     "#\n[exempt]\nsources = [\"10.0.0.0/33\"]", "exempt.sources",
+     "10.0.0.0/33", 3},
+    {Fault::OutOfRange, "exempt source with host bits",
+     "#\n[exempt]\nsources = [\"10.0.0.1/8\"]", "exempt.sources",
+     "exempt.sources: \"10.0.0.1/8\" has host bits set; did you mean "
+     "\"10.0.0.0/8\"?",
+     3},
+    // [scope]
+    {Fault::WrongType, "scope not a table", "#\nscope = \"all\"", "scope",
+     "expected a table ([scope]), got \"all\"", 2},
+    {Fault::UnknownKey, "unknown key in scope", "#\n[scope]\nports = []",
+     "scope.ports", "unknown key", 3},
+    {Fault::UnknownKey, "key from exempt in scope",
+     "#\n[scope]\ntcp_ports = [1]", "scope.tcp_ports", "unknown key", 3},
+    {Fault::WrongType, "scope tcp ports a boolean",
+     "#\n[scope]\nprotected_tcp_ports = true", "scope.protected_tcp_ports",
+     "expected an array of port numbers", 3},
+    {Fault::OutOfRange, "scope tcp port negative",
+     "#\n[scope]\nprotected_tcp_ports = [-1]", "scope.protected_tcp_ports",
+     "got -1", 3},
+    {Fault::WrongType, "scope udp port a string",
+     "#\n[scope]\nprotected_udp_ports = [\"53\"]", "scope.protected_udp_ports",
+     "got \"53\"", 3},
+    {Fault::OutOfRange, "scope udp port too large",
+     "#\n[scope]\nprotected_udp_ports = [70000]", "scope.protected_udp_ports",
+     "got 70000", 3},
+    // the top-level table
+    {Fault::UnknownKey, "unknown top-level key", "#\ncolour = \"blue\"",
+     "colour", "unknown key (known here: interfaces, attach_mode", 2},
+    {Fault::UnknownKey, "unknown section", "#\n[extra]\na = 1", "extra",
+     "unknown key", 2},
+    {Fault::UnknownKey, "section key at the top level", "#\ntcp_ports = [1]",
+     "tcp_ports", "unknown key", 2},
+    {Fault::UnknownKey, "interface in the singular", "#\ninterface = \"eth1\"",
+     "interface", "unknown key", 2},
+    {Fault::UnknownKey, "denied_sample_rate is not a key",
+     "#\ndenied_sample_rate = 1", "denied_sample_rate", "unknown key", 2},
 };
 
 TEST(Config, EveryBadValueIsNamedWithItsLineAndWhatIsExpected) {
@@ -245,6 +327,100 @@ TEST(Config, EveryBadValueIsNamedWithItsLineAndWhatIsExpected) {
                                   bad.field + ": ",
                               0),
               0u)
+        << e.message;
+  }
+}
+
+// The keys the parser knows in one table (`section` empty: the top level),
+// from its own unknown-key message, so a key added to the parser without
+// rows in kBadConfigs fails the test below.
+std::vector<std::string> known_keys(const std::string &section) {
+  std::string text = section.empty() ? "" : "[" + section + "]\n";
+  auto config = parse_config(text + "no_such_key = 1", "k.toml");
+  EXPECT_FALSE(config.ok());
+  if (config.ok())
+    return {};
+  const std::string &message = config.error().message;
+  const std::string marker = "known here: ";
+  auto begin = message.find(marker);
+  auto end = message.rfind(')');
+  EXPECT_TRUE(begin != std::string::npos && end != std::string::npos)
+      << message;
+  if (begin == std::string::npos || end == std::string::npos)
+    return {};
+  std::vector<std::string> keys;
+  std::string list =
+      message.substr(begin + marker.size(), end - begin - marker.size());
+  for (std::size_t at = 0; at <= list.size();) {
+    auto comma = std::min(list.find(", ", at), list.size());
+    keys.push_back(list.substr(at, comma - at));
+    at = comma + 2;
+  }
+  return keys;
+}
+
+bool has_row(const std::string &field, Fault fault) {
+  return std::any_of(
+      std::begin(kBadConfigs), std::end(kBadConfigs),
+      [&](const BadConfig &bad) {
+        if (bad.fault != fault)
+          return false;
+        if (fault != Fault::UnknownKey)
+          return field == bad.field;
+        // An unknown key's row counts for its table.
+        std::string key = bad.field;
+        auto dot = key.rfind('.');
+        return field == (dot == std::string::npos ? "" : key.substr(0, dot));
+      });
+}
+
+TEST(Config, EveryKeyHasABadConfigOfEachFault) {
+  std::vector<std::string> top = known_keys("");
+  EXPECT_EQ(top.size(), 9u) << "SPEC §5 has seven keys and two tables";
+  EXPECT_TRUE(has_row("", Fault::UnknownKey)) << "the top level";
+  for (const std::string &key : top) {
+    SCOPED_TRACE(key);
+    EXPECT_TRUE(has_row(key, Fault::WrongType));
+    auto as_table = parse_config(key + " = true", "k.toml");
+    ASSERT_FALSE(as_table.ok());
+    if (as_table.error().message.find("expected a table") ==
+        std::string::npos) {
+      EXPECT_TRUE(has_row(key, Fault::OutOfRange));
+      continue;
+    }
+    EXPECT_TRUE(has_row(key, Fault::UnknownKey));
+    std::vector<std::string> inner = known_keys(key);
+    EXPECT_FALSE(inner.empty());
+    for (const std::string &name : inner) {
+      SCOPED_TRACE(key + "." + name);
+      EXPECT_TRUE(has_row(key + "." + name, Fault::WrongType));
+      EXPECT_TRUE(has_row(key + "." + name, Fault::OutOfRange));
+    }
+  }
+}
+
+// TOML itself refuses these; the message still names the line and the key.
+TEST(Config, KeysAreNotDefinedTwice) {
+  struct Twice {
+    const char *text;
+    int line;
+    const char *key;
+  };
+  for (const Twice &t : {
+           Twice{"capacity = 1\ncapacity = 2", 2, "capacity"},
+           Twice{"[exempt]\n[exempt]", 2, "exempt"},
+           Twice{"[exempt]\ntcp_ports = [1]\ntcp_ports = [2]", 3, "tcp_ports"},
+           Twice{"exempt.udp_ports = [1]\n[exempt]\nudp_ports = [2]", 2,
+                 "exempt"},
+       }) {
+    SCOPED_TRACE(t.text);
+    auto config = parse_config(t.text, "x.toml");
+    ASSERT_FALSE(config.ok());
+    const Error &e = config.error();
+    EXPECT_EQ(e.code, "invalid_config");
+    EXPECT_EQ(e.message.rfind("x.toml:" + std::to_string(t.line) + ": ", 0), 0u)
+        << e.message;
+    EXPECT_NE(e.message.find(std::string("'") + t.key + "'"), std::string::npos)
         << e.message;
   }
 }

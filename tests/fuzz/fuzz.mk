@@ -10,6 +10,8 @@
 #                          suite's frame shapes (tests/fuzz/tools/)
 #   make test-asan         the whole GoogleTest suite under ASan + UBSan
 #   make test-tsan         the same under TSan
+#   make ci-hardening      what CI runs after `make test`: builds both, then
+#                          test-asan, then fuzz (FUZZ_SECONDS each target)
 # Sanitizer objects live apart (build/asan/, build/tsan/, build/fuzz/), so
 # these never disturb the normal build. See tests/fuzz/README.md.
 
@@ -45,15 +47,17 @@ FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/%,$(FUZZ_ALL_TARGETS))
 
 # The GoogleTest suite, as build/xdpgate_tests, twice more. g++ under the
 # sanitizers warns "maybe-uninitialized" inside libstdc++ (std::regex); the
-# normal build keeps that warning.
+# normal build keeps that warning. Every report is fatal: UB aborts the run
+# (g++ would print and go on) as ASan and LSan do.
 SAN_GXX_FLAGS := -Werror -Wno-maybe-uninitialized
-ASAN_SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                 -fno-omit-frame-pointer
 TSAN_SANITIZE := -fsanitize=thread
 ASAN_OBJS := $(patsubst %.cpp,$(ASAN_DIR)/obj/%.o,$(TEST_SRCS) $(LIB_SRCS))
 TSAN_OBJS := $(patsubst %.cpp,$(TSAN_DIR)/obj/%.o,$(TEST_SRCS) $(LIB_SRCS))
 SAN_TEST_LIBS := $(LDLIBS) -lgtest -lgtest_main -lgmock
 
-.PHONY: fuzz fuzz-binaries fuzz-corpus test-asan test-tsan
+.PHONY: fuzz fuzz-binaries fuzz-corpus test-asan test-tsan ci-hardening
 
 fuzz-binaries: $(FUZZ_BINS)
 
@@ -95,6 +99,13 @@ test-asan: $(ASAN_DIR)/xdpgate_tests
 	$(Q)ASAN_OPTIONS=detect_leaks=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$< --gtest_brief=1
+
+# Built first with whatever -j was given, then run one after the other so the
+# fuzzers do not compete with the suite (or each other) for CPUs.
+ci-hardening:
+	$(Q)$(MAKE) --no-print-directory fuzz-binaries $(ASAN_DIR)/xdpgate_tests
+	$(Q)$(MAKE) --no-print-directory test-asan
+	$(Q)$(MAKE) --no-print-directory fuzz
 
 test-tsan: $(TSAN_DIR)/xdpgate_tests
 	$(Q)TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $< --gtest_brief=1

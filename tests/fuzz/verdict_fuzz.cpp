@@ -5,10 +5,6 @@
 // any difference in action or verdict counter aborts with both stories.
 // Input: byte 0 picks the configuration (bits 0-1 the mode, bit 2 a scoped
 // port set), the rest is the Ethernet frame. Needs root and BPF.
-//
-// Known divergences (KnownDivergences in verdict_model.hpp, findings in
-// tests/fuzz/README.md): until they are settled the model follows the
-// program there; VERDICT_FUZZ_STRICT=1 holds the program to the SPEC.
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <unistd.h>
@@ -64,19 +60,8 @@ struct Setup {
   DesiredState desired;
 };
 
-bool strict() {
-  static const bool on = [] {
-    // Both known divergences are fixed in bpf/: strict unless told not to.
-    const char *v = std::getenv("VERDICT_FUZZ_STRICT");
-    return !v || std::string(v) != "0";
-  }();
-  return on;
-}
-
 Setup setup_for(std::uint8_t selector) {
   Setup s;
-  s.model.follow.l4_bound_is_frame = !strict();
-  s.model.follow.icmpv6_needs_8_bytes = !strict();
   switch (selector & 3) {
   case 0:
     s.model.mode = XDPGATE_MODE_OFF;

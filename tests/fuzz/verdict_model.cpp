@@ -65,8 +65,7 @@ Parsed source_only(Parsed p, const Cursor &c, const std::string &why) {
 }
 
 // The L4 header at `at`, inside the datagram ending at `end`.
-Parsed parse_l4(Parsed p, const Cursor &c, std::size_t at, std::size_t end,
-                const KnownDivergences &follow) {
+Parsed parse_l4(Parsed p, const Cursor &c, std::size_t at, std::size_t end) {
   p.kind = Parsed::Kind::Ip;
   switch (p.protocol) {
   case kTcp:
@@ -82,7 +81,7 @@ Parsed parse_l4(Parsed p, const Cursor &c, std::size_t at, std::size_t end,
   case kIcmpv6:
     if (p.family != Family::V6)
       break;
-    if (!c.fits(at, follow.icmpv6_needs_8_bytes ? 8 : 4, end))
+    if (!c.fits(at, 4, end))
       return malformed(c, "ICMPv6 header short");
     if (c.u8(at) >= 133 && c.u8(at) <= 137) {
       c.note("ndp type " + std::to_string(c.u8(at)));
@@ -97,8 +96,7 @@ Parsed parse_l4(Parsed p, const Cursor &c, std::size_t at, std::size_t end,
   return p;
 }
 
-Parsed parse_ipv4(const Cursor &c, std::size_t at,
-                  const KnownDivergences &follow) {
+Parsed parse_ipv4(const Cursor &c, std::size_t at) {
   Parsed p;
   p.family = Family::V4;
   if (!c.fits(at, 20, c.size()))
@@ -121,12 +119,10 @@ Parsed parse_ipv4(const Cursor &c, std::size_t at,
   p.protocol = c.u8(at + 9);
   if ((c.be16(at + 6) & 0x1FFF) != 0)
     return source_only(p, c, "non-first IPv4 fragment");
-  std::size_t end = follow.l4_bound_is_frame ? c.size() : at + total;
-  return parse_l4(p, c, at + header, end, follow);
+  return parse_l4(p, c, at + header, at + total);
 }
 
-Parsed parse_ipv6(const Cursor &c, std::size_t at,
-                  const KnownDivergences &follow) {
+Parsed parse_ipv6(const Cursor &c, std::size_t at) {
   Parsed p;
   p.family = Family::V6;
   if (!c.fits(at, 40, c.size()))
@@ -137,8 +133,6 @@ Parsed parse_ipv6(const Cursor &c, std::size_t at,
   std::size_t end = at + 40 + c.be16(at + 4);
   if (end > c.size())
     return malformed(c, "payload length past the frame");
-  if (follow.l4_bound_is_frame)
-    end = c.size();
   for (int i = 0; i < 16; ++i)
     p.source[i] = c.u8(at + 8 + i);
   std::uint8_t next = c.u8(at + 6);
@@ -164,10 +158,10 @@ Parsed parse_ipv6(const Cursor &c, std::size_t at,
     cursor += length;
   }
   p.protocol = next;
-  return parse_l4(p, c, cursor, end, follow);
+  return parse_l4(p, c, cursor, end);
 }
 
-Parsed parse_frame(const Cursor &c, const KnownDivergences &follow) {
+Parsed parse_frame(const Cursor &c) {
   if (!c.fits(0, 14, c.size()))
     return malformed(c, "Ethernet header short");
   std::uint16_t type = c.be16(12);
@@ -181,9 +175,9 @@ Parsed parse_frame(const Cursor &c, const KnownDivergences &follow) {
     at += 4;
   }
   if (type == kEthIpv4)
-    return parse_ipv4(c, at, follow);
+    return parse_ipv4(c, at);
   if (type == kEthIpv6)
-    return parse_ipv6(c, at, follow);
+    return parse_ipv6(c, at);
   c.note("ethertype " + std::to_string(type));
   Parsed p;
   p.kind = Parsed::Kind::NonIp;
@@ -211,7 +205,7 @@ ModelOutcome model_verdict(const ModelConfig &config,
                            std::span<const std::uint8_t> frame,
                            ModelTrace *trace) {
   Cursor c(frame, trace);
-  Parsed p = parse_frame(c, config.follow);
+  Parsed p = parse_frame(c);
   bool enforcing = config.mode == XDPGATE_MODE_ENFORCE;
   auto pass = [](int verdict) { return ModelOutcome{XDP_PASS, verdict}; };
   switch (p.kind) {

@@ -37,21 +37,8 @@
 
 namespace xdpgate::fuzz {
 
-// Where bpf/ departs today from the SPEC reading above; each is a finding
-// in tests/fuzz/README.md. verdict_fuzz follows the program there (so that
-// fuzzing goes on finding new differences) unless told to be strict.
-struct KnownDivergences {
-  // Extension and L4 headers may end anywhere before the end of the frame
-  // (in the padding past the datagram), and an IPv6 payload length of 0 is
-  // not checked. Finding 1.
-  bool l4_bound_is_frame = false;
-  // An ICMPv6 header shorter than 8 bytes is malformed. Finding 2.
-  bool icmpv6_needs_8_bytes = false;
-};
-
 struct ModelConfig {
   xdpgate_mode mode = XDPGATE_MODE_ENFORCE;
-  KnownDivergences follow;
   std::vector<IpPrefix> allow;
   std::vector<IpPrefix> exempt_sources;
   std::set<std::uint16_t> exempt_tcp_ports;

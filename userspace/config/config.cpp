@@ -186,8 +186,13 @@ Result<std::vector<IpPrefix>> sources(const Where &w, const toml::node &node) {
     if (!text)
       return text.error();
     auto prefix = IpPrefix::parse(*text, w.key);
-    if (!prefix)
-      return w.fail_at(element.source(), prefix.error().message);
+    if (!prefix) {
+      // The parser names the key too; the message says it once.
+      std::string why = prefix.error().message;
+      if (why.starts_with(w.key + " "))
+        why.erase(0, w.key.size() + 1);
+      return w.fail_at(element.source(), why);
+    }
     out.push_back(*prefix);
   }
   return out;
