@@ -13,8 +13,10 @@
 #       file's mode and owner and its directory's mode are as documented;
 #       one user past its connection limit is refused cleanly.
 # Throughout (a) to (c) a normal client keeps asking for the status: it must
-# be answered every time, within 3 s (a generous bound; the latencies are
-# reported, not asserted, against the idle baseline). Before and after each
+# be answered every time, within 5 s (a generous bound: on a loaded 2-CPU VM
+# it waits up to ~2 s behind the 1,000 clients of (a); slow clients that
+# starve it make it wait for their 30 s deadline). The latencies are
+# reported against the idle baseline, not asserted. Before and after each
 # phase the daemon's open file descriptors and VmRSS are measured: once the
 # clients are gone the descriptors return to within 3 of the baseline and
 # the RSS grows by less than 20 MiB. The list is the same at the end.
@@ -41,7 +43,7 @@ CREATED_GROUPS=()
 PROBE_PID=
 PEAKS_PID=
 # Bounds: a normal client's answer, descriptors, memory.
-MAX_LATENCY_MS=3000
+MAX_LATENCY_MS=5000
 MAX_FD_GROWTH=3
 MAX_RSS_GROWTH_KIB=$((20 * 1024))
 
@@ -111,7 +113,8 @@ peaks_start() {
 
 probe_start() {
 	rm -f "$XG_TMP/stop"
-	abuse probe --stop "$XG_TMP/stop" --max-seconds 90 >"$XG_TMP/probe.json" &
+	abuse probe --stop "$XG_TMP/stop" --max-seconds 90 \
+		--timeout $((MAX_LATENCY_MS / 1000)) >"$XG_TMP/probe.json" &
 	PROBE_PID=$!
 	sleep 0.3 # the probe's first requests run before the phase starts
 }

@@ -4,10 +4,11 @@
 
 Standard library only. Every subcommand prints one JSON object on stdout.
 
-  probe --socket S --stop FILE [--max-seconds N] [--interval S]
+  probe --socket S --stop FILE [--max-seconds N] [--interval S] [--timeout S]
       A normal client: GET .../status on a fresh connection, again and
       again, until FILE exists. Reports each request's latency (median and
-      max, in ms) and how many failed (no 200 with a JSON body within 3 s).
+      max, in ms) and how many failed (no 200 with a JSON body within the
+      timeout, default 5 s).
   concurrent --socket S --clients N
       Opens N connections first, then sends one request on each and reads
       every answer. Counts correct answers (200, JSON), clean refusals (the
@@ -119,7 +120,8 @@ def cmd_probe(args):
     end = time.monotonic() + args.max_seconds
     while not os.path.exists(args.stop) and time.monotonic() < end:
         start = time.monotonic()
-        status, body = exchange(args.socket, STATUS_REQUEST, timeout=3.0)
+        status, body = exchange(args.socket, STATUS_REQUEST,
+                                timeout=args.timeout)
         took = (time.monotonic() - start) * 1000
         if status == 200 and isinstance(body, dict) and "mode" in body:
             latencies.append(took)
@@ -349,6 +351,7 @@ def main():
     p.add_argument("--stop", required=True)
     p.add_argument("--max-seconds", type=float, default=60)
     p.add_argument("--interval", type=float, default=0.05)
+    p.add_argument("--timeout", type=float, default=5.0)
     p = sub.add_parser("concurrent")
     p.add_argument("--clients", type=int, default=1000)
     p = sub.add_parser("slow")
