@@ -22,7 +22,6 @@ PINS=/sys/fs/bpf/xdpgate-bad-config-$$
 SOCK=$TMP/run/xdpgate.sock
 STATE=$TMP/state
 DAEMON_PID=
-failures=0
 
 cleanup() {
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
@@ -37,17 +36,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok - $what"
-	else
-		echo "not ok - $what"
-		failures=$((failures + 1))
-	fi
-}
-not() { ! "$@"; }
+# check and not: the integration scripts' shared helpers.
+. tests/integration/common.bash
 contains() { grep -qF -- "$2" "$1"; }
 
 # xdpgated in a network namespace of its own, pinned, listening and storing
