@@ -425,6 +425,91 @@ TEST(Config, KeysAreNotDefinedTwice) {
   }
 }
 
+// toml++ 3.3 aborts on these (an assertion in its key parser) unless they are
+// refused first: the daemon would die at start, or on SIGHUP, instead of
+// saying where the file is wrong. Found by config_fuzz.
+TEST(Config, TableHeaderWithoutANameIsRefusedNotACrash) {
+  for (const char *text :
+       {"#\n[", "#\n[\n", "#\n[ \n", "#\n[#x]", "#\n[.a]", "#\n[=]",
+        "#\n  [\x01]", "#\n[[\n", "#\n[[[1]]]", "#\n[ [a]]", "#\n[\xc3\xa9]",
+        "#\n[\r\n", "\xEF\xBB\xBF\n[.]"}) {
+    SCOPED_TRACE(text);
+    auto config = parse_config(text, "x.toml");
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.error().code, "invalid_config");
+    EXPECT_EQ(config.error().message.rfind("x.toml:2: ", 0), 0u)
+        << config.error().message;
+  }
+}
+
+// Other inputs that break toml++ 3.3's internal checks (assert() in its
+// parser) are refused as invalid files too, not an abort. Found by
+// config_fuzz.
+TEST(Config, InputsThatBreakTheTomlParsersChecksAreRefused) {
+  for (const char *text :
+       {"exempt.tcp_ports = [}", "capacity = [1, }", "a = [[[}0"}) {
+    SCOPED_TRACE(text);
+    auto config = parse_config(text, "x.toml");
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.error().code, "invalid_config");
+    EXPECT_EQ(config.error().message.rfind("x.toml: not valid TOML", 0), 0u)
+        << config.error().message;
+  }
+}
+
+// toml++ 3.3 reaches __builtin_unreachable (undefined behaviour) on many
+// non-ASCII characters where it looks for whitespace: in keys, in a bad
+// value it reads on through quotes, after a backslash in a multi-line
+// string. The configuration is ASCII outside comments. Found by config_fuzz.
+TEST(Config, NonAsciiOutsideCommentsIsRefused) {
+  for (const char *text : {
+           "#\ncapacit\xc3\xa9 = 1", "#\na\xcd\xa8 = 1", "#\n[exempt\xcd\xa8]",
+           "#\ncapacity = 1\xc2\xa0", "#\nexe=5=\"$/srv/xdpgat\xcb\xa0\n[",
+           "#\nwrite_group = \"caf\xc3\xa9\"",
+           "#\nsocket = \"\"\"/x\\\xc3\xa9\"\"\"",
+           "socket = \"\"\"/x\\ \n\xc3\xa9\"\"\"", // é on line 2
+       }) {
+    SCOPED_TRACE(text);
+    auto config = parse_config(text, "x.toml");
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(
+        config.error().message.rfind("x.toml:2: a non-ASCII character", 0), 0u)
+        << config.error().message;
+  }
+  auto in_comments = parse_config("# caf\xc3\xa9\n[exempt]\n# \xcd\xa8\n"
+                                  "sources = [] # \xe2\x80\x94 \"#\n",
+                                  "x.toml");
+  EXPECT_TRUE(in_comments.ok()) << in_comments.error().message;
+}
+
+// ... and the check that refuses them does not mistake brackets inside
+// values, strings or comments for table headers.
+TEST(Config, BracketsInsideValuesAreNotTableHeaders) {
+  struct Case {
+    const char *text;
+    const char *field; // the key the error must name; "" when accepted
+  };
+  for (const Case &c : {
+           Case{"exempt.tcp_ports = [\n[+1]\n]", "exempt.tcp_ports"},
+           Case{"exempt.tcp_ports = [\n  [ [1] ],\n]", "exempt.tcp_ports"},
+           Case{"socket = \"\"\"\n[=]\"\"\"", "socket"},
+           Case{"socket = '''\n[.]'''", "socket"},
+           Case{"socket = \"\"\"\\\n[=]\"\"\"", "socket"},
+           Case{"# [=]\ncapacity = 5 # [\n[scope] # [.]", ""},
+           Case{"interfaces = [\n\"eth0\", # [\n\"eth1\",\n]", ""},
+           Case{"\xEF\xBB\xBF[exempt]\ntcp_ports = []", ""},
+       }) {
+    SCOPED_TRACE(c.text);
+    auto config = parse_config(c.text, "x.toml");
+    if (*c.field == '\0') {
+      EXPECT_TRUE(config.ok()) << config.error().message;
+      continue;
+    }
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.error().field, c.field) << config.error().message;
+  }
+}
+
 TEST(Config, SocketPathMustFitAUnixSocketAddress) {
   auto config =
       parse_config("socket = \"/" + std::string(107, 'a') + "\"", "t.toml");

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # A bad configuration file refuses the start: for a few keys of SPEC §5,
 # `xdpgated --config BAD` exits non-zero with a message naming the file, the
-# line and the key, before it pins, loads or listens on anything. A good
-# file with the same flags does start (so the refusals are the file's doing).
+# line and the key, before it pins, loads or listens on anything; files
+# that used to crash the TOML parser are refused too. A good file with the
+# same flags does start (so the refusals are the file's doing), and a bad
+# file given to it on SIGHUP is refused while it keeps running.
 # tests/config_test.cpp holds every key to this in the parser; this is the
 # daemon's side of it.
 #
@@ -96,6 +98,19 @@ check "syntax error: start refused (exit $rc)" [ "$rc" -ne 0 ]
 check "syntax error: the message names the file and line" \
 	contains "$TMP/syntax.log" "$TMP/syntax.toml:1: "
 
+# Files Debian 12's toml++ used to abort on (found by config_fuzz): refused
+# with exit status 1 and the line, not killed by SIGABRT.
+printf 'capacity = 1\n[\n' >"$TMP/no-name.toml"
+daemon --config "$TMP/no-name.toml" >"$TMP/no-name.log" 2>&1
+rc=$?
+check "header without a name: start refused, no crash (exit $rc)" [ "$rc" -eq 1 ]
+check "header without a name: the message names the file and line" \
+	contains "$TMP/no-name.log" "$TMP/no-name.toml:2: "
+printf 'exempt.tcp_ports = [}\n' >"$TMP/brace.toml"
+daemon --config "$TMP/brace.toml" >"$TMP/brace.log" 2>&1
+rc=$?
+check "brace in an array: start refused, no crash (exit $rc)" [ "$rc" -eq 1 ]
+
 # A file named on the command line must exist.
 daemon --config "$TMP/absent.toml" >"$TMP/absent.log" 2>&1
 rc=$?
@@ -118,6 +133,17 @@ if [ "$(id -u)" -eq 0 ]; then
 		sleep 0.1
 	done
 	check "good file: the daemon listens" test -S "$SOCK"
+	# A reload with a bad file keeps the daemon and its configuration.
+	printf '[\n' >"$TMP/good.toml"
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 50); do
+		grep -q 'reload refused' "$TMP/good.log" && break
+		sleep 0.1
+	done
+	check "bad file on SIGHUP: reload refused, naming the line" \
+		contains "$TMP/good.log" "$TMP/good.toml:1: "
+	check "bad file on SIGHUP: the daemon keeps running" kill -0 "$DAEMON_PID"
+	check "bad file on SIGHUP: still listening" test -S "$SOCK"
 	kill -TERM "$DAEMON_PID" 2>/dev/null
 	wait "$DAEMON_PID"
 	rc=$?

@@ -9,16 +9,18 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <optional>
 #include <span>
 #include <sstream>
 
-// Built with exceptions so the same code works header-only and against the
-// shared libtomlplusplus; parse_config turns the one exception into an Error.
-#include <toml++/toml.h>
-
 #include "common/fd.hpp"
+#include "config/toml.hpp"
 
 namespace xdpgate {
+
+void toml_check_failed(const char *check) {
+  throw TomlCheckFailed(std::string("toml++ check failed: ") + check);
+}
 
 namespace {
 
@@ -212,8 +214,10 @@ Status walk(const Where &table_where, const toml::table &table,
             table_where.key.empty()
                 ? std::string(name.str())
                 : table_where.key + "." + std::string(name.str())};
+    // A named copy: clang before 16 cannot capture a structured binding.
+    std::string_view wanted = name.str();
     auto key = std::find_if(keys.begin(), keys.end(),
-                            [&](const Key &k) { return k.name == name.str(); });
+                            [&](const Key &k) { return k.name == wanted; });
     if (key == keys.end()) {
       std::string known;
       for (const auto &k : keys)
@@ -296,16 +300,127 @@ constexpr Key kTopKeys[] = {
                  Config &c) { return section(w, n, kScopeKeys, c); }},
 };
 
+// Inputs toml++ 3.3 (Debian 12's) does not survive, refused here before it
+// sees them. A table header whose first key does not start like one (a lone
+// "[", "[.a]", "[=]", "[#"): an assertion aborts the daemon (fixed upstream
+// in marzer/tomlplusplus#301). A non-ASCII character wherever toml++ may
+// look for whitespace, which is anywhere but a comment (in keys and bare
+// values, inside a bad value it reads on through quotes, after a backslash
+// in a multi-line string): its Unicode whitespace table reaches
+// __builtin_unreachable for many code points. No value of SPEC §5 needs
+// more than ASCII, so only comments may have it. Strings and comments are
+// skipped and brackets counted, so a '#' in a string is no comment and
+// arrays spanning lines are not taken for headers. Gives the line and what
+// is wrong there.
+struct Hazard {
+  std::size_t line;
+  std::string what;
+};
+
+constexpr const char *kNonAscii =
+    "a non-ASCII character; the configuration is ASCII outside comments";
+
+std::optional<Hazard> toml_hazard(std::string_view text) {
+  auto key_start = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+           c == '-' || c == '"' || c == '\'' || c == ']';
+  };
+  std::size_t line = 1;
+  int depth = 0;
+  bool line_start = true;
+  char previous = '\n'; // the last character that was not a space
+  if (text.starts_with("\xEF\xBB\xBF")) // toml++ skips a UTF-8 BOM
+    text.remove_prefix(3);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\n') {
+      ++line;
+      line_start = true;
+      previous = c;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r')
+      continue;
+    if (c == '#') {
+      while (i + 1 < text.size() && text[i + 1] != '\n')
+        ++i;
+      continue;
+    }
+    // A quote opens a string only where TOML has one: toml++ reads a quote
+    // right after other text ("0\"é") as part of that text.
+    bool string_may_start =
+        std::string_view("\n=[,{.").find(previous) != std::string_view::npos;
+    if ((c == '"' || c == '\'') && string_may_start) {
+      // Multi-line strings end at the tripled quote, others at the quote or
+      // (unterminated) the line's end; a basic string has escapes.
+      bool multi = text.substr(i, 3) == std::string(3, c);
+      i += multi ? 3 : 1;
+      for (; i < text.size(); ++i) {
+        if (text[i] == '\n') {
+          if (!multi)
+            break;
+          ++line;
+        } else if (static_cast<unsigned char>(text[i]) >= 0x80) {
+          return Hazard{line, kNonAscii};
+        } else if (c == '"' && text[i] == '\\') {
+          if (i + 1 < text.size() &&
+              static_cast<unsigned char>(text[i + 1]) >= 0x80)
+            return Hazard{line, kNonAscii};
+          if (i + 1 < text.size() && text[i + 1] == '\n')
+            ++line;
+          ++i;
+        } else if (text[i] == c &&
+                   (!multi || text.substr(i, 3) == std::string(3, c))) {
+          i += multi ? 2 : 0;
+          break;
+        }
+      }
+      if (i < text.size() && text[i] == '\n')
+        --i; // the newline is counted above
+      line_start = false;
+      previous = c;
+      continue;
+    }
+    if (static_cast<unsigned char>(c) >= 0x80)
+      return Hazard{line, kNonAscii};
+    if (c == '[' && line_start && depth == 0) {
+      std::size_t at = i + 1;
+      if (at < text.size() && text[at] == '[')
+        ++at;
+      while (at < text.size() && (text[at] == ' ' || text[at] == '\t'))
+        ++at;
+      if (at < text.size() && !key_start(text[at]))
+        return Hazard{line, "table header: expected a table name after '['"};
+    }
+    if (c == '[' || c == '{')
+      ++depth;
+    else if ((c == ']' || c == '}') && depth > 0)
+      --depth;
+    line_start = false;
+    previous = c;
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 Result<Config> parse_config(std::string_view toml_text,
                             std::string_view source_name) {
+  if (auto hazard = toml_hazard(toml_text))
+    return Error{std::string(kCode), std::string(source_name) + ":" +
+                                         std::to_string(hazard->line) + ": " +
+                                         hazard->what};
   toml::table root;
   try {
     root = toml::parse(toml_text, source_name);
   } catch (const toml::parse_error &e) {
     return Error{std::string(kCode), located(source_name, e.source()) +
                                          std::string(e.description())};
+  } catch (const TomlCheckFailed &) {
+    return Error{std::string(kCode),
+                 std::string(source_name) +
+                     ": not valid TOML, and the parser cannot say where; look "
+                     "for a bracket, brace or quote out of place"};
   }
   Config config;
   if (auto status = walk(Where{source_name, ""}, root, kTopKeys, config);
