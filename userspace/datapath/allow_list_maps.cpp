@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <cerrno>
 #include <cstring>
 #include <unordered_set>
 
@@ -188,10 +189,13 @@ Status AllowListMaps::apply_in_place(Trie &trie,
                                      const std::vector<IpPrefix> &removed) {
   // Host table and trie agree on every full-length entry; in between the two
   // updates a packet still gets the verdict of the list before or after.
+  // A daemon killed in between leaves a host in the trie only; removing it
+  // later must still work, so a host already gone from the table is fine.
   if (!removed.empty()) {
     const IpPrefix &gone = removed.front();
     if (gone.is_single_address() &&
-        bpf_map_delete_elem(trie.hosts.get(), gone.addr.data()) != 0)
+        bpf_map_delete_elem(trie.hosts.get(), gone.addr.data()) != 0 &&
+        errno != ENOENT)
       return system_error("kernel_update_failed",
                           "removing " + gone.to_string() +
                               " from the kernel host table failed");
