@@ -63,6 +63,7 @@ xg_setup_pair() {
 }
 
 # Usage: xg_start_daemon [extra xdpgated flags...]
+# Waits XG_START_TIMEOUT_S (default 10) for the socket to answer.
 xg_start_daemon() {
 	# exec: $! must be xdpgated itself, not a subshell, for signals to reach it.
 	(exec nsenter --net=/run/netns/"$XG_RECEIVER" "$XG_BUILD/xdpgated" \
@@ -71,7 +72,7 @@ xg_start_daemon() {
 		>>"$XG_TMP/daemon.log" 2>&1 &
 	XG_DAEMON_PID=$!
 	local i
-	for i in $(seq 100); do
+	for i in $(seq $((${XG_START_TIMEOUT_S:-10} * 10))); do
 		xg_cli status >/dev/null 2>&1 && return 0
 		kill -0 $XG_DAEMON_PID 2>/dev/null || break
 		sleep 0.1

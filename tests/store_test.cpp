@@ -436,7 +436,13 @@ TEST(Store, ReadOnlyFileSystemIsRefusedAtOpen) {
       return 3;
     std::fprintf(stderr, "read-only: %s: %s\n", store.error().code.c_str(),
                  store.error().message.c_str());
-    return store.error().code == "store_write_failed" ? kPassed : 4;
+    if (store.error().code != "store_write_failed")
+      return 4;
+    // It says why, not just "attempt to write a readonly database".
+    return store.error().message.find(state_dir + " is read-only") !=
+                   std::string::npos
+               ? kPassed
+               : 5;
   });
   if (result == kCannotMount)
     GTEST_SKIP() << "cannot mount a tmpfs in a private mount namespace";

@@ -3,7 +3,8 @@
 # test itself: scripts/run-tests.sh runs only tests/integration/*.sh).
 
 failures=0
-# check DESCRIPTION COMMAND...: prints "ok - ..." or "not ok - ..."
+# check DESCRIPTION COMMAND...: prints "ok - ..." or "not ok - ..." (and then
+# returns 1, for a caller that has more to say about the failure)
 check() {
 	local what=$1
 	shift
@@ -12,9 +13,16 @@ check() {
 	else
 		echo "not ok - $what"
 		failures=$((failures + 1))
+		return 1
 	fi
 }
 not() { ! "$@"; }
+# check_same DESCRIPTION EXPECTED GOT: check the two texts are equal; prints
+# their difference when they are not.
+check_same() {
+	check "$1" [ "$2" = "$3" ] ||
+		diff <(echo "$2") <(echo "$3") | sed 's/^/#   /' >&2
+}
 
 # Reachability probes, planned then run all at once: a failing probe costs
 # its whole timeout (1 s), so one round costs about that, not the sum.
@@ -86,3 +94,38 @@ json_get() {
 	"$XG_PYTHON" -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
 }
 mode_is() { [ "$(xg_cli --json status | json_get 'd["mode"]')" = "$1" ]; }
+
+# Background pings, as restart_test.sh runs them: each SOURCE pings the
+# receiver (the host address of its family) in batches of 20 until
+# xg_traffic_stop; a batch waits for its last reply, so stopping never counts
+# a packet in flight as lost.
+#   xg_traffic_start SOURCE...
+#   xg_traffic_stop
+#   xg_traffic_result SOURCE -> "transmitted received" over every batch
+XG_TRAFFIC_PIDS=()
+xg_traffic_start() {
+	local src dst
+	rm -f "$XG_TMP/traffic-stop" "$XG_TMP"/traffic-*.log
+	for src in "$@"; do
+		case $src in
+		*:*) dst=$XG_HOST6 ;;
+		*) dst=$XG_HOST4 ;;
+		esac
+		(
+			while [ ! -e "$XG_TMP/traffic-stop" ] && [ -e "/run/netns/$XG_SENDER" ]; do
+				nsenter --net="/run/netns/$XG_SENDER" \
+					ping -q -n -c 20 -i 0.01 -W 1 -I "$src" "$dst"
+			done
+		) >"$XG_TMP/traffic-$src.log" 2>&1 &
+		XG_TRAFFIC_PIDS+=($!)
+	done
+}
+xg_traffic_stop() {
+	[ -d "$XG_TMP" ] && touch "$XG_TMP/traffic-stop"
+	[ ${#XG_TRAFFIC_PIDS[@]} -eq 0 ] || wait "${XG_TRAFFIC_PIDS[@]}"
+	XG_TRAFFIC_PIDS=()
+}
+xg_traffic_result() {
+	awk '/packets transmitted/ { t += $1; r += $4 } END { print t + 0, r + 0 }' \
+		"$XG_TMP/traffic-$1.log"
+}

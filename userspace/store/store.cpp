@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "common/fd.hpp"
@@ -72,6 +73,15 @@ std::optional<Mode> parse_mode(std::string_view text) {
   return std::nullopt;
 }
 
+// 0 when a file can be created in `dir`, else the errno. The file is
+// unnamed (O_TMPFILE) and vanishes with the descriptor: nothing is left
+// behind, and no descriptor of the database is opened and closed (which
+// would drop SQLite's locks on it).
+int write_probe_errno(const std::filesystem::path &dir) {
+  Fd fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, kFileMode));
+  return fd.valid() ? 0 : errno;
+}
+
 // Empty strings in AuditRecord are NULL in the table.
 std::optional<std::string_view> null_if_empty(const std::string &text) {
   if (text.empty())
@@ -109,12 +119,39 @@ struct Store::Impl {
 
 Error Store::Impl::fail(int rc, std::string_view doing) const {
   const bool current = db && sqlite3_extended_errcode(db.get()) == rc;
-  const std::string what =
-      std::string(doing) + " " + file.string() + " failed (" +
-      (current ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc)) + ")";
-  const int err = current ? sqlite3_system_errno(db.get()) : 0;
+  int kind = rc & 0xff;
+  // For a failed system call, the errno says which of full, read-only or
+  // broken it is (SQLite reports a failed write() as an I/O error); for
+  // anything else, an errno would be stale.
+  const bool from_os = kind == SQLITE_IOERR || kind == SQLITE_FULL ||
+                       kind == SQLITE_READONLY || kind == SQLITE_PERM ||
+                       kind == SQLITE_CANTOPEN;
+  int err = from_os && current ? sqlite3_system_errno(db.get()) : 0;
+  // SQLite reads errno well after the call that failed, so it may be stale
+  // and a read-only file system often shows as a bare I/O error: keep only
+  // the answers that say something, and ask the file system itself.
+  if (err != EROFS && err != ENOSPC && err != EDQUOT && err != EACCES &&
+      err != EPERM && err != EIO)
+    err = 0;
+  if (from_os && kind != SQLITE_FULL && err != EROFS &&
+      write_probe_errno(dir) == EROFS)
+    err = EROFS;
+  std::string what = std::string(doing) + " " + file.string() + " failed (" +
+                     (current ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc));
+  if (err != 0)
+    what += std::string(": ") + std::strerror(err);
+  what += ")";
   const std::string dir_text = dir.string();
-  switch (rc & 0xff) {
+  if (err == ENOSPC || err == EDQUOT)
+    kind = SQLITE_FULL;
+  if (err == EROFS)
+    return Error{"store_write_failed",
+                 what + ": the file system holding " + dir_text +
+                     " is read-only (the kernel remounts it so after a disk "
+                     "error: see dmesg); repair it and mount it read-write, "
+                     "then retry",
+                 "", err};
+  switch (kind) {
   case SQLITE_CORRUPT:
   case SQLITE_NOTADB:
     return corrupt(what);
