@@ -51,8 +51,11 @@ struct packet {
 	__u8 tcp_flags;	   /* byte 13 of the TCP header */
 	__u16 source_port; /* host order */
 	__u16 dest_port;   /* host order */
-	__u8 source[16];   /* network order; IPv4 uses the first 4 bytes */
-	const void *dest;  /* in the frame; 4 or 16 bytes, bounds-checked */
+	/* network order; IPv4 uses the first 4 bytes. Aligned so the host
+	 * filter's hash reads it as whole words (stack reads must be aligned).
+	 */
+	__u8 source[16] __attribute__((aligned(8)));
+	const void *dest; /* in the frame; 4 or 16 bytes, bounds-checked */
 };
 
 #define TCP_FLAG_SYN 0x02
