@@ -107,8 +107,7 @@ protected:
   // Deletes `host` from its family's live trie behind the data path's back:
   // from then on only the host table can allow it.
   void drop_from_trie(const IpPrefix &host) const {
-    Fd outer =
-        pinned(host.family == Family::V4 ? "allow_v4" : "allow_v6");
+    Fd outer = pinned(host.family == Family::V4 ? "allow_v4" : "allow_v6");
     std::uint32_t slot = 0, inner_id = 0;
     ASSERT_EQ(bpf_map_lookup_elem(outer.get(), &slot, &inner_id), 0);
     Fd inner(bpf_map_get_fd_by_id(inner_id));
@@ -133,9 +132,9 @@ TEST_F(HostFilterTest, ItsBitsAreThoseOfTheListedHostsAfterEveryChange) {
   // An atomic replace: a new table swapped in, old hosts leave, new enter.
   std::vector<IpPrefix> second =
       prefixes({"198.51.100.2", "203.0.113.9", "2001:db8::3", "192.0.2.0/24"});
-  std::vector<IpPrefix> leaving = prefixes(
-      {"10.0.0.0/8", "198.51.100.1", "2001:db8::1", "2001:db8:a::/48",
-       "2001:db8::2"});
+  std::vector<IpPrefix> leaving =
+      prefixes({"10.0.0.0/8", "198.51.100.1", "2001:db8::1", "2001:db8:a::/48",
+                "2001:db8::2"});
   ASSERT_TRUE(apply({prefixes({"203.0.113.9", "2001:db8::3", "192.0.2.0/24"}),
                      leaving, true}));
   EXPECT_EQ(kernel_bits(), bits_of(second)) << "after an atomic replace";
