@@ -118,6 +118,19 @@ struct {
 	__array(values, struct allow_v6_hosts_table);
 } allow_v6_hosts SEC(".maps");
 
+/*
+ * The host presence filter in front of the host tables (see xdpgate/abi.h):
+ * one u64 word per element, so a lookup is an inlined array access. A hint
+ * only: the tries still hold every host, so a clear bit never changes a
+ * verdict.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPGATE_HOST_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} host_filter SEC(".maps");
+
 /* Indexed by the slot stored in the allow-list tries (both families). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -51,8 +51,11 @@ struct packet {
 	__u8 tcp_flags;	   /* byte 13 of the TCP header */
 	__u16 source_port; /* host order */
 	__u16 dest_port;   /* host order */
-	__u8 source[16];   /* network order; IPv4 uses the first 4 bytes */
-	const void *dest;  /* in the frame; 4 or 16 bytes, bounds-checked */
+	/* network order; IPv4 uses the first 4 bytes. Aligned so the host
+	 * filter's hash reads it as whole words (stack reads must be aligned).
+	 */
+	__u8 source[16] __attribute__((aligned(8)));
+	const void *dest; /* in the frame; 4 or 16 bytes, bounds-checked */
 };
 
 #define TCP_FLAG_SYN 0x02
@@ -224,10 +227,102 @@ static __always_inline enum parse_result parse_ipv6(struct cursor *c,
 	return parse_l4(c, pkt);
 }
 
+/* Reads the ports of a TCP or UDP header known to be in the frame. */
+static __always_inline void read_ports(struct packet *pkt, const __u8 *l4)
+{
+	const struct udphdr *ports = (const void *)l4; /* TCP's start alike */
+
+	pkt->source_port = bpf_ntohs(ports->source);
+	pkt->dest_port = bpf_ntohs(ports->dest);
+	if (pkt->l4_protocol == IPPROTO_TCP)
+		pkt->tcp_flags = l4[13];
+	pkt->has_ports = 1;
+}
+
+/*
+ * The common frame in one pass: untagged Ethernet, IPv4 without options
+ * (first fragment or none) or IPv6 without extension headers, then a whole
+ * TCP or UDP header inside the frame and the datagram. Returns 1 with pkt
+ * and the cursor as the general parser leaves them for such a frame, or 0
+ * with both untouched for any other frame, which the general parser then
+ * reads from the start (and may well find malformed).
+ */
+static __always_inline int parse_common_frame(struct cursor *c,
+					      struct packet *pkt)
+{
+	struct ethhdr *eth = c->pos;
+	__u8 *l3 = (__u8 *)(eth + 1);
+	__u8 *l4, *datagram_end;
+	__u32 l4_size;
+	__u8 protocol;
+
+	if ((void *)(eth + 1) > c->end)
+		return 0;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)l3;
+
+		l4 = (__u8 *)(ip + 1);
+		/* Version 4 and a 5-word header: no options. */
+		if ((void *)l4 > c->end || l3[0] != 0x45 ||
+		    (ip->frag_off & bpf_htons(IP_OFFSET_MASK)))
+			return 0;
+		datagram_end = l3 + bpf_ntohs(ip->tot_len);
+		protocol = ip->protocol;
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip = (void *)l3;
+
+		l4 = (__u8 *)(ip + 1);
+		if ((void *)l4 > c->end || ip->version != 6)
+			return 0;
+		datagram_end = l4 + bpf_ntohs(ip->payload_len);
+		protocol = ip->nexthdr;
+	} else {
+		return 0;
+	}
+	if ((void *)datagram_end > c->end)
+		return 0;
+	/* Constant sizes: the verifier then knows the header is in bounds. */
+	if (protocol == IPPROTO_TCP) {
+		if ((void *)(l4 + sizeof(struct tcphdr)) > c->end ||
+		    l4 + sizeof(struct tcphdr) > datagram_end)
+			return 0;
+		l4_size = sizeof(struct tcphdr);
+	} else if (protocol == IPPROTO_UDP) {
+		if ((void *)(l4 + sizeof(struct udphdr)) > c->end ||
+		    l4 + sizeof(struct udphdr) > datagram_end)
+			return 0;
+		l4_size = sizeof(struct udphdr);
+	} else {
+		return 0;
+	}
+
+	pkt->l4_protocol = protocol;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)l3;
+
+		pkt->family = 4;
+		__builtin_memcpy(pkt->source, &ip->saddr, 4);
+		pkt->dest = &ip->daddr;
+	} else {
+		struct ipv6hdr *ip = (void *)l3;
+
+		pkt->family = 6;
+		__builtin_memcpy(pkt->source, &ip->saddr, 16);
+		pkt->dest = &ip->daddr;
+	}
+	read_ports(pkt, l4);
+	c->pos = l4 + l4_size;
+	c->limit = datagram_end;
+	return 1;
+}
+
 static __always_inline enum parse_result parse_packet(struct cursor *c,
 						      struct packet *pkt)
 {
 	__be16 proto = 0;
+
+	if (parse_common_frame(c, pkt))
+		return PARSE_OK;
 
 	if (parse_ethernet(c, &proto) != PARSE_OK)
 		return PARSE_MALFORMED;

@@ -103,16 +103,31 @@ static __always_inline void count_entry_hit(__u32 slot)
 	stats->last_hit_ns = bpf_ktime_get_coarse_ns();
 }
 
+/*
+ * Whether a listed host may hash to this bit. A clear bit skips the host
+ * table, never the trie, which holds the same host with the same slot.
+ */
+static __always_inline int host_may_be_listed(__u32 bit)
+{
+	__u32 word = bit / 64;
+	__u64 *bits = bpf_map_lookup_elem(&host_filter, &word);
+
+	return bits && ((*bits >> (bit % 64)) & 1);
+}
+
 /* An exact-host hit is the longest match there can be; then the trie. */
 static __always_inline struct xdpgate_allow_value *
 lookup_v4(const struct packet *pkt)
 {
 	struct xdpgate_lpm_v4_key key = {.prefixlen = 32};
 	struct xdpgate_allow_value *hit;
-	__u32 zero = 0;
+	__u32 zero = 0, addr;
 	void *table;
 
-	table = bpf_map_lookup_elem(&allow_v4_hosts, &zero);
+	__builtin_memcpy(&addr, pkt->source, 4);
+	table = host_may_be_listed(xdpgate_host_filter_bit_v4(addr))
+			? bpf_map_lookup_elem(&allow_v4_hosts, &zero)
+			: NULL;
 	if (table) {
 		hit = bpf_map_lookup_elem(table, pkt->source);
 		if (hit)
@@ -130,10 +145,15 @@ lookup_v6(const struct packet *pkt)
 {
 	struct xdpgate_lpm_v6_key key = {.prefixlen = 128};
 	struct xdpgate_allow_value *hit;
+	__u64 low, high;
 	__u32 zero = 0;
 	void *table;
 
-	table = bpf_map_lookup_elem(&allow_v6_hosts, &zero);
+	__builtin_memcpy(&low, pkt->source, 8);
+	__builtin_memcpy(&high, pkt->source + 8, 8);
+	table = host_may_be_listed(xdpgate_host_filter_bit_v6(low, high))
+			? bpf_map_lookup_elem(&allow_v6_hosts, &zero)
+			: NULL;
 	if (table) {
 		hit = bpf_map_lookup_elem(table, pkt->source);
 		if (hit)

@@ -142,6 +142,35 @@ struct xdpgate_config {
 XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_config) == 8 + 4 * 8192,
 		      "config layout");
 
+/*
+ * Host presence filter: 2^20 bits (one array of u64 words, both families),
+ * bit h set while at least one listed full-length entry (/32, /128) hashes to
+ * h. The program probes the exact-host tables only when its source's bit is
+ * set. It is a hint and nothing more: the tries hold every entry too, with
+ * the same slot, so a bit missing (a false negative) costs a trie lookup,
+ * never a verdict or a counter; a bit set in excess costs a hash probe.
+ *
+ * The hashes read the address as the program does: its network-order bytes
+ * copied into native integers (4 bytes for IPv4, two 8-byte halves for IPv6).
+ */
+#define XDPGATE_HOST_FILTER_BITS_LOG2 20
+#define XDPGATE_HOST_FILTER_WORDS     (1u << (XDPGATE_HOST_FILTER_BITS_LOG2 - 6))
+
+static inline __attribute__((always_inline)) __u32
+xdpgate_host_filter_bit_v4(__u32 addr)
+{
+	return (__u32)(addr * 0x9E3779B1u) >>
+	       (32 - XDPGATE_HOST_FILTER_BITS_LOG2);
+}
+
+static inline __attribute__((always_inline)) __u32
+xdpgate_host_filter_bit_v6(__u64 low, __u64 high)
+{
+	return (__u32)(((low ^ (high * 0xC2B2AE3D27D4EB4FULL)) *
+			0x9E3779B97F4A7C15ULL) >>
+		       (64 - XDPGATE_HOST_FILTER_BITS_LOG2));
+}
+
 /* How many IPv6 extension headers the program walks before giving up on L4. */
 #define XDPGATE_MAX_IPV6_EXT_HEADERS 6
 /* How many 802.1Q/802.1ad tags it accepts; a frame with more is malformed. */

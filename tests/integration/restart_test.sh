@@ -175,7 +175,7 @@ map_counts() {
 # The ids of the pinned maps themselves: re-opened, not re-created.
 pinned_map_ids() {
 	local m
-	for m in $ALLOW_MAPS entry_stats verdict_counters runtime_config; do
+	for m in $ALLOW_MAPS entry_stats verdict_counters runtime_config host_filter; do
 		bpftool -j map show pinned "$XG_PINS/$m"
 	done | jq -c '[.id, .name]'
 }

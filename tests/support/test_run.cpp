@@ -77,6 +77,35 @@ DataPath load_data_path(const DataPathOptions &options) {
   return std::move(loaded.value());
 }
 
+Fd program_map(const DataPath &path, const std::string &name) {
+  bpf_prog_info info{};
+  std::uint32_t ids[64] = {};
+  info.nr_map_ids = 64;
+  info.map_ids = reinterpret_cast<std::uintptr_t>(ids);
+  std::uint32_t length = sizeof(info);
+  if (bpf_obj_get_info_by_fd(path.program_fd(), &info, &length) != 0)
+    return Fd();
+  for (std::uint32_t i = 0; i < info.nr_map_ids && i < 64; ++i) {
+    Fd map(bpf_map_get_fd_by_id(ids[i]));
+    bpf_map_info map_info{};
+    std::uint32_t map_length = sizeof(map_info);
+    if (map.valid() &&
+        bpf_obj_get_info_by_fd(map.get(), &map_info, &map_length) == 0 &&
+        name == map_info.name)
+      return map;
+  }
+  return Fd();
+}
+
+void fill_host_filter(const DataPath &path, std::uint64_t word) {
+  Fd filter = program_map(path, "host_filter");
+  if (!filter.valid())
+    throw std::runtime_error("the program has no host_filter map");
+  for (std::uint32_t w = 0; w < XDPGATE_HOST_FILTER_WORDS; ++w)
+    if (bpf_map_update_elem(filter.get(), &w, &word, BPF_ANY) != 0)
+      throw std::runtime_error("writing the host filter failed");
+}
+
 IpPrefix prefix(const std::string &text) {
   Result<IpPrefix> parsed = IpPrefix::parse(text);
   if (!parsed)

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.hpp"
 #include "datapath/data_path.hpp"
 
 namespace xdpgate::test {
@@ -30,6 +31,12 @@ DataPath load_data_path(const DataPathOptions &options = {});
 // False, with the reason, where BPF truly cannot run (not root, no BTF):
 // tests then GTEST_SKIP. On the project's machines and in CI they must run.
 bool bpf_available(std::string *why);
+
+// A map the program uses, found by its name through the program's map ids
+// (no pins needed); invalid if the program has none of that name.
+Fd program_map(const DataPath &path, const std::string &name);
+// Writes every word of the host presence filter (0: empty, ~0: full).
+void fill_host_filter(const DataPath &path, std::uint64_t word);
 
 IpPrefix prefix(const std::string &text);
 std::vector<IpPrefix> prefixes(const std::vector<std::string> &texts);

@@ -75,6 +75,15 @@ std::uint32_t host_table_size(std::size_t hosts, std::uint32_t capacity) {
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(size, capacity));
 }
 
+std::vector<IpPrefix> hosts_among(const std::vector<IpPrefix> &ranges,
+                                  std::size_t from = 0) {
+  std::vector<IpPrefix> hosts;
+  for (std::size_t i = from; i < ranges.size(); ++i)
+    if (ranges[i].is_single_address())
+      hosts.push_back(ranges[i]);
+  return hosts;
+}
+
 Result<std::uint32_t> max_entries(int fd) {
   bpf_map_info info{};
   std::uint32_t length = sizeof(info);
@@ -86,13 +95,14 @@ Result<std::uint32_t> max_entries(int fd) {
 
 } // namespace
 
-AllowListMaps::AllowListMaps(int stats_fd, std::uint32_t capacity)
-    : stats_fd_(stats_fd), capacity_(capacity) {}
+AllowListMaps::AllowListMaps(int stats_fd, int host_filter_fd,
+                             std::uint32_t capacity)
+    : stats_fd_(stats_fd), capacity_(capacity), filter_(host_filter_fd) {}
 
 Result<AllowListMaps> AllowListMaps::open(AllowOuterMaps v4, AllowOuterMaps v6,
-                                          int stats_fd,
+                                          int stats_fd, int host_filter_fd,
                                           std::uint32_t capacity) {
-  AllowListMaps maps(stats_fd, capacity);
+  AllowListMaps maps(stats_fd, host_filter_fd, capacity);
   maps.v4_.outer = v4;
   maps.v6_.outer = v6;
   for (Trie *trie : {&maps.v4_, &maps.v6_})
@@ -100,9 +110,16 @@ Result<AllowListMaps> AllowListMaps::open(AllowOuterMaps v4, AllowOuterMaps v6,
       return s.error();
 
   std::unordered_set<std::uint32_t> used;
+  std::vector<IpPrefix> hosts;
   for (const Trie *trie : {&maps.v4_, &maps.v6_})
-    for (const auto &[prefix, slot] : trie->slots)
+    for (const auto &[prefix, slot] : trie->slots) {
       used.insert(slot);
+      if (prefix.is_single_address())
+        hosts.push_back(prefix);
+    }
+  // Whatever bits a previous process left, they now follow the tries.
+  if (Status s = maps.filter_.reset(hosts); !s)
+    return s.error();
   for (std::uint32_t slot = 0; slot < 2 * capacity; ++slot)
     if (!used.count(slot))
       maps.free_slots_.push_back(slot);
@@ -289,6 +306,16 @@ Status AllowListMaps::clear_stats(const std::vector<std::uint32_t> &slots) {
 
 Status AllowListMaps::remove_in_place(Trie &trie,
                                       const std::vector<IpPrefix> &removed) {
+  // Filter bits clear only after their hosts have left the host table.
+  std::vector<IpPrefix> gone_hosts;
+  Status s = remove_each(trie, removed, gone_hosts);
+  Status cleared = filter_.remove(gone_hosts);
+  return s ? cleared : s;
+}
+
+Status AllowListMaps::remove_each(Trie &trie,
+                                  const std::vector<IpPrefix> &removed,
+                                  std::vector<IpPrefix> &gone_hosts) {
   for (const IpPrefix &gone : removed) {
     // The host table first: until the trie loses the range too, it still
     // allows the address, as the list did before the change.
@@ -308,6 +335,8 @@ Status AllowListMaps::remove_in_place(Trie &trie,
     free_slots_.push_back(owned->second);
     trie.slots.erase(owned);
     trie.host_count -= gone.is_single_address();
+    if (gone.is_single_address())
+      gone_hosts.push_back(gone);
   }
   return {};
 }
@@ -320,6 +349,12 @@ Status AllowListMaps::add_in_place(Trie &trie,
   if (!slots)
     return slots.error();
   if (Status s = clear_stats(*slots); !s) {
+    give_back(*slots);
+    return s;
+  }
+  // Filter bits are set before their hosts enter the host table.
+  if (Status s = filter_.add(hosts_among(added)); !s) {
+    (void)filter_.remove(hosts_among(added));
     give_back(*slots);
     return s;
   }
@@ -338,6 +373,7 @@ Status AllowListMaps::add_in_place(Trie &trie,
     trie.host_count += added[i].is_single_address();
   }
   if (!filled) {
+    (void)filter_.remove(hosts_among(added, done));
     give_back({slots->begin() + done, slots->end()});
     return filled;
   }
@@ -412,12 +448,21 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
                           "filling the new allow-list host table failed");
   if (!filled)
     return failed(filled);
-  if (Status s = swap_in(trie.outer.trie, fresh->get()); !s)
+  // The filter covers both lists across the swaps: the new hosts' bits are
+  // set first, the bits only leaving hosts held are trimmed after.
+  std::vector<IpPrefix> added_hosts = hosts_among(added);
+  auto unfiltered = [&](Status s) {
+    (void)filter_.remove(added_hosts);
     return failed(s);
+  };
+  if (Status s = filter_.add(added_hosts); !s)
+    return unfiltered(s);
+  if (Status s = swap_in(trie.outer.trie, fresh->get()); !s)
+    return unfiltered(s);
   if (Status s = swap_in(trie.outer.hosts, fresh_hosts->get()); !s) {
     // Never leave a host table that disagrees with the trie.
     (void)swap_in(trie.outer.trie, trie.inner.get());
-    return failed(s);
+    return unfiltered(s);
   }
 
   for (const IpPrefix &gone : removed) {
@@ -431,7 +476,7 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
   trie.hosts = std::move(fresh_hosts.value());
   trie.host_capacity = host_capacity;
   trie.host_count = rows.host_values.size();
-  return {};
+  return filter_.remove(hosts_among(removed));
 }
 
 std::vector<IpPrefix> AllowListMaps::prefixes() const {

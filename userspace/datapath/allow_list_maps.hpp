@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// The allow-list tries of both families and the per-entry statistics.
+// The allow-list tries of both families, their exact-host tables with the
+// host presence filter in front, and the per-entry statistics.
 // Each family's trie sits in slot 0 of an outer array-of-maps. A change is
 // applied in place (batched kernel updates, each range on its own), except
 // an atomic one (a replace) of more than one range: that builds a complete
@@ -16,6 +17,7 @@
 #include "common/fd.hpp"
 #include "common/result.hpp"
 #include "datapath/allow_list_change.hpp"
+#include "datapath/host_filter.hpp"
 #include "net/ip_prefix.hpp"
 
 namespace xdpgate {
@@ -37,10 +39,12 @@ struct AllowOuterMaps {
 
 class AllowListMaps {
 public:
-  // Adopts the outer maps and the statistics array (borrowed fds). Empty outer
-  // slots get new empty tables; filled ones are read back, slots and all.
+  // Adopts the outer maps, the statistics array and the host filter (borrowed
+  // fds). Empty outer slots get new empty tables; filled ones are read back,
+  // slots and all. The filter is rebuilt from the hosts read back.
   static Result<AllowListMaps> open(AllowOuterMaps v4, AllowOuterMaps v6,
-                                    int stats_fd, std::uint32_t capacity);
+                                    int stats_fd, int host_filter_fd,
+                                    std::uint32_t capacity);
 
   // Makes the list exactly `desired`, atomically.
   Status sync(const std::vector<IpPrefix> &desired);
@@ -65,7 +69,7 @@ private:
     std::unordered_map<IpPrefix, std::uint32_t> slots;
   };
 
-  AllowListMaps(int stats_fd, std::uint32_t capacity);
+  AllowListMaps(int stats_fd, int host_filter_fd, std::uint32_t capacity);
   Status adopt(Trie &trie);
   Result<Fd> adopt_table(int outer_fd,
                          Result<Fd> (*create)(Family, std::uint32_t),
@@ -74,6 +78,8 @@ private:
   Status apply_to(Trie &trie, const std::vector<IpPrefix> &added,
                   const std::vector<IpPrefix> &removed, bool atomic);
   Status remove_in_place(Trie &trie, const std::vector<IpPrefix> &removed);
+  Status remove_each(Trie &trie, const std::vector<IpPrefix> &removed,
+                     std::vector<IpPrefix> &gone_hosts);
   Status add_in_place(Trie &trie, const std::vector<IpPrefix> &added);
   Status rebuild(Trie &trie, const std::vector<IpPrefix> &added,
                  const std::vector<IpPrefix> &removed);
@@ -86,6 +92,7 @@ private:
   Trie v4_{Family::V4};
   Trie v6_{Family::V6};
   std::deque<std::uint32_t> free_slots_; // oldest freed first
+  HostFilter filter_; // counts exactly the hosts in v4_.slots and v6_.slots
 };
 
 } // namespace xdpgate
