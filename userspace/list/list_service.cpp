@@ -18,20 +18,39 @@ namespace {
 
 constexpr const char *kSystemActor = "xdpgated";
 constexpr std::int64_t kMaxConfirmSeconds = 24 * 3600;
+// Entries per audit record of an import: a million-entry file makes 100
+// records, each small enough to read through the audit API.
+constexpr std::size_t kImportAuditChunk = 10000;
 
-std::string new_entry_id() {
-  static constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  unsigned char random[10];
-  if (getrandom(random, sizeof(random), 0) != sizeof(random)) {
-    std::random_device fallback;
-    for (unsigned char &b : random)
-      b = static_cast<unsigned char>(fallback());
+// Entry ids from random bytes read in blocks: a million-entry import makes
+// a few hundred getrandom calls instead of a million.
+class IdSource {
+public:
+  std::string next() {
+    static constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    std::string id = "ip_";
+    for (int i = 0; i < 10; ++i)
+      id += kAlphabet[byte() % 36];
+    return id;
   }
-  std::string id = "ip_";
-  for (unsigned char b : random)
-    id += kAlphabet[b % 36];
-  return id;
-}
+
+private:
+  unsigned char byte() {
+    if (used_ == sizeof(pool_))
+      refill();
+    return pool_[used_++];
+  }
+  void refill() {
+    if (getrandom(pool_, sizeof(pool_), 0) != sizeof(pool_)) {
+      std::random_device fallback;
+      for (unsigned char &b : pool_)
+        b = static_cast<unsigned char>(fallback());
+    }
+    used_ = 0;
+  }
+  unsigned char pool_[4096];
+  std::size_t used_ = sizeof(pool_);
+};
 
 Error not_found(const std::string &id) {
   return Error{"not_found", "no allow-list entry has id " + id, "id"};
@@ -71,6 +90,41 @@ std::string json_text(const std::optional<Entry> &entry) {
   return entry ? to_json(*entry).dump() : std::string();
 }
 
+void append_json_string(std::string &out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+// {"id":…,"ip_range":…,"description":…}: what an import sets of an entry.
+void append_import_item(std::string &out, const std::string &id,
+                        const IpPrefix &range,
+                        const std::optional<std::string> &description) {
+  out += out.back() == '[' ? "{\"id\":" : ",{\"id\":";
+  append_json_string(out, id);
+  out += ",\"ip_range\":";
+  append_json_string(out, range.to_string());
+  out += ",\"description\":";
+  if (description)
+    append_json_string(out, *description);
+  else
+    out += "null";
+  out += '}';
+}
+
 } // namespace
 
 struct ListService::Impl {
@@ -94,6 +148,7 @@ struct ListService::Impl {
   RestrictionState state;
   std::size_t enabled = 0;  // entries that are enabled
   std::size_t expiring = 0; // enabled entries with an expiry time
+  IdSource ids;
 
   Impl(Store s, KernelSync k, HitReader h, KernelLookup l, Clock c)
       : store(std::move(s)), sync(std::move(k)), hits(std::move(h)),
@@ -175,7 +230,8 @@ struct ListService::Impl {
   }
 
   // Durable and enforced, or neither.
-  Status commit(const StoreChange &change) {
+  // Takes the change: its entries move into the list once committed.
+  Status commit(StoreChange change) {
     RestrictionState next_state = change.state.value_or(state);
     KernelChange kernel = kernel_change(change, next_state.mode);
     Status done = store.apply(change, [&] { return sync(kernel); });
@@ -193,7 +249,7 @@ struct ListService::Impl {
         forget(it);
     by_id.reserve(by_id.size() + change.upserts.size());
     by_range.reserve(by_range.size() + change.upserts.size());
-    for (const Entry &e : change.upserts) {
+    for (Entry &e : change.upserts) {
       auto [it, fresh] = by_id.try_emplace(e.id);
       if (fresh) {
         it->second.position = next_position++;
@@ -201,9 +257,9 @@ struct ListService::Impl {
         count(it->second.entry, -1);
         by_range.erase(it->second.entry.range);
       }
-      it->second.entry = e;
       by_range[e.range] = e.id;
       count(e, +1);
+      it->second.entry = std::move(e);
     }
     state = next_state;
     return {};
@@ -256,17 +312,49 @@ struct ListService::Impl {
     return e;
   }
 
+  // A range and what an add or an import sets on it, validated.
+  struct Wanted {
+    IpPrefix range;
+    std::optional<std::string> description; // never empty
+    bool enabled = true;
+    std::optional<EpochMs> expires_at;
+  };
+  Result<Wanted> wanted(const NewEntry &in, const std::string &field) const {
+    Result<IpPrefix> range = IpPrefix::parse(in.ip_range, field + "ip_range");
+    if (!range)
+      return range.error();
+    if (Status s = validate_description(in.description, field + "description");
+        !s)
+      return s.error();
+    Wanted w{*range, in.description, in.enabled, in.expires_at};
+    if (w.description && w.description->empty())
+      w.description.reset();
+    return w;
+  }
+
+  // How an add is audited: a record per entry (API calls), or records of
+  // up to kImportAuditChunk entries each, listing every entry the import
+  // adds or updates with its state before and after.
+  enum class AuditStyle { PerEntry, Import };
+  struct AddOptions {
+    AuditStyle audit = AuditStyle::PerEntry;
+    bool distinct = false; // no range twice in the request (a parsed CSV)
+    bool placed = true;    // report each request entry's id
+  };
   Result<std::vector<std::pair<std::string, bool>>>
-  add(const std::vector<NewEntry> &entries, const std::string &actor);
+  add(std::vector<Wanted> wanted, const std::string &actor, AddOptions how);
+  void audit_import(StoreChange &change,
+                    const std::vector<const Entry *> &befores,
+                    const std::string &actor, EpochMs at) const;
   Result<std::vector<std::string>> replace(const std::vector<NewEntry> &entries,
                                            const std::string &actor,
                                            bool force);
 
   // A fresh id, unused in the list and in the change being built (`taken`,
   // which it extends): a set, so a million-entry import stays linear.
-  std::string unique_id(std::unordered_set<std::string> &taken) const {
+  std::string unique_id(std::unordered_set<std::string> &taken) {
     for (;;) {
-      std::string id = new_entry_id();
+      std::string id = ids.next();
       if (!by_id.count(id) && taken.insert(id).second)
         return id;
     }
@@ -336,91 +424,141 @@ Result<EntryView> ListService::get(const std::string &id) const {
   return impl_->view(it->second.entry);
 }
 
-// The ids of the entries, in request order, and whether each was created.
+// The ids of the entries, in request order, and whether each was created
+// (empty unless `how.placed`).
 Result<std::vector<std::pair<std::string, bool>>>
-ListService::Impl::add(const std::vector<NewEntry> &entries,
-                       const std::string &actor) {
-  Impl &impl = *this;
+ListService::Impl::add(std::vector<Wanted> wanted, const std::string &actor,
+                       AddOptions how) {
+  const EpochMs now = clock();
+  // The same range again in this request: its first place keeps the
+  // entry, and the later description wins.
+  std::vector<std::size_t> first_of;
+  if (!how.distinct) {
+    std::unordered_map<IpPrefix, std::size_t> first;
+    first.reserve(wanted.size());
+    first_of.resize(wanted.size());
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+      auto [it, fresh] = first.try_emplace(wanted[i].range, i);
+      first_of[i] = it->second;
+      if (!fresh)
+        wanted[it->second].description = wanted[i].description;
+    }
+  }
   StoreChange change;
+  // What each upsert replaces (nullptr: it adds), for the audit.
+  std::vector<const Entry *> befores;
   std::unordered_set<std::string> new_ids;
   std::vector<std::pair<std::string, bool>> placed;
-  std::unordered_map<IpPrefix, std::size_t> in_change;
   // A million-entry import must not pay for growing these step by step.
-  change.upserts.reserve(entries.size());
-  change.audit.reserve(entries.size());
-  new_ids.reserve(entries.size());
-  placed.reserve(entries.size());
-  in_change.reserve(entries.size());
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    std::string field =
-        entries.size() > 1 ? "[" + std::to_string(i) + "]." : "";
-    Result<Entry> fresh = impl.new_entry(entries[i], field, actor);
-    if (!fresh)
-      return fresh.error();
-    Entry e = std::move(fresh.value());
-    if (auto seen = in_change.find(e.range); seen != in_change.end()) {
-      // The same range again in this request: the later description wins.
-      // change.audit[i] belongs to change.upserts[i].
-      std::size_t at = seen->second;
-      Entry &earlier = change.upserts[at];
-      earlier.description = e.description;
-      if (auto listed = impl.by_range.find(e.range);
-          listed != impl.by_range.end()) {
-        const Entry &stored = impl.by_id.at(listed->second).entry;
-        earlier.updated_at = earlier.description != stored.description
-                                 ? std::optional(impl.clock())
-                                 : stored.updated_at;
-      }
-      change.audit[at].after = json_text(earlier);
-      placed.emplace_back(earlier.id, change.audit[at].action == "add");
+  change.upserts.reserve(wanted.size());
+  befores.reserve(wanted.size());
+  new_ids.reserve(wanted.size());
+  if (how.placed)
+    placed.resize(wanted.size());
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    if (!how.distinct && first_of[i] != i) {
+      if (how.placed)
+        placed[i] = placed[first_of[i]];
       continue;
     }
-    bool created = true;
-    std::optional<Entry> before;
-    if (auto listed = impl.by_range.find(e.range);
-        listed != impl.by_range.end()) {
+    Wanted &w = wanted[i];
+    if (auto listed = by_range.find(w.range); listed != by_range.end()) {
       // Upsert: the listed entry keeps everything but its description.
-      before = impl.by_id.at(listed->second).entry;
-      Entry updated = *before;
-      updated.description = e.description;
-      if (updated.description != before->description)
-        updated.updated_at = impl.clock();
-      e = std::move(updated);
-      created = false;
-    } else {
-      e.id = impl.unique_id(new_ids);
+      // Re-adding it unchanged is not a change: nothing to write, audit or
+      // sync (re-importing a whole file stays cheap).
+      const Entry &stored = by_id.at(listed->second).entry;
+      if (how.placed)
+        placed[i] = {stored.id, false};
+      if (stored.description == w.description)
+        continue;
+      Entry updated = stored;
+      updated.description = std::move(w.description);
+      updated.updated_at = now;
+      befores.push_back(&stored);
+      change.upserts.push_back(std::move(updated));
+      continue;
     }
-    change.audit.push_back(
-        impl.audit(actor, created ? "add" : "update", e.id, before, e));
-    in_change[e.range] = change.upserts.size();
-    placed.emplace_back(e.id, created);
+    Entry e;
+    e.id = unique_id(new_ids);
+    e.range = w.range;
+    e.description = std::move(w.description);
+    e.enabled = w.enabled;
+    e.expires_at = w.expires_at;
+    e.created_by = actor;
+    e.created_at = now;
+    if (how.placed)
+      placed[i] = {e.id, true};
+    befores.push_back(nullptr);
     change.upserts.push_back(std::move(e));
   }
-  // Re-adding a listed range unchanged is not a change: nothing to write,
-  // audit or sync (re-importing a whole file stays cheap).
-  StoreChange effective;
-  effective.upserts.reserve(change.upserts.size());
-  effective.audit.reserve(change.audit.size());
-  for (std::size_t i = 0; i < change.upserts.size(); ++i) {
-    auto stored = impl.by_id.find(change.upserts[i].id);
-    if (stored != impl.by_id.end() && stored->second.entry == change.upserts[i])
-      continue;
-    effective.upserts.push_back(std::move(change.upserts[i]));
-    effective.audit.push_back(std::move(change.audit[i]));
+  if (change.upserts.empty())
+    return placed;
+  new_ids = {};
+  if (how.audit == AuditStyle::Import) {
+    audit_import(change, befores, actor, now);
+  } else {
+    change.audit.reserve(change.upserts.size());
+    for (std::size_t k = 0; k < change.upserts.size(); ++k) {
+      const Entry &after = change.upserts[k];
+      std::optional<Entry> before;
+      if (befores[k])
+        before = *befores[k];
+      change.audit.push_back(
+          audit(actor, before ? "update" : "add", after.id, before, after));
+    }
   }
-  change = {};
-  if (!effective.upserts.empty())
-    if (Status s = impl.commit(effective); !s)
-      return s.error();
+  befores = {};
+  if (Status s = commit(std::move(change)); !s)
+    return s.error();
   return placed;
+}
+
+void ListService::Impl::audit_import(StoreChange &change,
+                                     const std::vector<const Entry *> &befores,
+                                     const std::string &actor,
+                                     EpochMs at) const {
+  const std::size_t n = change.upserts.size();
+  change.audit.reserve(change.audit.size() + n / kImportAuditChunk + 1);
+  for (std::size_t from = 0; from < n; from += kImportAuditChunk) {
+    const std::size_t to = std::min(n, from + kImportAuditChunk);
+    std::string before = "{\"updated\":[", added = "{\"added\":[",
+                updated = "],\"updated\":[";
+    bool any_update = false;
+    for (std::size_t k = from; k < to; ++k) {
+      const Entry &e = change.upserts[k];
+      if (const Entry *b = befores[k]) {
+        any_update = true;
+        append_import_item(before, b->id, b->range, b->description);
+        append_import_item(updated, e.id, e.range, e.description);
+      } else {
+        append_import_item(added, e.id, e.range, e.description);
+      }
+    }
+    before += "]}";
+    added += updated;
+    added += "]}";
+    change.audit.push_back(AuditRecord{0, at, actor, "import", "",
+                                       any_update ? std::move(before) : "",
+                                       std::move(added)});
+  }
 }
 
 Result<std::vector<AddOutcome>>
 ListService::add(const std::vector<NewEntry> &entries,
                  const std::string &actor) {
   ReleaseMemoryAfter release{entries.size()};
+  std::vector<Impl::Wanted> wanted;
+  wanted.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    std::string field =
+        entries.size() > 1 ? "[" + std::to_string(i) + "]." : "";
+    Result<Impl::Wanted> w = impl_->wanted(entries[i], field);
+    if (!w)
+      return w.error();
+    wanted.push_back(std::move(*w));
+  }
   std::lock_guard lock(impl_->mutex);
-  auto placed = impl_->add(entries, actor);
+  auto placed = impl_->add(std::move(wanted), actor, {});
   if (!placed)
     return placed.error();
   std::vector<AddOutcome> out;
@@ -480,7 +618,7 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
   ids.reserve(change.upserts.size());
   for (const Entry &e : change.upserts)
     ids.push_back(e.id);
-  if (Status s = impl.commit(change); !s)
+  if (Status s = impl.commit(std::move(change)); !s)
     return s.error();
   return ids;
 }
@@ -541,7 +679,7 @@ Result<EntryView> ListService::update(const std::string &id,
   if (Status s = impl.check_keeps_an_enabled_entry(change, force); !s)
     return s.error();
   change.audit.push_back(impl.audit(actor, "update", id, before, after));
-  if (Status s = impl.commit(change); !s)
+  if (Status s = impl.commit(std::move(change)); !s)
     return s.error();
   return impl.view(impl.by_id.at(id).entry);
 }
@@ -559,7 +697,7 @@ Status ListService::remove(const std::string &id, const std::string &actor,
     return s;
   change.audit.push_back(
       impl.audit(actor, "delete", id, it->second.entry, std::nullopt));
-  return impl.commit(change);
+  return impl.commit(std::move(change));
 }
 
 Status ListService::remove_all(const std::string &actor) {
@@ -575,7 +713,7 @@ Status ListService::remove_all(const std::string &actor) {
           .dump(),
       nlohmann::json{{"entries", 0}, {"state", to_json(*change.state)}}
           .dump()});
-  return impl.commit(change);
+  return impl.commit(std::move(change));
 }
 
 Result<EntryView> ListService::set_enabled(const std::string &id, bool enabled,
@@ -617,51 +755,64 @@ Result<ImportReport> ListService::import_csv(std::string_view text,
     report.errors = std::move(parsed.errors);
     return report;
   }
-  std::vector<NewEntry> wanted;
-  wanted.reserve(parsed.rows.size());
+  // Rows are valid and distinct (the parser checked): an add takes them as
+  // they are; a replace goes through the checks every replace makes.
+  std::vector<Impl::Wanted> wanted;
+  std::vector<NewEntry> replacing;
+  if (replace)
+    replacing.reserve(parsed.rows.size());
+  else
+    wanted.reserve(parsed.rows.size());
   {
     std::lock_guard lock(impl_->mutex);
     const Impl &impl = *impl_;
     std::unordered_set<IpPrefix> in_file;
     if (replace)
       in_file.reserve(parsed.rows.size());
-    for (const CsvRow &row : parsed.rows) {
+    for (CsvRow &row : parsed.rows) {
       if (replace)
         in_file.insert(row.range);
       std::string range = row.range.to_string();
       auto listed = impl.by_range.find(row.range);
-      if (listed == impl.by_range.end())
-        report.summary.added.push_back(range);
-      else if (impl.by_id.at(listed->second).entry.description !=
-               row.description)
-        report.summary.updated.push_back(range);
+      const Entry *stored = listed == impl.by_range.end()
+                                ? nullptr
+                                : &impl.by_id.at(listed->second).entry;
+      if (!stored)
+        report.summary.added.push_back(std::move(range));
+      else if (stored->description != row.description)
+        report.summary.updated.push_back(std::move(range));
       else
-        report.summary.unchanged.push_back(range);
-      NewEntry e;
-      e.ip_range = range;
-      e.description = row.description;
-      if (replace && listed != impl.by_range.end()) {
-        // Replace keeps an entry's other fields when its range stays.
-        const Entry &kept = impl.by_id.at(listed->second).entry;
-        e.enabled = kept.enabled;
-        e.expires_at = kept.expires_at;
+        report.summary.unchanged.push_back(std::move(range));
+      if (!replace) {
+        wanted.push_back({row.range, std::move(row.description), true, {}});
+        continue;
       }
-      wanted.push_back(std::move(e));
+      NewEntry e;
+      e.ip_range = row.range.to_string();
+      e.description = std::move(row.description);
+      if (stored) {
+        // Replace keeps an entry's other fields when its range stays.
+        e.enabled = stored->enabled;
+        e.expires_at = stored->expires_at;
+      }
+      replacing.push_back(std::move(e));
     }
     if (replace)
       for (const auto &[range, id] : impl.by_range)
         if (!in_file.count(range))
           report.summary.removed.push_back(range.to_string());
   }
+  parsed = {};
   if (dry_run)
     return report;
   std::lock_guard lock(impl_->mutex);
   if (replace) {
-    auto done = impl_->replace(wanted, actor, force);
+    auto done = impl_->replace(replacing, actor, force);
     if (!done)
       return done.error();
   } else if (!wanted.empty()) {
-    auto done = impl_->add(wanted, actor);
+    auto done = impl_->add(std::move(wanted), actor,
+                           {Impl::AuditStyle::Import, true, false});
     if (!done)
       return done.error();
   }
@@ -704,7 +855,7 @@ Result<RestrictionState> ListService::activate(const ActivateRequest &request,
   StoreChange change;
   change.state = next;
   change.audit.push_back(impl.state_audit(actor, "activate", next));
-  if (Status s = impl.commit(change); !s)
+  if (Status s = impl.commit(std::move(change)); !s)
     return s.error();
   return impl.state;
 }
@@ -715,7 +866,7 @@ Result<RestrictionState> ListService::deactivate(const std::string &actor) {
   StoreChange change;
   change.state = RestrictionState{};
   change.audit.push_back(impl.state_audit(actor, "deactivate", *change.state));
-  if (Status s = impl.commit(change); !s)
+  if (Status s = impl.commit(std::move(change)); !s)
     return s.error();
   return impl.state;
 }
@@ -731,7 +882,7 @@ Result<RestrictionState> ListService::confirm(const std::string &actor) {
   StoreChange change;
   change.state = next;
   change.audit.push_back(impl.state_audit(actor, "confirm", next));
-  if (Status s = impl.commit(change); !s)
+  if (Status s = impl.commit(std::move(change)); !s)
     return s.error();
   return impl.state;
 }
@@ -822,7 +973,7 @@ void ListService::tick() {
   if (change.upserts.empty() && !change.state)
     return;
   // On failure (disk full) the next tick tries again.
-  (void)impl.commit(change);
+  (void)impl.commit(std::move(change));
 }
 
 } // namespace xdpgate
