@@ -975,6 +975,22 @@ TEST_F(ListServiceTest, ImportIsAuditedWithEveryEntryBeforeAndAfter) {
                                   R"("description":"b \"old\""}])"));
 }
 
+TEST_F(ListServiceTest, NewEntriesOfOneRequestGetAscendingDistinctIds) {
+  add_one("192.0.2.0/24");
+  std::string csv = "ip_address,description\n";
+  for (int i = 0; i < 2000; ++i)
+    csv += "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256) +
+           ",\n";
+  ASSERT_TRUE(service_->import_csv(csv, false, false, "carol", false).ok());
+  std::vector<EntryView> listed = service_->list(true);
+  ASSERT_EQ(listed.size(), 2001u);
+  // File order is listing order; the store's id index takes them in order.
+  for (std::size_t k = 2; k < listed.size(); ++k)
+    EXPECT_LT(listed[k - 1].entry.id, listed[k].entry.id);
+  for (const EntryView &v : listed)
+    EXPECT_EQ(v.entry.id.size(), 13u);
+}
+
 TEST_F(ListServiceTest, LargeImportIsAuditedInRecordsOfTenThousand) {
   std::string csv = "ip_address,description\n";
   for (int i = 0; i < 25000; ++i)

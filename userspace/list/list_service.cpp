@@ -350,13 +350,22 @@ struct ListService::Impl {
                                            const std::string &actor,
                                            bool force);
 
-  // A fresh id, unused in the list and in the change being built (`taken`,
-  // which it extends): a set, so a million-entry import stays linear.
-  std::string unique_id(std::unordered_set<std::string> &taken) {
+  // `n` fresh ids, distinct and unused in the list, in ascending order: the
+  // store's index of ids then takes a large import's rows in key order.
+  std::vector<std::string> fresh_ids(std::size_t n) {
+    std::vector<std::string> out(n);
+    for (std::string &id : out)
+      id = ids.next();
     for (;;) {
-      std::string id = ids.next();
-      if (!by_id.count(id) && taken.insert(id).second)
-        return id;
+      std::sort(out.begin(), out.end());
+      bool clash = false;
+      for (std::size_t k = 0; k < n; ++k)
+        if ((k > 0 && out[k] == out[k - 1]) || by_id.count(out[k])) {
+          out[k] = ids.next();
+          clash = true;
+        }
+      if (!clash)
+        return out;
     }
   }
 };
@@ -447,20 +456,18 @@ ListService::Impl::add(std::vector<Wanted> wanted, const std::string &actor,
   StoreChange change;
   // What each upsert replaces (nullptr: it adds), for the audit.
   std::vector<const Entry *> befores;
-  std::unordered_set<std::string> new_ids;
+  // New entries: their place in the upserts and in the request.
+  std::vector<std::pair<std::size_t, std::size_t>> created;
   std::vector<std::pair<std::string, bool>> placed;
   // A million-entry import must not pay for growing these step by step.
   change.upserts.reserve(wanted.size());
   befores.reserve(wanted.size());
-  new_ids.reserve(wanted.size());
+  created.reserve(wanted.size());
   if (how.placed)
     placed.resize(wanted.size());
   for (std::size_t i = 0; i < wanted.size(); ++i) {
-    if (!how.distinct && first_of[i] != i) {
-      if (how.placed)
-        placed[i] = placed[first_of[i]];
+    if (!how.distinct && first_of[i] != i)
       continue;
-    }
     Wanted &w = wanted[i];
     if (auto listed = by_range.find(w.range); listed != by_range.end()) {
       // Upsert: the listed entry keeps everything but its description.
@@ -479,21 +486,29 @@ ListService::Impl::add(std::vector<Wanted> wanted, const std::string &actor,
       continue;
     }
     Entry e;
-    e.id = unique_id(new_ids);
     e.range = w.range;
     e.description = std::move(w.description);
     e.enabled = w.enabled;
     e.expires_at = w.expires_at;
     e.created_by = actor;
     e.created_at = now;
-    if (how.placed)
-      placed[i] = {e.id, true};
+    created.emplace_back(change.upserts.size(), i);
     befores.push_back(nullptr);
     change.upserts.push_back(std::move(e));
   }
+  std::vector<std::string> ids = fresh_ids(created.size());
+  for (std::size_t k = 0; k < created.size(); ++k) {
+    auto [upsert, request] = created[k];
+    change.upserts[upsert].id = std::move(ids[k]);
+    if (how.placed)
+      placed[request] = {change.upserts[upsert].id, true};
+  }
+  created = {};
+  if (how.placed && !how.distinct)
+    for (std::size_t i = 0; i < wanted.size(); ++i)
+      placed[i] = placed[first_of[i]];
   if (change.upserts.empty())
     return placed;
-  new_ids = {};
   if (how.audit == AuditStyle::Import) {
     audit_import(change, befores, actor, now);
   } else {
@@ -574,11 +589,10 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
                            const std::string &actor, bool force) {
   Impl &impl = *this;
   StoreChange change;
-  std::unordered_set<std::string> new_ids;
   change.replace_all = true;
   std::unordered_map<IpPrefix, std::size_t> in_change;
+  std::vector<std::size_t> created; // upserts that need an id
   change.upserts.reserve(entries.size());
-  new_ids.reserve(entries.size());
   in_change.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     Result<Entry> fresh =
@@ -603,11 +617,14 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
         kept.updated_at = impl.clock();
       e = std::move(kept);
     } else {
-      e.id = impl.unique_id(new_ids);
+      created.push_back(change.upserts.size());
     }
     in_change[e.range] = change.upserts.size();
     change.upserts.push_back(std::move(e));
   }
+  std::vector<std::string> fresh = impl.fresh_ids(created.size());
+  for (std::size_t k = 0; k < created.size(); ++k)
+    change.upserts[created[k]].id = std::move(fresh[k]);
   if (Status s = impl.check_keeps_an_enabled_entry(change, force); !s)
     return s.error();
   change.audit.push_back(
