@@ -2,6 +2,8 @@
 #include "list/list_service.hpp"
 
 #include <algorithm>
+#include <array>
+#include <limits>
 #include <malloc.h>
 #include <map>
 #include <random>
@@ -21,6 +23,8 @@ constexpr std::int64_t kMaxConfirmSeconds = 24 * 3600;
 // Entries per audit record of an import: a million-entry file makes 100
 // records, each small enough to read through the audit API.
 constexpr std::size_t kImportAuditChunk = 10000;
+// In an add, an upsert that replaces no entry.
+constexpr std::size_t kAdds = static_cast<std::size_t>(-1);
 
 // Entry ids from random bytes read in blocks: a million-entry import makes
 // a few hundred getrandom calls instead of a million.
@@ -125,6 +129,42 @@ void append_import_item(std::string &out, const std::string &id,
   out += '}';
 }
 
+// An entry id in 16 bytes, with no heap block: ids are "ip_" and 10
+// characters.
+struct EntryId {
+  static constexpr std::size_t kMax = 15;
+  std::array<char, kMax> text{};
+  std::uint8_t size = 0;
+
+  static std::optional<EntryId> of(std::string_view id) {
+    if (id.size() > kMax)
+      return std::nullopt;
+    EntryId out;
+    std::copy(id.begin(), id.end(), out.text.begin());
+    out.size = static_cast<std::uint8_t>(id.size());
+    return out;
+  }
+  std::string_view view() const { return {text.data(), size}; }
+  std::string str() const { return std::string(view()); }
+  bool operator==(const EntryId &) const = default;
+};
+
+struct EntryIdHash {
+  std::size_t operator()(const EntryId &id) const noexcept {
+    return std::hash<std::string_view>{}(id.view());
+  }
+};
+
+constexpr EpochMs kNoTime = std::numeric_limits<EpochMs>::min();
+
+EpochMs time_or_none(const std::optional<EpochMs> &t) {
+  return t.value_or(kNoTime);
+}
+
+std::optional<EpochMs> optional_time(EpochMs t) {
+  return t == kNoTime ? std::nullopt : std::optional(t);
+}
+
 } // namespace
 
 struct ListService::Impl {
@@ -135,15 +175,26 @@ struct ListService::Impl {
   KernelLookup lookup;
   Clock clock;
 
-  // An entry and its place in the listing order: the store's order at
-  // start, then order of insertion, so entries added in one request keep
-  // their request (or file) order.
+  // An entry as the list holds it, ~130 bytes with its indexes instead of
+  // ~330 for a full Entry (a million-entry list): the creator is interned,
+  // no time is optional, no description is empty. `position` is its place
+  // in the listing order: the store's order at start, then order of
+  // insertion, so entries added in one request keep their request (or
+  // file) order.
   struct Listed {
-    Entry entry;
+    IpPrefix range;
+    bool enabled = true;
+    std::uint32_t creator = 0; // index into `creators`
+    EpochMs created_at = 0;
+    EpochMs updated_at = kNoTime;
+    EpochMs expires_at = kNoTime;
+    std::string description; // empty: none
     std::uint64_t position = 0;
   };
-  std::unordered_map<std::string, Listed> by_id;
-  std::unordered_map<IpPrefix, std::string> by_range;
+  std::unordered_map<EntryId, Listed, EntryIdHash> by_id;
+  std::unordered_map<IpPrefix, EntryId> by_range;
+  std::vector<std::string> creators;
+  std::unordered_map<std::string, std::uint32_t> creator_index;
   std::uint64_t next_position = 0;
   RestrictionState state;
   std::size_t enabled = 0;  // entries that are enabled
@@ -153,6 +204,52 @@ struct ListService::Impl {
   Impl(Store s, KernelSync k, HitReader h, KernelLookup l, Clock c)
       : store(std::move(s)), sync(std::move(k)), hits(std::move(h)),
         lookup(std::move(l)), clock(std::move(c)) {}
+
+  std::uint32_t intern(const std::string &creator) {
+    auto [it, fresh] = creator_index.try_emplace(
+        creator, static_cast<std::uint32_t>(creators.size()));
+    if (fresh)
+      creators.push_back(creator);
+    return it->second;
+  }
+
+  Entry entry_of(const EntryId &id, const Listed &l) const {
+    Entry e;
+    e.id = id.str();
+    e.range = l.range;
+    if (!l.description.empty())
+      e.description = l.description;
+    e.enabled = l.enabled;
+    e.created_by = creators[l.creator];
+    e.created_at = l.created_at;
+    e.updated_at = optional_time(l.updated_at);
+    e.expires_at = optional_time(l.expires_at);
+    return e;
+  }
+
+  // Fills `l` from `e`, keeping its position.
+  void store_into(Listed &l, Entry &&e) {
+    l.range = e.range;
+    l.enabled = e.enabled;
+    l.creator = intern(e.created_by);
+    l.created_at = e.created_at;
+    l.updated_at = time_or_none(e.updated_at);
+    l.expires_at = time_or_none(e.expires_at);
+    l.description = e.description ? std::move(*e.description) : std::string();
+  }
+
+  using Iter = decltype(by_id)::const_iterator;
+  Iter find(std::string_view id) const {
+    auto key = EntryId::of(id);
+    return key ? by_id.find(*key) : by_id.end();
+  }
+  Entry entry_at(std::string_view id) const {
+    auto it = find(id);
+    return entry_of(it->first, it->second);
+  }
+  Entry entry_at(Iter it) const { return entry_of(it->first, it->second); }
+
+  EntryView view(Iter it) const { return view(entry_at(it)); }
 
   EntryView view(const Entry &entry) const {
     EntryView v{entry, 0, std::nullopt};
@@ -172,20 +269,20 @@ struct ListService::Impl {
     KernelChange k;
     k.mode = mode;
     k.allow.atomic = change.replace_all;
-    auto leaves = [&](const Entry &e) {
-      if (e.enabled)
-        k.allow.removed.push_back(e.range);
+    auto leaves = [&](const Listed &l) {
+      if (l.enabled)
+        k.allow.removed.push_back(l.range);
     };
     if (change.replace_all) {
       for (const auto &[id, listed] : by_id)
-        leaves(listed.entry);
+        leaves(listed);
     } else {
       for (const std::string &id : change.deletes)
-        if (auto it = by_id.find(id); it != by_id.end())
-          leaves(it->second.entry);
+        if (auto it = find(id); it != by_id.end())
+          leaves(it->second);
       for (const Entry &e : change.upserts)
-        if (auto it = by_id.find(e.id); it != by_id.end())
-          leaves(it->second.entry);
+        if (auto it = find(e.id); it != by_id.end())
+          leaves(it->second);
     }
     for (const Entry &e : change.upserts)
       if (e.enabled)
@@ -203,9 +300,8 @@ struct ListService::Impl {
   std::size_t enabled_after(const StoreChange &change) const {
     std::size_t n = change.replace_all ? 0 : enabled;
     auto was_enabled = [&](const std::string &id) {
-      auto it = by_id.find(id);
-      return !change.replace_all && it != by_id.end() &&
-             it->second.entry.enabled;
+      auto it = find(id);
+      return !change.replace_all && it != by_id.end() && it->second.enabled;
     };
     for (const std::string &id : change.deletes)
       n -= was_enabled(id);
@@ -214,18 +310,18 @@ struct ListService::Impl {
     return n;
   }
 
-  void forget(decltype(by_id)::iterator it) {
-    count(it->second.entry, -1);
-    by_range.erase(it->second.entry.range);
+  void forget(Iter it) {
+    count(it->second, -1);
+    by_range.erase(it->second.range);
     by_id.erase(it);
   }
 
   // Keeps the counters that spare a walk over the whole list.
-  void count(const Entry &e, int sign) {
-    if (!e.enabled)
+  void count(const Listed &l, int sign) {
+    if (!l.enabled)
       return;
     enabled += sign;
-    if (e.expires_at)
+    if (l.expires_at != kNoTime)
       expiring += sign;
   }
 
@@ -245,21 +341,23 @@ struct ListService::Impl {
       enabled = expiring = 0;
     }
     for (const std::string &id : change.deletes)
-      if (auto it = by_id.find(id); it != by_id.end())
+      if (auto it = find(id); it != by_id.end())
         forget(it);
     by_id.reserve(by_id.size() + change.upserts.size());
     by_range.reserve(by_range.size() + change.upserts.size());
     for (Entry &e : change.upserts) {
-      auto [it, fresh] = by_id.try_emplace(e.id);
+      // Ids are checked when they enter the change (fresh_ids, the store).
+      EntryId id = *EntryId::of(e.id);
+      auto [it, fresh] = by_id.try_emplace(id);
       if (fresh) {
         it->second.position = next_position++;
       } else {
-        count(it->second.entry, -1);
-        by_range.erase(it->second.entry.range);
+        count(it->second, -1);
+        by_range.erase(it->second.range);
       }
-      by_range[e.range] = e.id;
-      count(e, +1);
-      it->second.entry = std::move(e);
+      by_range[e.range] = id;
+      store_into(it->second, std::move(e));
+      count(it->second, +1);
     }
     state = next_state;
     return {};
@@ -343,8 +441,8 @@ struct ListService::Impl {
   };
   Result<std::vector<std::pair<std::string, bool>>>
   add(std::vector<Wanted> wanted, const std::string &actor, AddOptions how);
-  void audit_import(StoreChange &change,
-                    const std::vector<const Entry *> &befores,
+  void audit_import(StoreChange &change, const std::vector<Entry> &replaced,
+                    const std::vector<std::size_t> &before_of,
                     const std::string &actor, EpochMs at) const;
   Result<std::vector<std::string>> replace(const std::vector<NewEntry> &entries,
                                            const std::string &actor,
@@ -360,7 +458,7 @@ struct ListService::Impl {
       std::sort(out.begin(), out.end());
       bool clash = false;
       for (std::size_t k = 0; k < n; ++k)
-        if ((k > 0 && out[k] == out[k - 1]) || by_id.count(out[k])) {
+        if ((k > 0 && out[k] == out[k - 1]) || find(out[k]) != by_id.end()) {
           out[k] = ids.next();
           clash = true;
         }
@@ -394,14 +492,24 @@ ListService::open(Store store, KernelSync sync, HitReader hits,
   KernelChange whole;
   whole.mode = state->mode;
   whole.whole_list = true;
+  impl.by_id.reserve(entries->size());
+  impl.by_range.reserve(entries->size());
   for (Entry &e : *entries) {
-    impl.by_range[e.range] = e.id;
-    impl.count(e, +1);
+    auto id = EntryId::of(e.id);
+    if (!id)
+      return Error{"store_corrupt",
+                   "the store holds an entry id longer than " +
+                       std::to_string(EntryId::kMax) + " characters (" + e.id +
+                       "), which no xdpgate makes; restore a backup"};
     if (e.enabled)
       whole.allow.added.push_back(e.range);
-    std::string id = e.id;
-    impl.by_id[id] = {std::move(e), impl.next_position++};
+    impl.by_range[e.range] = *id;
+    Impl::Listed &l = impl.by_id[*id];
+    l.position = impl.next_position++;
+    impl.store_into(l, std::move(e));
+    impl.count(l, +1);
   }
+  entries = std::vector<Entry>();
   impl.state = *state;
   if (Status s = impl.sync(whole); !s)
     return s.error();
@@ -410,27 +518,27 @@ ListService::open(Store store, KernelSync sync, HitReader hits,
 
 std::vector<EntryView> ListService::list(bool include_disabled) const {
   std::lock_guard lock(impl_->mutex);
-  using Listed = Impl::Listed;
-  std::vector<const Listed *> chosen;
-  for (const auto &[id, listed] : impl_->by_id)
-    if (include_disabled || listed.entry.enabled)
-      chosen.push_back(&listed);
-  std::sort(chosen.begin(), chosen.end(), [](const Listed *a, const Listed *b) {
-    return a->position < b->position;
+  using Iter = Impl::Iter;
+  std::vector<Iter> chosen;
+  for (auto it = impl_->by_id.cbegin(); it != impl_->by_id.cend(); ++it)
+    if (include_disabled || it->second.enabled)
+      chosen.push_back(it);
+  std::sort(chosen.begin(), chosen.end(), [](Iter a, Iter b) {
+    return a->second.position < b->second.position;
   });
   std::vector<EntryView> out;
   out.reserve(chosen.size());
-  for (const Listed *l : chosen)
-    out.push_back(impl_->view(l->entry));
+  for (Iter it : chosen)
+    out.push_back(impl_->view(it));
   return out;
 }
 
 Result<EntryView> ListService::get(const std::string &id) const {
   std::lock_guard lock(impl_->mutex);
-  auto it = impl_->by_id.find(id);
+  auto it = impl_->find(id);
   if (it == impl_->by_id.end())
     return not_found(id);
-  return impl_->view(it->second.entry);
+  return impl_->view(it);
 }
 
 // The ids of the entries, in request order, and whether each was created
@@ -454,14 +562,16 @@ ListService::Impl::add(std::vector<Wanted> wanted, const std::string &actor,
     }
   }
   StoreChange change;
-  // What each upsert replaces (nullptr: it adds), for the audit.
-  std::vector<const Entry *> befores;
+  // What each upsert replaces, for the audit: its place in `replaced`, or
+  // kAdds.
+  std::vector<Entry> replaced;
+  std::vector<std::size_t> before_of;
   // New entries: their place in the upserts and in the request.
   std::vector<std::pair<std::size_t, std::size_t>> created;
   std::vector<std::pair<std::string, bool>> placed;
   // A million-entry import must not pay for growing these step by step.
   change.upserts.reserve(wanted.size());
-  befores.reserve(wanted.size());
+  before_of.reserve(wanted.size());
   created.reserve(wanted.size());
   if (how.placed)
     placed.resize(wanted.size());
@@ -473,15 +583,16 @@ ListService::Impl::add(std::vector<Wanted> wanted, const std::string &actor,
       // Upsert: the listed entry keeps everything but its description.
       // Re-adding it unchanged is not a change: nothing to write, audit or
       // sync (re-importing a whole file stays cheap).
-      const Entry &stored = by_id.at(listed->second).entry;
+      const Listed &stored = by_id.at(listed->second);
       if (how.placed)
-        placed[i] = {stored.id, false};
-      if (stored.description == w.description)
+        placed[i] = {listed->second.str(), false};
+      if (stored.description == w.description.value_or(std::string()))
         continue;
-      Entry updated = stored;
+      Entry updated = entry_of(listed->second, stored);
+      before_of.push_back(replaced.size());
+      replaced.push_back(updated);
       updated.description = std::move(w.description);
       updated.updated_at = now;
-      befores.push_back(&stored);
       change.upserts.push_back(std::move(updated));
       continue;
     }
@@ -493,7 +604,7 @@ ListService::Impl::add(std::vector<Wanted> wanted, const std::string &actor,
     e.created_by = actor;
     e.created_at = now;
     created.emplace_back(change.upserts.size(), i);
-    befores.push_back(nullptr);
+    before_of.push_back(kAdds);
     change.upserts.push_back(std::move(e));
   }
   std::vector<std::string> ids = fresh_ids(created.size());
@@ -510,26 +621,28 @@ ListService::Impl::add(std::vector<Wanted> wanted, const std::string &actor,
   if (change.upserts.empty())
     return placed;
   if (how.audit == AuditStyle::Import) {
-    audit_import(change, befores, actor, now);
+    audit_import(change, replaced, before_of, actor, now);
   } else {
     change.audit.reserve(change.upserts.size());
     for (std::size_t k = 0; k < change.upserts.size(); ++k) {
       const Entry &after = change.upserts[k];
       std::optional<Entry> before;
-      if (befores[k])
-        before = *befores[k];
+      if (before_of[k] != kAdds)
+        before = replaced[before_of[k]];
       change.audit.push_back(
           audit(actor, before ? "update" : "add", after.id, before, after));
     }
   }
-  befores = {};
+  replaced = {};
+  before_of = {};
   if (Status s = commit(std::move(change)); !s)
     return s.error();
   return placed;
 }
 
 void ListService::Impl::audit_import(StoreChange &change,
-                                     const std::vector<const Entry *> &befores,
+                                     const std::vector<Entry> &replaced,
+                                     const std::vector<std::size_t> &before_of,
                                      const std::string &actor,
                                      EpochMs at) const {
   const std::size_t n = change.upserts.size();
@@ -541,7 +654,8 @@ void ListService::Impl::audit_import(StoreChange &change,
     bool any_update = false;
     for (std::size_t k = from; k < to; ++k) {
       const Entry &e = change.upserts[k];
-      if (const Entry *b = befores[k]) {
+      if (before_of[k] != kAdds) {
+        const Entry *b = &replaced[before_of[k]];
         any_update = true;
         append_import_item(before, b->id, b->range, b->description);
         append_import_item(updated, e.id, e.range, e.description);
@@ -579,7 +693,7 @@ ListService::add(const std::vector<NewEntry> &entries,
   std::vector<AddOutcome> out;
   out.reserve(placed->size());
   for (const auto &[id, created] : *placed)
-    out.push_back({impl_->view(impl_->by_id.at(id).entry), created});
+    out.push_back({impl_->view(impl_->find(id)), created});
   return out;
 }
 
@@ -608,7 +722,8 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
     if (auto listed = impl.by_range.find(e.range);
         listed != impl.by_range.end()) {
       // An entry that stays keeps its id, creator and counters.
-      const Entry &before = impl.by_id.at(listed->second).entry;
+      const Entry before =
+          impl.entry_of(listed->second, impl.by_id.at(listed->second));
       Entry kept = before;
       kept.description = e.description;
       kept.enabled = e.enabled;
@@ -651,7 +766,7 @@ ListService::replace(const std::vector<NewEntry> &entries,
   std::vector<EntryView> out;
   out.reserve(ids->size());
   for (const std::string &id : *ids)
-    out.push_back(impl_->view(impl_->by_id.at(id).entry));
+    out.push_back(impl_->view(impl_->find(id)));
   return out;
 }
 
@@ -660,20 +775,20 @@ Result<EntryView> ListService::update(const std::string &id,
                                       const std::string &actor, bool force) {
   std::lock_guard lock(impl_->mutex);
   Impl &impl = *impl_;
-  auto it = impl.by_id.find(id);
+  auto it = impl.find(id);
   if (it == impl.by_id.end())
     return not_found(id);
-  const Entry &before = it->second.entry;
+  const Entry before = impl.entry_at(it);
   Entry after = before;
   if (patch.ip_range) {
     Result<IpPrefix> range = IpPrefix::parse(*patch.ip_range, "ip_range");
     if (!range)
       return range.error();
     if (auto other = impl.by_range.find(*range);
-        other != impl.by_range.end() && other->second != id)
+        other != impl.by_range.end() && other->second.view() != id)
       return Error{"range_exists",
                    range->to_string() + " is already listed as " +
-                       other->second + "; update or delete that entry",
+                       other->second.str() + "; update or delete that entry",
                    "ip_range"};
     after.range = *range;
   }
@@ -698,14 +813,14 @@ Result<EntryView> ListService::update(const std::string &id,
   change.audit.push_back(impl.audit(actor, "update", id, before, after));
   if (Status s = impl.commit(std::move(change)); !s)
     return s.error();
-  return impl.view(impl.by_id.at(id).entry);
+  return impl.view(impl.find(id));
 }
 
 Status ListService::remove(const std::string &id, const std::string &actor,
                            bool force) {
   std::lock_guard lock(impl_->mutex);
   Impl &impl = *impl_;
-  auto it = impl.by_id.find(id);
+  auto it = impl.find(id);
   if (it == impl.by_id.end())
     return not_found(id);
   StoreChange change;
@@ -713,7 +828,7 @@ Status ListService::remove(const std::string &id, const std::string &actor,
   if (Status s = impl.check_keeps_an_enabled_entry(change, force); !s)
     return s;
   change.audit.push_back(
-      impl.audit(actor, "delete", id, it->second.entry, std::nullopt));
+      impl.audit(actor, "delete", id, impl.entry_at(it), std::nullopt));
   return impl.commit(std::move(change));
 }
 
@@ -754,7 +869,7 @@ CheckResult ListService::check(const IpPrefix &address) const {
   result.allowed = matched.has_value();
   if (matched)
     if (auto id = impl.by_range.find(*matched); id != impl.by_range.end())
-      result.matched_entry = impl.view(impl.by_id.at(id->second).entry);
+      result.matched_entry = impl.view(impl.by_id.find(id->second));
   return result;
 }
 
@@ -791,12 +906,12 @@ Result<ImportReport> ListService::import_csv(std::string_view text,
         in_file.insert(row.range);
       std::string range = row.range.to_string();
       auto listed = impl.by_range.find(row.range);
-      const Entry *stored = listed == impl.by_range.end()
-                                ? nullptr
-                                : &impl.by_id.at(listed->second).entry;
+      const Impl::Listed *stored = listed == impl.by_range.end()
+                                       ? nullptr
+                                       : &impl.by_id.at(listed->second);
       if (!stored)
         report.summary.added.push_back(std::move(range));
-      else if (stored->description != row.description)
+      else if (stored->description != row.description.value_or(std::string()))
         report.summary.updated.push_back(std::move(range));
       else
         report.summary.unchanged.push_back(std::move(range));
@@ -810,7 +925,7 @@ Result<ImportReport> ListService::import_csv(std::string_view text,
       if (stored) {
         // Replace keeps an entry's other fields when its range stays.
         e.enabled = stored->enabled;
-        e.expires_at = stored->expires_at;
+        e.expires_at = optional_time(stored->expires_at);
       }
       replacing.push_back(std::move(e));
     }
@@ -929,25 +1044,25 @@ ListService::warnings(std::chrono::milliseconds stale_after) const {
   ListWarnings w;
   EpochMs now = impl.clock();
   std::size_t checked = 0;
-  for (const auto &[id, listed] : impl.by_id) {
-    const Entry &entry = listed.entry;
+  for (const auto &[key, entry] : impl.by_id) {
     if (!entry.enabled || ++checked > kMaxChecked)
       continue;
+    const std::string id = key.str();
     for (int len = entry.range.length - 1;
          len >= 0 && w.overlaps.size() < kMaxReported; --len) {
       IpPrefix wider = entry.range.widened_to(static_cast<std::uint8_t>(len));
       auto outer = impl.by_range.find(wider);
       if (outer != impl.by_range.end() &&
-          impl.by_id.at(outer->second).entry.enabled) {
+          impl.by_id.at(outer->second).enabled) {
         w.overlaps.push_back(entry.range.to_string() + " (" + id +
                              ") lies inside " + wider.to_string() + " (" +
-                             outer->second + ")");
+                             outer->second.str() + ")");
         break;
       }
     }
     if (w.stale_ids.size() < kMaxReported) {
-      EntryView v = impl.view(entry);
-      EpochMs last = v.last_hit_at.value_or(entry.created_at);
+      auto h = impl.hits(entry.range);
+      EpochMs last = h && h->second > 0 ? h->second : entry.created_at;
       if (now - last > stale_after.count())
         w.stale_ids.push_back(id);
     }
@@ -968,10 +1083,13 @@ void ListService::tick() {
   StoreChange change;
   // Most lists never expire anything: they skip the walk.
   if (impl.expiring > 0) {
-    for (const auto &[id, listed] : impl.by_id) {
-      const Entry &entry = listed.entry;
-      if (!entry.enabled || !entry.expires_at || *entry.expires_at > now)
+    for (auto it = impl.by_id.cbegin(); it != impl.by_id.cend(); ++it) {
+      const Impl::Listed &listed = it->second;
+      if (!listed.enabled || listed.expires_at == kNoTime ||
+          listed.expires_at > now)
         continue;
+      const Entry entry = impl.entry_at(it);
+      const std::string &id = entry.id;
       Entry after = entry;
       after.enabled = false;
       after.updated_at = now;
