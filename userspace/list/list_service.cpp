@@ -23,6 +23,8 @@ constexpr std::int64_t kMaxConfirmSeconds = 24 * 3600;
 // Entries per audit record of an import: a million-entry file makes 100
 // records, each small enough to read through the audit API.
 constexpr std::size_t kImportAuditChunk = 10000;
+// After a change of this many entries the heap goes back to the system.
+constexpr std::size_t kLargeChange = 10000;
 // In an add, an upsert that replaces no entry.
 constexpr std::size_t kAdds = static_cast<std::size_t>(-1);
 
@@ -85,7 +87,7 @@ struct ReleaseMemoryAfter {
   ReleaseMemoryAfter(const ReleaseMemoryAfter &) = delete;
   ReleaseMemoryAfter &operator=(const ReleaseMemoryAfter &) = delete;
   ~ReleaseMemoryAfter() {
-    if (entries >= 10000)
+    if (entries >= kLargeChange)
       malloc_trim(0);
   }
 };
@@ -360,6 +362,8 @@ struct ListService::Impl {
       count(it->second, +1);
     }
     state = next_state;
+    if (change.upserts.size() + change.deletes.size() >= kLargeChange)
+      store.release_memory();
     return {};
   }
 
