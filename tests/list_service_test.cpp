@@ -991,6 +991,30 @@ TEST_F(ListServiceTest, NewEntriesOfOneRequestGetAscendingDistinctIds) {
     EXPECT_EQ(v.entry.id.size(), 13u);
 }
 
+TEST_F(ListServiceTest, StoreWithAnIdTooLongToHoldIsRefusedAsCorrupt) {
+  auto dir = dir_ / "long-id";
+  {
+    auto store = Store::open(dir);
+    ASSERT_TRUE(store.ok());
+    Entry e;
+    e.id = "ip_0123456789abcdef"; // 19 characters: no xdpgate makes one
+    e.range = *IpPrefix::parse("192.0.2.0/24");
+    e.created_by = "alice";
+    ASSERT_TRUE(store->apply({.upserts = {e}}).ok());
+  }
+  auto store = Store::open(dir);
+  ASSERT_TRUE(store.ok());
+  FakeKernel other_kernel;
+  auto opened = ListService::open(
+      std::move(store.value()),
+      [&](const KernelChange &c) { return other_kernel.sync(c); },
+      [&](const IpPrefix &p) { return other_kernel.read_hits(p); },
+      [&](const IpPrefix &a) { return other_kernel.lookup(a); },
+      [this] { return now_; });
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.error().code, "store_corrupt");
+}
+
 TEST_F(ListServiceTest, LargeImportIsAuditedInRecordsOfTenThousand) {
   std::string csv = "ip_address,description\n";
   for (int i = 0; i < 25000; ++i)

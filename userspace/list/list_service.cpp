@@ -6,6 +6,7 @@
 #include <limits>
 #include <malloc.h>
 #include <map>
+#include <memory_resource>
 #include <random>
 #include <sys/random.h>
 #include <unordered_map>
@@ -193,8 +194,12 @@ struct ListService::Impl {
     std::string description; // empty: none
     std::uint64_t position = 0;
   };
-  std::unordered_map<EntryId, Listed, EntryIdHash> by_id;
-  std::unordered_map<IpPrefix, EntryId> by_range;
+  // Both indexes allocate from one pool: a million nodes packed in large
+  // blocks, without malloc's header on each, and not interleaved with an
+  // import's temporaries (which then go back to the system whole).
+  std::pmr::unsynchronized_pool_resource pool;
+  std::pmr::unordered_map<EntryId, Listed, EntryIdHash> by_id{&pool};
+  std::pmr::unordered_map<IpPrefix, EntryId> by_range{&pool};
   std::vector<std::string> creators;
   std::unordered_map<std::string, std::uint32_t> creator_index;
   std::uint64_t next_position = 0;
@@ -338,8 +343,9 @@ struct ListService::Impl {
       return done;
     }
     if (change.replace_all) {
-      by_id.clear();
-      by_range.clear();
+      by_id = decltype(by_id)(&pool);
+      by_range = decltype(by_range)(&pool);
+      pool.release();
       enabled = expiring = 0;
     }
     for (const std::string &id : change.deletes)
