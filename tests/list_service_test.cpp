@@ -936,6 +936,105 @@ TEST_F(ListServiceTest, ImportAddsAndUpdatesLikeAdd) {
   EXPECT_FALSE(b_after.enabled); // import touches descriptions only
 }
 
+TEST_F(ListServiceTest, ImportIsAuditedWithEveryEntryBeforeAndAfter) {
+  EntryView b = add_one("198.51.100.0/24", "b \"old\"");
+  add_one("192.0.2.0/24", "same");
+  std::int64_t before_import = audit_total();
+  now_ += 1000;
+  auto report = service_->import_csv("ip_address,description\n"
+                                     "192.0.2.0/24,same\n"
+                                     "198.51.100.0/24,\n"
+                                     "203.0.113.9,\"new, \"\"quoted\"\"\"\n",
+                                     false, false, "carol", false);
+  ASSERT_TRUE(report.ok());
+  // One record for the whole (small) import; unchanged entries are not in it.
+  ASSERT_EQ(audit_total(), before_import + 1);
+  AuditRecord r = audit_log().front();
+  EXPECT_EQ(r.actor, "carol");
+  EXPECT_EQ(r.action, "import");
+  EXPECT_EQ(r.at, kStart + 1000);
+  EXPECT_EQ(r.entry_id, "");
+  nlohmann::json before = nlohmann::json::parse(r.before);
+  nlohmann::json after = nlohmann::json::parse(r.after);
+  std::string added_id;
+  for (const EntryView &v : service_->list(true))
+    if (v.entry.range.to_string() == "203.0.113.9")
+      added_id = v.entry.id;
+  ASSERT_FALSE(added_id.empty());
+  EXPECT_EQ(after["added"],
+            nlohmann::json::parse(R"([{"id":")" + added_id +
+                                  R"(","ip_range":"203.0.113.9",)"
+                                  R"("description":"new, \"quoted\""}])"));
+  EXPECT_EQ(after["updated"],
+            nlohmann::json::parse(R"([{"id":")" + b.entry.id +
+                                  R"(","ip_range":"198.51.100.0/24",)"
+                                  R"("description":null}])"));
+  EXPECT_EQ(before["updated"],
+            nlohmann::json::parse(R"([{"id":")" + b.entry.id +
+                                  R"(","ip_range":"198.51.100.0/24",)"
+                                  R"("description":"b \"old\""}])"));
+}
+
+TEST_F(ListServiceTest, NewEntriesOfOneRequestGetAscendingDistinctIds) {
+  add_one("192.0.2.0/24");
+  std::string csv = "ip_address,description\n";
+  for (int i = 0; i < 2000; ++i)
+    csv += "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256) +
+           ",\n";
+  ASSERT_TRUE(service_->import_csv(csv, false, false, "carol", false).ok());
+  std::vector<EntryView> listed = service_->list(true);
+  ASSERT_EQ(listed.size(), 2001u);
+  // File order is listing order; the store's id index takes them in order.
+  for (std::size_t k = 2; k < listed.size(); ++k)
+    EXPECT_LT(listed[k - 1].entry.id, listed[k].entry.id);
+  for (const EntryView &v : listed)
+    EXPECT_EQ(v.entry.id.size(), 13u);
+}
+
+TEST_F(ListServiceTest, StoreWithAnIdTooLongToHoldIsRefusedAsCorrupt) {
+  auto dir = dir_ / "long-id";
+  {
+    auto store = Store::open(dir);
+    ASSERT_TRUE(store.ok());
+    Entry e;
+    e.id = "ip_0123456789abcdef"; // 19 characters: no xdpgate makes one
+    e.range = *IpPrefix::parse("192.0.2.0/24");
+    e.created_by = "alice";
+    ASSERT_TRUE(store->apply({.upserts = {e}}).ok());
+  }
+  auto store = Store::open(dir);
+  ASSERT_TRUE(store.ok());
+  FakeKernel other_kernel;
+  auto opened = ListService::open(
+      std::move(store.value()),
+      [&](const KernelChange &c) { return other_kernel.sync(c); },
+      [&](const IpPrefix &p) { return other_kernel.read_hits(p); },
+      [&](const IpPrefix &a) { return other_kernel.lookup(a); },
+      [this] { return now_; });
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.error().code, "store_corrupt");
+}
+
+TEST_F(ListServiceTest, LargeImportIsAuditedInRecordsOfTenThousand) {
+  std::string csv = "ip_address,description\n";
+  for (int i = 0; i < 25000; ++i)
+    csv += "10." + std::to_string(i / 256) + "." + std::to_string(i % 256) +
+           ".1,x\n";
+  std::int64_t before_import = audit_total();
+  auto report = service_->import_csv(csv, false, false, "carol", false);
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->summary.added.size(), 25000u);
+  ASSERT_EQ(audit_total(), before_import + 3);
+  std::size_t listed = 0;
+  for (const AuditRecord &r : audit_log()) {
+    if (r.action != "import")
+      continue;
+    EXPECT_TRUE(r.before.empty()); // nothing was updated
+    listed += nlohmann::json::parse(r.after)["added"].size();
+  }
+  EXPECT_EQ(listed, 25000u);
+}
+
 TEST_F(ListServiceTest, ImportDryRunChangesNothing) {
   add_one("192.0.2.0/24", "a");
   add_one("198.51.100.0/24", "b");

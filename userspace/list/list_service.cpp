@@ -2,8 +2,11 @@
 #include "list/list_service.hpp"
 
 #include <algorithm>
+#include <array>
+#include <limits>
 #include <malloc.h>
 #include <map>
+#include <memory_resource>
 #include <random>
 #include <sys/random.h>
 #include <unordered_map>
@@ -18,20 +21,43 @@ namespace {
 
 constexpr const char *kSystemActor = "xdpgated";
 constexpr std::int64_t kMaxConfirmSeconds = 24 * 3600;
+// Entries per audit record of an import: a million-entry file makes 100
+// records, each small enough to read through the audit API.
+constexpr std::size_t kImportAuditChunk = 10000;
+// After a change of this many entries the heap goes back to the system.
+constexpr std::size_t kLargeChange = 10000;
+// In an add, an upsert that replaces no entry.
+constexpr std::size_t kAdds = static_cast<std::size_t>(-1);
 
-std::string new_entry_id() {
-  static constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  unsigned char random[10];
-  if (getrandom(random, sizeof(random), 0) != sizeof(random)) {
-    std::random_device fallback;
-    for (unsigned char &b : random)
-      b = static_cast<unsigned char>(fallback());
+// Entry ids from random bytes read in blocks: a million-entry import makes
+// a few hundred getrandom calls instead of a million.
+class IdSource {
+public:
+  std::string next() {
+    static constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    std::string id = "ip_";
+    for (int i = 0; i < 10; ++i)
+      id += kAlphabet[byte() % 36];
+    return id;
   }
-  std::string id = "ip_";
-  for (unsigned char b : random)
-    id += kAlphabet[b % 36];
-  return id;
-}
+
+private:
+  unsigned char byte() {
+    if (used_ == sizeof(pool_))
+      refill();
+    return pool_[used_++];
+  }
+  void refill() {
+    if (getrandom(pool_, sizeof(pool_), 0) != sizeof(pool_)) {
+      std::random_device fallback;
+      for (unsigned char &b : pool_)
+        b = static_cast<unsigned char>(fallback());
+    }
+    used_ = 0;
+  }
+  unsigned char pool_[4096];
+  std::size_t used_ = sizeof(pool_);
+};
 
 Error not_found(const std::string &id) {
   return Error{"not_found", "no allow-list entry has id " + id, "id"};
@@ -62,13 +88,84 @@ struct ReleaseMemoryAfter {
   ReleaseMemoryAfter(const ReleaseMemoryAfter &) = delete;
   ReleaseMemoryAfter &operator=(const ReleaseMemoryAfter &) = delete;
   ~ReleaseMemoryAfter() {
-    if (entries >= 10000)
+    if (entries >= kLargeChange)
       malloc_trim(0);
   }
 };
 
 std::string json_text(const std::optional<Entry> &entry) {
   return entry ? to_json(*entry).dump() : std::string();
+}
+
+void append_json_string(std::string &out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+// {"id":…,"ip_range":…,"description":…}: what an import sets of an entry.
+void append_import_item(std::string &out, const std::string &id,
+                        const IpPrefix &range,
+                        const std::optional<std::string> &description) {
+  out += out.back() == '[' ? "{\"id\":" : ",{\"id\":";
+  append_json_string(out, id);
+  out += ",\"ip_range\":";
+  append_json_string(out, range.to_string());
+  out += ",\"description\":";
+  if (description)
+    append_json_string(out, *description);
+  else
+    out += "null";
+  out += '}';
+}
+
+// An entry id in 16 bytes, with no heap block: ids are "ip_" and 10
+// characters.
+struct EntryId {
+  static constexpr std::size_t kMax = 15;
+  std::array<char, kMax> text{};
+  std::uint8_t size = 0;
+
+  static std::optional<EntryId> of(std::string_view id) {
+    if (id.size() > kMax)
+      return std::nullopt;
+    EntryId out;
+    std::copy(id.begin(), id.end(), out.text.begin());
+    out.size = static_cast<std::uint8_t>(id.size());
+    return out;
+  }
+  std::string_view view() const { return {text.data(), size}; }
+  std::string str() const { return std::string(view()); }
+  bool operator==(const EntryId &) const = default;
+};
+
+struct EntryIdHash {
+  std::size_t operator()(const EntryId &id) const noexcept {
+    return std::hash<std::string_view>{}(id.view());
+  }
+};
+
+constexpr EpochMs kNoTime = std::numeric_limits<EpochMs>::min();
+
+EpochMs time_or_none(const std::optional<EpochMs> &t) {
+  return t.value_or(kNoTime);
+}
+
+std::optional<EpochMs> optional_time(EpochMs t) {
+  return t == kNoTime ? std::nullopt : std::optional(t);
 }
 
 } // namespace
@@ -81,23 +178,85 @@ struct ListService::Impl {
   KernelLookup lookup;
   Clock clock;
 
-  // An entry and its place in the listing order: the store's order at
-  // start, then order of insertion, so entries added in one request keep
-  // their request (or file) order.
+  // An entry as the list holds it, ~130 bytes with its indexes instead of
+  // ~330 for a full Entry (a million-entry list): the creator is interned,
+  // no time is optional, no description is empty. `position` is its place
+  // in the listing order: the store's order at start, then order of
+  // insertion, so entries added in one request keep their request (or
+  // file) order.
   struct Listed {
-    Entry entry;
+    IpPrefix range;
+    bool enabled = true;
+    std::uint32_t creator = 0; // index into `creators`
+    EpochMs created_at = 0;
+    EpochMs updated_at = kNoTime;
+    EpochMs expires_at = kNoTime;
+    std::string description; // empty: none
     std::uint64_t position = 0;
   };
-  std::unordered_map<std::string, Listed> by_id;
-  std::unordered_map<IpPrefix, std::string> by_range;
+  // Both indexes allocate from one pool: a million nodes packed in large
+  // blocks, without malloc's header on each, and not interleaved with an
+  // import's temporaries (which then go back to the system whole).
+  std::pmr::unsynchronized_pool_resource pool;
+  std::pmr::unordered_map<EntryId, Listed, EntryIdHash> by_id{&pool};
+  std::pmr::unordered_map<IpPrefix, EntryId> by_range{&pool};
+  std::vector<std::string> creators;
+  std::unordered_map<std::string, std::uint32_t> creator_index;
   std::uint64_t next_position = 0;
   RestrictionState state;
   std::size_t enabled = 0;  // entries that are enabled
   std::size_t expiring = 0; // enabled entries with an expiry time
+  IdSource ids;
 
   Impl(Store s, KernelSync k, HitReader h, KernelLookup l, Clock c)
       : store(std::move(s)), sync(std::move(k)), hits(std::move(h)),
         lookup(std::move(l)), clock(std::move(c)) {}
+
+  std::uint32_t intern(const std::string &creator) {
+    auto [it, fresh] = creator_index.try_emplace(
+        creator, static_cast<std::uint32_t>(creators.size()));
+    if (fresh)
+      creators.push_back(creator);
+    return it->second;
+  }
+
+  Entry entry_of(const EntryId &id, const Listed &l) const {
+    Entry e;
+    e.id = id.str();
+    e.range = l.range;
+    if (!l.description.empty())
+      e.description = l.description;
+    e.enabled = l.enabled;
+    e.created_by = creators[l.creator];
+    e.created_at = l.created_at;
+    e.updated_at = optional_time(l.updated_at);
+    e.expires_at = optional_time(l.expires_at);
+    return e;
+  }
+
+  // Fills `l` from `e`, keeping its position.
+  void store_into(Listed &l, Entry &&e) {
+    l.range = e.range;
+    l.enabled = e.enabled;
+    l.creator = intern(e.created_by);
+    l.created_at = e.created_at;
+    l.updated_at = time_or_none(e.updated_at);
+    l.expires_at = time_or_none(e.expires_at);
+    l.description = e.description ? std::move(*e.description) : std::string();
+  }
+
+  using Iter = decltype(by_id)::const_iterator;
+  Iter find(std::string_view id) const {
+    auto key = EntryId::of(id);
+    return key ? by_id.find(*key) : by_id.end();
+  }
+  Entry entry_at(std::string_view id) const {
+    auto it = find(id);
+    return entry_of(it->first, it->second);
+  }
+  Entry entry_at(Iter it) const { return entry_of(it->first, it->second); }
+
+  EntryView view(Iter it) const { return view(entry_at(it)); }
 
   EntryView view(const Entry &entry) const {
     EntryView v{entry, 0, std::nullopt};
@@ -117,20 +276,20 @@ struct ListService::Impl {
     KernelChange k;
     k.mode = mode;
     k.allow.atomic = change.replace_all;
-    auto leaves = [&](const Entry &e) {
-      if (e.enabled)
-        k.allow.removed.push_back(e.range);
+    auto leaves = [&](const Listed &l) {
+      if (l.enabled)
+        k.allow.removed.push_back(l.range);
     };
     if (change.replace_all) {
       for (const auto &[id, listed] : by_id)
-        leaves(listed.entry);
+        leaves(listed);
     } else {
       for (const std::string &id : change.deletes)
-        if (auto it = by_id.find(id); it != by_id.end())
-          leaves(it->second.entry);
+        if (auto it = find(id); it != by_id.end())
+          leaves(it->second);
       for (const Entry &e : change.upserts)
-        if (auto it = by_id.find(e.id); it != by_id.end())
-          leaves(it->second.entry);
+        if (auto it = find(e.id); it != by_id.end())
+          leaves(it->second);
     }
     for (const Entry &e : change.upserts)
       if (e.enabled)
@@ -148,9 +307,8 @@ struct ListService::Impl {
   std::size_t enabled_after(const StoreChange &change) const {
     std::size_t n = change.replace_all ? 0 : enabled;
     auto was_enabled = [&](const std::string &id) {
-      auto it = by_id.find(id);
-      return !change.replace_all && it != by_id.end() &&
-             it->second.entry.enabled;
+      auto it = find(id);
+      return !change.replace_all && it != by_id.end() && it->second.enabled;
     };
     for (const std::string &id : change.deletes)
       n -= was_enabled(id);
@@ -159,23 +317,24 @@ struct ListService::Impl {
     return n;
   }
 
-  void forget(decltype(by_id)::iterator it) {
-    count(it->second.entry, -1);
-    by_range.erase(it->second.entry.range);
+  void forget(Iter it) {
+    count(it->second, -1);
+    by_range.erase(it->second.range);
     by_id.erase(it);
   }
 
   // Keeps the counters that spare a walk over the whole list.
-  void count(const Entry &e, int sign) {
-    if (!e.enabled)
+  void count(const Listed &l, int sign) {
+    if (!l.enabled)
       return;
     enabled += sign;
-    if (e.expires_at)
+    if (l.expires_at != kNoTime)
       expiring += sign;
   }
 
   // Durable and enforced, or neither.
-  Status commit(const StoreChange &change) {
+  // Takes the change: its entries move into the list once committed.
+  Status commit(StoreChange change) {
     RestrictionState next_state = change.state.value_or(state);
     KernelChange kernel = kernel_change(change, next_state.mode);
     Status done = store.apply(change, [&] { return sync(kernel); });
@@ -184,28 +343,33 @@ struct ListService::Impl {
       return done;
     }
     if (change.replace_all) {
-      by_id.clear();
-      by_range.clear();
+      by_id = decltype(by_id)(&pool);
+      by_range = decltype(by_range)(&pool);
+      pool.release();
       enabled = expiring = 0;
     }
     for (const std::string &id : change.deletes)
-      if (auto it = by_id.find(id); it != by_id.end())
+      if (auto it = find(id); it != by_id.end())
         forget(it);
     by_id.reserve(by_id.size() + change.upserts.size());
     by_range.reserve(by_range.size() + change.upserts.size());
-    for (const Entry &e : change.upserts) {
-      auto [it, fresh] = by_id.try_emplace(e.id);
+    for (Entry &e : change.upserts) {
+      // Ids are checked when they enter the change (fresh_ids, the store).
+      EntryId id = *EntryId::of(e.id);
+      auto [it, fresh] = by_id.try_emplace(id);
       if (fresh) {
         it->second.position = next_position++;
       } else {
-        count(it->second.entry, -1);
-        by_range.erase(it->second.entry.range);
+        count(it->second, -1);
+        by_range.erase(it->second.range);
       }
-      it->second.entry = e;
-      by_range[e.range] = e.id;
-      count(e, +1);
+      by_range[e.range] = id;
+      store_into(it->second, std::move(e));
+      count(it->second, +1);
     }
     state = next_state;
+    if (change.upserts.size() + change.deletes.size() >= kLargeChange)
+      store.release_memory();
     return {};
   }
 
@@ -256,19 +420,60 @@ struct ListService::Impl {
     return e;
   }
 
+  // A range and what an add or an import sets on it, validated.
+  struct Wanted {
+    IpPrefix range;
+    std::optional<std::string> description; // never empty
+    bool enabled = true;
+    std::optional<EpochMs> expires_at;
+  };
+  Result<Wanted> wanted(const NewEntry &in, const std::string &field) const {
+    Result<IpPrefix> range = IpPrefix::parse(in.ip_range, field + "ip_range");
+    if (!range)
+      return range.error();
+    if (Status s = validate_description(in.description, field + "description");
+        !s)
+      return s.error();
+    Wanted w{*range, in.description, in.enabled, in.expires_at};
+    if (w.description && w.description->empty())
+      w.description.reset();
+    return w;
+  }
+
+  // How an add is audited: a record per entry (API calls), or records of
+  // up to kImportAuditChunk entries each, listing every entry the import
+  // adds or updates with its state before and after.
+  enum class AuditStyle { PerEntry, Import };
+  struct AddOptions {
+    AuditStyle audit = AuditStyle::PerEntry;
+    bool distinct = false; // no range twice in the request (a parsed CSV)
+    bool placed = true;    // report each request entry's id
+  };
   Result<std::vector<std::pair<std::string, bool>>>
-  add(const std::vector<NewEntry> &entries, const std::string &actor);
+  add(std::vector<Wanted> wanted, const std::string &actor, AddOptions how);
+  void audit_import(StoreChange &change, const std::vector<Entry> &replaced,
+                    const std::vector<std::size_t> &before_of,
+                    const std::string &actor, EpochMs at) const;
   Result<std::vector<std::string>> replace(const std::vector<NewEntry> &entries,
                                            const std::string &actor,
                                            bool force);
 
-  // A fresh id, unused in the list and in the change being built (`taken`,
-  // which it extends): a set, so a million-entry import stays linear.
-  std::string unique_id(std::unordered_set<std::string> &taken) const {
+  // `n` fresh ids, distinct and unused in the list, in ascending order: the
+  // store's index of ids then takes a large import's rows in key order.
+  std::vector<std::string> fresh_ids(std::size_t n) {
+    std::vector<std::string> out(n);
+    for (std::string &id : out)
+      id = ids.next();
     for (;;) {
-      std::string id = new_entry_id();
-      if (!by_id.count(id) && taken.insert(id).second)
-        return id;
+      std::sort(out.begin(), out.end());
+      bool clash = false;
+      for (std::size_t k = 0; k < n; ++k)
+        if ((k > 0 && out[k] == out[k - 1]) || find(out[k]) != by_id.end()) {
+          out[k] = ids.next();
+          clash = true;
+        }
+      if (!clash)
+        return out;
     }
   }
 };
@@ -297,14 +502,24 @@ ListService::open(Store store, KernelSync sync, HitReader hits,
   KernelChange whole;
   whole.mode = state->mode;
   whole.whole_list = true;
+  impl.by_id.reserve(entries->size());
+  impl.by_range.reserve(entries->size());
   for (Entry &e : *entries) {
-    impl.by_range[e.range] = e.id;
-    impl.count(e, +1);
+    auto id = EntryId::of(e.id);
+    if (!id)
+      return Error{"store_corrupt",
+                   "the store holds an entry id longer than " +
+                       std::to_string(EntryId::kMax) + " characters (" + e.id +
+                       "), which no xdpgate makes; restore a backup"};
     if (e.enabled)
       whole.allow.added.push_back(e.range);
-    std::string id = e.id;
-    impl.by_id[id] = {std::move(e), impl.next_position++};
+    impl.by_range[e.range] = *id;
+    Impl::Listed &l = impl.by_id[*id];
+    l.position = impl.next_position++;
+    impl.store_into(l, std::move(e));
+    impl.count(l, +1);
   }
+  entries = std::vector<Entry>();
   impl.state = *state;
   if (Status s = impl.sync(whole); !s)
     return s.error();
@@ -313,120 +528,182 @@ ListService::open(Store store, KernelSync sync, HitReader hits,
 
 std::vector<EntryView> ListService::list(bool include_disabled) const {
   std::lock_guard lock(impl_->mutex);
-  using Listed = Impl::Listed;
-  std::vector<const Listed *> chosen;
-  for (const auto &[id, listed] : impl_->by_id)
-    if (include_disabled || listed.entry.enabled)
-      chosen.push_back(&listed);
-  std::sort(chosen.begin(), chosen.end(), [](const Listed *a, const Listed *b) {
-    return a->position < b->position;
+  using Iter = Impl::Iter;
+  std::vector<Iter> chosen;
+  for (auto it = impl_->by_id.cbegin(); it != impl_->by_id.cend(); ++it)
+    if (include_disabled || it->second.enabled)
+      chosen.push_back(it);
+  std::sort(chosen.begin(), chosen.end(), [](Iter a, Iter b) {
+    return a->second.position < b->second.position;
   });
   std::vector<EntryView> out;
   out.reserve(chosen.size());
-  for (const Listed *l : chosen)
-    out.push_back(impl_->view(l->entry));
+  for (Iter it : chosen)
+    out.push_back(impl_->view(it));
   return out;
 }
 
 Result<EntryView> ListService::get(const std::string &id) const {
   std::lock_guard lock(impl_->mutex);
-  auto it = impl_->by_id.find(id);
+  auto it = impl_->find(id);
   if (it == impl_->by_id.end())
     return not_found(id);
-  return impl_->view(it->second.entry);
+  return impl_->view(it);
 }
 
-// The ids of the entries, in request order, and whether each was created.
+// The ids of the entries, in request order, and whether each was created
+// (empty unless `how.placed`).
 Result<std::vector<std::pair<std::string, bool>>>
-ListService::Impl::add(const std::vector<NewEntry> &entries,
-                       const std::string &actor) {
-  Impl &impl = *this;
+ListService::Impl::add(std::vector<Wanted> wanted, const std::string &actor,
+                       AddOptions how) {
+  const EpochMs now = clock();
+  // The same range again in this request: its first place keeps the
+  // entry, and the later description wins.
+  std::vector<std::size_t> first_of;
+  if (!how.distinct) {
+    std::unordered_map<IpPrefix, std::size_t> first;
+    first.reserve(wanted.size());
+    first_of.resize(wanted.size());
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+      auto [it, fresh] = first.try_emplace(wanted[i].range, i);
+      first_of[i] = it->second;
+      if (!fresh)
+        wanted[it->second].description = wanted[i].description;
+    }
+  }
   StoreChange change;
-  std::unordered_set<std::string> new_ids;
+  // What each upsert replaces, for the audit: its place in `replaced`, or
+  // kAdds.
+  std::vector<Entry> replaced;
+  std::vector<std::size_t> before_of;
+  // New entries: their place in the upserts and in the request.
+  std::vector<std::pair<std::size_t, std::size_t>> created;
   std::vector<std::pair<std::string, bool>> placed;
-  std::unordered_map<IpPrefix, std::size_t> in_change;
   // A million-entry import must not pay for growing these step by step.
-  change.upserts.reserve(entries.size());
-  change.audit.reserve(entries.size());
-  new_ids.reserve(entries.size());
-  placed.reserve(entries.size());
-  in_change.reserve(entries.size());
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    std::string field =
-        entries.size() > 1 ? "[" + std::to_string(i) + "]." : "";
-    Result<Entry> fresh = impl.new_entry(entries[i], field, actor);
-    if (!fresh)
-      return fresh.error();
-    Entry e = std::move(fresh.value());
-    if (auto seen = in_change.find(e.range); seen != in_change.end()) {
-      // The same range again in this request: the later description wins.
-      // change.audit[i] belongs to change.upserts[i].
-      std::size_t at = seen->second;
-      Entry &earlier = change.upserts[at];
-      earlier.description = e.description;
-      if (auto listed = impl.by_range.find(e.range);
-          listed != impl.by_range.end()) {
-        const Entry &stored = impl.by_id.at(listed->second).entry;
-        earlier.updated_at = earlier.description != stored.description
-                                 ? std::optional(impl.clock())
-                                 : stored.updated_at;
-      }
-      change.audit[at].after = json_text(earlier);
-      placed.emplace_back(earlier.id, change.audit[at].action == "add");
+  change.upserts.reserve(wanted.size());
+  before_of.reserve(wanted.size());
+  created.reserve(wanted.size());
+  if (how.placed)
+    placed.resize(wanted.size());
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    if (!how.distinct && first_of[i] != i)
+      continue;
+    Wanted &w = wanted[i];
+    if (auto listed = by_range.find(w.range); listed != by_range.end()) {
+      // Upsert: the listed entry keeps everything but its description.
+      // Re-adding it unchanged is not a change: nothing to write, audit or
+      // sync (re-importing a whole file stays cheap).
+      const Listed &stored = by_id.at(listed->second);
+      if (how.placed)
+        placed[i] = {listed->second.str(), false};
+      if (stored.description == w.description.value_or(std::string()))
+        continue;
+      Entry updated = entry_of(listed->second, stored);
+      before_of.push_back(replaced.size());
+      replaced.push_back(updated);
+      updated.description = std::move(w.description);
+      updated.updated_at = now;
+      change.upserts.push_back(std::move(updated));
       continue;
     }
-    bool created = true;
-    std::optional<Entry> before;
-    if (auto listed = impl.by_range.find(e.range);
-        listed != impl.by_range.end()) {
-      // Upsert: the listed entry keeps everything but its description.
-      before = impl.by_id.at(listed->second).entry;
-      Entry updated = *before;
-      updated.description = e.description;
-      if (updated.description != before->description)
-        updated.updated_at = impl.clock();
-      e = std::move(updated);
-      created = false;
-    } else {
-      e.id = impl.unique_id(new_ids);
-    }
-    change.audit.push_back(
-        impl.audit(actor, created ? "add" : "update", e.id, before, e));
-    in_change[e.range] = change.upserts.size();
-    placed.emplace_back(e.id, created);
+    Entry e;
+    e.range = w.range;
+    e.description = std::move(w.description);
+    e.enabled = w.enabled;
+    e.expires_at = w.expires_at;
+    e.created_by = actor;
+    e.created_at = now;
+    created.emplace_back(change.upserts.size(), i);
+    before_of.push_back(kAdds);
     change.upserts.push_back(std::move(e));
   }
-  // Re-adding a listed range unchanged is not a change: nothing to write,
-  // audit or sync (re-importing a whole file stays cheap).
-  StoreChange effective;
-  effective.upserts.reserve(change.upserts.size());
-  effective.audit.reserve(change.audit.size());
-  for (std::size_t i = 0; i < change.upserts.size(); ++i) {
-    auto stored = impl.by_id.find(change.upserts[i].id);
-    if (stored != impl.by_id.end() && stored->second.entry == change.upserts[i])
-      continue;
-    effective.upserts.push_back(std::move(change.upserts[i]));
-    effective.audit.push_back(std::move(change.audit[i]));
+  std::vector<std::string> ids = fresh_ids(created.size());
+  for (std::size_t k = 0; k < created.size(); ++k) {
+    auto [upsert, request] = created[k];
+    change.upserts[upsert].id = std::move(ids[k]);
+    if (how.placed)
+      placed[request] = {change.upserts[upsert].id, true};
   }
-  change = {};
-  if (!effective.upserts.empty())
-    if (Status s = impl.commit(effective); !s)
-      return s.error();
+  created = {};
+  if (how.placed && !how.distinct)
+    for (std::size_t i = 0; i < wanted.size(); ++i)
+      placed[i] = placed[first_of[i]];
+  if (change.upserts.empty())
+    return placed;
+  if (how.audit == AuditStyle::Import) {
+    audit_import(change, replaced, before_of, actor, now);
+  } else {
+    change.audit.reserve(change.upserts.size());
+    for (std::size_t k = 0; k < change.upserts.size(); ++k) {
+      const Entry &after = change.upserts[k];
+      std::optional<Entry> before;
+      if (before_of[k] != kAdds)
+        before = replaced[before_of[k]];
+      change.audit.push_back(
+          audit(actor, before ? "update" : "add", after.id, before, after));
+    }
+  }
+  replaced = {};
+  before_of = {};
+  if (Status s = commit(std::move(change)); !s)
+    return s.error();
   return placed;
+}
+
+void ListService::Impl::audit_import(StoreChange &change,
+                                     const std::vector<Entry> &replaced,
+                                     const std::vector<std::size_t> &before_of,
+                                     const std::string &actor,
+                                     EpochMs at) const {
+  const std::size_t n = change.upserts.size();
+  change.audit.reserve(change.audit.size() + n / kImportAuditChunk + 1);
+  for (std::size_t from = 0; from < n; from += kImportAuditChunk) {
+    const std::size_t to = std::min(n, from + kImportAuditChunk);
+    std::string before = "{\"updated\":[", added = "{\"added\":[",
+                updated = "],\"updated\":[";
+    bool any_update = false;
+    for (std::size_t k = from; k < to; ++k) {
+      const Entry &e = change.upserts[k];
+      if (before_of[k] != kAdds) {
+        const Entry *b = &replaced[before_of[k]];
+        any_update = true;
+        append_import_item(before, b->id, b->range, b->description);
+        append_import_item(updated, e.id, e.range, e.description);
+      } else {
+        append_import_item(added, e.id, e.range, e.description);
+      }
+    }
+    before += "]}";
+    added += updated;
+    added += "]}";
+    change.audit.push_back(AuditRecord{0, at, actor, "import", "",
+                                       any_update ? std::move(before) : "",
+                                       std::move(added)});
+  }
 }
 
 Result<std::vector<AddOutcome>>
 ListService::add(const std::vector<NewEntry> &entries,
                  const std::string &actor) {
   ReleaseMemoryAfter release{entries.size()};
+  std::vector<Impl::Wanted> wanted;
+  wanted.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    std::string field =
+        entries.size() > 1 ? "[" + std::to_string(i) + "]." : "";
+    Result<Impl::Wanted> w = impl_->wanted(entries[i], field);
+    if (!w)
+      return w.error();
+    wanted.push_back(std::move(*w));
+  }
   std::lock_guard lock(impl_->mutex);
-  auto placed = impl_->add(entries, actor);
+  auto placed = impl_->add(std::move(wanted), actor, {});
   if (!placed)
     return placed.error();
   std::vector<AddOutcome> out;
   out.reserve(placed->size());
   for (const auto &[id, created] : *placed)
-    out.push_back({impl_->view(impl_->by_id.at(id).entry), created});
+    out.push_back({impl_->view(impl_->find(id)), created});
   return out;
 }
 
@@ -436,11 +713,10 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
                            const std::string &actor, bool force) {
   Impl &impl = *this;
   StoreChange change;
-  std::unordered_set<std::string> new_ids;
   change.replace_all = true;
   std::unordered_map<IpPrefix, std::size_t> in_change;
+  std::vector<std::size_t> created; // upserts that need an id
   change.upserts.reserve(entries.size());
-  new_ids.reserve(entries.size());
   in_change.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     Result<Entry> fresh =
@@ -456,7 +732,8 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
     if (auto listed = impl.by_range.find(e.range);
         listed != impl.by_range.end()) {
       // An entry that stays keeps its id, creator and counters.
-      const Entry &before = impl.by_id.at(listed->second).entry;
+      const Entry before =
+          impl.entry_of(listed->second, impl.by_id.at(listed->second));
       Entry kept = before;
       kept.description = e.description;
       kept.enabled = e.enabled;
@@ -465,11 +742,14 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
         kept.updated_at = impl.clock();
       e = std::move(kept);
     } else {
-      e.id = impl.unique_id(new_ids);
+      created.push_back(change.upserts.size());
     }
     in_change[e.range] = change.upserts.size();
     change.upserts.push_back(std::move(e));
   }
+  std::vector<std::string> fresh = impl.fresh_ids(created.size());
+  for (std::size_t k = 0; k < created.size(); ++k)
+    change.upserts[created[k]].id = std::move(fresh[k]);
   if (Status s = impl.check_keeps_an_enabled_entry(change, force); !s)
     return s.error();
   change.audit.push_back(
@@ -480,7 +760,7 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
   ids.reserve(change.upserts.size());
   for (const Entry &e : change.upserts)
     ids.push_back(e.id);
-  if (Status s = impl.commit(change); !s)
+  if (Status s = impl.commit(std::move(change)); !s)
     return s.error();
   return ids;
 }
@@ -496,7 +776,7 @@ ListService::replace(const std::vector<NewEntry> &entries,
   std::vector<EntryView> out;
   out.reserve(ids->size());
   for (const std::string &id : *ids)
-    out.push_back(impl_->view(impl_->by_id.at(id).entry));
+    out.push_back(impl_->view(impl_->find(id)));
   return out;
 }
 
@@ -505,20 +785,20 @@ Result<EntryView> ListService::update(const std::string &id,
                                       const std::string &actor, bool force) {
   std::lock_guard lock(impl_->mutex);
   Impl &impl = *impl_;
-  auto it = impl.by_id.find(id);
+  auto it = impl.find(id);
   if (it == impl.by_id.end())
     return not_found(id);
-  const Entry &before = it->second.entry;
+  const Entry before = impl.entry_at(it);
   Entry after = before;
   if (patch.ip_range) {
     Result<IpPrefix> range = IpPrefix::parse(*patch.ip_range, "ip_range");
     if (!range)
       return range.error();
     if (auto other = impl.by_range.find(*range);
-        other != impl.by_range.end() && other->second != id)
+        other != impl.by_range.end() && other->second.view() != id)
       return Error{"range_exists",
                    range->to_string() + " is already listed as " +
-                       other->second + "; update or delete that entry",
+                       other->second.str() + "; update or delete that entry",
                    "ip_range"};
     after.range = *range;
   }
@@ -541,16 +821,16 @@ Result<EntryView> ListService::update(const std::string &id,
   if (Status s = impl.check_keeps_an_enabled_entry(change, force); !s)
     return s.error();
   change.audit.push_back(impl.audit(actor, "update", id, before, after));
-  if (Status s = impl.commit(change); !s)
+  if (Status s = impl.commit(std::move(change)); !s)
     return s.error();
-  return impl.view(impl.by_id.at(id).entry);
+  return impl.view(impl.find(id));
 }
 
 Status ListService::remove(const std::string &id, const std::string &actor,
                            bool force) {
   std::lock_guard lock(impl_->mutex);
   Impl &impl = *impl_;
-  auto it = impl.by_id.find(id);
+  auto it = impl.find(id);
   if (it == impl.by_id.end())
     return not_found(id);
   StoreChange change;
@@ -558,8 +838,8 @@ Status ListService::remove(const std::string &id, const std::string &actor,
   if (Status s = impl.check_keeps_an_enabled_entry(change, force); !s)
     return s;
   change.audit.push_back(
-      impl.audit(actor, "delete", id, it->second.entry, std::nullopt));
-  return impl.commit(change);
+      impl.audit(actor, "delete", id, impl.entry_at(it), std::nullopt));
+  return impl.commit(std::move(change));
 }
 
 Status ListService::remove_all(const std::string &actor) {
@@ -575,7 +855,7 @@ Status ListService::remove_all(const std::string &actor) {
           .dump(),
       nlohmann::json{{"entries", 0}, {"state", to_json(*change.state)}}
           .dump()});
-  return impl.commit(change);
+  return impl.commit(std::move(change));
 }
 
 Result<EntryView> ListService::set_enabled(const std::string &id, bool enabled,
@@ -599,7 +879,7 @@ CheckResult ListService::check(const IpPrefix &address) const {
   result.allowed = matched.has_value();
   if (matched)
     if (auto id = impl.by_range.find(*matched); id != impl.by_range.end())
-      result.matched_entry = impl.view(impl.by_id.at(id->second).entry);
+      result.matched_entry = impl.view(impl.by_id.find(id->second));
   return result;
 }
 
@@ -617,51 +897,64 @@ Result<ImportReport> ListService::import_csv(std::string_view text,
     report.errors = std::move(parsed.errors);
     return report;
   }
-  std::vector<NewEntry> wanted;
-  wanted.reserve(parsed.rows.size());
+  // Rows are valid and distinct (the parser checked): an add takes them as
+  // they are; a replace goes through the checks every replace makes.
+  std::vector<Impl::Wanted> wanted;
+  std::vector<NewEntry> replacing;
+  if (replace)
+    replacing.reserve(parsed.rows.size());
+  else
+    wanted.reserve(parsed.rows.size());
   {
     std::lock_guard lock(impl_->mutex);
     const Impl &impl = *impl_;
     std::unordered_set<IpPrefix> in_file;
     if (replace)
       in_file.reserve(parsed.rows.size());
-    for (const CsvRow &row : parsed.rows) {
+    for (CsvRow &row : parsed.rows) {
       if (replace)
         in_file.insert(row.range);
       std::string range = row.range.to_string();
       auto listed = impl.by_range.find(row.range);
-      if (listed == impl.by_range.end())
-        report.summary.added.push_back(range);
-      else if (impl.by_id.at(listed->second).entry.description !=
-               row.description)
-        report.summary.updated.push_back(range);
+      const Impl::Listed *stored = listed == impl.by_range.end()
+                                       ? nullptr
+                                       : &impl.by_id.at(listed->second);
+      if (!stored)
+        report.summary.added.push_back(std::move(range));
+      else if (stored->description != row.description.value_or(std::string()))
+        report.summary.updated.push_back(std::move(range));
       else
-        report.summary.unchanged.push_back(range);
-      NewEntry e;
-      e.ip_range = range;
-      e.description = row.description;
-      if (replace && listed != impl.by_range.end()) {
-        // Replace keeps an entry's other fields when its range stays.
-        const Entry &kept = impl.by_id.at(listed->second).entry;
-        e.enabled = kept.enabled;
-        e.expires_at = kept.expires_at;
+        report.summary.unchanged.push_back(std::move(range));
+      if (!replace) {
+        wanted.push_back({row.range, std::move(row.description), true, {}});
+        continue;
       }
-      wanted.push_back(std::move(e));
+      NewEntry e;
+      e.ip_range = row.range.to_string();
+      e.description = std::move(row.description);
+      if (stored) {
+        // Replace keeps an entry's other fields when its range stays.
+        e.enabled = stored->enabled;
+        e.expires_at = optional_time(stored->expires_at);
+      }
+      replacing.push_back(std::move(e));
     }
     if (replace)
       for (const auto &[range, id] : impl.by_range)
         if (!in_file.count(range))
           report.summary.removed.push_back(range.to_string());
   }
+  parsed = {};
   if (dry_run)
     return report;
   std::lock_guard lock(impl_->mutex);
   if (replace) {
-    auto done = impl_->replace(wanted, actor, force);
+    auto done = impl_->replace(replacing, actor, force);
     if (!done)
       return done.error();
   } else if (!wanted.empty()) {
-    auto done = impl_->add(wanted, actor);
+    auto done = impl_->add(std::move(wanted), actor,
+                           {Impl::AuditStyle::Import, true, false});
     if (!done)
       return done.error();
   }
@@ -704,7 +997,7 @@ Result<RestrictionState> ListService::activate(const ActivateRequest &request,
   StoreChange change;
   change.state = next;
   change.audit.push_back(impl.state_audit(actor, "activate", next));
-  if (Status s = impl.commit(change); !s)
+  if (Status s = impl.commit(std::move(change)); !s)
     return s.error();
   return impl.state;
 }
@@ -715,7 +1008,7 @@ Result<RestrictionState> ListService::deactivate(const std::string &actor) {
   StoreChange change;
   change.state = RestrictionState{};
   change.audit.push_back(impl.state_audit(actor, "deactivate", *change.state));
-  if (Status s = impl.commit(change); !s)
+  if (Status s = impl.commit(std::move(change)); !s)
     return s.error();
   return impl.state;
 }
@@ -731,7 +1024,7 @@ Result<RestrictionState> ListService::confirm(const std::string &actor) {
   StoreChange change;
   change.state = next;
   change.audit.push_back(impl.state_audit(actor, "confirm", next));
-  if (Status s = impl.commit(change); !s)
+  if (Status s = impl.commit(std::move(change)); !s)
     return s.error();
   return impl.state;
 }
@@ -761,25 +1054,25 @@ ListService::warnings(std::chrono::milliseconds stale_after) const {
   ListWarnings w;
   EpochMs now = impl.clock();
   std::size_t checked = 0;
-  for (const auto &[id, listed] : impl.by_id) {
-    const Entry &entry = listed.entry;
+  for (const auto &[key, entry] : impl.by_id) {
     if (!entry.enabled || ++checked > kMaxChecked)
       continue;
+    const std::string id = key.str();
     for (int len = entry.range.length - 1;
          len >= 0 && w.overlaps.size() < kMaxReported; --len) {
       IpPrefix wider = entry.range.widened_to(static_cast<std::uint8_t>(len));
       auto outer = impl.by_range.find(wider);
       if (outer != impl.by_range.end() &&
-          impl.by_id.at(outer->second).entry.enabled) {
+          impl.by_id.at(outer->second).enabled) {
         w.overlaps.push_back(entry.range.to_string() + " (" + id +
                              ") lies inside " + wider.to_string() + " (" +
-                             outer->second + ")");
+                             outer->second.str() + ")");
         break;
       }
     }
     if (w.stale_ids.size() < kMaxReported) {
-      EntryView v = impl.view(entry);
-      EpochMs last = v.last_hit_at.value_or(entry.created_at);
+      auto h = impl.hits(entry.range);
+      EpochMs last = h && h->second > 0 ? h->second : entry.created_at;
       if (now - last > stale_after.count())
         w.stale_ids.push_back(id);
     }
@@ -800,10 +1093,13 @@ void ListService::tick() {
   StoreChange change;
   // Most lists never expire anything: they skip the walk.
   if (impl.expiring > 0) {
-    for (const auto &[id, listed] : impl.by_id) {
-      const Entry &entry = listed.entry;
-      if (!entry.enabled || !entry.expires_at || *entry.expires_at > now)
+    for (auto it = impl.by_id.cbegin(); it != impl.by_id.cend(); ++it) {
+      const Impl::Listed &listed = it->second;
+      if (!listed.enabled || listed.expires_at == kNoTime ||
+          listed.expires_at > now)
         continue;
+      const Entry entry = impl.entry_at(it);
+      const std::string &id = entry.id;
       Entry after = entry;
       after.enabled = false;
       after.updated_at = now;
@@ -822,7 +1118,7 @@ void ListService::tick() {
   if (change.upserts.empty() && !change.state)
     return;
   // On failure (disk full) the next tick tries again.
-  (void)impl.commit(change);
+  (void)impl.commit(std::move(change));
 }
 
 } // namespace xdpgate

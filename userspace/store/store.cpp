@@ -535,6 +535,8 @@ Status Store::apply(const StoreChange &change,
   return s.run(s.commit.get(), "committing to");
 }
 
+void Store::release_memory() { sqlite3_db_release_memory(impl_->db.get()); }
+
 Result<Store::AuditPage> Store::audit(std::int64_t offset,
                                       std::int64_t limit) const {
   if (offset < 0)

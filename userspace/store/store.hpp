@@ -57,6 +57,10 @@ public:
   Status apply(const StoreChange &change,
                const std::function<Status()> &before_commit = {});
 
+  // Returns the page cache's memory to the heap (a large change fills it;
+  // the next reads fill it again as needed).
+  void release_memory();
+
   struct AuditPage {
     std::vector<AuditRecord> records;
     std::int64_t total; // records in the whole log
