@@ -129,3 +129,32 @@ xg_traffic_result() {
 	awk '/packets transmitted/ { t += $1; r += $4 } END { print t + 0, r + 0 }' \
 		"$XG_TMP/traffic-$1.log"
 }
+
+# Tests of permissions run a daemon whose write and read groups exist only
+# for the test. xg_groups_daemon_config WRITE READ (as root) creates both,
+# recording them for xg_remove_test_groups (call it from the EXIT trap), and
+# writes $XG_TMP/xdpgate.toml naming them, with a small capacity: creating
+# the default 1M-entry maps takes seconds here.
+XG_TEST_GROUPS=()
+xg_groups_daemon_config() {
+	local group
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "not ok - needs root (network namespaces, XDP, setpriv)"
+		return 1
+	fi
+	for group in "$@"; do
+		if ! groupadd "$group"; then
+			echo "not ok - create the test group $group"
+			return 1
+		fi
+		XG_TEST_GROUPS+=("$group")
+	done
+	printf 'write_group = "%s"\nread_group = "%s"\ncapacity = 4096\n' \
+		"$1" "$2" >"$XG_TMP/xdpgate.toml"
+}
+xg_remove_test_groups() {
+	local group
+	for group in "${XG_TEST_GROUPS[@]}"; do
+		groupdel "$group"
+	done
+}

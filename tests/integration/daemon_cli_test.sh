@@ -14,6 +14,8 @@ cd "$(dirname "$0")/../.." || exit 1
 XG_BUILD=${XDPGATE_BUILD:-build}
 # shellcheck source=scripts/netns-lib.sh
 . scripts/netns-lib.sh
+# shellcheck source=tests/integration/common.bash
+. tests/integration/common.bash
 # An operator's SSH session would change what `activate` does; the SSH guard
 # test sets SSH_CONNECTION itself.
 unset SSH_CONNECTION
@@ -25,26 +27,21 @@ WRITE_GROUP=xgw$$
 READ_GROUP=xgr$$
 NOBODY_UID=65534
 
-failures=0
 OUT=
 ERR=
 RC=
 LAST=
 
-CREATED_GROUPS=()
-
 cleanup() {
-	local g
 	xg_cleanup
-	for g in "${CREATED_GROUPS[@]}"; do
-		groupdel "$g"
-	done
+	xg_remove_test_groups
 }
 trap cleanup EXIT
 
 # --- helpers -----------------------------------------------------------------
 
-# check DESCRIPTION COMMAND...: runs the predicate, prints ok / not ok.
+# check DESCRIPTION COMMAND...: common.bash's check, and on failure also
+# what the last CLI call printed.
 check() {
 	local desc=$1
 	shift
@@ -110,7 +107,6 @@ err_has() { [[ $ERR == *"$1"* ]]; }
 err_lacks() { [[ $ERR != *"$1"* ]]; }
 err_matches() { matches "$1" "$ERR"; }
 eq() { [ "$1" = "$2" ]; }
-not() { ! "$@"; }
 
 # jqv FILTER...: evaluates every filter on OUT in one jq run (jq is slow to
 # start here); V[i] is the i-th filter's value: a string as is, anything else
@@ -708,20 +704,7 @@ test_write_group_writes_as_its_user() {
 
 # --- main --------------------------------------------------------------------
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "not ok - needs root (network namespaces, XDP, setpriv)"
-	exit 1
-fi
-for group in "$WRITE_GROUP" "$READ_GROUP"; do
-	if ! groupadd "$group"; then
-		echo "not ok - create the test group $group"
-		exit 1
-	fi
-	CREATED_GROUPS+=("$group")
-done
-# A small capacity: creating the default 1M-entry maps takes seconds here.
-printf 'write_group = "%s"\nread_group = "%s"\ncapacity = 4096\n' \
-	"$WRITE_GROUP" "$READ_GROUP" >"$XG_TMP/xdpgate.toml"
+xg_groups_daemon_config "$WRITE_GROUP" "$READ_GROUP" || exit 1
 xg_setup_pair $SENDER_ALLOWED $SENDER_DENIED $SENDER6 || exit 1
 if ! xg_start_daemon --config "$XG_TMP/xdpgate.toml"; then
 	echo "not ok - xdpgated started"

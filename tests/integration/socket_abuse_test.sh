@@ -39,7 +39,6 @@ XG_SOCKET=$XG_TMP/run/xdpgate.sock
 WRITE_GROUP=xgw$$
 READ_GROUP=xgr$$
 NOBODY_UID=65534
-CREATED_GROUPS=()
 PROBE_PID=
 PEAKS_PID=
 # Bounds: a normal client's answer, descriptors, memory.
@@ -48,13 +47,10 @@ MAX_FD_GROWTH=3
 MAX_RSS_GROWTH_KIB=$((20 * 1024))
 
 cleanup() {
-	local g
 	[ -n "$PROBE_PID" ] && kill "$PROBE_PID" 2>/dev/null
 	[ -n "$PEAKS_PID" ] && kill "$PEAKS_PID" 2>/dev/null
 	xg_cleanup
-	for g in "${CREATED_GROUPS[@]}"; do
-		groupdel "$g"
-	done
+	xg_remove_test_groups
 }
 trap cleanup EXIT
 
@@ -244,19 +240,7 @@ test_one_user_past_its_connection_limit_is_refused_cleanly() {
 
 # --- main --------------------------------------------------------------------
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "not ok - needs root (network namespaces, XDP, setpriv)"
-	exit 1
-fi
-for group in "$WRITE_GROUP" "$READ_GROUP"; do
-	if ! groupadd "$group"; then
-		echo "not ok - create the test group $group"
-		exit 1
-	fi
-	CREATED_GROUPS+=("$group")
-done
-printf 'write_group = "%s"\nread_group = "%s"\ncapacity = 4096\n' \
-	"$WRITE_GROUP" "$READ_GROUP" >"$XG_TMP/xdpgate.toml"
+xg_groups_daemon_config "$WRITE_GROUP" "$READ_GROUP" || exit 1
 cp tests/integration/xg_socket_abuse.py "$XG_TMP/"
 xg_setup_pair 198.18.0.2 || exit 1
 if ! xg_start_daemon --config "$XG_TMP/xdpgate.toml"; then
