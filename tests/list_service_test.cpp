@@ -964,15 +964,94 @@ TEST_F(ListServiceTest, ImportIsAuditedWithEveryEntryBeforeAndAfter) {
   EXPECT_EQ(after["added"],
             nlohmann::json::parse(R"([{"id":")" + added_id +
                                   R"(","ip_range":"203.0.113.9",)"
-                                  R"("description":"new, \"quoted\""}])"));
+                                  R"("description":"new, \"quoted\"",)"
+                                  R"("enabled":true,"expires_at":null}])"));
   EXPECT_EQ(after["updated"],
             nlohmann::json::parse(R"([{"id":")" + b.entry.id +
                                   R"(","ip_range":"198.51.100.0/24",)"
-                                  R"("description":null}])"));
+                                  R"("description":null,)"
+                                  R"("enabled":true,"expires_at":null}])"));
   EXPECT_EQ(before["updated"],
             nlohmann::json::parse(R"([{"id":")" + b.entry.id +
                                   R"(","ip_range":"198.51.100.0/24",)"
-                                  R"("description":"b \"old\""}])"));
+                                  R"("description":"b \"old\"",)"
+                                  R"("enabled":true,"expires_at":null}])"));
+}
+
+TEST_F(ListServiceTest, ReplaceIsAuditedWithEveryEntryRemovedAddedOrUpdated) {
+  EntryView gone = add_one("192.0.2.0/24", "gone");
+  EntryView kept = add_one("198.51.100.0/24", "kept");
+  EntryView changed = add_one("203.0.113.0/24", "old");
+  now_ += 1000;
+  ASSERT_TRUE(service_
+                  ->replace({entry("198.51.100.0/24", "kept"),
+                             entry("203.0.113.0/24", "new"),
+                             entry("10.0.0.0/8", "added")},
+                            "gina", false)
+                  .ok());
+  AuditRecord r = audit_log().front();
+  EXPECT_EQ(r.action, "replace");
+  EXPECT_EQ(r.actor, "gina");
+  nlohmann::json before = nlohmann::json::parse(r.before);
+  nlohmann::json after = nlohmann::json::parse(r.after);
+  EXPECT_EQ(before["entries"], 3);
+  EXPECT_EQ(after["entries"], 3);
+  ASSERT_EQ(before["removed"].size(), 1u);
+  EXPECT_EQ(before["removed"][0]["id"], gone.entry.id);
+  EXPECT_EQ(before["removed"][0]["description"], "gone");
+  // The entry that stays unchanged is no change, so not in the record.
+  ASSERT_EQ(before["updated"].size(), 1u);
+  ASSERT_EQ(after["updated"].size(), 1u);
+  EXPECT_EQ(before["updated"][0]["id"], changed.entry.id);
+  EXPECT_EQ(before["updated"][0]["description"], "old");
+  EXPECT_EQ(after["updated"][0]["id"], changed.entry.id);
+  EXPECT_EQ(after["updated"][0]["description"], "new");
+  ASSERT_EQ(after["added"].size(), 1u);
+  EXPECT_EQ(after["added"][0]["ip_range"], "10.0.0.0/8");
+  EXPECT_EQ(after["added"][0]["enabled"], true);
+  EXPECT_NE(r.before.find(gone.entry.id), std::string::npos);
+  EXPECT_EQ(r.before.find(kept.entry.id), std::string::npos);
+  EXPECT_EQ(r.after.find(kept.entry.id), std::string::npos);
+}
+
+TEST_F(ListServiceTest,
+       LargeReplaceAndDeleteAllAreAuditedInRecordsOfTenThousand) {
+  std::vector<NewEntry> first, second;
+  for (int i = 0; i < 15000; ++i) {
+    std::string low = std::to_string(i / 256) + "." + std::to_string(i % 256);
+    first.push_back(entry("10.0." + low, "x"));
+    second.push_back(entry("172.16." + low, "y"));
+  }
+  ASSERT_TRUE(service_->replace(first, "gina", false).ok());
+  std::int64_t before_replace = audit_total();
+  // 15,000 removed and 15,000 added: three records of up to 10,000.
+  ASSERT_TRUE(service_->replace(second, "gina", false).ok());
+  ASSERT_EQ(audit_total(), before_replace + 3);
+  ASSERT_TRUE(service_->remove_all("hank").ok());
+  ASSERT_EQ(audit_total(), before_replace + 3 + 2);
+  std::size_t removed = 0, added = 0, removed_by_delete_all = 0;
+  std::size_t with_state = 0;
+  std::vector<AuditRecord> log = audit_log();
+  ASSERT_GE(log.size(), 5u);
+  log.resize(5); // newest first: these five
+  for (const AuditRecord &r : log) {
+    nlohmann::json before = nlohmann::json::parse(r.before);
+    if (r.action == "replace") {
+      removed += before.value("removed", nlohmann::json::array()).size();
+      if (!r.after.empty())
+        added += nlohmann::json::parse(r.after)
+                     .value("added", nlohmann::json::array())
+                     .size();
+    } else if (r.action == "delete_all") {
+      removed_by_delete_all +=
+          before.value("removed", nlohmann::json::array()).size();
+      with_state += before.contains("state");
+    }
+  }
+  EXPECT_EQ(removed, 15000u);
+  EXPECT_EQ(added, 15000u);
+  EXPECT_EQ(removed_by_delete_all, 15000u);
+  EXPECT_EQ(with_state, 1u); // the first record carries the state
 }
 
 TEST_F(ListServiceTest, NewEntriesOfOneRequestGetAscendingDistinctIds) {

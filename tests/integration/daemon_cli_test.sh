@@ -464,7 +464,7 @@ test_replace_makes_the_file_the_whole_list() {
 	jqv '[.items[] | [.ip_range, .enabled]] | sort'
 	check "after replace: exactly the file's entries" \
 		eq "${V[0]}" '[["198.18.0.2",true],["198.18.7.0/24",false]]'
-	printf 'ip_address,description\n%s,only\n198.18.7.0/24,\n198.18.9.0/24,nine\n' \
+	printf 'ip_address,description\n%s,only\n198.18.7.0/24,seven\n198.18.9.0/24,nine\n' \
 		$SENDER_ALLOWED >"$XG_TMP/replace.csv"
 	cli replace "$XG_TMP/replace.csv"
 	check "replace FILE.csv exits 0" rc_is 0
@@ -473,6 +473,15 @@ test_replace_makes_the_file_the_whole_list() {
 	jqv '[.items[].ip_range] | sort'
 	check "after replace FILE.csv: exactly the file's ranges" \
 		eq "${V[0]}" '["198.18.0.2","198.18.7.0/24","198.18.9.0/24"]'
+	cli audit --limit 1
+	check "audit table: the replace in counts, not its entries" \
+		out_has "1 added, 1 updated; entries: 2 → 3"
+	cli --json audit --limit 1
+	jqv '.items[0].after.added[0].ip_range' '.items[0].before.updated[0].description' \
+		'.items[0].after.updated[0].description'
+	check "audit --json: the replace lists the added range" eq "${V[0]}" 198.18.9.0/24
+	check "audit --json: and the updated entry before and after" \
+		eq "${V[1]}/${V[2]}" "null/seven"
 	echo "$SENDER_ALLOWED" >"$XG_TMP/replace.txt"
 	cli replace "$XG_TMP/replace.txt"
 	check "replace of a file that is neither .csv nor .json fails" rc_nonzero

@@ -18,9 +18,37 @@ std::string shown(const std::string &key, const json &value) {
   return value.dump();
 }
 
+// A record of a change to many entries (an import, a replace, delete_all)
+// lists them in arrays: the table shows how many, `--json` shows them.
+std::string bulk_summary(const json &before, const json &after) {
+  auto count = [](const json &state, const char *key) {
+    const json &items = member(state, key);
+    return items.is_array() ? items.size() : 0;
+  };
+  std::string out;
+  for (auto [n, what] : {std::pair{count(after, "added"), "added"},
+                         std::pair{count(before, "removed"), "removed"},
+                         std::pair{count(after, "updated"), "updated"}})
+    if (n > 0)
+      out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + what;
+  const json &from = member(before, "entries"), &to = member(after, "entries");
+  if (!from.is_null() && !to.is_null())
+    out += (out.empty() ? "" : "; ") + std::string("entries: ") + from.dump() +
+           " → " + to.dump();
+  return out.empty() ? "no change" : out;
+}
+
+bool is_bulk(const json &state) {
+  return state.is_object() &&
+         (state.contains("added") || state.contains("removed") ||
+          state.contains("updated") || state.contains("entries"));
+}
+
 // One audit record's change in a few words: what was added or removed, or
 // which fields changed.
 std::string change_summary(const json &before, const json &after) {
+  if (is_bulk(before) || is_bulk(after))
+    return bulk_summary(before, after);
   auto describe = [](const json &state) {
     const json &range = member(state, "ip_range");
     return range.is_null() ? state.dump() : text(range);

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "list/bulk_audit.hpp"
 #include "list/description.hpp"
 #include "list/entry_json.hpp"
 
@@ -21,9 +22,6 @@ namespace {
 
 constexpr const char *kSystemActor = "xdpgated";
 constexpr std::int64_t kMaxConfirmSeconds = 24 * 3600;
-// Entries per audit record of an import: a million-entry file makes 100
-// records, each small enough to read through the audit API.
-constexpr std::size_t kImportAuditChunk = 10000;
 // After a change of this many entries the heap goes back to the system.
 constexpr std::size_t kLargeChange = 10000;
 // In an add, an upsert that replaces no entry.
@@ -95,41 +93,6 @@ struct ReleaseMemoryAfter {
 
 std::string json_text(const std::optional<Entry> &entry) {
   return entry ? to_json(*entry).dump() : std::string();
-}
-
-void append_json_string(std::string &out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
-// {"id":…,"ip_range":…,"description":…}: what an import sets of an entry.
-void append_import_item(std::string &out, const std::string &id,
-                        const IpPrefix &range,
-                        const std::optional<std::string> &description) {
-  out += out.back() == '[' ? "{\"id\":" : ",{\"id\":";
-  append_json_string(out, id);
-  out += ",\"ip_range\":";
-  append_json_string(out, range.to_string());
-  out += ",\"description\":";
-  if (description)
-    append_json_string(out, *description);
-  else
-    out += "null";
-  out += '}';
 }
 
 // An entry id in 16 bytes, with no heap block: ids are "ip_" and 10
@@ -440,9 +403,9 @@ struct ListService::Impl {
     return w;
   }
 
-  // How an add is audited: a record per entry (API calls), or records of
-  // up to kImportAuditChunk entries each, listing every entry the import
-  // adds or updates with its state before and after.
+  // How an add is audited: a record per entry (API calls), or as a bulk
+  // change (list/bulk_audit.hpp) listing every entry the import adds or
+  // updates with its state before and after.
   enum class AuditStyle { PerEntry, Import };
   struct AddOptions {
     AuditStyle audit = AuditStyle::PerEntry;
@@ -451,9 +414,6 @@ struct ListService::Impl {
   };
   Result<std::vector<std::pair<std::string, bool>>>
   add(std::vector<Wanted> wanted, const std::string &actor, AddOptions how);
-  void audit_import(StoreChange &change, const std::vector<Entry> &replaced,
-                    const std::vector<std::size_t> &before_of,
-                    const std::string &actor, EpochMs at) const;
   Result<std::vector<std::string>> replace(const std::vector<NewEntry> &entries,
                                            const std::string &actor,
                                            bool force);
@@ -631,7 +591,14 @@ ListService::Impl::add(std::vector<Wanted> wanted, const std::string &actor,
   if (change.upserts.empty())
     return placed;
   if (how.audit == AuditStyle::Import) {
-    audit_import(change, replaced, before_of, actor, now);
+    BulkAudit bulk("import", actor, now);
+    for (std::size_t k = 0; k < change.upserts.size(); ++k) {
+      if (before_of[k] != kAdds)
+        bulk.updated(replaced[before_of[k]], change.upserts[k]);
+      else
+        bulk.added(change.upserts[k]);
+    }
+    std::move(bulk).write_to(change.audit);
   } else {
     change.audit.reserve(change.upserts.size());
     for (std::size_t k = 0; k < change.upserts.size(); ++k) {
@@ -648,38 +615,6 @@ ListService::Impl::add(std::vector<Wanted> wanted, const std::string &actor,
   if (Status s = commit(std::move(change)); !s)
     return s.error();
   return placed;
-}
-
-void ListService::Impl::audit_import(StoreChange &change,
-                                     const std::vector<Entry> &replaced,
-                                     const std::vector<std::size_t> &before_of,
-                                     const std::string &actor,
-                                     EpochMs at) const {
-  const std::size_t n = change.upserts.size();
-  change.audit.reserve(change.audit.size() + n / kImportAuditChunk + 1);
-  for (std::size_t from = 0; from < n; from += kImportAuditChunk) {
-    const std::size_t to = std::min(n, from + kImportAuditChunk);
-    std::string before = "{\"updated\":[", added = "{\"added\":[",
-                updated = "],\"updated\":[";
-    bool any_update = false;
-    for (std::size_t k = from; k < to; ++k) {
-      const Entry &e = change.upserts[k];
-      if (before_of[k] != kAdds) {
-        const Entry *b = &replaced[before_of[k]];
-        any_update = true;
-        append_import_item(before, b->id, b->range, b->description);
-        append_import_item(updated, e.id, e.range, e.description);
-      } else {
-        append_import_item(added, e.id, e.range, e.description);
-      }
-    }
-    before += "]}";
-    added += updated;
-    added += "]}";
-    change.audit.push_back(AuditRecord{0, at, actor, "import", "",
-                                       any_update ? std::move(before) : "",
-                                       std::move(added)});
-  }
 }
 
 Result<std::vector<AddOutcome>>
@@ -714,6 +649,9 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
   Impl &impl = *this;
   StoreChange change;
   change.replace_all = true;
+  BulkAudit bulk("replace", actor, impl.clock(),
+                 {{"entries", impl.by_id.size()}},
+                 {{"entries", entries.size()}}); // none is there twice
   std::unordered_map<IpPrefix, std::size_t> in_change;
   std::vector<std::size_t> created; // upserts that need an id
   change.upserts.reserve(entries.size());
@@ -738,8 +676,10 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
       kept.description = e.description;
       kept.enabled = e.enabled;
       kept.expires_at = e.expires_at;
-      if (!(kept == before))
+      if (!(kept == before)) {
         kept.updated_at = impl.clock();
+        bulk.updated(before, kept);
+      }
       e = std::move(kept);
     } else {
       created.push_back(change.upserts.size());
@@ -752,10 +692,12 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
     change.upserts[created[k]].id = std::move(fresh[k]);
   if (Status s = impl.check_keeps_an_enabled_entry(change, force); !s)
     return s.error();
-  change.audit.push_back(
-      AuditRecord{0, impl.clock(), actor, "replace", "",
-                  nlohmann::json{{"entries", impl.by_id.size()}}.dump(),
-                  nlohmann::json{{"entries", change.upserts.size()}}.dump()});
+  for (std::size_t k : created)
+    bulk.added(change.upserts[k]);
+  for (auto it = impl.by_id.begin(); it != impl.by_id.end(); ++it)
+    if (Entry listed = impl.entry_at(it); !in_change.count(listed.range))
+      bulk.removed(listed);
+  std::move(bulk).write_to(change.audit);
   std::vector<std::string> ids;
   ids.reserve(change.upserts.size());
   for (const Entry &e : change.upserts)
@@ -848,13 +790,13 @@ Status ListService::remove_all(const std::string &actor) {
   StoreChange change;
   change.replace_all = true;
   change.state = RestrictionState{};
-  change.audit.push_back(AuditRecord{
-      0, impl.clock(), actor, "delete_all", "",
-      nlohmann::json{{"entries", impl.by_id.size()},
-                     {"state", to_json(impl.state)}}
-          .dump(),
-      nlohmann::json{{"entries", 0}, {"state", to_json(*change.state)}}
-          .dump()});
+  BulkAudit bulk(
+      "delete_all", actor, impl.clock(),
+      {{"entries", impl.by_id.size()}, {"state", to_json(impl.state)}},
+      {{"entries", 0}, {"state", to_json(*change.state)}});
+  for (auto it = impl.by_id.begin(); it != impl.by_id.end(); ++it)
+    bulk.removed(impl.entry_at(it));
+  std::move(bulk).write_to(change.audit);
   return impl.commit(std::move(change));
 }
 
