@@ -50,8 +50,8 @@ std::string object_of(const char *first_name, const std::string &first,
                       const char *second_name, const std::string &second,
                       const nlohmann::json &extra) {
   std::string out;
-  for (auto [name, items] : {std::pair{first_name, &first},
-                             std::pair{second_name, &second}}) {
+  for (auto [name, items] :
+       {std::pair{first_name, &first}, std::pair{second_name, &second}}) {
     if (items->empty())
       continue;
     out += out.empty() ? "{\"" : ",\"";
@@ -62,7 +62,8 @@ std::string object_of(const char *first_name, const std::string &first,
   }
   std::string rest = extra.empty() ? std::string() : extra.dump();
   if (!rest.empty()) // "{…}": its members join ours
-    out += out.empty() ? rest.substr(0, rest.size() - 1) : "," + rest.substr(1, rest.size() - 2);
+    out += out.empty() ? rest.substr(0, rest.size() - 1)
+                       : "," + rest.substr(1, rest.size() - 2);
   if (!out.empty())
     out += '}';
   return out;
@@ -102,8 +103,8 @@ void BulkAudit::flush() {
   const nlohmann::json none = nlohmann::json::object();
   records_.push_back(AuditRecord{
       0, at_, actor_, action_, "",
-      object_of("removed", current_.removed, "updated",
-                current_.updated_before, first ? extra_before_ : none),
+      object_of("removed", current_.removed, "updated", current_.updated_before,
+                first ? extra_before_ : none),
       object_of("added", current_.added, "updated", current_.updated_after,
                 first ? extra_after_ : none)});
   current_ = Arrays{};
