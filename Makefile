@@ -93,7 +93,10 @@ test: all
 bench: all
 	$(Q)./scripts/run-bench.sh $(BUILD)
 
-FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' '*.cpp' '*.hpp')
+# Tracked and new (untracked, not ignored) sources alike: a file not yet added
+# must not slip past the check that CI runs on the committed tree.
+FORMAT_SRCS = $(shell git ls-files --cached --others --exclude-standard \
+		'*.c' '*.h' '*.cpp' '*.hpp')
 
 format:
 	$(Q)clang-format -i $(FORMAT_SRCS)
