@@ -18,7 +18,12 @@ a namespace with a veth pair and calls this, which starts xdpgated on it
   - CSV import end to end, `xdpgate import FILE` wall time into an empty
     list: 10k, 20k and 40k entries (how it scales), then 1M;
   - atomic replace of the 1M entries by 1M others: `xdpgate replace
-    FILE.csv` (POST /import?replace=true);
+    FILE.csv` (POST /import?replace=true), with the XDP program run
+    throughout on frames from addresses that both lists allow, that neither
+    allows, and that only one allows: a wrong verdict is a drop of the first
+    kind, a pass of the second, or a verdict of the third kind that goes
+    back once it has changed (before the call each must be judged as list A
+    judges it, after the return as list B does);
   - the daemon's RSS (VmRSS, and the peak VmHWM) at 1M entries, and kernel
     memory: the growth of Slab in /proc/meminfo across the 1M import (plus
     VmallocUsed, Percpu, and the kmalloc-cg-* caches BPF maps allocate from).
@@ -181,6 +186,98 @@ class VisibilityWatch:
 def probe_frame(address):
     return frames.udp_frame("02:00:00:00:00:02", "02:00:00:00:00:01", 4, address,
                             frames.host_int("198.18.0.1"), 5002, 64)
+
+
+class ReplaceWatch:
+    """Runs the XDP program on probe frames, in its own thread, while a
+    replace of list A by list B runs, and counts the wrong verdicts (see the
+    module's doc). A pause between runs keeps the thread to a few percent of
+    a vCPU, so that it does not slow the replace it watches."""
+    PAUSE_S = 0.0002
+
+    def __init__(self, prog, index_a, index_b, candidates):
+        self.prog = prog
+        self.probes = []  # (kind, frame)
+        counts = {}
+        for address in candidates:
+            in_a, in_b = index_a.covers(address), index_b.covers(address)
+            kind = {(True, True): "both", (False, False): "neither",
+                    (True, False): "a_only", (False, True): "b_only"}[(in_a, in_b)]
+            if counts.get(kind, 0) < 64:
+                counts[kind] = counts.get(kind, 0) + 1
+                self.probes.append((kind, probe_frame(address)))
+        self.counts = counts
+        self.flipped = [False] * len(self.probes)
+        self.runs = self.wrong = 0
+        self.wrong_by_kind = {}
+        self.stop = False
+        self.thread = None
+
+    def _judge(self, i, verdict, phase):
+        """phase: "before", "during" or "after" the replace."""
+        kind = self.probes[i][0]
+        passed = verdict == XDP_PASS
+        if kind == "both":
+            ok = passed
+        elif kind == "neither":
+            ok = not passed
+        else:
+            allowed_first = kind == "a_only"  # what list A says
+            if phase == "before":
+                ok = passed == allowed_first
+            elif phase == "after":
+                ok = passed != allowed_first
+            else:
+                if passed != allowed_first:
+                    self.flipped[i] = True
+                ok = passed != allowed_first or not self.flipped[i]
+        self.runs += 1
+        if not ok:
+            self.wrong += 1
+            key = f"{kind} {phase}"
+            self.wrong_by_kind[key] = self.wrong_by_kind.get(key, 0) + 1
+
+    def _sweep(self, phase):
+        for i, (_, frame) in enumerate(self.probes):
+            self._judge(i, self.prog.run(frame), phase)
+
+    def start(self):
+        self._sweep("before")
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+
+    def _poll(self):
+        while not self.stop:
+            for i, (_, frame) in enumerate(self.probes):
+                if self.stop:
+                    return
+                self._judge(i, self.prog.run(frame), "during")
+                time.sleep(self.PAUSE_S)
+
+    def finish(self, replaced):
+        """The figures; `replaced`: whether the replace returned (only then
+        must every probe be judged as list B judges it)."""
+        self.stop = True
+        self.thread.join()
+        if replaced:
+            self._sweep("after")
+        return {"probe_runs": self.runs, "wrong_verdicts": self.wrong,
+                "wrong_by_kind": self.wrong_by_kind, "probes": self.counts,
+                "pause_between_runs_s": self.PAUSE_S}
+
+
+def replace_probe_candidates(list_a, list_b, rng):
+    """Addresses inside some entries of each list, and random ones."""
+    out = []
+    for lst in (list_a, list_b):
+        for _ in range(200):
+            address, length = lst[rng.below(len(lst))]
+            out.append(address | rng.below(1 << (32 - length)))
+    for _ in range(400):
+        address = prefixes.random_address(4, rng)
+        if not prefixes.reserved(4, address):
+            out.append(address)
+    return out
 
 
 # ----------------------------------------------------------------- memory
@@ -505,27 +602,36 @@ def main():
 
             # One add on the 1M list.
             d.cli("activate", "--yes")
-            index = prefixes.PrefixIndex(4, prefixes.read_csv(list_a)[4])
-            addresses = fresh_addresses(a.adds, rng, index)
-            del index
+            entries_a = prefixes.read_csv(list_a)[4]
+            index_a = prefixes.PrefixIndex(4, entries_a)
+            addresses = fresh_addresses(a.adds, rng, index_a)
             log(f"{a.adds} adds on the 1M list")
             # At most 20 s, so that the replace keeps most of what is left.
             r["add_1m"] = add_latencies(a, prog, addresses, "1M list",
                                         min(20, max(1, budget.left() - 60)))
 
-            # Atomic replace by another 1M list.
+            # Atomic replace by another 1M list, watched for wrong verdicts.
+            entries_b = prefixes.read_csv(list_b)[4]
+            watch = ReplaceWatch(prog, index_a, prefixes.PrefixIndex(4, entries_b),
+                                 replace_probe_candidates(entries_a, entries_b, rng))
+            del entries_a, entries_b, index_a
             cap = max(5.0, min(300.0, budget.left() - 5))
-            log(f"replacing by another 1M entries (xdpgate replace FILE.csv), at most {cap:.0f} s")
+            log(f"replacing by another 1M entries (xdpgate replace FILE.csv), at most {cap:.0f} s, "
+                f"probing {watch.counts}")
+            watch.start()
             try:
                 replace_s, _ = d.cli("replace", list_b, "--force", timeout=cap)
                 rss = d.rss()
                 r["replace_1m"] = {"seconds": round(replace_s, 3),
-                                   "entries_after": d.status()["entries"]["total"]}
+                                   "entries_after": d.status()["entries"]["total"],
+                                   "verdicts": watch.finish(replaced=True)}
                 r["memory_1m"]["rss_after_replace_bytes"] = rss["VmRSS"]
                 r["memory_1m"]["hwm_bytes"] = rss["VmHWM"]
-                log(f"  {replace_s:.2f} s, RSS {mib(rss['VmRSS'])} MiB")
+                log(f"  {replace_s:.2f} s, RSS {mib(rss['VmRSS'])} MiB, "
+                    f"{r['replace_1m']['verdicts']['wrong_verdicts']} wrong verdicts")
             except StepTimeout as t:
-                r["replace_1m"] = {"not_finished_after_s": round(t.args[0], 1)}
+                r["replace_1m"] = {"not_finished_after_s": round(t.args[0], 1),
+                                   "verdicts": watch.finish(replaced=False)}
                 r["memory_1m"]["hwm_bytes"] = d.rss()["VmHWM"]
             r["replace_1m"]["how"] = ("POST /import?replace=true (the CLI's replace FILE.csv): "
                                       "list A (1M) by list B (1M, another seed: nearly every "
@@ -574,6 +680,17 @@ def main():
     else:
         target("CSV import of 1M entries, end to end", f"< {MAX_IMPORT_S:g} s",
                f"> {imp['not_finished_after_s']:g} s (stopped)", "", False)
+    rep = r.get("replace_1m")
+    if rep:
+        v = rep["verdicts"]
+        target("replace of 1M entries: wrong verdicts while it runs", "0",
+               f"{v['wrong_verdicts']} in {v['probe_runs']} runs", "",
+               v["wrong_verdicts"] == 0 and v["probe_runs"] > 0,
+               wrong_verdicts=v["wrong_verdicts"], probes=v["probes"],
+               replace_s=rep.get("seconds", rep.get("not_finished_after_s")))
+    else:
+        target("replace of 1M entries: wrong verdicts while it runs", "0", "not measured", "",
+               False, why=not_measured.get("replace_1m"))
     mem = r.get("memory_1m")
     if mem:
         steady = max(mem["rss_1m_bytes"], mem.get("rss_after_replace_bytes", 0))
@@ -634,6 +751,10 @@ def print_summary(r, path):
         print("  replace of 1M entries by 1M others: " + (
             f"{rep['seconds']:.2f} s" if "seconds" in rep else
             f"not finished after {rep['not_finished_after_s']} s"))
+        v = rep["verdicts"]
+        print(f"  wrong verdicts during the replace: {v['wrong_verdicts']} of {v['probe_runs']} "
+              f"runs of the XDP program on probes {v['probes']}"
+              + (f" ({v['wrong_by_kind']})" if v["wrong_by_kind"] else ""))
     m = r.get("memory_1m")
     if m:
         print(f"  daemon RSS: empty {mib(m['rss_empty_list_bytes'])} MiB, 1M {mib(m['rss_1m_bytes'])} MiB"
