@@ -40,6 +40,7 @@ void PeerStream::begin_request() {
   eof_at_budget_ = false;
   in_body_ = false;
   head_.clear();
+  exchanged_ = 0;
   request_deadline_ = Clock::now() + limits_.request_time;
   response_deadline_.reset();
 }
@@ -115,6 +116,7 @@ ssize_t PeerStream::read(char *ptr, size_t size) {
     head_.append(ptr, count);
   buffer_begin_ += count;
   budget_ -= count;
+  exchanged_ += count;
   return static_cast<ssize_t>(count);
 }
 
@@ -125,6 +127,8 @@ ssize_t PeerStream::write(const char *ptr, size_t size) {
     if (!wait(POLLOUT, *response_deadline_))
       return -1;
     ssize_t n = ::send(sock_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0)
+      exchanged_ += static_cast<std::uint64_t>(n);
     if (n >= 0 || (errno != EAGAIN && errno != EINTR))
       return n;
   }

@@ -50,6 +50,8 @@ public:
                   std::uint64_t limit);
   // Once set, the connection cannot be trusted to start a new request.
   Overflow overflow() const { return overflow_; }
+  // Bytes read and written since begin_request(): the request and answer.
+  std::uint64_t exchanged_bytes() const { return exchanged_; }
   // The current request's line and headers as they came (httplib skips
   // lines it cannot parse; they are judged from this).
   const std::string &head() const { return head_; }
@@ -77,6 +79,7 @@ private:
   bool in_body_ = false;
   std::string head_; // at most StreamLimits::header_bytes
   Overflow overflow_ = Overflow::None;
+  std::uint64_t exchanged_ = 0;
   Clock::time_point request_deadline_{};
   std::optional<Clock::time_point> response_deadline_;
 };

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,6 +21,10 @@ constexpr const char *kCode = "api_socket_failed";
 // httplib listens with a backlog of 5; connections wait here (costing the
 // daemon nothing) while every serving thread is busy.
 constexpr int kListenBacklog = 1024;
+// An exchange this large (an import, a replace, an export of a big list)
+// leaves tens of megabytes free in the heap once its request and answer
+// are gone.
+constexpr std::uint64_t kLargeExchangeBytes = 1 << 20;
 
 // Non-blocking, so a listener with a full backlog (EAGAIN) counts as alive
 // instead of stalling the start.
@@ -163,6 +168,11 @@ bool UnixHttpServer::process_and_close_socket(socket_t sock) {
     stream.begin_request();
     bool closed = false;
     ok = process_request(stream, served + 1 == most, closed, nullptr);
+    // The request, the answer and everything made for them are freed by
+    // now: give the memory back to the system rather than keep the daemon
+    // at its peak (the list service trims too, but before the answer).
+    if (stream.exchanged_bytes() >= kLargeExchangeBytes)
+      malloc_trim(0);
     if (!ok || closed || connection.close_after_response ||
         stream.overflow() != Overflow::None)
       break;

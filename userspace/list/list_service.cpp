@@ -449,9 +449,11 @@ ListService::ListService(Store store, KernelSync sync, HitReader hits,
 Result<std::unique_ptr<ListService>>
 ListService::open(Store store, KernelSync sync, HitReader hits,
                   KernelLookup lookup, Clock clock) {
+  ReleaseMemoryAfter release;
   Result<std::vector<Entry>> entries = store.entries();
   if (!entries)
     return entries.error();
+  release.entries = entries->size();
   Result<RestrictionState> state = store.state();
   if (!state)
     return state.error();
@@ -483,6 +485,8 @@ ListService::open(Store store, KernelSync sync, HitReader hits,
   impl.state = *state;
   if (Status s = impl.sync(whole); !s)
     return s.error();
+  if (release.entries >= kLargeChange)
+    impl.store.release_memory();
   return service;
 }
 
