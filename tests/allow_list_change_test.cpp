@@ -4,63 +4,26 @@
 // atomic change of more than one range swaps in a new table; a change and its
 // inverse undo each other; ranges that stay keep their counters.
 #include <bpf/bpf.h>
-#include <filesystem>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
-#include <unistd.h>
 
 #include "common/fd.hpp"
 #include "support/frame.hpp"
+#include "support/loaded_program.hpp"
 #include "support/test_run.hpp"
 
 namespace xdpgate::test {
 namespace {
 
-RuntimeConfig enforcing() {
-  RuntimeConfig config;
-  config.mode = Mode::Enforce;
-  config.denied_sample_shift = 0;
-  return config;
-}
-
 std::vector<std::uint8_t> from(const std::string &source) {
   return Frame::ipv4(source).tcp(22).bytes();
 }
 
-class AllowListChangeTest : public ::testing::Test {
+class AllowListChangeTest : public LoadedProgramTest {
 protected:
-  void SetUp() override {
-    std::string why;
-    if (!bpf_available(&why))
-      GTEST_SKIP() << why;
-    static int counter = 0;
-    pins_ = "/sys/fs/bpf/xdpgate-change-test-" + std::to_string(::getpid()) +
-            "-" + std::to_string(counter++);
-    DataPathOptions options;
-    options.capacity = 4096;
-    options.pin_dir = pins_;
-    path_.emplace(load_data_path(options));
-  }
+  AllowListChangeTest() : LoadedProgramTest("xdpgate-change-test-") {}
 
-  void TearDown() override {
-    path_.reset();
-    std::filesystem::remove_all(pins_);
-  }
-
-  Status apply(const AllowListChange &change) {
-    return path_->apply(enforcing(), {}, change);
-  }
-
-  // The id of the IPv4 table the program reads now from an outer map.
-  std::uint32_t live_table(const char *outer_name = "allow_v4") const {
-    Fd outer(bpf_obj_get((pins_ / outer_name).c_str()));
-    std::uint32_t slot = 0, id = 0;
-    EXPECT_GE(outer.get(), 0);
-    EXPECT_EQ(bpf_map_lookup_elem(outer.get(), &slot, &id), 0);
-    return id;
-  }
-
-  std::uint32_t live_v4_trie() const { return live_table(); }
+  std::uint32_t live_v4_trie() const { return live_table("allow_v4"); }
 
   std::uint32_t live_v4_host_table_size() const {
     Fd table(bpf_map_get_fd_by_id(live_table("allow_v4_hosts")));
@@ -69,9 +32,6 @@ protected:
     EXPECT_EQ(bpf_obj_get_info_by_fd(table.get(), &info, &length), 0);
     return info.max_entries;
   }
-
-  std::filesystem::path pins_;
-  std::optional<DataPath> path_;
 };
 
 TEST_F(AllowListChangeTest, AnOrdinaryChangeEditsTheLiveTable) {

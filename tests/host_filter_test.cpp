@@ -6,27 +6,19 @@
 // (That a missing or excess bit changes no verdict: verdict_test.cpp.)
 #include <algorithm>
 #include <bpf/bpf.h>
-#include <filesystem>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 #include <set>
-#include <unistd.h>
 
 #include "common/fd.hpp"
 #include "datapath/host_filter.hpp"
 #include "datapath/lpm_key.hpp"
 #include "support/frame.hpp"
+#include "support/loaded_program.hpp"
 #include "support/test_run.hpp"
 
 namespace xdpgate::test {
 namespace {
-
-RuntimeConfig enforcing() {
-  RuntimeConfig config;
-  config.mode = Mode::Enforce;
-  config.denied_sample_shift = 0;
-  return config;
-}
 
 std::vector<std::uint8_t> from(const IpPrefix &source) {
   Frame f = source.family == Family::V4 ? Frame::ipv4(source.to_string())
@@ -56,34 +48,9 @@ IpPrefix colliding_v4_host(const IpPrefix &host) {
   throw std::runtime_error("no colliding host in 11.0.0.0/8");
 }
 
-class HostFilterTest : public ::testing::Test {
+class HostFilterTest : public LoadedProgramTest {
 protected:
-  void SetUp() override {
-    std::string why;
-    if (!bpf_available(&why))
-      GTEST_SKIP() << why;
-    static int counter = 0;
-    pins_ = "/sys/fs/bpf/xdpgate-filter-test-" + std::to_string(::getpid()) +
-            "-" + std::to_string(counter++);
-    options_.capacity = 4096;
-    options_.pin_dir = pins_;
-    path_.emplace(load_data_path(options_));
-  }
-
-  void TearDown() override {
-    path_.reset();
-    std::filesystem::remove_all(pins_);
-  }
-
-  Status apply(const AllowListChange &change) {
-    return path_->apply(enforcing(), {}, change);
-  }
-
-  Fd pinned(const char *name) const {
-    Fd fd(bpf_obj_get((pins_ / name).c_str()));
-    EXPECT_TRUE(fd.valid()) << name;
-    return fd;
-  }
+  HostFilterTest() : LoadedProgramTest("xdpgate-filter-test-") {}
 
   // The bits set in the kernel's filter.
   std::set<std::uint32_t> kernel_bits() const {
@@ -107,18 +74,12 @@ protected:
   // Deletes `host` from its family's live trie behind the data path's back:
   // from then on only the host table can allow it.
   void drop_from_trie(const IpPrefix &host) const {
-    Fd outer = pinned(host.family == Family::V4 ? "allow_v4" : "allow_v6");
-    std::uint32_t slot = 0, inner_id = 0;
-    ASSERT_EQ(bpf_map_lookup_elem(outer.get(), &slot, &inner_id), 0);
-    Fd inner(bpf_map_get_fd_by_id(inner_id));
+    Fd inner(bpf_map_get_fd_by_id(
+        live_table(host.family == Family::V4 ? "allow_v4" : "allow_v6")));
     ASSERT_TRUE(inner.valid());
     LpmKey key = lpm_key(host);
     ASSERT_EQ(bpf_map_delete_elem(inner.get(), key.bytes.data()), 0);
   }
-
-  std::filesystem::path pins_;
-  DataPathOptions options_;
-  std::optional<DataPath> path_;
 };
 
 TEST_F(HostFilterTest, ItsBitsAreThoseOfTheListedHostsAfterEveryChange) {

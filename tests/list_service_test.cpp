@@ -96,6 +96,20 @@ std::vector<std::string> csv_lines(const std::string &csv) {
   return lines;
 }
 
+// i as the last two parts of a dotted IPv4 address ("i/256.i%256"), to
+// number thousands of distinct ranges.
+std::string low_parts(int i) {
+  return std::to_string(i / 256) + "." + std::to_string(i % 256);
+}
+
+// An import file: the header, then the row line(i) for each i below count.
+template <typename Line> std::string import_file(int count, Line line) {
+  std::string csv = "ip_address,description\n";
+  for (int i = 0; i < count; ++i)
+    csv += line(i) + "\n";
+  return csv;
+}
+
 std::vector<Entry> records(const std::vector<EntryView> &views) {
   std::vector<Entry> out;
   for (const EntryView &v : views)
@@ -1018,9 +1032,8 @@ TEST_F(ListServiceTest,
        LargeReplaceAndDeleteAllAreAuditedInRecordsOfTenThousand) {
   std::vector<NewEntry> first, second;
   for (int i = 0; i < 15000; ++i) {
-    std::string low = std::to_string(i / 256) + "." + std::to_string(i % 256);
-    first.push_back(entry("10.0." + low, "x"));
-    second.push_back(entry("172.16." + low, "y"));
+    first.push_back(entry("10.0." + low_parts(i), "x"));
+    second.push_back(entry("172.16." + low_parts(i), "y"));
   }
   ASSERT_TRUE(service_->replace(first, "gina", false).ok());
   std::int64_t before_replace = audit_total();
@@ -1056,10 +1069,8 @@ TEST_F(ListServiceTest,
 
 TEST_F(ListServiceTest, NewEntriesOfOneRequestGetAscendingDistinctIds) {
   add_one("192.0.2.0/24");
-  std::string csv = "ip_address,description\n";
-  for (int i = 0; i < 2000; ++i)
-    csv += "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256) +
-           ",\n";
+  std::string csv =
+      import_file(2000, [](int i) { return "10.0." + low_parts(i) + ","; });
   ASSERT_TRUE(service_->import_csv(csv, false, false, "carol", false).ok());
   std::vector<EntryView> listed = service_->list(true);
   ASSERT_EQ(listed.size(), 2001u);
@@ -1095,10 +1106,8 @@ TEST_F(ListServiceTest, StoreWithAnIdTooLongToHoldIsRefusedAsCorrupt) {
 }
 
 TEST_F(ListServiceTest, LargeImportIsAuditedInRecordsOfTenThousand) {
-  std::string csv = "ip_address,description\n";
-  for (int i = 0; i < 25000; ++i)
-    csv += "10." + std::to_string(i / 256) + "." + std::to_string(i % 256) +
-           ".1,x\n";
+  std::string csv =
+      import_file(25000, [](int i) { return "10." + low_parts(i) + ".1,x"; });
   std::int64_t before_import = audit_total();
   auto report = service_->import_csv(csv, false, false, "carol", false);
   ASSERT_TRUE(report.ok());

@@ -36,9 +36,11 @@ FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_LIB_SRCS := $(wildcard $(addprefix userspace/,$(addsuffix /*.cpp, \
                    common net list store api datapath config)))
 FUZZ_LIB_OBJS := $(patsubst %.cpp,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRCS))
-# The in-process API fixture is shared with the GoogleTest suite.
+# The in-process API fixture and the BPF test-run wrapper are shared with the
+# GoogleTest suite.
 FUZZ_SUPPORT_SRCS := $(filter-out %_fuzz.cpp,$(wildcard tests/fuzz/*.cpp)) \
-                     tests/support/api_fixture.cpp tests/support/http_wire.cpp
+                     tests/support/api_fixture.cpp tests/support/http_wire.cpp \
+                     tests/support/test_run.cpp
 FUZZ_SUPPORT_OBJS := $(patsubst %.cpp,$(FUZZ_DIR)/obj/%.o,$(FUZZ_SUPPORT_SRCS))
 FUZZ_ALL_TARGETS := $(patsubst tests/fuzz/%.cpp,%,$(wildcard tests/fuzz/*_fuzz.cpp))
 FUZZ_TARGETS ?= $(FUZZ_ALL_TARGETS)

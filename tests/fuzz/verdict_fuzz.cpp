@@ -5,19 +5,19 @@
 // any difference in action or verdict counter aborts with both stories.
 // Input: byte 0 picks the configuration (bits 0-1 the mode, bit 2 a scoped
 // port set), the rest is the Ethernet frame. Needs root and BPF.
-#include <bpf/bpf.h>
-#include <linux/bpf.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "datapath/data_path.hpp"
-#include "datapath/verdicts.hpp"
 #include "fuzz/verdict_model.hpp"
+#include "support/test_run.hpp"
 
 namespace xdpgate::fuzz {
 namespace {
@@ -119,18 +119,6 @@ std::string hex(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
-std::string name(int verdict) {
-  if (verdict < 0 || verdict >= XDPGATE_VERDICT_COUNT)
-    return "none";
-  return std::string(kVerdictNames[static_cast<std::size_t>(verdict)]);
-}
-
-std::string action(int a) {
-  return a == XDP_PASS   ? "XDP_PASS"
-         : a == XDP_DROP ? "XDP_DROP"
-                         : std::to_string(a);
-}
-
 } // namespace
 } // namespace xdpgate::fuzz
 
@@ -165,37 +153,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data,
     p.selector = selector;
   }
 
-  std::span<const std::uint8_t> frame(data + 1, size - 1);
+  const std::vector<std::uint8_t> frame(data + 1, data + size);
   // BPF_PROG_TEST_RUN refuses what no NIC could deliver; nothing to compare.
   if (frame.size() < 14 || frame.size() > 1518 + 8)
     return 0;
 
-  Result<VerdictCounters> before = p.path->verdict_counters();
-  std::vector<std::uint8_t> out(frame.size() + 256);
-  LIBBPF_OPTS(bpf_test_run_opts, opts);
-  opts.data_in = frame.data();
-  opts.data_size_in = static_cast<__u32>(frame.size());
-  opts.data_out = out.data();
-  opts.data_size_out = static_cast<__u32>(out.size());
-  opts.repeat = 1;
-  if (bpf_prog_test_run_opts(p.path->program_fd(), &opts) != 0)
-    die("BPF_PROG_TEST_RUN failed: errno " + std::to_string(errno) +
-        " on a frame of " + std::to_string(frame.size()) + " bytes");
-  Result<VerdictCounters> after = p.path->verdict_counters();
-  if (!before || !after)
-    die("reading the verdict counters failed");
-  int verdict = -1;
-  int moved = 0;
-  for (int v = 0; v < XDPGATE_VERDICT_COUNT; ++v)
-    if ((*after)[v].packets != (*before)[v].packets) {
-      verdict = v;
-      ++moved;
-    }
+  test::Outcome got;
+  try {
+    got = test::run_frame(*p.path, frame);
+  } catch (const std::exception &e) {
+    die(std::string(e.what()) + " on a frame of " +
+        std::to_string(frame.size()) + " bytes");
+  }
 
   ModelTrace trace;
   ModelOutcome want = model_verdict(setup.model, frame, &trace);
-  int got_action = static_cast<int>(opts.retval);
-  if (moved != 1 || got_action != want.action || verdict != want.verdict) {
+  if (got.moved != 1 || got.action != want.action ||
+      got.verdict != want.verdict) {
     std::fprintf(stderr,
                  "\nverdict_fuzz: the program and the SPEC model disagree\n"
                  "  configuration: selector %u (mode %d%s)\n"
@@ -204,9 +178,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data,
                  "  model trace: %s\n"
                  "  frame (%zu bytes):\n%s\n",
                  selector, setup.model.mode, selector & 4 ? ", scoped" : "",
-                 action(got_action).c_str(), name(verdict).c_str(), moved,
-                 action(want.action).c_str(), name(want.verdict).c_str(),
-                 trace.steps.c_str(), frame.size(), hex(frame).c_str());
+                 test::action_name(got.action).c_str(),
+                 test::verdict_name(got.verdict).c_str(), got.moved,
+                 test::action_name(want.action).c_str(),
+                 test::verdict_name(want.verdict).c_str(), trace.steps.c_str(),
+                 frame.size(), hex(frame).c_str());
     std::abort();
   }
   return 0;

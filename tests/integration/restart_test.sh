@@ -16,6 +16,8 @@ cd "$(dirname "$0")/../.." || exit 1
 XG_BUILD=${XDPGATE_BUILD:-build}
 # shellcheck source=scripts/netns-lib.sh
 . scripts/netns-lib.sh
+# shellcheck source=tests/integration/common.bash
+. tests/integration/common.bash
 # An operator's SSH session would make `activate` ask for --yes.
 unset SSH_CONNECTION
 
@@ -27,31 +29,13 @@ DENIED6=2001:db8::3
 # network, inside a disabled network, outside everything.
 CHECKED="$ALLOWED4 $DENIED4 198.18.64.7 198.18.200.1 $ALLOWED6 $DENIED6 2001:db8:1::5 2001:db8:2::1"
 
-failures=0
 RC=
 STOPPED_PID=
-TRAFFIC_PIDS=()
 
 # --- helpers -----------------------------------------------------------------
 
-check() {
-	local desc=$1
-	shift
-	if "$@"; then
-		echo "ok - $desc"
-	else
-		echo "not ok - $desc"
-		failures=$((failures + 1))
-		return 1
-	fi
-}
+# check, check_same and not come from common.bash.
 eq() { [ "$1" = "$2" ]; }
-# diff_eq DESCRIPTION EXPECTED GOT: eq, printing both on a mismatch.
-diff_eq() {
-	check "$1" eq "$2" "$3" ||
-		diff <(echo "$2") <(echo "$3") | sed 's/^/#   /' >&2
-}
-not() { ! "$@"; }
 alive() { kill -0 "$1" 2>/dev/null; }
 # jqt ARGS...: jq -e, output discarded (a test of the input).
 jqt() { jq -e "$@" >/dev/null; }
@@ -92,40 +76,10 @@ rt_stop_daemon() {
 	XG_DAEMON_PID=
 }
 
-# Pings from each source in batches until traffic_stop; each batch waits for
-# its last reply, so stopping never counts a packet in flight as lost.
-traffic_start() {
-	local src dst
-	rm -f "$XG_TMP/traffic-stop" "$XG_TMP"/traffic-*.log
-	for src in "$@"; do
-		case $src in
-		*:*) dst=$XG_HOST6 ;;
-		*) dst=$XG_HOST4 ;;
-		esac
-		(
-			while [ ! -e "$XG_TMP/traffic-stop" ] && [ -e "/run/netns/$XG_SENDER" ]; do
-				nsenter --net="/run/netns/$XG_SENDER" \
-					ping -q -n -c 20 -i 0.01 -W 1 -I "$src" "$dst"
-			done
-		) >"$XG_TMP/traffic-$src.log" 2>&1 &
-		TRAFFIC_PIDS+=($!)
-	done
-}
-traffic_stop() {
-	touch "$XG_TMP/traffic-stop"
-	[ ${#TRAFFIC_PIDS[@]} -eq 0 ] || wait "${TRAFFIC_PIDS[@]}"
-	TRAFFIC_PIDS=()
-}
-# traffic_result SRC: "transmitted received" summed over the batches.
-traffic_result() {
-	awk '/packets transmitted/ { t += $1; r += $4 } END { print t + 0, r + 0 }' \
-		"$XG_TMP/traffic-$1.log"
-}
-
 cleanup() {
 	local pid
 	[ -d "$XG_TMP" ] && touch "$XG_TMP/traffic-stop"
-	for pid in "${TRAFFIC_PIDS[@]}"; do
+	for pid in "${XG_TRAFFIC_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
 	xg_cleanup
@@ -213,12 +167,12 @@ test_populate_and_enforce() {
 	check "the list holds 6 entries, 2 disabled" eq \
 		"$(jq -c '[length, ([.[] | select(.enabled == false)] | length)]' <<<"$LIST0")" "[6,2]"
 	CHECKS0=$(check_answers)
-	diff_eq "check answers before any restart are the expected ones" \
+	check_same "check answers before any restart are the expected ones" \
 		"$ALLOWED4=true $DENIED4=false 198.18.64.7=true 198.18.200.1=false $ALLOWED6=true $DENIED6=false 2001:db8:1::5=true 2001:db8:2::1=false " \
 		"$(jq -r '"\(.ip_address)=\(.allowed)"' <<<"$CHECKS0" | tr '\n' ' ')"
 	MAPS0=$(map_state)
 	# Hosts sit in the trie and in the host map; disabled entries nowhere.
-	diff_eq "the kernel maps hold the 4 enabled entries, not the disabled ones" \
+	check_same "the kernel maps hold the 4 enabled entries, not the disabled ones" \
 		"allow_v4=2 allow_v6=2 allow_v4_hosts=1 allow_v6_hosts=1 " "$(map_counts "$MAPS0")"
 	check "the pinned mode is enforce (non-zero)" not grep -q '^mode: 0$' <<<"$MAPS0"
 	MAP_IDS0=$(pinned_map_ids)
@@ -246,8 +200,8 @@ while_stopped() {
 	check "$how: the XDP program is still attached" [ -n "$(xdp_on_link)" ]
 	check "$how: it is the same program (tag)" eq "$(xdp_tag)" "$TAG0"
 	check "$how: the pinned XDP link is the same" eq "$(link_id)" "$LINK0"
-	diff_eq "$how: the pinned maps are the same maps" "$MAP_IDS0" "$(pinned_map_ids)"
-	diff_eq "$how: the kernel maps are unchanged" "$MAPS0" "$(map_state)"
+	check_same "$how: the pinned maps are the same maps" "$MAP_IDS0" "$(pinned_map_ids)"
+	check_same "$how: the kernel maps are unchanged" "$MAPS0" "$(map_state)"
 	check "$how: the allowed IPv4 source still pings" xg_ping $ALLOWED4 $XG_HOST4
 	check "$how: the allowed IPv6 source still pings" xg_ping $ALLOWED6 $XG_HOST6
 	check "$how: the unlisted IPv4 source is still dropped" not xg_ping $DENIED4 $XG_HOST4
@@ -257,17 +211,17 @@ while_stopped() {
 # After a start: everything as before the stop.
 after_restart() {
 	local how=$1 hits
-	diff_eq "$how: list, ids and timestamps are identical" "$LIST0" "$(list_state)"
+	check_same "$how: list, ids and timestamps are identical" "$LIST0" "$(list_state)"
 	hits=$(list_hits)
 	check "$how: per-entry hit counters were kept (none went down)" jqt -n \
 		--argjson a "$HITS0" --argjson b "$hits" \
 		'[$a | to_entries[] | .value <= $b[.key]] | all'
 	check "$how: the allowed host entries have hits" jqt -n --argjson b "$hits" \
 		'[$b[]] | add > 0'
-	diff_eq "$how: check answers are identical" "$CHECKS0" "$(check_answers)"
-	diff_eq "$how: status (mode, entries, attachment) is identical" "$STATUS0" "$(status_summary)"
-	diff_eq "$how: the kernel maps are identical" "$MAPS0" "$(map_state)"
-	diff_eq "$how: the pinned maps were re-opened, not re-created" "$MAP_IDS0" "$(pinned_map_ids)"
+	check_same "$how: check answers are identical" "$CHECKS0" "$(check_answers)"
+	check_same "$how: status (mode, entries, attachment) is identical" "$STATUS0" "$(status_summary)"
+	check_same "$how: the kernel maps are identical" "$MAPS0" "$(map_state)"
+	check_same "$how: the pinned maps were re-opened, not re-created" "$MAP_IDS0" "$(pinned_map_ids)"
 	check "$how: the XDP link is the same pinned link" eq "$(link_id)" "$LINK0"
 	check "$how: the XDP program is attached, same code (tag)" eq "$(xdp_tag)" "$TAG0"
 	check "$how: the link carries the program on the interface" eq \
@@ -278,39 +232,39 @@ after_restart() {
 # No allowed packet lost and no denied packet answered while it restarted.
 traffic_verdicts() {
 	local how=$1 sent got
-	read -r sent got <<<"$(traffic_result $ALLOWED4)"
+	read -r sent got <<<"$(xg_traffic_result $ALLOWED4)"
 	check "$how: IPv4 pings from the allowed source throughout: all $sent answered ($got)" \
 		all_answered "$sent" "$got"
-	read -r sent got <<<"$(traffic_result $ALLOWED6)"
+	read -r sent got <<<"$(xg_traffic_result $ALLOWED6)"
 	check "$how: IPv6 pings from the allowed source throughout: all $sent answered ($got)" \
 		all_answered "$sent" "$got"
-	read -r sent got <<<"$(traffic_result $DENIED4)"
+	read -r sent got <<<"$(xg_traffic_result $DENIED4)"
 	check "$how: IPv4 pings from the unlisted source throughout: none of $sent answered ($got)" \
 		none_answered "$sent" "$got"
 }
 
 test_sigterm_then_start() {
-	traffic_start $ALLOWED4 $ALLOWED6 $DENIED4
+	xg_traffic_start $ALLOWED4 $ALLOWED6 $DENIED4
 	sleep 0.3
 	rt_stop_daemon TERM
 	check "SIGTERM: xdpgated exits with status 0" eq "$RC" 0
 	while_stopped "stopped by SIGTERM"
 	rt_start_daemon
 	check "started again after SIGTERM" eq $? 0
-	traffic_stop
+	xg_traffic_stop
 	traffic_verdicts "SIGTERM restart"
 	after_restart "after SIGTERM + start"
 }
 
 test_sigkill_then_start() {
-	traffic_start $ALLOWED4 $ALLOWED6 $DENIED4
+	xg_traffic_start $ALLOWED4 $ALLOWED6 $DENIED4
 	sleep 0.3
 	rt_stop_daemon KILL
 	check "SIGKILL: xdpgated was killed" eq "$RC" 137
 	while_stopped "killed by SIGKILL"
 	rt_start_daemon
 	check "started again after SIGKILL" eq $? 0
-	traffic_stop
+	xg_traffic_stop
 	traffic_verdicts "SIGKILL restart"
 	after_restart "after SIGKILL + start"
 }

@@ -4,8 +4,6 @@
 #include "datapath/verdicts.hpp"
 
 #include <bpf/bpf.h>
-#include <fstream>
-#include <gtest/gtest.h>
 #include <linux/bpf.h>
 #include <stdexcept>
 #include <unistd.h>
@@ -45,15 +43,27 @@ int run_action(const DataPath &path, const std::vector<std::uint8_t> &frame) {
   return static_cast<int>(opts.retval);
 }
 
+namespace {
+VerdictCounters counters(const DataPath &path) {
+  Result<VerdictCounters> read = path.verdict_counters();
+  if (!read)
+    throw std::runtime_error("reading the verdict counters failed: " +
+                             read.error().message);
+  return std::move(*read);
+}
+} // namespace
+
 Outcome run_frame(const DataPath &path,
                   const std::vector<std::uint8_t> &frame) {
-  VerdictCounters before = path.verdict_counters().value();
+  VerdictCounters before = counters(path);
   Outcome outcome;
   outcome.action = run_action(path, frame);
-  VerdictCounters after = path.verdict_counters().value();
+  VerdictCounters after = counters(path);
   for (int v = 0; v < XDPGATE_VERDICT_COUNT; ++v)
-    if (after[v].packets != before[v].packets)
+    if (after[v].packets != before[v].packets) {
       outcome.verdict = v;
+      ++outcome.moved;
+    }
   return outcome;
 }
 

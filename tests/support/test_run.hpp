@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // Runs the XDP program on crafted frames through BPF_PROG_TEST_RUN: no
 // interface is involved. Reports the XDP action and which verdict counter
-// the frame moved.
+// the frame moved. No GoogleTest in here: the verdict fuzz target links it too.
 #pragma once
 
 #include <cstdint>
@@ -16,14 +16,17 @@ namespace xdpgate::test {
 struct Outcome {
   int action = -1;  // XDP_PASS, XDP_DROP, ...
   int verdict = -1; // enum xdpgate_verdict, -1 if no counter moved
+  int moved = 0;    // how many verdict counters moved (the program moves one)
 };
 
 std::string verdict_name(int verdict);
 std::string action_name(int action);
 
 // Runs `frame` once and returns the action (no counter bookkeeping).
+// Throws std::runtime_error if the kernel refuses the run.
 int run_action(const DataPath &path, const std::vector<std::uint8_t> &frame);
 // Runs `frame` once and returns the action and the verdict counter it moved.
+// Throws if the run or reading the counters fails.
 Outcome run_frame(const DataPath &path, const std::vector<std::uint8_t> &frame);
 
 // Loads the program or throws with the loader's message.

@@ -363,26 +363,6 @@ struct ListService::Impl {
     return last_enabled_entry();
   }
 
-  Result<Entry> new_entry(const NewEntry &in, const std::string &field,
-                          const std::string &actor) const {
-    Result<IpPrefix> range = IpPrefix::parse(in.ip_range, field + "ip_range");
-    if (!range)
-      return range.error();
-    if (Status s = validate_description(in.description, field + "description");
-        !s)
-      return s.error();
-    Entry e;
-    e.range = *range;
-    e.description = in.description;
-    if (e.description && e.description->empty())
-      e.description.reset();
-    e.enabled = in.enabled;
-    e.expires_at = in.expires_at;
-    e.created_by = actor;
-    e.created_at = clock();
-    return e;
-  }
-
   // A range and what an add or an import sets on it, validated.
   struct Wanted {
     IpPrefix range;
@@ -401,6 +381,22 @@ struct ListService::Impl {
     if (w.description && w.description->empty())
       w.description.reset();
     return w;
+  }
+
+  // A new entry (a replace) from what the request sets, validated as wanted().
+  Result<Entry> new_entry(const NewEntry &in, const std::string &field,
+                          const std::string &actor) const {
+    Result<Wanted> w = wanted(in, field);
+    if (!w)
+      return w.error();
+    Entry e;
+    e.range = w->range;
+    e.description = std::move(w->description);
+    e.enabled = w->enabled;
+    e.expires_at = w->expires_at;
+    e.created_by = actor;
+    e.created_at = clock();
+    return e;
   }
 
   // How an add is audited: a record per entry (API calls), or as a bulk
