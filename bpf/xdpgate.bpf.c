@@ -81,6 +81,14 @@ static __always_inline int is_reply(const struct xdpgate_config *cfg,
 
 	if (!cfg->track_replies || !pkt->has_ports)
 		return 0;
+	/*
+	 * The egress program records UDP flows from ephemeral ports only, so a
+	 * datagram to a lower port answers none of them: it skips the lookup
+	 * that every denied datagram to a service port would pay.
+	 */
+	if (pkt->l4_protocol == IPPROTO_UDP &&
+	    pkt->dest_port < EPHEMERAL_PORT_FIRST)
+		return 0;
 	flow_key_of(&key, pkt, pkt->source, pkt->source_port, pkt->dest_port);
 	opened = bpf_map_lookup_elem(&own_flows, &key);
 	if (!opened)

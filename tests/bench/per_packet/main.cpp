@@ -141,7 +141,8 @@ void measure_part(Results &results, Family family, std::size_t n,
   auto cases = by_case(sources);
 
   // xdpgate as the daemon runs it: default capacity (unless --capacity),
-  // enforce mode, the default exempt port, 1 in 64 denied packets sampled.
+  // enforce mode, the default exempt port, replies tracked, 1 in 64 denied
+  // packets sampled.
   const Config defaults;
   DataPathOptions dp_options;
   dp_options.capacity =
@@ -152,6 +153,7 @@ void measure_part(Results &results, Family family, std::size_t n,
   DataPath ours = std::move(loaded.value());
   DesiredState desired;
   desired.config.mode = Mode::Enforce;
+  desired.config.track_replies = true;
   desired.config.exempt_tcp_ports = {defaults.exempt_tcp_ports.begin(),
                                      defaults.exempt_tcp_ports.end()};
   desired.allow = part.list;
