@@ -131,6 +131,17 @@ struct {
 	__type(value, __u64);
 } host_filter SEC(".maps");
 
+/*
+ * The block filter in front of everything the allow list looks up (see
+ * xdpgate/abi.h): a clear bit means no entry intersects the source's block.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XDPGATE_BLOCK_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} block_filter SEC(".maps");
+
 /* Indexed by the slot stored in the allow-list tries (both families). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -111,16 +111,30 @@ static __always_inline void count_entry_hit(__u32 slot)
 	stats->last_hit_ns = bpf_ktime_get_coarse_ns();
 }
 
+static __always_inline int bit_is_set(void *filter, __u32 bit)
+{
+	__u32 word = bit / 64;
+	__u64 *bits = bpf_map_lookup_elem(filter, &word);
+
+	return bits && ((*bits >> (bit % 64)) & 1);
+}
+
 /*
  * Whether a listed host may hash to this bit. A clear bit skips the host
  * table, never the trie, which holds the same host with the same slot.
  */
 static __always_inline int host_may_be_listed(__u32 bit)
 {
-	__u32 word = bit / 64;
-	__u64 *bits = bpf_map_lookup_elem(&host_filter, &word);
+	return bit_is_set(&host_filter, bit);
+}
 
-	return bits && ((*bits >> (bit % 64)) & 1);
+/*
+ * Whether an entry may contain an address of this block. A clear bit is a
+ * miss, decided without a lookup: most denied sources end here.
+ */
+static __always_inline int block_may_be_listed(const void *addr, int is_v6)
+{
+	return bit_is_set(&block_filter, xdpgate_block_filter_bit(addr, is_v6));
 }
 
 /* An exact-host hit is the longest match there can be; then the trie. */
@@ -133,6 +147,8 @@ lookup_v4(const struct packet *pkt)
 	void *table;
 
 	__builtin_memcpy(&addr, pkt->source, 4);
+	if (!block_may_be_listed(&addr, 0))
+		return NULL;
 	table = host_may_be_listed(xdpgate_host_filter_bit_v4(addr))
 			? bpf_map_lookup_elem(&allow_v4_hosts, &zero)
 			: NULL;
@@ -159,6 +175,8 @@ lookup_v6(const struct packet *pkt)
 
 	__builtin_memcpy(&low, pkt->source, 8);
 	__builtin_memcpy(&high, pkt->source + 8, 8);
+	if (!block_may_be_listed(&low, 1))
+		return NULL;
 	table = host_may_be_listed(xdpgate_host_filter_bit_v6(low, high))
 			? bpf_map_lookup_elem(&allow_v6_hosts, &zero)
 			: NULL;

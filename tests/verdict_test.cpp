@@ -277,6 +277,12 @@ TEST_F(VerdictTable, AFullHostFilterChangesNoVerdict) {
   check_every_row([](DataPath &path) { fill_host_filter(path, ~0ull); });
 }
 
+// With every block bit set, every source goes through every lookup: the
+// verdicts must be those the filter reaches with its clear bits.
+TEST_F(VerdictTable, AFullBlockFilterChangesNoVerdict) {
+  check_every_row([](DataPath &path) { fill_block_filter(path, ~0ull); });
+}
+
 // Found by the differential fuzzer: headers after the datagram's declared
 // end are not part of it, so they can neither exempt nor scope a packet.
 TEST_F(VerdictTable, HeadersBeyondTheDeclaredDatagramAreMalformed) {

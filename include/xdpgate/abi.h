@@ -171,6 +171,28 @@ xdpgate_host_filter_bit_v6(__u64 low, __u64 high)
 		       (64 - XDPGATE_HOST_FILTER_BITS_LOG2));
 }
 
+/*
+ * Block filter: one bit per block of addresses sharing their first 20 bits,
+ * IPv4 blocks (/20s) in bits 0 to 2^20 - 1, IPv6 blocks (/20s) after them.
+ * A bit is set while at least one entry in the allow-list tries intersects
+ * its block. Unlike the host filter it decides: a clear bit means no entry
+ * can match the source, and the program skips every allow-list lookup. So
+ * a bit is set before the first entry of its block enters a trie, and
+ * cleared only after the last has left. Computed from the address's bytes
+ * in network order, as they sit in the packet.
+ */
+#define XDPGATE_BLOCK_FILTER_PREFIX 20
+#define XDPGATE_BLOCK_FILTER_BITS   (2u << XDPGATE_BLOCK_FILTER_PREFIX)
+#define XDPGATE_BLOCK_FILTER_WORDS  (XDPGATE_BLOCK_FILTER_BITS / 64)
+
+static inline __attribute__((always_inline)) __u32
+xdpgate_block_filter_bit(const __u8 *addr, int is_v6)
+{
+	return ((__u32)(is_v6 != 0) << XDPGATE_BLOCK_FILTER_PREFIX) |
+	       ((__u32)addr[0] << 12) | ((__u32)addr[1] << 4) |
+	       ((__u32)addr[2] >> 4);
+}
+
 /* How many IPv6 extension headers the program walks before giving up on L4. */
 #define XDPGATE_MAX_IPV6_EXT_HEADERS 6
 /* How many 802.1Q/802.1ad tags it accepts; a frame with more is malformed. */

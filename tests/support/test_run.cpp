@@ -107,13 +107,24 @@ Fd program_map(const DataPath &path, const std::string &name) {
   return Fd();
 }
 
-void fill_host_filter(const DataPath &path, std::uint64_t word) {
-  Fd filter = program_map(path, "host_filter");
+namespace {
+void fill_filter(const DataPath &path, const char *name, std::uint32_t words,
+                 std::uint64_t word) {
+  Fd filter = program_map(path, name);
   if (!filter.valid())
-    throw std::runtime_error("the program has no host_filter map");
-  for (std::uint32_t w = 0; w < XDPGATE_HOST_FILTER_WORDS; ++w)
+    throw std::runtime_error(std::string("the program has no map ") + name);
+  for (std::uint32_t w = 0; w < words; ++w)
     if (bpf_map_update_elem(filter.get(), &w, &word, BPF_ANY) != 0)
-      throw std::runtime_error("writing the host filter failed");
+      throw std::runtime_error(std::string("writing ") + name + " failed");
+}
+} // namespace
+
+void fill_host_filter(const DataPath &path, std::uint64_t word) {
+  fill_filter(path, "host_filter", XDPGATE_HOST_FILTER_WORDS, word);
+}
+
+void fill_block_filter(const DataPath &path, std::uint64_t word) {
+  fill_filter(path, "block_filter", XDPGATE_BLOCK_FILTER_WORDS, word);
 }
 
 IpPrefix prefix(const std::string &text) {

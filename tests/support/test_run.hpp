@@ -40,6 +40,8 @@ bool bpf_available(std::string *why);
 Fd program_map(const DataPath &path, const std::string &name);
 // Writes every word of the host presence filter (0: empty, ~0: full).
 void fill_host_filter(const DataPath &path, std::uint64_t word);
+// The same for every word of the block filter.
+void fill_block_filter(const DataPath &path, std::uint64_t word);
 
 IpPrefix prefix(const std::string &text);
 std::vector<IpPrefix> prefixes(const std::vector<std::string> &texts);

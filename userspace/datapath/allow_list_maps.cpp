@@ -75,15 +75,6 @@ std::uint32_t host_table_size(std::size_t hosts, std::uint32_t capacity) {
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(size, capacity));
 }
 
-std::vector<IpPrefix> hosts_among(const std::vector<IpPrefix> &ranges,
-                                  std::size_t from = 0) {
-  std::vector<IpPrefix> hosts;
-  for (std::size_t i = from; i < ranges.size(); ++i)
-    if (ranges[i].is_single_address())
-      hosts.push_back(ranges[i]);
-  return hosts;
-}
-
 Result<std::uint32_t> max_entries(int fd) {
   bpf_map_info info{};
   std::uint32_t length = sizeof(info);
@@ -96,13 +87,16 @@ Result<std::uint32_t> max_entries(int fd) {
 } // namespace
 
 AllowListMaps::AllowListMaps(int stats_fd, int host_filter_fd,
-                             std::uint32_t capacity)
-    : stats_fd_(stats_fd), capacity_(capacity), filter_(host_filter_fd) {}
+                             int block_filter_fd, std::uint32_t capacity)
+    : stats_fd_(stats_fd), capacity_(capacity),
+      host_filter_(PresenceFilter::Kind::Hosts, host_filter_fd),
+      block_filter_(PresenceFilter::Kind::Blocks, block_filter_fd) {}
 
 Result<AllowListMaps> AllowListMaps::open(AllowOuterMaps v4, AllowOuterMaps v6,
                                           int stats_fd, int host_filter_fd,
+                                          int block_filter_fd,
                                           std::uint32_t capacity) {
-  AllowListMaps maps(stats_fd, host_filter_fd, capacity);
+  AllowListMaps maps(stats_fd, host_filter_fd, block_filter_fd, capacity);
   maps.v4_.outer = v4;
   maps.v6_.outer = v6;
   for (Trie *trie : {&maps.v4_, &maps.v6_})
@@ -110,16 +104,17 @@ Result<AllowListMaps> AllowListMaps::open(AllowOuterMaps v4, AllowOuterMaps v6,
       return s.error();
 
   std::unordered_set<std::uint32_t> used;
-  std::vector<IpPrefix> hosts;
+  std::vector<IpPrefix> listed;
   for (const Trie *trie : {&maps.v4_, &maps.v6_})
     for (const auto &[prefix, slot] : trie->slots) {
       used.insert(slot);
-      if (prefix.is_single_address())
-        hosts.push_back(prefix);
+      listed.push_back(prefix);
     }
-  // Whatever bits a previous process left, they now follow the tries.
-  if (Status s = maps.filter_.reset(hosts); !s)
-    return s.error();
+  // Whatever bits a previous process left, they now follow the tries (which
+  // the program reads already, with the previous process's bits set).
+  for (PresenceFilter *filter : {&maps.host_filter_, &maps.block_filter_})
+    if (Status s = filter->reset(listed); !s)
+      return s.error();
   for (std::uint32_t slot = 0; slot < 2 * capacity; ++slot)
     if (!used.count(slot))
       maps.free_slots_.push_back(slot);
@@ -306,37 +301,39 @@ Status AllowListMaps::clear_stats(const std::vector<std::uint32_t> &slots) {
 
 Status AllowListMaps::remove_in_place(Trie &trie,
                                       const std::vector<IpPrefix> &removed) {
-  // Filter bits clear only after their hosts have left the host table.
-  std::vector<IpPrefix> gone_hosts;
-  Status s = remove_each(trie, removed, gone_hosts);
-  Status cleared = filter_.remove(gone_hosts);
-  return s ? cleared : s;
+  // Filter bits clear only after their entries have left the tables.
+  std::vector<IpPrefix> gone;
+  Status s = remove_each(trie, removed, gone);
+  Status hosts_cleared = host_filter_.remove(gone);
+  Status blocks_cleared = block_filter_.remove(gone);
+  if (!s)
+    return s;
+  return hosts_cleared ? blocks_cleared : hosts_cleared;
 }
 
 Status AllowListMaps::remove_each(Trie &trie,
                                   const std::vector<IpPrefix> &removed,
-                                  std::vector<IpPrefix> &gone_hosts) {
-  for (const IpPrefix &gone : removed) {
+                                  std::vector<IpPrefix> &gone) {
+  for (const IpPrefix &leaving : removed) {
     // The host table first: until the trie loses the range too, it still
     // allows the address, as the list did before the change.
-    if (gone.is_single_address() &&
-        bpf_map_delete_elem(trie.hosts.get(), gone.addr.data()) != 0 &&
+    if (leaving.is_single_address() &&
+        bpf_map_delete_elem(trie.hosts.get(), leaving.addr.data()) != 0 &&
         errno != ENOENT)
       return system_error("kernel_update_failed",
-                          "removing " + gone.to_string() +
+                          "removing " + leaving.to_string() +
                               " from the kernel host table failed");
-    LpmKey key = lpm_key(gone);
+    LpmKey key = lpm_key(leaving);
     if (bpf_map_delete_elem(trie.inner.get(), key.bytes.data()) != 0 &&
         errno != ENOENT)
       return system_error("kernel_update_failed",
-                          "removing " + gone.to_string() +
+                          "removing " + leaving.to_string() +
                               " from the kernel allow list failed");
-    auto owned = trie.slots.find(gone);
+    auto owned = trie.slots.find(leaving);
     free_slots_.push_back(owned->second);
     trie.slots.erase(owned);
-    trie.host_count -= gone.is_single_address();
-    if (gone.is_single_address())
-      gone_hosts.push_back(gone);
+    trie.host_count -= leaving.is_single_address();
+    gone.push_back(leaving);
   }
   return {};
 }
@@ -352,11 +349,21 @@ Status AllowListMaps::add_in_place(Trie &trie,
     give_back(*slots);
     return s;
   }
-  // Filter bits are set before their hosts enter the host table.
-  if (Status s = filter_.add(hosts_among(added)); !s) {
-    (void)filter_.remove(hosts_among(added));
-    give_back(*slots);
+  // Filter bits are set before their entries enter the tables.
+  auto unfiltered = [&](Status s, std::size_t from) {
+    std::vector<IpPrefix> left(added.begin() + from, added.end());
+    (void)host_filter_.remove(left);
+    (void)block_filter_.remove(left);
     return s;
+  };
+  if (Status s = host_filter_.add(added); !s) {
+    give_back(*slots);
+    (void)host_filter_.remove(added);
+    return s;
+  }
+  if (Status s = block_filter_.add(added); !s) {
+    give_back(*slots);
+    return unfiltered(s, 0);
   }
   TableRows rows(trie.family);
   for (std::size_t i = 0; i < added.size(); ++i)
@@ -373,9 +380,8 @@ Status AllowListMaps::add_in_place(Trie &trie,
     trie.host_count += added[i].is_single_address();
   }
   if (!filled) {
-    (void)filter_.remove(hosts_among(added, done));
     give_back({slots->begin() + done, slots->end()});
-    return filled;
+    return unfiltered(filled, done);
   }
   if (trie.host_count > trie.host_capacity)
     return grow_host_table(trie);
@@ -448,14 +454,18 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
                           "filling the new allow-list host table failed");
   if (!filled)
     return failed(filled);
-  // The filter covers both lists across the swaps: the new hosts' bits are
-  // set first, the bits only leaving hosts held are trimmed after.
-  std::vector<IpPrefix> added_hosts = hosts_among(added);
+  // The filters cover both lists across the swaps: the new entries' bits are
+  // set first, the bits only leaving entries held are trimmed after.
   auto unfiltered = [&](Status s) {
-    (void)filter_.remove(added_hosts);
+    (void)host_filter_.remove(added);
+    (void)block_filter_.remove(added);
     return failed(s);
   };
-  if (Status s = filter_.add(added_hosts); !s)
+  if (Status s = host_filter_.add(added); !s) {
+    (void)host_filter_.remove(added);
+    return failed(s);
+  }
+  if (Status s = block_filter_.add(added); !s)
     return unfiltered(s);
   if (Status s = swap_in(trie.outer.trie, fresh->get()); !s)
     return unfiltered(s);
@@ -476,7 +486,9 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
   trie.hosts = std::move(fresh_hosts.value());
   trie.host_capacity = host_capacity;
   trie.host_count = rows.host_values.size();
-  return filter_.remove(hosts_among(removed));
+  Status hosts_cleared = host_filter_.remove(removed);
+  Status blocks_cleared = block_filter_.remove(removed);
+  return hosts_cleared ? blocks_cleared : hosts_cleared;
 }
 
 std::vector<IpPrefix> AllowListMaps::prefixes() const {

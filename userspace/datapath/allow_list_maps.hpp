@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The allow-list tries of both families, their exact-host tables with the
-// host presence filter in front, and the per-entry statistics.
+// host presence filter in front, the block filter in front of both, and the
+// per-entry statistics.
 // Each family's trie sits in slot 0 of an outer array-of-maps. A change is
 // applied in place (batched kernel updates, each range on its own), except
 // an atomic one (a replace) of more than one range: that builds a complete
@@ -17,7 +18,7 @@
 #include "common/fd.hpp"
 #include "common/result.hpp"
 #include "datapath/allow_list_change.hpp"
-#include "datapath/host_filter.hpp"
+#include "datapath/presence_filter.hpp"
 #include "net/ip_prefix.hpp"
 
 namespace xdpgate {
@@ -39,11 +40,12 @@ struct AllowOuterMaps {
 
 class AllowListMaps {
 public:
-  // Adopts the outer maps, the statistics array and the host filter (borrowed
+  // Adopts the outer maps, the statistics array and the filters (borrowed
   // fds). Empty outer slots get new empty tables; filled ones are read back,
-  // slots and all. The filter is rebuilt from the hosts read back.
+  // slots and all. The filters are rebuilt from the entries read back.
   static Result<AllowListMaps> open(AllowOuterMaps v4, AllowOuterMaps v6,
                                     int stats_fd, int host_filter_fd,
+                                    int block_filter_fd,
                                     std::uint32_t capacity);
 
   // Makes the list exactly `desired`, atomically.
@@ -69,7 +71,8 @@ private:
     std::unordered_map<IpPrefix, std::uint32_t> slots;
   };
 
-  AllowListMaps(int stats_fd, int host_filter_fd, std::uint32_t capacity);
+  AllowListMaps(int stats_fd, int host_filter_fd, int block_filter_fd,
+                std::uint32_t capacity);
   Status adopt(Trie &trie);
   Result<Fd> adopt_table(int outer_fd,
                          Result<Fd> (*create)(Family, std::uint32_t),
@@ -79,7 +82,7 @@ private:
                   const std::vector<IpPrefix> &removed, bool atomic);
   Status remove_in_place(Trie &trie, const std::vector<IpPrefix> &removed);
   Status remove_each(Trie &trie, const std::vector<IpPrefix> &removed,
-                     std::vector<IpPrefix> &gone_hosts);
+                     std::vector<IpPrefix> &gone);
   Status add_in_place(Trie &trie, const std::vector<IpPrefix> &added);
   Status rebuild(Trie &trie, const std::vector<IpPrefix> &added,
                  const std::vector<IpPrefix> &removed);
@@ -92,7 +95,9 @@ private:
   Trie v4_{Family::V4};
   Trie v6_{Family::V6};
   std::deque<std::uint32_t> free_slots_; // oldest freed first
-  HostFilter filter_; // counts exactly the hosts in v4_.slots and v6_.slots
+  // Both count exactly the entries in v4_.slots and v6_.slots.
+  PresenceFilter host_filter_;
+  PresenceFilter block_filter_;
 };
 
 } // namespace xdpgate

@@ -100,7 +100,7 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
       {bpf_map__fd(maps.allow_v4), bpf_map__fd(maps.allow_v4_hosts)},
       {bpf_map__fd(maps.allow_v6), bpf_map__fd(maps.allow_v6_hosts)},
       bpf_map__fd(maps.entry_stats), bpf_map__fd(maps.host_filter),
-      options.capacity);
+      bpf_map__fd(maps.block_filter), options.capacity);
   if (!allow)
     return allow.error();
   return DataPath(std::move(skel), std::move(allow.value()));
