@@ -89,7 +89,7 @@ struct Peers {
 };
 
 std::uint32_t expected_action(Prog prog, Case kase) {
-  if (prog == Prog::BareDrop || kase == Case::Miss)
+  if (prog == Prog::BareDrop || kase == Case::Miss || kase == Case::NearMiss)
     return XDP_DROP;
   return XDP_PASS;
 }
@@ -99,6 +99,7 @@ std::map<Case, const std::vector<IpPrefix> *> by_case(const Sources &s) {
   return {{Case::HostHit, &s.host_hits},
           {Case::PrefixHit, &s.prefix_hits},
           {Case::Miss, &s.misses},
+          {Case::NearMiss, &s.near_misses},
           {Case::AnyFrame, &s.misses}};
 }
 
@@ -118,8 +119,9 @@ void check_verdicts(const std::string &where, DataPath &ours, Case c,
   Result<VerdictCounters> counters = ours.verdict_counters();
   if (!counters)
     throw std::runtime_error(where + ": " + counters.error().message);
-  int expected =
-      c == Case::Miss ? XDPGATE_VERDICT_DROPPED : XDPGATE_VERDICT_ALLOWED;
+  int expected = c == Case::Miss || c == Case::NearMiss
+                     ? XDPGATE_VERDICT_DROPPED
+                     : XDPGATE_VERDICT_ALLOWED;
   if ((*counters)[expected].packets != repeat)
     throw std::runtime_error(where + ": xdpgate, cold " + case_key(c) + ": " +
                              std::to_string((*counters)[expected].packets) +
@@ -308,7 +310,8 @@ void measure_part(Results &results, Family family, std::size_t n,
 
 void measure_scenario(Results &results, Family family, std::size_t n,
                       Peers &peers, const Options &options) {
-  std::vector<Case> all = {Case::HostHit, Case::PrefixHit, Case::Miss};
+  std::vector<Case> all = {Case::HostHit, Case::PrefixHit, Case::Miss,
+                           Case::NearMiss};
   if (n > 1) {
     measure_part(results, family, n,
                  {generate_list(family, n, seed_for(family, n)), all}, peers,
@@ -317,7 +320,8 @@ void measure_scenario(Results &results, Family family, std::size_t n,
   }
   Rng rng(seed_for(family, 1));
   measure_part(results, family, 1,
-               {{generate_host(family, rng)}, {Case::HostHit, Case::Miss}},
+               {{generate_host(family, rng)},
+                {Case::HostHit, Case::Miss, Case::NearMiss}},
                peers, options);
   measure_part(results, family, 1,
                {{generate_network(family, rng)}, {Case::PrefixHit}}, peers,

@@ -152,6 +152,25 @@ Sources pick_sources(const std::vector<IpPrefix> &list,
     if (!index.longest_match(a) && taken.insert(a).second)
       s.misses.push_back(a);
   }
+
+  // Near misses: the first 20 bits of a random entry of /20 or longer (a
+  // shorter entry covers its whole blocks), random bits after them.
+  std::vector<const IpPrefix *> in_one_block;
+  for (const IpPrefix &p : list)
+    if (p.length >= 20)
+      in_one_block.push_back(&p);
+  tries = 0;
+  while (!in_one_block.empty() && s.near_misses.size() < count &&
+         tries++ < 100 * count + 1000) {
+    const IpPrefix &entry = *in_one_block[rng.below(in_one_block.size())];
+    IpPrefix a = random_address(family, rng);
+    a.addr[0] = entry.addr[0];
+    a.addr[1] = entry.addr[1];
+    a.addr[2] =
+        static_cast<std::uint8_t>((entry.addr[2] & 0xF0) | (a.addr[2] & 0x0F));
+    if (!index.longest_match(a) && taken.insert(a).second)
+      s.near_misses.push_back(a);
+  }
   return s;
 }
 

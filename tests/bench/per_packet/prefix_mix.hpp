@@ -58,6 +58,9 @@ struct Sources {
   std::vector<IpPrefix> host_hits;   // /32 or /128 entries of the list
   std::vector<IpPrefix> prefix_hits; // longest match is a shorter entry
   std::vector<IpPrefix> misses;      // no entry contains them
+  // Misses from a /20 block where an entry lies (the block filter's bit is
+  // set, so they take every lookup).
+  std::vector<IpPrefix> near_misses;
 };
 
 // Up to `count` distinct sources of each kind; host and prefix hits are

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <sys/utsname.h>
@@ -24,7 +25,8 @@ constexpr double kMaxHostHitNs = 15.0;
 
 constexpr Prog kPrograms[] = {Prog::Xdpgate, Prog::PlainLpm, Prog::XdpFilterIp,
                               Prog::XdpFilterAll, Prog::BareDrop};
-constexpr Case kCases[] = {Case::HostHit, Case::PrefixHit, Case::Miss};
+constexpr Case kCases[] = {Case::HostHit, Case::PrefixHit, Case::Miss,
+                           Case::NearMiss};
 
 std::string fixed(double v, int decimals = 1) {
   char buf[32];
@@ -234,8 +236,8 @@ nlohmann::json method(const Settings &s) {
       {"xdpgate", "the xdpgate XDP program as DataPath::load builds it with "
                   "the daemon's defaults: capacity max(N, settings.capacity "
                   "= the daemon's 1,048,576 unless --capacity) per family, "
-                  "enforce mode, exempt TCP port 10943, 1 in 64 "
-                  "denied packets sampled; the list written by "
+                  "enforce mode, exempt TCP port 10943, replies tracked, "
+                  "1 in 64 denied packets sampled; the list written by "
                   "DataPath::sync"},
       {"plain_lpm", "tests/bench/bpf/plain_lpm.bpf.c: parse Ethernet + IP, "
                     "one LPM trie lookup of the source (the same prefixes, "
@@ -252,7 +254,13 @@ nlohmann::json method(const Settings &s) {
       {"lists", "deterministic mix (tests/bench/per_packet/prefix_mix.hpp): "
                 "IPv4 40% /32, 40% /24, 20% /8-/31 weighted 2^((len-8)/2); "
                 "IPv6 40% /128, 40% /64, 20% /16-/127. N=1: the list is one "
-                "/32 (host hit, miss) or one /24 (prefix hit)."},
+                "/32 (host hit, miss, near miss) or one /24 (prefix hit)."},
+      {"cases", "host hit: a /32 or /128 entry; prefix hit: an address whose "
+                "longest match is a shorter entry; miss: a random address "
+                "no entry contains (IPv4 first octet 1-223, IPv6 in "
+                "2000::/3); near miss: a miss that shares its first 20 bits "
+                "with an entry of /20 or longer, so xdpgate's block filter "
+                "cannot decide it and it takes every lookup"},
   };
 }
 
@@ -266,6 +274,8 @@ const char *case_key(Case c) {
     return "prefix_hit";
   case Case::Miss:
     return "miss";
+  case Case::NearMiss:
+    return "near_miss";
   case Case::AnyFrame:
     break;
   }
@@ -280,6 +290,8 @@ const char *case_label(Case c) {
     return "prefix hit";
   case Case::Miss:
     return "miss";
+  case Case::NearMiss:
+    return "near miss";
   case Case::AnyFrame:
     break;
   }
@@ -346,25 +358,27 @@ void print_table(std::ostream &out, const Results &r) {
          "holding the list's host entries\n";
 
   char line[256];
-  const char *row = "  %-22s %8s %8s %7s | %8s %8s %7s | %8s %8s %7s\n";
+  const char *row =
+      "  %-22s %8s %7s %6s %6s | %8s %7s %6s %6s | %8s %7s %6s %6s\n";
   for (auto [family, n] : scenarios(r)) {
     out << "\n" << family_name(family) << ", N = " << with_commas(n) << "\n";
     std::string host = case_text(Case::HostHit, family);
-    std::snprintf(line, sizeof(line), row, "", "warm", "", "", "cold", "", "",
-                  "1 call/pkt", "", "");
+    std::snprintf(line, sizeof(line), row, "", "warm", "", "", "", "cold", "",
+                  "", "", "1 call/pkt", "", "", "");
     out << line;
     std::snprintf(line, sizeof(line), row, "program", host.c_str(), "prefix",
-                  "miss", host.c_str(), "prefix", "miss", host.c_str(),
-                  "prefix", "miss");
+                  "miss", "near", host.c_str(), "prefix", "miss", "near",
+                  host.c_str(), "prefix", "miss", "near");
     out << line;
+    constexpr int kColumns = std::size(kCases);
     for (Prog p : kPrograms) {
-      std::string cells[9];
+      std::string cells[3 * kColumns];
       for (std::string &c : cells)
         c = "-";
       bool any = false;
-      for (int i = 0; i < 3; ++i) {
+      for (int i = 0; i < kColumns; ++i) {
         Case c = p == Prog::BareDrop ? Case::AnyFrame : kCases[i];
-        if (p == Prog::BareDrop && i != 2)
+        if (p == Prog::BareDrop && kCases[i] != Case::Miss)
           continue; // the floor goes under "miss": it ran on miss frames
         const Measurement *m = r.find(family, n, p, c);
         if (!m)
@@ -374,16 +388,17 @@ void print_table(std::ostream &out, const Results &r) {
         std::optional<double> cold =
             p == Prog::BareDrop ? median_of(m->cold_ns) : cold_net(r, *m);
         if (cold)
-          cells[3 + i] = fixed(*cold);
+          cells[kColumns + i] = fixed(*cold);
         if (std::optional<double> sys = median_of(m->syscall_ns))
-          cells[6 + i] = fixed(*sys, 0);
+          cells[2 * kColumns + i] = fixed(*sys, 0);
       }
       if (!any)
         continue;
       std::snprintf(line, sizeof(line), row, prog_label(p), cells[0].c_str(),
                     cells[1].c_str(), cells[2].c_str(), cells[3].c_str(),
                     cells[4].c_str(), cells[5].c_str(), cells[6].c_str(),
-                    cells[7].c_str(), cells[8].c_str());
+                    cells[7].c_str(), cells[8].c_str(), cells[9].c_str(),
+                    cells[10].c_str(), cells[11].c_str());
       out << line;
     }
     std::set<std::string> notes;

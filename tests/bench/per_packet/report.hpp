@@ -12,7 +12,9 @@
 
 namespace xdpgate::bench {
 
-enum class Case { HostHit, PrefixHit, Miss, AnyFrame };
+// A near miss is a miss from a /20 block that holds an entry: the block
+// filter cannot decide it, so it pays every lookup.
+enum class Case { HostHit, PrefixHit, Miss, NearMiss, AnyFrame };
 const char *case_key(Case c);   // "host_hit", ...
 const char *case_label(Case c); // "/32 hit", ... (IPv4 wording)
 
