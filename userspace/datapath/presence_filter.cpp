@@ -120,12 +120,4 @@ Status PresenceFilter::remove(const std::vector<IpPrefix> &entries) {
   return write_words(std::move(changed));
 }
 
-bool PresenceFilter::covers(const IpPrefix &entry) const {
-  Bits b = bits_of(entry);
-  for (std::uint32_t bit = b.first; bit < b.first + b.count; ++bit)
-    if (!((words_[bit / 64] >> (bit % 64)) & 1))
-      return false;
-  return b.count > 0;
-}
-
 } // namespace xdpgate

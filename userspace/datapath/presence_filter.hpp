@@ -45,9 +45,6 @@ public:
   // Counts the entries out and clears the bits no entry needs any more.
   Status remove(const std::vector<IpPrefix> &entries);
 
-  // Whether every bit `entry` needs is set, as this process last wrote it.
-  bool covers(const IpPrefix &entry) const;
-
 private:
   // Counts the entries in; returns the words whose bits turned on.
   std::vector<std::uint32_t> add_counts(const std::vector<IpPrefix> &entries);
