@@ -695,8 +695,8 @@ ListService::Impl::replace(const std::vector<NewEntry> &entries,
   for (std::size_t k : created)
     bulk.added(change.upserts[k]);
   for (auto it = impl.by_id.begin(); it != impl.by_id.end(); ++it)
-    if (Entry listed = impl.entry_at(it); !in_change.count(listed.range))
-      bulk.removed(listed);
+    if (!in_change.count(it->second.range))
+      bulk.removed(impl.entry_at(it));
   std::move(bulk).write_to(change.audit);
   std::vector<std::string> ids;
   ids.reserve(change.upserts.size());
