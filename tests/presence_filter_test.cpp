@@ -69,8 +69,11 @@ std::set<std::uint32_t> blocks_of(const std::vector<IpPrefix> &ranges) {
 
 class FilterTest : public LoadedProgramTest {
 protected:
-  FilterTest(const char *map, std::uint32_t words)
-      : LoadedProgramTest("xdpgate-filter-test-"), map_(map), words_(words) {}
+  // `expected` gives the bits a list must set, from the filter's definition.
+  using BitsOf = std::set<std::uint32_t> (*)(const std::vector<IpPrefix> &);
+  FilterTest(const char *map, std::uint32_t words, BitsOf expected)
+      : LoadedProgramTest("xdpgate-filter-test-"), expected_(expected),
+        map_(map), words_(words) {}
 
   // The bits set in the kernel's filter.
   std::set<std::uint32_t> kernel_bits() const {
@@ -97,14 +100,70 @@ protected:
     path_.emplace(load_data_path(options_));
   }
 
+  // After an add in place, an atomic replace, a removal in place and a
+  // whole-list sync, the kernel's bits are exactly those of the list.
+  void expect_bits_follow_every_change() {
+    EXPECT_TRUE(kernel_bits().empty());
+    std::vector<IpPrefix> first = prefixes(
+        {"10.0.0.0/8", "198.51.100.1", "198.51.100.0/24", "198.51.100.2",
+         "2001:db8::1", "2001:db8:a::/48", "2001:db8::2", "2400::/12"});
+    ASSERT_TRUE(apply({first, {}, false}));
+    EXPECT_EQ(kernel_bits(), expected_(first)) << "after an add in place";
+
+    // An atomic replace: new tables swapped in, old entries leave, new enter.
+    std::vector<IpPrefix> second = prefixes(
+        {"198.51.100.2", "203.0.113.9", "2001:db8::3", "192.0.2.0/24"});
+    std::vector<IpPrefix> leaving = prefixes(
+        {"10.0.0.0/8", "198.51.100.1", "198.51.100.0/24", "2001:db8::1",
+         "2001:db8:a::/48", "2001:db8::2", "2400::/12"});
+    ASSERT_TRUE(apply({prefixes({"203.0.113.9", "2001:db8::3", "192.0.2.0/24"}),
+                       leaving, true}));
+    EXPECT_EQ(kernel_bits(), expected_(second)) << "after an atomic replace";
+
+    ASSERT_TRUE(apply({{}, prefixes({"198.51.100.2", "2001:db8::3"}), false}));
+    EXPECT_EQ(kernel_bits(),
+              expected_(prefixes({"203.0.113.9", "192.0.2.0/24"})))
+        << "after a removal in place";
+
+    // A whole-list sync (what a start or a reload does).
+    std::vector<IpPrefix> third =
+        prefixes({"100.64.0.1", "100.64.0.0/10", "2001:db8::7"});
+    DesiredState desired;
+    desired.config = enforcing();
+    desired.allow = third;
+    ASSERT_TRUE(path_->sync(desired));
+    EXPECT_EQ(kernel_bits(), expected_(third)) << "after a sync";
+  }
+
+  // What the last process may have left, a listed bit clear and a stale one
+  // set, is rebuilt from the list on a restart.
+  void expect_restart_rebuilds_bits() {
+    std::vector<IpPrefix> list =
+        prefixes({"198.51.100.1", "198.51.100.2", "2001:db8::1", "10.0.0.0/8"});
+    ASSERT_TRUE(apply({list, {}, false}));
+    std::uint32_t listed = *expected_({list[0]}).begin();
+    set_kernel_word(listed / 64, 0);
+    std::uint32_t stale = *expected_({prefix("192.0.2.55")}).begin();
+    set_kernel_word(stale / 64, ~std::uint64_t{0});
+    ASSERT_NE(kernel_bits(), expected_(list));
+
+    restart();
+    EXPECT_EQ(kernel_bits(), expected_(list));
+    for (const char *text : {"198.51.100.1", "2001:db8::1", "10.9.8.7"})
+      EXPECT_EQ(run_action(*path_, from(prefix(text))), XDP_PASS) << text;
+    EXPECT_EQ(run_action(*path_, from(prefix("192.0.2.55"))), XDP_DROP);
+  }
+
 private:
+  BitsOf expected_;
   const char *map_;
   std::uint32_t words_;
 };
 
 class HostFilterTest : public FilterTest {
 protected:
-  HostFilterTest() : FilterTest("host_filter", XDPGATE_HOST_FILTER_WORDS) {}
+  HostFilterTest()
+      : FilterTest("host_filter", XDPGATE_HOST_FILTER_WORDS, bits_of) {}
 
   // Deletes `host` from its family's live trie behind the data path's back:
   // from then on only the host table can allow it.
@@ -118,34 +177,7 @@ protected:
 };
 
 TEST_F(HostFilterTest, ItsBitsAreThoseOfTheListedHostsAfterEveryChange) {
-  EXPECT_TRUE(kernel_bits().empty());
-  std::vector<IpPrefix> first =
-      prefixes({"10.0.0.0/8", "198.51.100.1", "198.51.100.2", "2001:db8::1",
-                "2001:db8:a::/48", "2001:db8::2"});
-  ASSERT_TRUE(apply({first, {}, false}));
-  EXPECT_EQ(kernel_bits(), bits_of(first)) << "after an add in place";
-
-  // An atomic replace: a new table swapped in, old hosts leave, new enter.
-  std::vector<IpPrefix> second =
-      prefixes({"198.51.100.2", "203.0.113.9", "2001:db8::3", "192.0.2.0/24"});
-  std::vector<IpPrefix> leaving =
-      prefixes({"10.0.0.0/8", "198.51.100.1", "2001:db8::1", "2001:db8:a::/48",
-                "2001:db8::2"});
-  ASSERT_TRUE(apply({prefixes({"203.0.113.9", "2001:db8::3", "192.0.2.0/24"}),
-                     leaving, true}));
-  EXPECT_EQ(kernel_bits(), bits_of(second)) << "after an atomic replace";
-
-  ASSERT_TRUE(apply({{}, prefixes({"198.51.100.2", "2001:db8::3"}), false}));
-  EXPECT_EQ(kernel_bits(), bits_of(prefixes({"203.0.113.9"})))
-      << "after a removal in place";
-
-  // A whole-list sync (what a start or a reload does).
-  std::vector<IpPrefix> third = prefixes({"100.64.0.1", "2001:db8::7"});
-  DesiredState desired;
-  desired.config = enforcing();
-  desired.allow = third;
-  ASSERT_TRUE(path_->sync(desired));
-  EXPECT_EQ(kernel_bits(), bits_of(third)) << "after a sync";
+  expect_bits_follow_every_change();
 }
 
 TEST_F(HostFilterTest, ABitClearsOnlyWithTheLastHostThatMapsToIt) {
@@ -186,54 +218,17 @@ TEST_F(HostFilterTest, TheProgramReadsTheBitUserspaceComputes) {
 }
 
 TEST_F(HostFilterTest, ARestartRebuildsTheBitsFromTheList) {
-  std::vector<IpPrefix> list =
-      prefixes({"198.51.100.1", "198.51.100.2", "2001:db8::1", "10.0.0.0/8"});
-  ASSERT_TRUE(apply({list, {}, false}));
-  // What the last process may have left: stale bits set, a listed one clear.
-  std::uint32_t listed = PresenceFilter::host_bit(list[0]);
-  set_kernel_word(listed / 64, 0);
-  std::uint32_t stale = PresenceFilter::host_bit(prefix("192.0.2.55"));
-  set_kernel_word(stale / 64, ~std::uint64_t{0});
-  ASSERT_NE(kernel_bits(), bits_of(list));
-
-  restart();
-  EXPECT_EQ(kernel_bits(), bits_of(list));
-  for (const char *text : {"198.51.100.1", "2001:db8::1", "10.9.8.7"})
-    EXPECT_EQ(run_action(*path_, from(prefix(text))), XDP_PASS) << text;
+  expect_restart_rebuilds_bits();
 }
 
 class BlockFilterTest : public FilterTest {
 protected:
-  BlockFilterTest() : FilterTest("block_filter", XDPGATE_BLOCK_FILTER_WORDS) {}
+  BlockFilterTest()
+      : FilterTest("block_filter", XDPGATE_BLOCK_FILTER_WORDS, blocks_of) {}
 };
 
 TEST_F(BlockFilterTest, ItsBitsAreThoseOfTheListedEntriesAfterEveryChange) {
-  EXPECT_TRUE(kernel_bits().empty());
-  std::vector<IpPrefix> first =
-      prefixes({"10.0.0.0/8", "198.51.100.1", "198.51.100.0/24", "2001:db8::1",
-                "2001:db8:a::/48", "2400::/12"});
-  ASSERT_TRUE(apply({first, {}, false}));
-  EXPECT_EQ(kernel_bits(), blocks_of(first)) << "after an add in place";
-
-  std::vector<IpPrefix> second =
-      prefixes({"198.51.100.1", "203.0.113.9", "2001:db8::3", "192.0.2.0/24"});
-  std::vector<IpPrefix> leaving =
-      prefixes({"10.0.0.0/8", "198.51.100.0/24", "2001:db8::1",
-                "2001:db8:a::/48", "2400::/12"});
-  ASSERT_TRUE(apply({prefixes({"203.0.113.9", "2001:db8::3", "192.0.2.0/24"}),
-                     leaving, true}));
-  EXPECT_EQ(kernel_bits(), blocks_of(second)) << "after an atomic replace";
-
-  ASSERT_TRUE(apply({{}, prefixes({"198.51.100.1", "2001:db8::3"}), false}));
-  EXPECT_EQ(kernel_bits(), blocks_of(prefixes({"203.0.113.9", "192.0.2.0/24"})))
-      << "after a removal in place";
-
-  std::vector<IpPrefix> third = prefixes({"100.64.0.0/10", "2001:db8::7"});
-  DesiredState desired;
-  desired.config = enforcing();
-  desired.allow = third;
-  ASSERT_TRUE(path_->sync(desired));
-  EXPECT_EQ(kernel_bits(), blocks_of(third)) << "after a sync";
+  expect_bits_follow_every_change();
 }
 
 TEST_F(BlockFilterTest, ABitClearsOnlyWithTheLastEntryInItsBlock) {
@@ -293,20 +288,7 @@ TEST_F(BlockFilterTest, AClearBitIsAMissWithoutALookup) {
 }
 
 TEST_F(BlockFilterTest, ARestartRebuildsTheBitsFromTheList) {
-  std::vector<IpPrefix> list =
-      prefixes({"198.51.100.1", "2001:db8::1", "10.0.0.0/8"});
-  ASSERT_TRUE(apply({list, {}, false}));
-  std::uint32_t listed = *blocks_of({list[0]}).begin();
-  set_kernel_word(listed / 64, 0);
-  std::uint32_t stale = *blocks_of({prefix("192.0.2.55")}).begin();
-  set_kernel_word(stale / 64, ~std::uint64_t{0});
-  ASSERT_NE(kernel_bits(), blocks_of(list));
-
-  restart();
-  EXPECT_EQ(kernel_bits(), blocks_of(list));
-  for (const char *text : {"198.51.100.1", "2001:db8::1", "10.9.8.7"})
-    EXPECT_EQ(run_action(*path_, from(prefix(text))), XDP_PASS) << text;
-  EXPECT_EQ(run_action(*path_, from(prefix("192.0.2.55"))), XDP_DROP);
+  expect_restart_rebuilds_bits();
 }
 
 } // namespace
