@@ -3,8 +3,8 @@
 // a temporary directory, a ListService over a fake kernel, a real ApiServer
 // on a temporary Unix socket (tests/support/api_fixture.hpp) and httplib's
 // client (or raw bytes, where the test is about the wire). Permission tests
-// fork a child that drops to an unprivileged uid with chosen groups and reports
-// what the API answered.
+// make their requests from a thread that took an unprivileged uid with chosen
+// groups.
 #include "api/api_server.hpp"
 
 #include <grp.h>
@@ -14,12 +14,14 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -771,33 +773,25 @@ TEST_F(ApiTest, AStaleSocketIsReplacedButALiveOneIsNot) {
 
 // ---------------------------------------------------------------- access
 
-// Runs `requests` in a child with the given credentials and returns the
-// status of each answer, as the child saw them.
+// Runs `requests` on a thread of its own with the given credentials and
+// returns the status of each answer. The raw syscalls change the calling
+// thread's credentials only (glibc's wrappers would change every thread's),
+// and the server takes them from SO_PEERCRED at connect. A forked child of
+// this threaded process could deadlock on a lock held at the fork (issue 15).
 std::vector<int> as_user(gid_t gid, const std::vector<gid_t> &groups,
                          const std::function<std::vector<int>()> &requests) {
-  int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0)
-    return {};
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(pipe_fds[0]);
-    if (::setgroups(groups.size(), groups.data()) != 0 ||
-        ::setresgid(gid, gid, gid) != 0 ||
-        ::setresuid(kNobody, kNobody, kNobody) != 0)
-      ::_exit(2);
-    std::vector<int> statuses = requests();
-    (void)!::write(pipe_fds[1], statuses.data(), statuses.size() * sizeof(int));
-    ::_exit(0);
-  }
-  ::close(pipe_fds[1]);
   std::vector<int> statuses;
-  int status;
-  while (::read(pipe_fds[0], &status, sizeof(status)) == sizeof(status))
-    statuses.push_back(status);
-  ::close(pipe_fds[0]);
-  int exit_status = 0;
-  ::waitpid(pid, &exit_status, 0);
-  EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0);
+  std::thread as_other_user([&] {
+    if (::syscall(SYS_setgroups, groups.size(), groups.data()) != 0 ||
+        ::syscall(SYS_setresgid, gid, gid, gid) != 0 ||
+        ::syscall(SYS_setresuid, kNobody, kNobody, kNobody) != 0) {
+      ADD_FAILURE() << "cannot take uid " << kNobody << " gid " << gid << ": "
+                    << std::strerror(errno);
+      return;
+    }
+    statuses = requests();
+  });
+  as_other_user.join();
   return statuses;
 }
 

@@ -2,14 +2,12 @@
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
-#include <sched.h>
 #include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -365,88 +363,81 @@ TEST(Store, HundredThousandUpsertsInOneChange) {
   EXPECT_EQ(entries->back(), change.upserts.back());
 }
 
-// Exit codes of a check run in a child process.
-constexpr int kPassed = 0;
-constexpr int kCannotMount = 77;
-
-// Runs `check` in a child with a private mount namespace and a tmpfs of
-// `size` mounted on `dir`; the mount vanishes with the child, so the host is
-// never touched. Returns the child's exit code.
-template <typename Check>
-int in_private_tmpfs(const std::filesystem::path &dir, const char *size,
-                     Check check) {
-  std::fflush(nullptr);
-  const pid_t child = ::fork();
-  if (child == 0) {
+// A tmpfs of `size` mounted on `dir` for the life of the guard, so a test
+// can fill a disk or make it read-only without touching a real one. Mounted
+// in this process rather than in a forked child's private namespace: a child
+// of a threaded process must not run code such as SQLite's (issue 15).
+class ScopedTmpfs {
+public:
+  ScopedTmpfs(const std::filesystem::path &dir, const char *size) : dir_(dir) {
     const std::string options = std::string("size=") + size + ",mode=0700";
-    if (::unshare(CLONE_NEWNS) != 0 ||
-        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-        ::mount("xdpgate-test", dir.c_str(), "tmpfs", 0, options.c_str()) != 0)
-      ::_exit(kCannotMount);
-    ::_exit(check());
+    mounted_ =
+        ::mount("xdpgate-test", dir.c_str(), "tmpfs", 0, options.c_str()) == 0;
+    if (!mounted_)
+      error_ = std::strerror(errno);
   }
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+  ~ScopedTmpfs() {
+    if (mounted_)
+      ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  ScopedTmpfs(const ScopedTmpfs &) = delete;
+  ScopedTmpfs &operator=(const ScopedTmpfs &) = delete;
+
+  bool mounted() const { return mounted_; }
+  const std::string &error() const { return error_; }
+
+private:
+  std::filesystem::path dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
 
 TEST(Store, FullDiskWriteFailsCleanlyAndKeepsThePreviousState) {
   TempDir dir;
+  ScopedTmpfs disk(dir.path(), "1m");
+  if (!disk.mounted())
+    GTEST_SKIP() << "cannot mount a tmpfs on " << dir.path() << ": "
+                 << disk.error();
   const std::string state_dir = dir.path().string();
-  const int result = in_private_tmpfs(dir.path(), "1m", [&] {
-    auto store = Store::open(state_dir);
-    if (!store.ok())
-      return 1;
-    Entry kept = numbered_entry(0);
-    if (!store->apply({.upserts = {kept}}))
-      return 2;
-    StoreChange big;
-    for (int i = 1; i < 20000; ++i)
-      big.upserts.push_back(numbered_entry(i, std::string(200, 'd')));
-    Status status = store->apply(big);
-    if (status.ok())
-      return 3;
-    std::fprintf(stderr, "full disk: %s: %s\n", status.error().code.c_str(),
-                 status.error().message.c_str());
-    if (status.error().code != "store_write_failed" ||
-        status.error().message.find("free space in " + state_dir) ==
+  auto store = Store::open(state_dir);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  Entry kept = numbered_entry(0);
+  ASSERT_TRUE(store->apply({.upserts = {kept}}));
+  StoreChange big;
+  for (int i = 1; i < 20000; ++i)
+    big.upserts.push_back(numbered_entry(i, std::string(200, 'd')));
+
+  Status status = store->apply(big);
+  ASSERT_FALSE(status.ok()) << "20k entries fit in a 1 MiB disk";
+  EXPECT_EQ(status.error().code, "store_write_failed");
+  EXPECT_NE(status.error().message.find("free space in " + state_dir),
             std::string::npos)
-      return 4;
-    auto entries = store->entries();
-    if (!entries.ok() || *entries != std::vector<Entry>{kept})
-      return 5;
-    return kPassed;
-  });
-  if (result == kCannotMount)
-    GTEST_SKIP() << "cannot mount a tmpfs in a private mount namespace";
-  EXPECT_EQ(result, kPassed);
+      << status.error().message;
+  auto entries = store->entries();
+  ASSERT_TRUE(entries.ok()) << entries.error().message;
+  EXPECT_EQ(*entries, std::vector<Entry>{kept});
 }
 
 TEST(Store, ReadOnlyFileSystemIsRefusedAtOpen) {
   TempDir dir;
+  ScopedTmpfs disk(dir.path(), "1m");
+  if (!disk.mounted())
+    GTEST_SKIP() << "cannot mount a tmpfs on " << dir.path() << ": "
+                 << disk.error();
   const std::string state_dir = dir.path().string();
-  const int result = in_private_tmpfs(dir.path(), "1m", [&] {
-    if (!Store::open(state_dir).ok())
-      return 1;
-    if (::mount(nullptr, state_dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY,
-                nullptr) != 0)
-      return 2;
-    auto store = Store::open(state_dir);
-    if (store.ok())
-      return 3;
-    std::fprintf(stderr, "read-only: %s: %s\n", store.error().code.c_str(),
-                 store.error().message.c_str());
-    if (store.error().code != "store_write_failed")
-      return 4;
-    // It says why, not just "attempt to write a readonly database".
-    return store.error().message.find(state_dir + " is read-only") !=
-                   std::string::npos
-               ? kPassed
-               : 5;
-  });
-  if (result == kCannotMount)
-    GTEST_SKIP() << "cannot mount a tmpfs in a private mount namespace";
-  EXPECT_EQ(result, kPassed);
+  ASSERT_TRUE(Store::open(state_dir).ok());
+  ASSERT_EQ(::mount(nullptr, state_dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY,
+                    nullptr),
+            0)
+      << std::strerror(errno);
+
+  auto store = Store::open(state_dir);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code, "store_write_failed");
+  // It says why, not just "attempt to write a readonly database".
+  EXPECT_NE(store.error().message.find(state_dir + " is read-only"),
+            std::string::npos)
+      << store.error().message;
 }
 
 } // namespace
