@@ -96,10 +96,14 @@ $(FUZZ_DIR)/make_verdict_corpus: tests/fuzz/tools/make_verdict_corpus.cpp \
 fuzz-corpus: $(FUZZ_DIR)/make_verdict_corpus
 	$(Q)$< tests/fuzz/corpus/verdict_fuzz
 
+# Bounded like `make test` (scripts/run-gtest.sh); the sanitizers make the
+# suite about three times slower, so the bound is wider.
+SAN_SUITE_MINUTES ?= 40
+
 test-asan: $(ASAN_DIR)/xdpgate_tests
 	$(Q)ASAN_OPTIONS=detect_leaks=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		$< --gtest_brief=1
+		./scripts/run-gtest.sh $(SAN_SUITE_MINUTES) $(ASAN_DIR)/xdpgate_tests.log $<
 
 # Built first with whatever -j was given, then run one after the other so the
 # fuzzers do not compete with the suite (or each other) for CPUs.
@@ -109,7 +113,8 @@ ci-hardening:
 	$(Q)$(MAKE) --no-print-directory fuzz
 
 test-tsan: $(TSAN_DIR)/xdpgate_tests
-	$(Q)TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $< --gtest_brief=1
+	$(Q)TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		./scripts/run-gtest.sh $(SAN_SUITE_MINUTES) $(TSAN_DIR)/xdpgate_tests.log $<
 
 $(ASAN_DIR)/obj/%.o: %.cpp $(SKELS)
 	$(call msg,ASANCXX,$@)

@@ -15,6 +15,22 @@ mkdir -p "$fuzz_dir/artifacts"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
+# The inputs a failing target saved, small by construction (max_len), in
+# base64 with the commands that rebuild and replay them: the CI output is all
+# that survives the deleted clone.
+print_artifacts() {
+	local target=$1 prefix=$2 artifact
+	shift 2
+	for artifact in "$prefix"*; do
+		[ -f "$artifact" ] || continue
+		echo "*** $target saved $(basename "$artifact") ($(stat -c %s "$artifact") bytes), base64:"
+		base64 -w 76 "$artifact"
+		echo "*** reproduce: save those lines as input.b64, then"
+		echo "    base64 -d input.b64 >input && make fuzz-binaries &&" \
+			"$fuzz_dir/$target $* input"
+	done
+}
+
 failed=()
 for target in "$@"; do
 	extra=()
@@ -30,7 +46,10 @@ for target in "$@"; do
 		mountpoint -q /sys/fs/bpf 2>/dev/null || mount -t bpf bpf /sys/fs/bpf
 		;;
 	http_fuzz)
-		extra=(-max_len=8192 -timeout=30)
+		# One input may wait up to 30 s on the server (http_fuzz.cpp's
+		# exchange); the per-input timeout stays above that, so only a
+		# hang reaches it, never a slow input on a loaded machine.
+		extra=(-max_len=8192 -timeout=60)
 		;;
 	*)
 		extra=(-max_len=4096)
@@ -41,18 +60,24 @@ for target in "$@"; do
 	mkdir -p "$corpus"
 	[ -d "tests/fuzz/corpus/$target" ] && cp -r "tests/fuzz/corpus/$target/." "$corpus/"
 	echo "=== $target: ${seconds}s"
-	if "$fuzz_dir/$target" "$corpus" -max_total_time="$seconds" \
-		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$fuzz_dir/artifacts/$target-" "${extra[@]}" \
+	flags=(-timeout=10 -rss_limit_mb=2048 "${extra[@]}")
+	artifacts="$fuzz_dir/artifacts/$target-"
+	rm -f "$artifacts"*
+	# libFuzzer stops itself after max_total_time; the outer bound only
+	# catches a fuzzer that cannot (a hang outside an input, at exit).
+	if timeout --kill-after=30s $((seconds + 300)) \
+		"$fuzz_dir/$target" "$corpus" -max_total_time="$seconds" \
+		-print_final_stats=1 -artifact_prefix="$artifacts" "${flags[@]}" \
 		>"$fuzz_dir/$target.log" 2>&1; then
 		grep -E '^stat::(number_of_executed_units|new_units_added)|^Done' \
 			"$fuzz_dir/$target.log" | tr '\n' ' '
 		echo
 		echo "--- PASS $target"
 	else
+		rc=$?
+		echo "--- FAIL $target (exit $rc); last 60 lines of $fuzz_dir/$target.log:"
 		tail -n 60 "$fuzz_dir/$target.log"
-		echo "--- FAIL $target (full log: $fuzz_dir/$target.log;" \
-			"reproduce: $fuzz_dir/$target ARTIFACT)"
+		print_artifacts "$target" "$artifacts" "${flags[@]}"
 		failed+=("$target")
 	fi
 done
