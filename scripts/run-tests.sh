@@ -14,8 +14,8 @@ if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
 	mount -t bpf bpf /sys/fs/bpf || echo "warning: could not mount bpffs at /sys/fs/bpf"
 fi
 
-# Bounds, far above a loaded 2-vCPU machine's times (the suite takes about
-# 4 min, the slowest script about 3), so only a hang reaches them.
+# Bounds, far above a loaded 2-vCPU machine's times (there the suite took
+# 36 s and all of make test under 5 min), so only a hang reaches them.
 suite_minutes=${XDPGATE_SUITE_MINUTES:-20}
 script_minutes=${XDPGATE_SCRIPT_MINUTES:-15}
 
