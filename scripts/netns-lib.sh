@@ -4,6 +4,8 @@
 # a cleanup that runs on every exit. Names carry the PID so runs never
 # collide. Source with XG_BUILD set to the build directory.
 
+. "$(dirname "${BASH_SOURCE[0]}")/wait-lib.sh"
+
 XG_BUILD=${XG_BUILD:-build}
 XG_ID=${XG_ID:-$$}
 XG_SENDER=xg-snd-$XG_ID
@@ -82,12 +84,14 @@ xg_start_daemon() {
 	return 1
 }
 
-# Usage: xg_stop_daemon [TERM|KILL]
+# Usage: xg_stop_daemon [TERM|KILL] -> the daemon's exit status
 xg_stop_daemon() {
 	[ -n "$XG_DAEMON_PID" ] || return 0
 	kill -"${1:-TERM}" $XG_DAEMON_PID 2>/dev/null
-	wait $XG_DAEMON_PID 2>/dev/null
+	local rc=0
+	xg_wait_exit "$XG_DAEMON_PID" 30 || rc=$?
 	XG_DAEMON_PID=
+	return $rc
 }
 
 # Usage: xg_ping SOURCE DEST -> exit 0 when a reply came back

@@ -28,7 +28,7 @@ DAEMON_PID=
 cleanup() {
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$DAEMON_PID"
-		wait "$DAEMON_PID" 2>/dev/null
+		xg_wait_exit "$DAEMON_PID" 30
 	fi
 	if [ -e "$PINS" ]; then
 		"$DAEMON" --uninstall --bpf-pin-dir "$PINS" >/dev/null 2>&1
@@ -40,6 +40,7 @@ trap cleanup EXIT
 
 # check and not: the integration scripts' shared helpers.
 . tests/integration/common.bash
+. scripts/wait-lib.sh
 contains() { grep -qF -- "$2" "$1"; }
 
 # xdpgated in a network namespace of its own, pinned, listening and storing
@@ -145,7 +146,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	check "bad file on SIGHUP: the daemon keeps running" kill -0 "$DAEMON_PID"
 	check "bad file on SIGHUP: still listening" test -S "$SOCK"
 	kill -TERM "$DAEMON_PID" 2>/dev/null
-	wait "$DAEMON_PID"
+	xg_wait_exit "$DAEMON_PID" 30
 	rc=$?
 	DAEMON_PID=
 	check "good file: SIGTERM stops it cleanly (exit $rc)" [ "$rc" -eq 0 ]

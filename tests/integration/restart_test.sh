@@ -70,8 +70,7 @@ rt_start_daemon() {
 rt_stop_daemon() {
 	STOPPED_PID=$XG_DAEMON_PID
 	kill -"$1" "$XG_DAEMON_PID"
-	# (braces: keep bash's "Killed" job notice out of the output)
-	{ wait "$XG_DAEMON_PID"; } 2>/dev/null
+	xg_wait_exit "$XG_DAEMON_PID" 30
 	RC=$?
 	XG_DAEMON_PID=
 }

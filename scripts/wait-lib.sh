@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Bounded waits for the scripts and tests: sourced by netns-lib.sh and by the
+# tests that start a daemon of their own.
+
+# Usage: xg_wait_exit PID SECONDS -> PID's exit status, once it exits. A
+# wait on a daemon must not hang a test: still running after SECONDS, it is
+# named, killed, and the status is 124. PID must be a child of this shell.
+xg_wait_exit() {
+	local pid=$1 seconds=$2 i state
+	for ((i = 0; i < seconds * 10; i++)); do
+		# The state follows the command name's closing parenthesis.
+		state=$(sed -n 's/^.*) \(.\).*/\1/p' "/proc/$pid/stat" 2>/dev/null)
+		[ -z "$state" ] || [ "$state" = Z ] && break
+		sleep 0.1
+	done
+	if [ -n "$state" ] && [ "$state" != Z ]; then
+		echo "# $(cat "/proc/$pid/comm" 2>/dev/null) (pid $pid) still ran" \
+			"${seconds} s after it was told to stop; killing it" >&2
+		kill -KILL "$pid" 2>/dev/null
+		{ wait "$pid"; } 2>/dev/null
+		return 124
+	fi
+	# (braces: keep bash's "Killed" job notice out of the output)
+	{ wait "$pid"; } 2>/dev/null
+}
