@@ -22,8 +22,8 @@ dropped, denied packets delivered), counted without xdpgate's own counters:
              in the receiver namespace's prerouting hook, which every frame
              the XDP program passes reaches (the frames end there)
 plus the XDP program's ns/packet from the kernel's BPF run statistics (read
-in a short extra run: kernel.bpf_stats_enabled is on only then, and put
-back as it was).
+in a short extra run, the only time BPF run-time statistics are on; the
+kernel.bpf_stats_enabled sysctl is never written).
 
 The list:
   --prefixes N          generated IPv4 prefixes (default 1000): 40% /32,
@@ -192,7 +192,6 @@ cleanup() {
 	[ -n "$runner_pid" ] && kill -TERM "$runner_pid" 2>/dev/null && sleep 0.5
 	lt_kill_group_from "$tmp/trafgen.pgid"
 	[ -n "$runner_pid" ] && kill -KILL "$runner_pid" 2>/dev/null
-	lt_restore_bpf_stats
 	if [ -n "$daemon_pid" ]; then
 		kill -TERM "$daemon_pid" 2>/dev/null
 		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done

@@ -84,14 +84,6 @@ lt_del_netns() {
 	done
 }
 
-# kernel.bpf_stats_enabled as found, restored by lt_restore_bpf_stats.
-LT_STATS_BEFORE=$(cat /proc/sys/kernel/bpf_stats_enabled 2>/dev/null || true)
-lt_restore_bpf_stats() {
-	[ -n "$LT_STATS_BEFORE" ] &&
-		echo "$LT_STATS_BEFORE" >/proc/sys/kernel/bpf_stats_enabled 2>/dev/null
-	return 0
-}
-
 # Usage: lt_wait_daemon CLI SOCKET PID LOG: waits up to 10 s for the API.
 lt_wait_daemon() {
 	local cli=$1 socket=$2 pid=$3 log=$4 _

@@ -3,8 +3,10 @@
 that judge the result: kernel counters of the veth pair, nftables counters
 in a namespace, BPF run statistics. Nothing here reads xdpgate's own
 verdict counters except xdpgate_counters(), kept apart as a cross-check."""
+import ctypes
 import json
 import os
+import platform
 import re
 import signal
 import subprocess
@@ -121,17 +123,32 @@ def prog_run_stats(prog_id):
     return {"run_time_ns": data.get("run_time_ns", 0), "run_cnt": data.get("run_cnt", 0)}
 
 
-STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled"
+# bpf(2) numbers: the command BPF_ENABLE_STATS and its only stats type.
+BPF_SYSCALL = {"x86_64": 321, "aarch64": 280}
+BPF_ENABLE_STATS = 32
+BPF_STATS_RUN_TIME = 0
 
 
-def read_bpf_stats_sysctl():
-    with open(STATS_SYSCTL) as f:
-        return f.read().strip()
+class RunTimeStats:
+    """BPF run-time statistics on for the life of the context, through
+    BPF_ENABLE_STATS: the kernel counts the file descriptor it returns as one
+    more user of the statistics, next to kernel.bpf_stats_enabled, and stops
+    counting it when the descriptor is closed, also when this process dies.
+    The sysctl, which other tools (or another load test) may be using, is
+    never written, so there is nothing to restore."""
 
+    def __enter__(self):
+        libc = ctypes.CDLL(None, use_errno=True)
+        attr = ctypes.c_uint32(BPF_STATS_RUN_TIME)
+        self.fd = libc.syscall(BPF_SYSCALL[platform.machine()], BPF_ENABLE_STATS,
+                               ctypes.byref(attr), ctypes.sizeof(attr))
+        if self.fd < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, "BPF_ENABLE_STATS: " + os.strerror(err))
+        return self
 
-def write_bpf_stats_sysctl(value):
-    with open(STATS_SYSCTL, "w") as f:
-        f.write(f"{value}\n")
+    def __exit__(self, *exc):
+        os.close(self.fd)
 
 
 def xdpgate_counters(cli, socket):
