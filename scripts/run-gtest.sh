@@ -3,8 +3,9 @@
 # Runs a GoogleTest binary with a bound on the whole run, its full output in
 # LOG and only the verdict on the console. When the suite fails or runs past
 # MINUTES it prints what a reader of the CI output needs to act without the
-# (deleted) build tree: the test that was running at a timeout, each failed
-# test's own output, the log's tail, and the command that reproduces it.
+# (deleted) build tree: the test that was running when it hung or crashed,
+# each failed test's own output, the log's tail, and the command that
+# reproduces it.
 # Usage: run-gtest.sh MINUTES LOG BINARY [gtest arguments...]
 set -u
 minutes=$1

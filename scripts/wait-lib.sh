@@ -8,18 +8,19 @@
 xg_wait_exit() {
 	local pid=$1 seconds=$2 i state
 	for ((i = 0; i < seconds * 10; i++)); do
-		# The state follows the command name's closing parenthesis.
+		# The state follows the command name's closing parenthesis; a
+		# zombie (Z) has exited and waits only to be reaped.
 		state=$(sed -n 's/^.*) \(.\).*/\1/p' "/proc/$pid/stat" 2>/dev/null)
-		[ -z "$state" ] || [ "$state" = Z ] && break
+		if [ -z "$state" ] || [ "$state" = Z ]; then
+			# (braces: keep bash's "Killed" job notice out of the output)
+			{ wait "$pid"; } 2>/dev/null
+			return
+		fi
 		sleep 0.1
 	done
-	if [ -n "$state" ] && [ "$state" != Z ]; then
-		echo "# $(cat "/proc/$pid/comm" 2>/dev/null) (pid $pid) still ran" \
-			"${seconds} s after it was told to stop; killing it" >&2
-		kill -KILL "$pid" 2>/dev/null
-		{ wait "$pid"; } 2>/dev/null
-		return 124
-	fi
-	# (braces: keep bash's "Killed" job notice out of the output)
+	echo "# $(cat "/proc/$pid/comm" 2>/dev/null) (pid $pid) still ran" \
+		"${seconds} s after it was told to stop; killing it" >&2
+	kill -KILL "$pid" 2>/dev/null
 	{ wait "$pid"; } 2>/dev/null
+	return 124
 }

@@ -88,13 +88,6 @@ list_to() {
 }
 id_of() { jq -r --arg r "$2" '.items[] | select(.ip_range == $r) | .id' "$1"; }
 
-# kill_daemon: SIGKILL, and wait for it to be gone.
-kill_daemon() {
-	kill -KILL "$XG_DAEMON_PID" 2>/dev/null
-	{ wait "$XG_DAEMON_PID"; } 2>/dev/null
-	XG_DAEMON_PID=
-}
-
 # restart LABEL: starts the daemon again (pins and state dir as before).
 restart() {
 	local t0
@@ -175,7 +168,7 @@ run_big() {
 	op=$!
 	if [ -n "${3:-}" ]; then
 		sleep "$(ms_to_s "$3")"
-		kill_daemon
+		xg_stop_daemon KILL
 	fi
 	wait "$op"
 	OP_RC=$?
@@ -319,7 +312,7 @@ test_stream_killed() {
 		stream_run $STREAM_OPS $((round * STREAM_OPS)) &
 		local stream=$!
 		sleep "$(ms_to_s "$delay")"
-		kill_daemon
+		xg_stop_daemon KILL
 		wait "$stream"
 		acked=$(grep -c ' 0 ip_\| 0$' "$XG_TMP/ops.log")
 		restart "$label" || return 1
@@ -351,7 +344,7 @@ test_kill_between_kernel_writes() {
 	# An add of 198.18.33.250 killed after the trie write: in the trie only
 	# (in a slot nothing uses), not in the store.
 	list_to "$XG_TMP/before.json"
-	kill_daemon
+	xg_stop_daemon KILL
 	bpftool map update id "$(inner_id allow_v4)" key hex 20 00 00 00 c6 12 21 fa \
 		value hex ff ff 1f 00
 	restart "add killed between the trie and the host table" || return 1
@@ -362,7 +355,7 @@ test_kill_between_kernel_writes() {
 	# trie and the store, not in the host table.
 	id=$(xg_cli --json add 198.18.33.251 -d between | jq -r .id)
 	list_to "$XG_TMP/before.json"
-	kill_daemon
+	xg_stop_daemon KILL
 	bpftool map delete id "$(inner_id allow_v4_hosts)" key hex c6 12 21 fb
 	restart "delete killed between the host table and the trie" || return 1
 	check_list_unchanged "delete killed between the two writes: the list is the one before"

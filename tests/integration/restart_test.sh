@@ -69,10 +69,8 @@ rt_start_daemon() {
 # rt_stop_daemon SIGNAL: signals xdpgated and waits for it; RC is its status.
 rt_stop_daemon() {
 	STOPPED_PID=$XG_DAEMON_PID
-	kill -"$1" "$XG_DAEMON_PID"
-	xg_wait_exit "$XG_DAEMON_PID" 30
+	xg_stop_daemon "$1"
 	RC=$?
-	XG_DAEMON_PID=
 }
 
 cleanup() {
