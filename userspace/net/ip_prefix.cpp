@@ -6,34 +6,10 @@
 #include <algorithm>
 #include <optional>
 
+#include "common/quoted_input.hpp"
+
 namespace xdpgate {
 namespace {
-
-constexpr std::size_t kMaxEchoedInput = 64;
-
-// Echoes operator input inside an error message. Non-printable bytes become
-// \xNN so that whitespace is visible and the message is always valid UTF-8;
-// long input is cut so a hostile CSV cannot blow up the error list.
-std::string quoted(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (std::size_t i = 0; i < text.size() && i < kMaxEchoedInput; ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  if (text.size() > kMaxEchoedInput)
-    out += "...";
-  return out + "\"";
-}
 
 // A parse failure reason; the caller prefixes the field and the input.
 using Reason = std::optional<std::string>;
@@ -57,7 +33,7 @@ Reason check_characters(std::string_view text) {
       return "whitespace is not allowed";
     if (c == '%')
       return "zone ids (\"%...\") are not allowed";
-    return "unexpected character " + quoted(std::string_view(&c, 1));
+    return "unexpected character " + quoted_input(std::string_view(&c, 1));
   }
   return std::nullopt;
 }
@@ -66,12 +42,12 @@ Reason parse_octet(std::string_view part, std::uint8_t &out) {
   if (part.empty())
     return "expected four dot-separated decimal octets";
   if (!std::all_of(part.begin(), part.end(), is_digit))
-    return "octet " + quoted(part) + " is not a decimal number";
+    return "octet " + quoted_input(part) + " is not a decimal number";
   // "010" reads as octal to some tools and as decimal to others.
   if (part.size() > 1 && part[0] == '0')
-    return "octet " + quoted(part) + " has a leading zero";
+    return "octet " + quoted_input(part) + " has a leading zero";
   if (part.size() > 3 || std::stoi(std::string(part)) > 255)
-    return "octet " + quoted(part) + " is greater than 255";
+    return "octet " + quoted_input(part) + " is greater than 255";
   out = static_cast<std::uint8_t>(std::stoi(std::string(part)));
   return std::nullopt;
 }
@@ -114,9 +90,9 @@ Reason parse_length(std::string_view text, const IpPrefix &prefix,
   if (text.empty())
     return "prefix length is missing after \"/\"";
   if (!std::all_of(text.begin(), text.end(), is_digit))
-    return "prefix length " + quoted(text) + " is not a decimal number";
+    return "prefix length " + quoted_input(text) + " is not a decimal number";
   if (text.size() > 1 && text[0] == '0')
-    return "prefix length " + quoted(text) + " has a leading zero";
+    return "prefix length " + quoted_input(text) + " has a leading zero";
   int max = prefix.max_length();
   if (text.size() > 3 || std::stoi(std::string(text)) > max)
     return "prefix length must be 0-" + std::to_string(max) + " for " +
@@ -230,7 +206,8 @@ Result<IpPrefix> IpPrefix::parse(std::string_view text,
   constexpr std::string_view kCode = "invalid_ip_range";
   auto fail = [&](const std::string &reason) {
     return make_error(kCode, field,
-                      std::string(field) + " " + quoted(text) + ": " + reason);
+                      std::string(field) + " " + quoted_input(text) + ": " +
+                          reason);
   };
   if (text.empty())
     return fail("must not be empty");
@@ -252,7 +229,7 @@ Result<IpPrefix> IpPrefix::parse(std::string_view text,
   IpPrefix canonical = prefix.widened_to(prefix.length);
   if (canonical != prefix)
     return make_error(kCode, field,
-                      std::string(field) + " " + quoted(text) +
+                      std::string(field) + " " + quoted_input(text) +
                           " has host bits set; did you mean \"" +
                           canonical.to_string() + "\"?");
   return canonical;
@@ -263,7 +240,8 @@ Result<IpPrefix> IpPrefix::parse_address(std::string_view text,
   constexpr std::string_view kCode = "invalid_ip_address";
   auto fail = [&](const std::string &reason) {
     return make_error(kCode, field,
-                      std::string(field) + " " + quoted(text) + ": " + reason);
+                      std::string(field) + " " + quoted_input(text) + ": " +
+                          reason);
   };
   if (text.empty())
     return fail("must not be empty");
