@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <random>
 
 namespace xdpgate {
@@ -28,6 +29,12 @@ std::vector<CsvLineError> rejected(std::string_view text) {
   return result.errors;
 }
 
+// The expiry a four-column row sets: always given, maybe as none.
+std::optional<std::int64_t> expiry_set_by(const CsvRow &row) {
+  EXPECT_TRUE(row.expires_at.has_value()) << "line " << row.line;
+  return row.expires_at.value_or(std::nullopt);
+}
+
 bool mentions(const CsvLineError &error, std::string_view part) {
   return error.message.find(part) != std::string::npos;
 }
@@ -47,6 +54,13 @@ TEST(CsvParse, ReadsRangesAndDescriptions) {
   EXPECT_EQ(rows[2].description, std::nullopt); // empty means none
   EXPECT_EQ(rows[3].description, std::nullopt); // one field means none
   EXPECT_EQ(rows[3].line, 5u);
+}
+
+TEST(CsvParse, TwoColumnRowsLeaveEnabledAndExpiryToTheEntry) {
+  auto rows = accepted("ip_address,description\n10.0.0.0/8,office\n");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].enabled, std::nullopt);
+  EXPECT_EQ(rows[0].expires_at, std::nullopt);
 }
 
 TEST(CsvParse, HeaderOnlyIsAnEmptyList) {
@@ -220,6 +234,8 @@ TEST(CsvHeader, MissingHeaderIsReportedOnLineOne) {
   EXPECT_EQ(errors[0].line, 1u);
   EXPECT_TRUE(mentions(errors[0], "header is missing"));
   EXPECT_TRUE(mentions(rejected("10.0.0.0/8\n")[0], "header is missing"));
+  EXPECT_TRUE(
+      mentions(rejected("10.0.0.0/8,office,false,\n")[0], "header is missing"));
 }
 
 TEST(CsvHeader, EmptyFileIsRejected) {
@@ -231,15 +247,33 @@ TEST(CsvHeader, EmptyFileIsRejected) {
   }
 }
 
+TEST(CsvHeader, AnErrorNamesBothAcceptedHeaders) {
+  for (std::string_view text :
+       {"", "ip,desc\n", "10.0.0.0/8\n", "ip_address,description,enabled\n"}) {
+    auto errors = rejected(text);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_TRUE(mentions(errors[0], "\"ip_address,description,enabled,"
+                                    "expires_at\" or \"ip_address,"
+                                    "description\""))
+        << errors[0].message;
+  }
+}
+
 TEST(CsvHeader, WrongOrderOrColumnCountIsTheOnlyErrorReported) {
   auto swapped = rejected("description,ip_address\noffice,10.0.0.0/8\n");
   ASSERT_EQ(swapped.size(), 1u);
   EXPECT_TRUE(mentions(swapped[0], "in that order"));
+  EXPECT_TRUE(
+      mentions(rejected("ip_address,description,expires_at,enabled\n")[0],
+               "in that order"));
 
-  auto extra = rejected("ip_address,description,enabled\n1.2.3.4,a,true\n");
-  ASSERT_EQ(extra.size(), 1u);
-  EXPECT_EQ(extra[0].line, 1u);
-  EXPECT_TRUE(mentions(extra[0], "found 3"));
+  auto three = rejected("ip_address,description,enabled\n1.2.3.4,a,true\n");
+  ASSERT_EQ(three.size(), 1u);
+  EXPECT_EQ(three[0].line, 1u);
+  EXPECT_TRUE(mentions(three[0], "2 or 4 columns; found 3"));
+  EXPECT_TRUE(
+      mentions(rejected("ip_address,description,enabled,expires_at,id\n")[0],
+               "found 5"));
 
   auto single = rejected("ip_address\n1.2.3.4\n");
   ASSERT_EQ(single.size(), 1u);
@@ -247,6 +281,148 @@ TEST(CsvHeader, WrongOrderOrColumnCountIsTheOnlyErrorReported) {
 
   EXPECT_EQ(rejected("ip,desc\n")[0].line, 1u);
   EXPECT_TRUE(mentions(rejected("\"ip_address,description\n")[0], "never"));
+}
+
+TEST(CsvFourColumns, ReadsEnabledAndExpiry) {
+  auto rows = accepted("ip_address,description,enabled,expires_at\n"
+                       "10.0.0.0/8,office,true,\n"
+                       "10.1.0.0/16,,false,1767225600000\n"
+                       "10.2.0.0/16,vendor,TRUE,1\n"
+                       "10.3.0.0/16,lab,False,9223372036854775807\n");
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].line, 2u);
+  EXPECT_EQ(rows[0].range, prefix("10.0.0.0/8"));
+  EXPECT_EQ(rows[0].description, "office");
+  EXPECT_EQ(rows[0].enabled, true);
+  // Set, to no expiry: an import clears an expiry the entry has.
+  EXPECT_EQ(expiry_set_by(rows[0]), std::nullopt);
+  EXPECT_EQ(rows[1].description, std::nullopt);
+  EXPECT_EQ(rows[1].enabled, false);
+  EXPECT_EQ(expiry_set_by(rows[1]), 1767225600000);
+  EXPECT_EQ(rows[2].enabled, true);
+  EXPECT_EQ(expiry_set_by(rows[2]), 1);
+  EXPECT_EQ(rows[3].enabled, false);
+  EXPECT_EQ(expiry_set_by(rows[3]), 9223372036854775807);
+}
+
+TEST(CsvFourColumns, EmptyEnabledMeansTrue) {
+  auto rows = accepted("ip_address,description,enabled,expires_at\n"
+                       "10.0.0.0/8,office,,\n"
+                       "10.1.0.0/16,,,\n");
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto &row : rows) {
+    EXPECT_EQ(row.enabled, true);
+    EXPECT_EQ(expiry_set_by(row), std::nullopt);
+  }
+}
+
+TEST(CsvFourColumns, HeaderIgnoresCaseAndPaddingAndMayBeQuoted) {
+  EXPECT_EQ(accepted("\xEF\xBB\xBFIP_Address , Description,\tEnabled,"
+                     "EXPIRES_AT \r\n1.2.3.4,a,false,5\r\n")
+                .size(),
+            1u);
+  auto rows = accepted("\"ip_address\",\"description\",\"enabled\","
+                       "\"expires_at\"\n"
+                       "\"10.0.0.0/8\",\"a, b\",\"false\",\"1700000000000\"\n");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].description, "a, b");
+  EXPECT_EQ(rows[0].enabled, false);
+  EXPECT_EQ(expiry_set_by(rows[0]), 1700000000000);
+}
+
+// A short row is refused, not read with defaults: in a two-column file
+// "10.0.0.0/8,office" keeps the entry's state, and here it would not.
+TEST(CsvFourColumns, EveryRowGivesAllFourFields) {
+  auto errors = rejected("ip_address,description,enabled,expires_at\n"
+                         "10.0.0.0/8\n"
+                         "10.1.0.0/16,office\n"
+                         "10.2.0.0/16,office,false\n"
+                         "10.3.0.0/16,office, 3rd floor,true,\n");
+  ASSERT_EQ(errors.size(), 4u);
+  EXPECT_EQ(errors[0].line, 2u);
+  EXPECT_EQ(errors[1].message,
+            "expected 4 fields (ip_address,description,enabled,expires_at) "
+            "but found 2; give all four, with enabled empty for true and "
+            "expires_at empty for no expiry");
+  EXPECT_TRUE(mentions(errors[0], "found 1"));
+  EXPECT_TRUE(mentions(errors[2], "found 3"));
+  EXPECT_TRUE(mentions(errors[3], "found 5"));
+  EXPECT_TRUE(mentions(errors[3], "quote a description"));
+}
+
+TEST(CsvFourColumns, EnabledIsTrueOrFalse) {
+  for (std::string_view bad :
+       {"yes", "no", "1", "0", "t", "truee", " true", "false ", "\"\"\"\""}) {
+    auto errors = rejected("ip_address,description,enabled,expires_at\n"
+                           "10.0.0.0/8,office," +
+                           std::string(bad) + ",\n");
+    ASSERT_EQ(errors.size(), 1u) << bad;
+    EXPECT_EQ(errors[0].line, 2u);
+    EXPECT_TRUE(mentions(errors[0], "enabled \"")) << errors[0].message;
+    EXPECT_TRUE(mentions(errors[0], "must be true or false (empty means true)"))
+        << errors[0].message;
+  }
+  EXPECT_EQ(rejected("ip_address,description,enabled,expires_at\n"
+                     "10.0.0.0/8,office,yes,\n")[0]
+                .message,
+            "enabled \"yes\" must be true or false (empty means true)");
+}
+
+TEST(CsvFourColumns, ExpiryIsEmptyOrPositiveEpochMilliseconds) {
+  for (std::string_view bad : {
+           "0",                    // not a time
+           "-1",                   // no sign
+           "+1767225600000",       // no sign
+           "01767225600000",       // no leading zero
+           " 1767225600000",       // no spaces
+           "1767225600000 ",       // no spaces
+           "1767225600000.0",      // whole milliseconds
+           "1.7e12",               // no exponent
+           "0x10",                 // decimal
+           "2026-01-01T00:00:00Z", // not a date
+           "9223372036854775808",  // beyond int64
+           "99999999999999999999", // beyond int64
+           "never",
+       }) {
+    auto errors = rejected("ip_address,description,enabled,expires_at\n"
+                           "10.0.0.0/8,office,true," +
+                           std::string(bad) + "\n");
+    ASSERT_EQ(errors.size(), 1u) << bad;
+    EXPECT_EQ(errors[0].line, 2u);
+    EXPECT_TRUE(mentions(errors[0], "expires_at \"")) << errors[0].message;
+    EXPECT_TRUE(mentions(errors[0], "must be empty (no expiry) or "
+                                    "milliseconds since the epoch"))
+        << errors[0].message;
+  }
+  EXPECT_EQ(rejected("ip_address,description,enabled,expires_at\n"
+                     "10.0.0.0/8,office,true,-1\n")[0]
+                .message,
+            "expires_at \"-1\" must be empty (no expiry) or milliseconds "
+            "since the epoch: 1 to 9223372036854775807 in plain digits, no "
+            "sign, spaces or leading zeros (1767225600000 is 2026-01-01 "
+            "00:00 UTC)");
+}
+
+TEST(CsvFourColumns, ReportsEveryBadFieldOfALineInOneError) {
+  auto errors = rejected("ip_address,description,enabled,expires_at\n"
+                         "10.0.0.0/8,ok,true,\n"
+                         "1.2.3,\"a\x01b\",maybe,soon\n"
+                         "10.1.0.0/16,ok,no,\n");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].line, 3u);
+  EXPECT_TRUE(mentions(errors[0], "ip_address \"1.2.3\""));
+  EXPECT_TRUE(mentions(errors[0], "control characters"));
+  EXPECT_TRUE(mentions(errors[0], "enabled \"maybe\""));
+  EXPECT_TRUE(mentions(errors[0], "expires_at \"soon\""));
+  EXPECT_EQ(errors[1].line, 4u);
+}
+
+TEST(CsvFourColumns, DuplicatesAreRejectedAsInTwoColumns) {
+  auto errors = rejected("ip_address,description,enabled,expires_at\n"
+                         "10.0.0.1,a,true,\n"
+                         "10.0.0.1/32,b,false,5\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].message, "duplicate of line 2 (both are 10.0.0.1)");
 }
 
 TEST(CsvFormat, WritesHeaderAndQuotesOnlyWhenNeeded) {

@@ -2,15 +2,23 @@
 #include "list/csv.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <unordered_map>
 #include <variant>
 
+#include "common/quoted_input.hpp"
 #include "list/description.hpp"
 
 namespace xdpgate {
 namespace {
 
-constexpr std::string_view kHeader = "ip_address,description";
+// Column names in file order; a header names the first two or all four.
+constexpr std::array<std::string_view, 4> kColumns = {
+    "ip_address", "description", "enabled", "expires_at"};
+constexpr std::string_view kHeader =
+    "ip_address,description,enabled,expires_at";
+constexpr std::string_view kTwoColumnHeader = "ip_address,description";
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
 struct Record {
@@ -118,56 +126,119 @@ private:
   std::size_t line_ = 1;
 };
 
-std::string normalized_column(std::string_view name) {
-  auto is_pad = [](char c) { return c == ' ' || c == '\t'; };
-  while (!name.empty() && is_pad(name.front()))
-    name.remove_prefix(1);
-  while (!name.empty() && is_pad(name.back()))
-    name.remove_suffix(1);
-  std::string out(name);
+std::string lowercase(std::string_view text) {
+  std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
     return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : char(c);
   });
   return out;
 }
 
-std::optional<std::string> header_error(const Record &header) {
+std::string normalized_column(std::string_view name) {
+  auto is_pad = [](char c) { return c == ' ' || c == '\t'; };
+  while (!name.empty() && is_pad(name.front()))
+    name.remove_prefix(1);
+  while (!name.empty() && is_pad(name.back()))
+    name.remove_suffix(1);
+  return lowercase(name);
+}
+
+std::string expected_header() {
+  return "the first line must be the header \"" + std::string(kHeader) +
+         "\" or \"" + std::string(kTwoColumnHeader) + "\"";
+}
+
+// The number of columns the header declares (2 or 4), or why it is not a
+// header.
+std::variant<std::size_t, std::string> header_columns(const Record &header) {
   if (header.error)
     return *header.error;
   const auto &fields = header.fields;
-  if (fields.size() == 2 && normalized_column(fields[0]) == "ip_address" &&
-      normalized_column(fields[1]) == "description")
+  const bool known_count = fields.size() == 2 || fields.size() == 4;
+  if (known_count &&
+      std::equal(fields.begin(), fields.end(), kColumns.begin(),
+                 [](const std::string &field, std::string_view column) {
+                   return normalized_column(field) == column;
+                 }))
+    return fields.size();
+  if (IpPrefix::parse(fields[0]).ok())
+    return "the header is missing; " + expected_header();
+  if (!known_count)
+    return expected_header() + " (2 or 4 columns; found " +
+           std::to_string(fields.size()) + ")";
+  return expected_header() + " (those columns, in that order)";
+}
+
+// Empty means true, as for an entry added without saying.
+std::variant<bool, std::string> enabled_field(std::string_view text) {
+  const std::string value = lowercase(text);
+  if (value.empty() || value == "true")
+    return true;
+  if (value == "false")
+    return false;
+  return "enabled " + quoted_input(text) +
+         " must be true or false (empty means true)";
+}
+
+// Plain digits only: a sign, spaces, a leading zero or an exponent in a
+// hand-edited file is more likely a mistake than a time.
+std::variant<std::optional<std::int64_t>, std::string>
+expires_field(std::string_view text) {
+  if (text.empty())
     return std::nullopt;
-  const std::string expected =
-      "the first line must be the header \"" + std::string(kHeader) + "\"";
-  if (fields.size() <= 2 && IpPrefix::parse(fields[0]).ok())
-    return "the header is missing; " + expected;
-  if (fields.size() != 2)
-    return expected + " (2 columns; found " + std::to_string(fields.size()) +
-           ")";
-  return expected + " (those two columns, in that order)";
+  std::int64_t ms = 0;
+  const bool digits = text.find_first_not_of("0123456789") == text.npos;
+  if (digits && text.front() != '0' &&
+      std::from_chars(text.data(), text.data() + text.size(), ms).ec ==
+          std::errc())
+    return ms;
+  return "expires_at " + quoted_input(text) +
+         " must be empty (no expiry) or milliseconds since the epoch: 1 to "
+         "9223372036854775807 in plain digits, no sign, spaces or leading "
+         "zeros (1767225600000 is 2026-01-01 00:00 UTC)";
 }
 
 class RowValidator {
 public:
-  explicit RowValidator(std::size_t rows) { first_line_.reserve(rows); }
+  RowValidator(std::size_t columns, std::size_t rows) : columns_(columns) {
+    first_line_.reserve(rows);
+  }
 
-  // Returns the row, or the reason the record is rejected.
+  // Returns the row, or the reason the record is rejected: every bad field,
+  // so that one round of edits fixes the line.
   std::variant<CsvRow, std::string> check(Record &record) {
     auto &fields = record.fields;
-    if (fields.size() > 2)
-      return "expected 2 fields (ip_address,description) but found " +
-             std::to_string(fields.size()) +
-             "; quote a description that contains commas";
-    auto range = IpPrefix::parse(fields[0], "ip_address");
-    if (!range)
-      return range.error().message;
-    CsvRow row{record.line, *range, std::nullopt};
-    if (fields.size() == 2 && !fields[1].empty()) {
+    if (auto reason = field_count_error(fields.size()))
+      return *reason;
+    CsvRow row{record.line, {}, std::nullopt, std::nullopt, std::nullopt};
+    std::string reasons;
+    auto add_reason = [&reasons](const std::string &reason) {
+      reasons += (reasons.empty() ? "" : "; ") + reason;
+    };
+    if (auto range = IpPrefix::parse(fields[0], "ip_address"))
+      row.range = *range;
+    else
+      add_reason(range.error().message);
+    if (fields.size() >= 2 && !fields[1].empty()) {
       if (auto reason = description_error(fields[1]))
-        return *reason;
-      row.description = std::move(fields[1]);
+        add_reason(*reason);
+      else
+        row.description = std::move(fields[1]);
     }
+    if (columns_ == 4) {
+      auto enabled = enabled_field(fields[2]);
+      if (auto *reason = std::get_if<std::string>(&enabled))
+        add_reason(*reason);
+      else
+        row.enabled = std::get<bool>(enabled);
+      auto expires = expires_field(fields[3]);
+      if (auto *reason = std::get_if<std::string>(&expires))
+        add_reason(*reason);
+      else
+        row.expires_at = std::get<std::optional<std::int64_t>>(expires);
+    }
+    if (!reasons.empty())
+      return reasons;
     auto [first, inserted] = first_line_.emplace(row.range, row.line);
     if (!inserted)
       return "duplicate of line " + std::to_string(first->second) +
@@ -176,6 +247,22 @@ public:
   }
 
 private:
+  // A two-column record may leave out its description; a four-column one
+  // gives every field (see csv.hpp for why).
+  std::optional<std::string> field_count_error(std::size_t count) const {
+    if (count == columns_ || (columns_ == 2 && count == 1))
+      return std::nullopt;
+    std::string error =
+        "expected " + std::to_string(columns_) + " fields (" +
+        std::string(columns_ == 2 ? kTwoColumnHeader : kHeader) +
+        ") but found " + std::to_string(count);
+    if (count > columns_)
+      return error + "; quote a description that contains commas";
+    return error + "; give all four, with enabled empty for true and "
+                   "expires_at empty for no expiry";
+  }
+
+  std::size_t columns_;
   std::unordered_map<IpPrefix, std::size_t> first_line_;
 };
 
@@ -207,12 +294,11 @@ CsvParseResult parse_allowlist_csv(std::string_view text) {
 
   auto header = reader.next();
   if (!header) {
-    result.errors.push_back({1, "the file is empty; the first line must be "
-                                "the header \"" +
-                                    std::string(kHeader) + "\""});
+    result.errors.push_back({1, "the file is empty; " + expected_header()});
     return result;
   }
-  if (auto reason = header_error(*header)) {
+  auto columns = header_columns(*header);
+  if (auto *reason = std::get_if<std::string>(&columns)) {
     result.errors.push_back({header->line, std::move(*reason)});
     return result;
   }
@@ -221,7 +307,7 @@ CsvParseResult parse_allowlist_csv(std::string_view text) {
   const auto lines =
       static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
   result.rows.reserve(lines + 1);
-  RowValidator validator(lines + 1);
+  RowValidator validator(std::get<std::size_t>(columns), lines + 1);
   while (auto record = reader.next()) {
     if (record->error) {
       result.errors.push_back({record->line, std::move(*record->error)});
@@ -238,7 +324,7 @@ CsvParseResult parse_allowlist_csv(std::string_view text) {
 
 std::string format_allowlist_csv(
     const std::vector<std::pair<IpPrefix, std::optional<std::string>>> &rows) {
-  std::string out = std::string(kHeader) + "\n";
+  std::string out = std::string(kTwoColumnHeader) + "\n";
   for (const auto &[range, description] : rows) {
     out += range.to_string();
     out += ',';
