@@ -392,8 +392,8 @@ TEST_F(ApiTest, ExportAnswersTheListAsCsv) {
   Reply r = get(kList + "/export");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type.rfind("text/csv", 0), 0u);
-  EXPECT_EQ(r.text,
-            "ip_address,description\n203.0.113.0/24,\"office, 2nd floor\"\n");
+  EXPECT_EQ(r.text, "ip_address,description,enabled,expires_at\n"
+                    "203.0.113.0/24,\"office, 2nd floor\",true,\n");
 }
 
 // ---------------------------------------------------------------- state

@@ -5,12 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
 #include <random>
 
 namespace xdpgate {
 namespace {
-
-using Pairs = std::vector<std::pair<IpPrefix, std::optional<std::string>>>;
 
 IpPrefix prefix(std::string_view text) { return IpPrefix::parse(text).value(); }
 
@@ -425,48 +424,59 @@ TEST(CsvFourColumns, DuplicatesAreRejectedAsInTwoColumns) {
   EXPECT_EQ(errors[0].message, "duplicate of line 2 (both are 10.0.0.1)");
 }
 
-TEST(CsvFormat, WritesHeaderAndQuotesOnlyWhenNeeded) {
-  Pairs rows = {
-      {prefix("10.0.0.0/8"), "office"},
-      {prefix("2001:db8::1"), std::nullopt},
-      {prefix("10.1.0.0/16"), "a, b"},
-      {prefix("10.2.0.0/16"), "say \"hi\""},
-      {prefix("10.3.0.0/16"), " lead"},
-      {prefix("10.4.0.0/16"), "trail\t"},
-      {prefix("10.5.0.0/16"), "in between ok"},
-      {prefix("10.6.0.0/16"), "two\nlines"},
+TEST(CsvFormat, WritesFourColumnsAndQuotesOnlyWhenNeeded) {
+  std::vector<CsvExportRow> rows = {
+      {prefix("10.0.0.0/8"), "office", true, std::nullopt},
+      {prefix("2001:db8::1"), std::nullopt, false, std::nullopt},
+      {prefix("10.1.0.0/16"), "a, b", true, 1767225600000},
+      {prefix("10.2.0.0/16"), "say \"hi\"", false, 1},
+      {prefix("10.3.0.0/16"), " lead", true, std::nullopt},
+      {prefix("10.4.0.0/16"), "trail\t", true, std::nullopt},
+      {prefix("10.5.0.0/16"), "in between ok", true, std::nullopt},
+      {prefix("10.6.0.0/16"), "two\nlines", true, std::nullopt},
   };
-  EXPECT_EQ(format_allowlist_csv(rows), "ip_address,description\n"
-                                        "10.0.0.0/8,office\n"
-                                        "2001:db8::1,\n"
-                                        "10.1.0.0/16,\"a, b\"\n"
-                                        "10.2.0.0/16,\"say \"\"hi\"\"\"\n"
-                                        "10.3.0.0/16,\" lead\"\n"
-                                        "10.4.0.0/16,\"trail\t\"\n"
-                                        "10.5.0.0/16,in between ok\n"
-                                        "10.6.0.0/16,\"two\nlines\"\n");
-  EXPECT_EQ(format_allowlist_csv({}), "ip_address,description\n");
+  EXPECT_EQ(format_allowlist_csv(rows),
+            "ip_address,description,enabled,expires_at\n"
+            "10.0.0.0/8,office,true,\n"
+            "2001:db8::1,,false,\n"
+            "10.1.0.0/16,\"a, b\",true,1767225600000\n"
+            "10.2.0.0/16,\"say \"\"hi\"\"\",false,1\n"
+            "10.3.0.0/16,\" lead\",true,\n"
+            "10.4.0.0/16,\"trail\t\",true,\n"
+            "10.5.0.0/16,in between ok,true,\n"
+            "10.6.0.0/16,\"two\nlines\",true,\n");
+  EXPECT_EQ(format_allowlist_csv({}),
+            "ip_address,description,enabled,expires_at\n");
 }
 
+// Field by field, a parsed row against the entry it was exported from.
+void expect_same_entry(const CsvRow &parsed, const CsvExportRow &exported) {
+  EXPECT_EQ(parsed.range, exported.range);
+  EXPECT_EQ(parsed.description, exported.description);
+  EXPECT_EQ(parsed.enabled, exported.enabled);
+  EXPECT_EQ(expiry_set_by(parsed), exported.expires_at);
+}
+
+// What a backup then restore relies on: disabled and expiring entries too.
 TEST(CsvFormat, FormatThenParseGivesTheSameRows) {
   std::string long_text(kMaxDescriptionBytes, 'x');
-  Pairs rows = {
-      {prefix("10.0.0.0/8"), "office"},
-      {prefix("::ffff:1.2.3.4"), std::nullopt},
-      {prefix("2001:db8::/32"), "a, \"quoted\", b"},
-      {prefix("0.0.0.0/0"), "  spaces  "},
-      {prefix("::/0"), "tab\there"},
-      {prefix("198.18.0.1"), "\xE2\x82\xAC uro"},
-      {prefix("198.18.0.2"), long_text},
-      {prefix("198.18.0.3"), "\""},
-      {prefix("198.18.0.4"), ","},
+  std::vector<CsvExportRow> rows = {
+      {prefix("10.0.0.0/8"), "office", true, std::nullopt},
+      {prefix("::ffff:1.2.3.4"), std::nullopt, false, std::nullopt},
+      {prefix("2001:db8::/32"), "a, \"quoted\", b", true, 1767225600000},
+      {prefix("0.0.0.0/0"), "  spaces  ", false, 1767225600000},
+      {prefix("::/0"), "tab\there", true, 1},
+      {prefix("198.18.0.1"), "\xE2\x82\xAC uro", true,
+       std::numeric_limits<std::int64_t>::max()},
+      {prefix("198.18.0.2"), long_text, true, std::nullopt},
+      {prefix("198.18.0.3"), "\"", true, std::nullopt},
+      {prefix("198.18.0.4"), ",", true, std::nullopt},
   };
   auto parsed = accepted(format_allowlist_csv(rows));
   ASSERT_EQ(parsed.size(), rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) {
     EXPECT_EQ(parsed[i].line, i + 2);
-    EXPECT_EQ(parsed[i].range, rows[i].first);
-    EXPECT_EQ(parsed[i].description, rows[i].second);
+    expect_same_entry(parsed[i], rows[i]);
   }
 }
 
@@ -475,27 +485,30 @@ TEST(CsvFormat, RoundTripHoldsForRandomEntries) {
   const std::vector<std::string> pieces = {
       "a", " ", "\t", ",", "\"", "\"\"", "x y", "\xC3\xBC", "\xF0\x9F\x8F\xA2"};
   std::mt19937 rng(20240501);
+  std::uniform_int_distribution<std::int64_t> any_time(
+      1, std::numeric_limits<std::int64_t>::max());
   for (int round = 0; round < 200; ++round) {
-    Pairs rows;
+    std::vector<CsvExportRow> rows;
     const std::uint32_t count = rng() % 20;
     for (std::uint32_t i = 0; i < count; ++i) {
-      IpPrefix range;
-      range.family = rng() % 2 ? Family::V4 : Family::V6;
-      range.length = range.max_length(); // unique: the index is the address
-      range.addr[3] = static_cast<std::uint8_t>(i);
+      CsvExportRow row;
+      row.range.family = rng() % 2 ? Family::V4 : Family::V6;
+      row.range.length = row.range.max_length(); // unique: index is address
+      row.range.addr[3] = static_cast<std::uint8_t>(i);
       std::string description;
       for (std::uint32_t n = rng() % 8; n > 0; --n)
         description += pieces[rng() % pieces.size()];
-      rows.emplace_back(range, description.empty()
-                                   ? std::nullopt
-                                   : std::optional(description));
+      if (!description.empty())
+        row.description = description;
+      row.enabled = rng() % 2;
+      if (rng() % 2)
+        row.expires_at = any_time(rng);
+      rows.push_back(std::move(row));
     }
     auto parsed = accepted(format_allowlist_csv(rows));
     ASSERT_EQ(parsed.size(), rows.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      EXPECT_EQ(parsed[i].range, rows[i].first);
-      EXPECT_EQ(parsed[i].description, rows[i].second);
-    }
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      expect_same_entry(parsed[i], rows[i]);
   }
 }
 

@@ -571,7 +571,8 @@ test_export_then_import_is_lossless() {
 	cli export -o "$XG_TMP/export1.csv"
 	check "export -o exits 0" rc_is 0
 	check "export starts with the header" \
-		eq "$(head -1 "$XG_TMP/export1.csv" | tr -d '\r')" "ip_address,description"
+		eq "$(head -1 "$XG_TMP/export1.csv" | tr -d '\r')" \
+		"ip_address,description,enabled,expires_at"
 	check "export quotes a description with commas and quotes" \
 		grep -qF '198.18.13.0/24,"tab	and ünïcode, ""quotes"""' "$XG_TMP/export1.csv"
 	cli export

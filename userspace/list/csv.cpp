@@ -322,14 +322,16 @@ CsvParseResult parse_allowlist_csv(std::string_view text) {
   return result;
 }
 
-std::string format_allowlist_csv(
-    const std::vector<std::pair<IpPrefix, std::optional<std::string>>> &rows) {
-  std::string out = std::string(kTwoColumnHeader) + "\n";
-  for (const auto &[range, description] : rows) {
-    out += range.to_string();
+std::string format_allowlist_csv(const std::vector<CsvExportRow> &rows) {
+  std::string out = std::string(kHeader) + "\n";
+  for (const CsvExportRow &row : rows) {
+    out += row.range.to_string();
     out += ',';
-    if (description)
-      out += csv_field(*description);
+    if (row.description)
+      out += csv_field(*row.description);
+    out += row.enabled ? ",true," : ",false,";
+    if (row.expires_at)
+      out += std::to_string(*row.expires_at);
     out += '\n';
   }
   return out;

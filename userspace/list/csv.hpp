@@ -21,7 +21,7 @@
 // physical line it starts on and each of its bad fields; a bad header is
 // the only error reported, since the rows then mean nothing.
 //
-// Export: the two-column header, then one LF-terminated line per entry,
+// Export: the four-column header, then one LF-terminated line per entry,
 // quoting a description only when it must (comma, quote, CR/LF, leading or
 // trailing space/tab). format_allowlist_csv then parse_allowlist_csv gives
 // the same rows back.
@@ -32,7 +32,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "net/ip_prefix.hpp"
@@ -49,6 +48,14 @@ struct CsvRow {
   std::optional<std::optional<std::int64_t>> expires_at; // {nullopt}: none
 };
 
+// One entry as export writes it.
+struct CsvExportRow {
+  IpPrefix range;
+  std::optional<std::string> description;
+  bool enabled = true;
+  std::optional<std::int64_t> expires_at; // epoch milliseconds
+};
+
 struct CsvLineError {
   std::size_t line; // 1-based physical line the record starts on
   std::string message;
@@ -63,7 +70,6 @@ struct CsvParseResult {
 
 CsvParseResult parse_allowlist_csv(std::string_view text);
 
-std::string format_allowlist_csv(
-    const std::vector<std::pair<IpPrefix, std::optional<std::string>>> &rows);
+std::string format_allowlist_csv(const std::vector<CsvExportRow> &rows);
 
 } // namespace xdpgate

@@ -904,9 +904,10 @@ Result<ImportReport> ListService::import_csv(std::string_view text,
 }
 
 std::string ListService::export_csv() const {
-  std::vector<std::pair<IpPrefix, std::optional<std::string>>> rows;
+  std::vector<CsvExportRow> rows;
   for (const EntryView &v : list(true))
-    rows.emplace_back(v.entry.range, v.entry.description);
+    rows.push_back({v.entry.range, v.entry.description, v.entry.enabled,
+                    v.entry.expires_at});
   return format_allowlist_csv(rows);
 }
 
