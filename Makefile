@@ -103,6 +103,7 @@ format:
 
 format-check:
 	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
+	$(Q)./scripts/check-layers.sh
 
 clean:
 	$(Q)rm -rf $(BUILD)

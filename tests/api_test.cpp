@@ -41,7 +41,6 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-using test::FakeKernel;
 using test::InProcessApi;
 using test::raw_exchange;
 using test::status_of_raw;
@@ -148,7 +147,7 @@ protected:
 
   TempDir dir_{"xdpgate-api-test"};
   InProcessApi api_{dir_.path()};
-  FakeKernel &kernel_ = api_.kernel();
+  ModelKernel &kernel_ = api_.kernel();
   std::atomic<EpochMs> &now_ = api_.now;
   std::atomic<std::size_t> &denied_top_ = api_.denied_top;
 };
@@ -206,7 +205,7 @@ TEST_F(ApiTest, AddingAnArrayAnswersItemsInOrder) {
 
 TEST_F(ApiTest, GettingAnEntryShowsItsKernelStatistics) {
   std::string id = add("203.0.113.0/24");
-  kernel_.set_hits("203.0.113.0/24", 7, kStart + 5);
+  kernel_.count(*IpPrefix::parse("203.0.113.0/24"), 7, kStart + 5);
   Reply r = get(kList + "/" + id);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body["hits"], 7);

@@ -4,6 +4,7 @@
 // kernel (records what it is told, can be told to fail, answers lookups by
 // longest-prefix match over the allow list it holds).
 #include "list/list_service.hpp"
+#include "store/sqlite_store.hpp"
 #include "support/kernel_model.hpp"
 
 #include <gtest/gtest.h>
@@ -17,6 +18,8 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
+#include <tuple>
 #include <vector>
 
 namespace xdpgate {
@@ -41,11 +44,16 @@ IpPrefix address(const std::string &text) {
 
 NewEntry entry(std::string range,
                std::optional<std::string> description = std::nullopt,
-               bool enabled = true) {
+               std::optional<bool> enabled = std::nullopt) {
   NewEntry e;
   e.ip_range = std::move(range);
   e.description = std::move(description);
   e.enabled = enabled;
+  return e;
+}
+
+NewEntry expiring(NewEntry e, EpochMs at) {
+  e.expires_at = std::optional<EpochMs>(at);
   return e;
 }
 
@@ -122,45 +130,6 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
   return v;
 }
 
-// The kernel side: KernelSync, HitReader and KernelLookup over one state.
-struct FakeKernel {
-  std::vector<KernelState> calls;     // every sync request, in order
-  std::vector<KernelChange> changes;  // the same requests as sent
-  std::optional<KernelState> applied; // what the kernel holds
-  int fail_next = 0;                  // fail this many sync calls
-  std::map<IpPrefix, std::pair<std::uint64_t, EpochMs>> hits;
-
-  Status sync(const KernelChange &change) {
-    KernelState state = after_change(applied.value_or(KernelState{}), change);
-    calls.push_back(state);
-    changes.push_back(change);
-    if (fail_next > 0) {
-      --fail_next;
-      return Error{"kernel_update_failed", "the fake kernel was told to fail"};
-    }
-    applied = state;
-    return {};
-  }
-
-  std::optional<std::pair<std::uint64_t, EpochMs>>
-  read_hits(const IpPrefix &range) const {
-    auto it = hits.find(range);
-    if (it == hits.end())
-      return std::nullopt;
-    return it->second;
-  }
-
-  std::optional<IpPrefix> lookup(const IpPrefix &addr) const {
-    std::optional<IpPrefix> best;
-    if (!applied)
-      return best;
-    for (const IpPrefix &p : applied->allow)
-      if (p.contains(addr) && (!best || p.length > best->length))
-        best = p;
-    return best;
-  }
-};
-
 class ListServiceTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -176,13 +145,10 @@ protected:
   }
 
   void open_service() {
-    auto store = Store::open(dir_);
+    auto store = SqliteStore::open(dir_);
     ASSERT_TRUE(store.ok()) << store.error().message;
     auto opened = ListService::open(
-        std::move(store.value()),
-        [this](const KernelChange &c) { return kernel_.sync(c); },
-        [this](const IpPrefix &p) { return kernel_.read_hits(p); },
-        [this](const IpPrefix &a) { return kernel_.lookup(a); },
+        std::make_unique<SqliteStore>(std::move(store.value())), kernel_,
         [this] { return now_; });
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     service_ = std::move(opened.value());
@@ -190,7 +156,7 @@ protected:
 
   // What is on disk, read through a second connection.
   std::vector<Entry> stored_entries() const {
-    auto store = Store::open(dir_);
+    auto store = SqliteStore::open(dir_);
     EXPECT_TRUE(store.ok());
     if (!store)
       return {};
@@ -208,7 +174,7 @@ protected:
   }
 
   RestrictionState stored_state() const {
-    auto store = Store::open(dir_);
+    auto store = SqliteStore::open(dir_);
     EXPECT_TRUE(store.ok());
     if (!store)
       return {};
@@ -286,7 +252,7 @@ protected:
 
   std::filesystem::path dir_;
   EpochMs now_ = kStart;
-  FakeKernel kernel_;
+  ModelKernel kernel_;
   std::unique_ptr<ListService> service_;
 };
 
@@ -398,35 +364,24 @@ TEST_F(ListServiceTest, AddingTheSameRangeInAnotherSpellingFindsTheEntry) {
   EXPECT_EQ(service_->total_count(), 1u);
 }
 
-TEST_F(ListServiceTest, AddingTheSameRangeTwiceInOneRequestKeepsTheLaterOne) {
+// As PUT and import do: a request that names one range twice is ambiguous
+// (which description, which state?), so it is refused whole.
+TEST_F(ListServiceTest, AddingTheSameRangeTwiceInOneRequestIsRefused) {
   EntryView listed = add_one("192.0.2.0/24", "listed");
-  now_ += 1000;
-  auto added = service_->add(
-      {entry("198.51.100.0/24", "a"), entry("198.51.100.0/24", "b"),
-       entry("192.0.2.0/24", "listed"), entry("192.0.2.0/24", "renamed")},
-      "alice");
-  ASSERT_TRUE(added.ok()) << added.error().message;
-  ASSERT_EQ(added->size(), 4u);
-  EXPECT_TRUE((*added)[0].created);
-  EXPECT_TRUE((*added)[1].created);
-  EXPECT_FALSE((*added)[2].created);
-  EXPECT_FALSE((*added)[3].created);
-  EXPECT_EQ((*added)[1].view.entry.description, "b");
-  EXPECT_EQ((*added)[3].view.entry.id, listed.entry.id);
-  EXPECT_EQ((*added)[3].view.entry.description, "renamed");
-  // The description changed, so the entry counts as updated.
-  EXPECT_EQ((*added)[3].view.entry.updated_at, kStart + 1000);
-  EXPECT_EQ(service_->total_count(), 2u);
-  // The audit log tells what was stored.
-  int audited = 0;
-  for (const AuditRecord &r : audit_log()) {
-    if (r.at != kStart + 1000)
-      continue;
-    ++audited;
-    EXPECT_EQ(nlohmann::json::parse(r.after)["description"],
-              r.action == "add" ? "b" : "renamed");
-  }
-  EXPECT_EQ(audited, 2);
+  const std::int64_t audits = audit_total();
+  auto added = service_->add({entry("198.51.100.0/24", "a"),
+                              entry("192.0.2.0/24", "renamed"),
+                              entry("198.51.100.0/24", "b")},
+                             "alice");
+  ASSERT_FALSE(added.ok());
+  EXPECT_EQ(added.error().code, "invalid_ip_range");
+  EXPECT_EQ(added.error().field, "[2].ip_range");
+  EXPECT_NE(added.error().message.find("listed twice (also as [0])"),
+            std::string::npos)
+      << added.error().message;
+  EXPECT_EQ(service_->total_count(), 1u);
+  EXPECT_EQ(service_->get(listed.entry.id)->entry.description, "listed");
+  EXPECT_EQ(audit_total(), audits);
 }
 
 TEST_F(ListServiceTest, SingleAddressIsShownWithoutPrefixLength) {
@@ -436,10 +391,11 @@ TEST_F(ListServiceTest, SingleAddressIsShownWithoutPrefixLength) {
             "2001:db8::2");
   EXPECT_EQ(add_one("2001:db8:1::/48").entry.range.to_string(),
             "2001:db8:1::/48");
-  EXPECT_EQ(csv_lines(service_->export_csv()),
-            (std::vector<std::string>{"192.0.2.7,", "2001:db8:1::/48,",
-                                      "2001:db8::1,", "2001:db8::2,",
-                                      "ip_address,description"}));
+  EXPECT_EQ(
+      csv_lines(service_->export_csv()),
+      (std::vector<std::string>{"192.0.2.7,,true,", "2001:db8:1::/48,,true,",
+                                "2001:db8::1,,true,", "2001:db8::2,,true,",
+                                "ip_address,description,enabled,expires_at"}));
 }
 
 TEST_F(ListServiceTest, HostBitsAreRejectedWithTheCanonicalSuggestion) {
@@ -1084,7 +1040,7 @@ TEST_F(ListServiceTest, NewEntriesOfOneRequestGetAscendingDistinctIds) {
 TEST_F(ListServiceTest, StoreWithAnIdTooLongToHoldIsRefusedAsCorrupt) {
   auto dir = dir_ / "long-id";
   {
-    auto store = Store::open(dir);
+    auto store = SqliteStore::open(dir);
     ASSERT_TRUE(store.ok());
     Entry e;
     e.id = "ip_0123456789abcdef"; // 19 characters: no xdpgate makes one
@@ -1092,15 +1048,12 @@ TEST_F(ListServiceTest, StoreWithAnIdTooLongToHoldIsRefusedAsCorrupt) {
     e.created_by = "alice";
     ASSERT_TRUE(store->apply({.upserts = {e}}).ok());
   }
-  auto store = Store::open(dir);
+  auto store = SqliteStore::open(dir);
   ASSERT_TRUE(store.ok());
-  FakeKernel other_kernel;
-  auto opened = ListService::open(
-      std::move(store.value()),
-      [&](const KernelChange &c) { return other_kernel.sync(c); },
-      [&](const IpPrefix &p) { return other_kernel.read_hits(p); },
-      [&](const IpPrefix &a) { return other_kernel.lookup(a); },
-      [this] { return now_; });
+  ModelKernel other_kernel;
+  auto opened =
+      ListService::open(std::make_unique<SqliteStore>(std::move(store.value())),
+                        other_kernel, [this] { return now_; });
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.error().code, "store_corrupt");
 }
@@ -1211,20 +1164,20 @@ TEST_F(ListServiceTest, ExportThenImportIsLossless) {
       entry("2001:db8:1::1", "caf\xc3\xa9 \xe2\x82\xac"),
       entry("::ffff:192.0.2.1", "mapped"),
       entry("172.16.0.0/12", "disabled too", false),
+      expiring(entry("192.0.2.128/25", "vendor"), kStart + kDay),
+      expiring(entry("198.18.0.0/15", "disabled, expiring", false),
+               kStart + 2 * kDay),
   };
   ASSERT_TRUE(service_->add(original, "alice").ok());
   const std::string csv = service_->export_csv();
 
   auto second_store_dir = dir_ / "other";
-  auto store = Store::open(second_store_dir);
+  auto store = SqliteStore::open(second_store_dir);
   ASSERT_TRUE(store.ok());
-  FakeKernel other_kernel;
-  auto opened = ListService::open(
-      std::move(store.value()),
-      [&](const KernelChange &c) { return other_kernel.sync(c); },
-      [&](const IpPrefix &p) { return other_kernel.read_hits(p); },
-      [&](const IpPrefix &a) { return other_kernel.lookup(a); },
-      [this] { return now_; });
+  ModelKernel other_kernel;
+  auto opened =
+      ListService::open(std::make_unique<SqliteStore>(std::move(store.value())),
+                        other_kernel, [this] { return now_; });
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   std::unique_ptr<ListService> second = std::move(opened.value());
   auto imported = second->import_csv(csv, false, false, "bob", false);
@@ -1232,11 +1185,14 @@ TEST_F(ListServiceTest, ExportThenImportIsLossless) {
   EXPECT_TRUE(imported->errors.empty());
   EXPECT_EQ(imported->summary.added.size(), original.size());
 
-  // The CSV carries ranges and descriptions only (not enabled, expires_at).
+  // What a backup must restore: range, description, enabled, expiry.
   auto rows = [](const std::vector<EntryView> &views) {
-    std::set<std::pair<std::string, std::optional<std::string>>> out;
+    std::set<std::tuple<std::string, std::optional<std::string>, bool,
+                        std::optional<EpochMs>>>
+        out;
     for (const EntryView &v : views)
-      out.emplace(v.entry.range.to_string(), v.entry.description);
+      out.emplace(v.entry.range.to_string(), v.entry.description,
+                  v.entry.enabled, v.entry.expires_at);
     return out;
   };
   EXPECT_EQ(rows(second->list(true)), rows(service_->list(true)));
@@ -1300,7 +1256,7 @@ TEST_F(ListServiceTest, CheckUsesLongestPrefixMatch) {
 
 TEST_F(ListServiceTest, CheckShowsTheMatchedEntrysStatistics) {
   EntryView v = add_one("192.0.2.0/24");
-  kernel_.hits[prefix("192.0.2.0/24")] = {42, kStart - 5};
+  kernel_.counted[prefix("192.0.2.0/24")] = {42, kStart - 5};
   activate(Mode::Monitor);
   CheckResult r = service_->check(address("192.0.2.9"));
   ASSERT_TRUE(r.matched_entry);
@@ -1488,7 +1444,9 @@ TEST_F(ListServiceTest, StateSurvivesReopen) {
   std::int64_t audits = audit_total();
 
   service_.reset(); // closes the store
-  kernel_ = FakeKernel{};
+  kernel_.applied.reset();
+  kernel_.calls.clear();
+  kernel_.changes.clear();
   now_ += 1000;
   open_service();
   ASSERT_TRUE(service_);
@@ -1550,8 +1508,8 @@ TEST_F(ListServiceTest, EntriesWithoutHitsForLongAreStale) {
   now_ = kStart - kDay;
   EntryView young = add_one("2001:db8::/32");
   now_ = kStart;
-  kernel_.hits[prefix("192.0.2.0/24")] = {10, kStart - 1000};
-  kernel_.hits[prefix("198.51.100.0/24")] = {10, kStart - month - 1};
+  kernel_.counted[prefix("192.0.2.0/24")] = {10, kStart - 1000};
+  kernel_.counted[prefix("198.51.100.0/24")] = {10, kStart - month - 1};
 
   ListWarnings w = service_->warnings(std::chrono::milliseconds(month));
   EXPECT_EQ(sorted(w.stale_ids),
@@ -1561,6 +1519,134 @@ TEST_F(ListServiceTest, EntriesWithoutHitsForLongAreStale) {
   EXPECT_EQ(service_->get(recent_hit.entry.id)->last_hit_at, kStart - 1000);
   (void)disabled;
   (void)young;
+}
+
+// --- Statistics across changes
+// -------------------------------------------------------------------
+
+// The kernel's counters of a range start from zero when it enters the maps;
+// an entry's history must not, or disabling it for a minute makes it stale.
+TEST_F(ListServiceTest, HitsSurviveDisableAndEnable) {
+  EntryView office = add_one("192.0.2.0/24");
+  add_one("198.51.100.0/24");
+  kernel_.count(prefix("192.0.2.0/24"), 7, kStart - 60'000);
+  now_ += 1000;
+  ASSERT_TRUE(service_->set_enabled(office.entry.id, false, "alice", false));
+  EXPECT_EQ(service_->get(office.entry.id)->hits, 7u);
+  ASSERT_TRUE(service_->set_enabled(office.entry.id, true, "alice", false));
+  EntryView back = *service_->get(office.entry.id);
+  EXPECT_EQ(back.hits, 7u);
+  EXPECT_EQ(back.last_hit_at, kStart - 60'000);
+  // New packets add to the history.
+  kernel_.count(prefix("192.0.2.0/24"), 2, kStart + 500);
+  back = *service_->get(office.entry.id);
+  EXPECT_EQ(back.hits, 9u);
+  EXPECT_EQ(back.last_hit_at, kStart + 500);
+  // Not stale: its last hit is a minute old.
+  ListWarnings w = service_->warnings(std::chrono::milliseconds(kDay));
+  EXPECT_TRUE(std::find(w.stale_ids.begin(), w.stale_ids.end(),
+                        office.entry.id) == w.stale_ids.end());
+  // And it is durable: a restarted daemon still knows.
+  ASSERT_TRUE(service_->set_enabled(office.entry.id, false, "alice", false));
+  service_.reset();
+  open_service();
+  EXPECT_EQ(service_->get(office.entry.id)->hits, 9u);
+}
+
+TEST_F(ListServiceTest, HitsSurviveAChangeOfRange) {
+  EntryView office = add_one("192.0.2.0/24");
+  kernel_.count(prefix("192.0.2.0/24"), 5, kStart - 10);
+  auto moved = service_->update(office.entry.id, range_patch("192.0.2.0/23"),
+                                "alice", false);
+  ASSERT_TRUE(moved.ok()) << moved.error().message;
+  EXPECT_EQ(moved->hits, 5u);
+  EXPECT_EQ(moved->last_hit_at, kStart - 10);
+}
+
+// Export writes no statistics, so it reads none; the list reads them in one
+// batch, and the warnings too.
+TEST_F(ListServiceTest, WholeListAnswersReadTheKernelInOneBatch) {
+  for (int i = 0; i < 50; ++i)
+    add_one("10.0." + low_parts(i) + "/32");
+  kernel_.hit_reads = kernel_.batched_reads = 0;
+  (void)service_->export_csv();
+  EXPECT_EQ(kernel_.hit_reads + kernel_.batched_reads, 0u);
+  EXPECT_EQ(service_->list(true).size(), 50u);
+  (void)service_->warnings(std::chrono::milliseconds(kDay));
+  EXPECT_EQ(kernel_.hit_reads, 0u);
+  EXPECT_EQ(kernel_.batched_reads, 2u);
+}
+
+// --- Upserts set what they are given
+// -------------------------------------------------------------------
+
+TEST_F(ListServiceTest, UpsertOfAListedRangeSetsEnabledAndExpiryWhenGiven) {
+  EntryView listed = add_one("192.0.2.0/24", "office");
+  add_one("198.51.100.0/24");
+  now_ += 1000;
+  auto added = service_->add(
+      {expiring(entry("192.0.2.0/24", "office", false), kStart + kDay)}, "bob");
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  EXPECT_FALSE(added->front().created);
+  const Entry &e = added->front().view.entry;
+  EXPECT_EQ(e.id, listed.entry.id);
+  EXPECT_FALSE(e.enabled);
+  EXPECT_EQ(e.expires_at, kStart + kDay);
+  EXPECT_EQ(e.updated_at, kStart + 1000);
+  EXPECT_EQ(e.created_by, "alice");
+  EXPECT_EQ(stored_entry(listed.entry.id), e);
+  EXPECT_TRUE(ranges_of(kernel_.applied->allow) ==
+              std::vector<std::string>{"198.51.100.0/24"});
+  // Not given: left as they are.
+  added = service_->add({entry("192.0.2.0/24", "office")}, "bob");
+  ASSERT_TRUE(added.ok());
+  EXPECT_FALSE(added->front().view.entry.enabled);
+  EXPECT_EQ(added->front().view.entry.expires_at, kStart + kDay);
+}
+
+TEST_F(ListServiceTest, UpsertThatDisablesTheLastEnabledEntryNeedsForce) {
+  EntryView only = add_one("192.0.2.0/24");
+  activate();
+  NewEntry off = entry("192.0.2.0/24", std::nullopt, false);
+  auto refused = service_->add({off}, "alice");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "last_enabled_entry");
+  EXPECT_TRUE(service_->get(only.entry.id)->entry.enabled);
+  ASSERT_TRUE(service_->add({off}, "alice", true).ok());
+  EXPECT_FALSE(service_->get(only.entry.id)->entry.enabled);
+}
+
+// --- Import and concurrent changes
+// -------------------------------------------------------------------
+
+// A replace-import keeps what each staying entry has when the file does not
+// say (a two-column file): what it has at the moment of the change, not at
+// some earlier moment. A disable acknowledged while the import runs must
+// hold once both are done, whichever went first.
+TEST_F(ListServiceTest, DisableRacingAReplaceImportIsNeverUndone) {
+  constexpr int kRows = 4000;
+  constexpr int kRounds = 25;
+  const std::string file =
+      import_file(kRows, [](int i) { return "10." + low_parts(i) + ".0/24"; });
+  ASSERT_TRUE(service_->import_csv(file, false, false, "alice", false).ok());
+  const std::string target = service_->list(true).front().entry.id;
+  for (int round = 0; round < kRounds; ++round) {
+    ASSERT_TRUE(service_->set_enabled(target, true, "alice", false).ok());
+    std::thread import([&] {
+      auto done = service_->import_csv(file, false, true, "bob", false);
+      EXPECT_TRUE(done.ok());
+    });
+    // Each round lands the disable at another moment of the import (before,
+    // during or after it); it is acknowledged either way.
+    std::this_thread::sleep_for(std::chrono::microseconds(400 * round));
+    auto disabled = service_->set_enabled(target, false, "carol", false);
+    import.join();
+    ASSERT_TRUE(disabled.ok()) << disabled.error().message;
+    ASSERT_FALSE(service_->get(target)->entry.enabled)
+        << "round " << round << ": the import re-enabled an entry disabled "
+        << "while it ran";
+    ASSERT_FALSE(stored_entry(target).enabled) << "round " << round;
+  }
 }
 
 } // namespace

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-#include "store/store.hpp"
+#include "store/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -53,8 +53,8 @@ void sql(const std::filesystem::path &file, const char *statement) {
   sqlite3_close(db);
 }
 
-Store open_store(const std::filesystem::path &dir) {
-  auto store = Store::open(dir);
+SqliteStore open_store(const std::filesystem::path &dir) {
+  auto store = SqliteStore::open(dir);
   if (!store.ok())
     ADD_FAILURE() << store.error().message;
   return std::move(store).value();
@@ -89,7 +89,7 @@ AuditRecord record(std::string action, std::string entry_id = "") {
 
 TEST(Store, NewStoreIsEmptyAndInactive) {
   TempDir dir;
-  Store store = open_store(dir.path());
+  SqliteStore store = open_store(dir.path());
   auto entries = store.entries();
   ASSERT_TRUE(entries.ok()) << entries.error().message;
   EXPECT_TRUE(entries->empty());
@@ -106,7 +106,7 @@ TEST(Store, CreatesMissingStateDirAndFileWithRestrictedModes) {
   TempDir dir;
   auto state_dir = dir.path() / "var" / "xdpgate";
   const mode_t old_umask = ::umask(0);
-  auto store = Store::open(state_dir);
+  auto store = SqliteStore::open(state_dir);
   ::umask(old_umask);
   ASSERT_TRUE(store.ok()) << store.error().message;
   struct stat st {};
@@ -127,10 +127,10 @@ TEST(Store, EntriesRoundTripWithEveryOptionalField) {
   Entry empty_description = entry("ip_empty00001", "192.0.2.0/24", 4000);
   empty_description.description = "";
   {
-    Store store = open_store(dir.path());
+    SqliteStore store = open_store(dir.path());
     ASSERT_TRUE(store.apply({.upserts = {full, bare, empty_description}}));
   }
-  Store reopened = open_store(dir.path());
+  SqliteStore reopened = open_store(dir.path());
   auto entries = reopened.entries();
   ASSERT_TRUE(entries.ok()) << entries.error().message;
   // Ordered by created_at, then by insertion (full went in before bare).
@@ -139,7 +139,7 @@ TEST(Store, EntriesRoundTripWithEveryOptionalField) {
 
 TEST(Store, UpsertReplacesAnEntryWithTheSameIdAndDeleteRemovesIt) {
   TempDir dir;
-  Store store = open_store(dir.path());
+  SqliteStore store = open_store(dir.path());
   Entry a = entry("ip_a", "192.0.2.1", 1);
   Entry b = entry("ip_b", "192.0.2.2", 2);
   ASSERT_TRUE(store.apply({.upserts = {a, b}}));
@@ -154,7 +154,7 @@ TEST(Store, UpsertReplacesAnEntryWithTheSameIdAndDeleteRemovesIt) {
 
 TEST(Store, DeletesApplyBeforeUpsertsSoARangeCanMoveToANewEntry) {
   TempDir dir;
-  Store store = open_store(dir.path());
+  SqliteStore store = open_store(dir.path());
   ASSERT_TRUE(store.apply({.upserts = {entry("ip_old", "192.0.2.1", 1)}}));
   Entry moved = entry("ip_new", "192.0.2.1", 2);
   ASSERT_TRUE(store.apply({.upserts = {moved}, .deletes = {"ip_old"}}));
@@ -163,7 +163,7 @@ TEST(Store, DeletesApplyBeforeUpsertsSoARangeCanMoveToANewEntry) {
 
 TEST(Store, ReplaceAllDeletesEveryEntryFirst) {
   TempDir dir;
-  Store store = open_store(dir.path());
+  SqliteStore store = open_store(dir.path());
   ASSERT_TRUE(store.apply({.upserts = {entry("ip_a", "192.0.2.1", 1),
                                        entry("ip_b", "192.0.2.2", 2)}}));
   // The new list may reuse a range that an old entry held.
@@ -174,25 +174,21 @@ TEST(Store, ReplaceAllDeletesEveryEntryFirst) {
   EXPECT_TRUE(store.entries()->empty());
 }
 
-TEST(Store, BeforeCommitErrorRollsBackTheWholeChange) {
+TEST(Store, TxnNotCommittedRollsBackTheWholeChange) {
   TempDir dir;
-  Store store = open_store(dir.path());
+  SqliteStore store = open_store(dir.path());
   Entry kept = entry("ip_kept", "192.0.2.1", 1);
   ASSERT_TRUE(store.apply({.upserts = {kept}, .audit = {record("add")}}));
 
-  bool called = false;
-  Status status = store.apply(
-      {.replace_all = true,
-       .upserts = {entry("ip_new", "198.51.100.0/24", 2)},
-       .state = RestrictionState{Mode::Enforce, std::nullopt, Mode::Off},
-       .audit = {record("replace")}},
-      [&]() -> Status {
-        called = true;
-        return Error{"kernel_sync_failed", "map update failed"};
-      });
-  EXPECT_TRUE(called);
-  ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.error().code, "kernel_sync_failed");
+  {
+    auto txn = store.begin(
+        {.replace_all = true,
+         .upserts = {entry("ip_new", "198.51.100.0/24", 2)},
+         .state = RestrictionState{Mode::Enforce, std::nullopt, Mode::Off},
+         .audit = {record("replace")}});
+    ASSERT_TRUE(txn.ok()) << txn.error().message;
+    // The caller gives up (say, the kernel refused the change).
+  }
   EXPECT_EQ(*store.entries(), std::vector<Entry>{kept});
   EXPECT_EQ(*store.state(), RestrictionState{});
   EXPECT_EQ(store.audit(0, 10)->total, 1);
@@ -200,17 +196,65 @@ TEST(Store, BeforeCommitErrorRollsBackTheWholeChange) {
   EXPECT_TRUE(store.apply({.deletes = {"ip_kept"}}));
 }
 
-TEST(Store, BeforeCommitSuccessCommitsTheChange) {
+TEST(Store, TxnCommitMakesTheChangeDurable) {
   TempDir dir;
-  Store store = open_store(dir.path());
   Entry e = entry("ip_a", "192.0.2.1", 1);
-  ASSERT_TRUE(store.apply({.upserts = {e}}, [] { return Status{}; }));
-  EXPECT_EQ(*store.entries(), std::vector<Entry>{e});
+  {
+    SqliteStore store = open_store(dir.path());
+    auto txn = store.begin({.upserts = {e}});
+    ASSERT_TRUE(txn.ok()) << txn.error().message;
+    ASSERT_TRUE((*txn)->commit());
+  }
+  EXPECT_EQ(*open_store(dir.path()).entries(), std::vector<Entry>{e});
+}
+
+TEST(Store, KeepsAnEntrysPastHits) {
+  TempDir dir;
+  Entry e = entry("ip_a", "192.0.2.1", 1);
+  e.enabled = false;
+  e.past_hits = 12;
+  e.past_last_hit_at = 5;
+  ASSERT_TRUE(open_store(dir.path()).apply({.upserts = {e}}));
+  EXPECT_EQ(*open_store(dir.path()).entries(), std::vector<Entry>{e});
+}
+
+TEST(Store, UpgradesAVersion1FileKeepingItsEntries) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path());
+  const std::filesystem::path file = dir.path() / "xdpgate.db";
+  // The first schema, as xdpgated 0.1 wrote it.
+  sql(file, R"sql(
+CREATE TABLE entries (
+  id TEXT PRIMARY KEY NOT NULL, ip_range TEXT UNIQUE NOT NULL,
+  description TEXT, enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+  created_by TEXT NOT NULL, created_at INTEGER NOT NULL,
+  updated_at INTEGER, expires_at INTEGER);
+CREATE TABLE state (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  mode TEXT NOT NULL CHECK (mode IN ('off', 'monitor', 'enforce')),
+  confirm_deadline INTEGER,
+  revert_mode TEXT NOT NULL CHECK (revert_mode IN ('off', 'monitor', 'enforce')));
+INSERT INTO state VALUES (1, 'enforce', NULL, 'off');
+CREATE TABLE audit (
+  sequence INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
+  actor TEXT NOT NULL, action TEXT NOT NULL, entry_id TEXT,
+  "before" TEXT, "after" TEXT);
+INSERT INTO entries VALUES ('ip_a', '192.0.2.1', 'old', 1, 'alice', 1, NULL, NULL);
+PRAGMA user_version = 1;
+)sql");
+  SqliteStore store = open_store(dir.path());
+  Entry a = entry("ip_a", "192.0.2.1", 1);
+  a.description = "old";
+  EXPECT_EQ(*store.entries(), std::vector<Entry>{a});
+  EXPECT_EQ(store.state()->mode, Mode::Enforce);
+  a.past_hits = 3;
+  ASSERT_TRUE(store.apply({.upserts = {a}}));
+  EXPECT_EQ(*open_store(dir.path()).entries(), std::vector<Entry>{a});
 }
 
 TEST(Store, DuplicateRangeIsRefusedAndNothingChanges) {
   TempDir dir;
-  Store store = open_store(dir.path());
+  SqliteStore store = open_store(dir.path());
   Entry a = entry("ip_a", "192.0.2.1", 1);
   ASSERT_TRUE(store.apply({.upserts = {a}}));
   Status status = store.apply({.upserts = {entry("ip_b", "192.0.2.9", 2),
@@ -226,7 +270,7 @@ TEST(Store, StatePersistsAcrossReopen) {
   TempDir dir;
   RestrictionState provisional{Mode::Enforce, 1700000060000, Mode::Monitor};
   {
-    Store store = open_store(dir.path());
+    SqliteStore store = open_store(dir.path());
     ASSERT_TRUE(store.apply({.state = provisional}));
   }
   EXPECT_EQ(*open_store(dir.path()).state(), provisional);
@@ -234,7 +278,7 @@ TEST(Store, StatePersistsAcrossReopen) {
 
 TEST(Store, AuditIsNewestFirstAndPaged) {
   TempDir dir;
-  Store store = open_store(dir.path());
+  SqliteStore store = open_store(dir.path());
   ASSERT_TRUE(
       store.apply({.audit = {record("add", "ip_a"), record("add", "ip_b")}}));
   AuditRecord full{99,
@@ -279,7 +323,7 @@ TEST(Store, AuditIsNewestFirstAndPaged) {
 
 TEST(Store, NegativePagingIsRefused) {
   TempDir dir;
-  Store store = open_store(dir.path());
+  SqliteStore store = open_store(dir.path());
   auto page = store.audit(-1, 10);
   ASSERT_FALSE(page.ok());
   EXPECT_EQ(page.error().field, "offset");
@@ -289,17 +333,17 @@ TEST(Store, NegativePagingIsRefused) {
 TEST(Store, MovedStoreKeepsWorking) {
   TempDir dir;
   TempDir other;
-  Store store = open_store(dir.path());
-  Store moved(std::move(store));
+  SqliteStore store = open_store(dir.path());
+  SqliteStore moved(std::move(store));
   ASSERT_TRUE(moved.apply({.upserts = {entry("ip_a", "192.0.2.1", 1)}}));
-  Store assigned = open_store(other.path());
+  SqliteStore assigned = open_store(other.path());
   assigned = std::move(moved);
   EXPECT_EQ(assigned.entries()->size(), 1u);
 }
 
 void expect_refused_as_corrupt(const TempDir &dir) {
   const std::string before = read_bytes(dir.db());
-  auto store = Store::open(dir.path());
+  auto store = SqliteStore::open(dir.path());
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().code, "store_corrupt");
   EXPECT_NE(store.error().message.find(dir.db().string()), std::string::npos);
@@ -321,7 +365,7 @@ TEST(Store, NonSqliteFileIsRefusedAndLeftUntouched) {
 TEST(Store, DamagedPageIsRefusedAndLeftUntouched) {
   TempDir dir;
   {
-    Store store = open_store(dir.path());
+    SqliteStore store = open_store(dir.path());
     StoreChange change;
     for (int i = 0; i < 2000; ++i)
       change.upserts.push_back(numbered_entry(i, "some description"));
@@ -342,17 +386,17 @@ TEST(Store, ForeignSqliteDatabaseIsRefusedAndLeftUntouched) {
 TEST(Store, FileFromANewerSchemaVersionIsRefused) {
   TempDir dir;
   { open_store(dir.path()); }
-  sql(dir.db(), "PRAGMA user_version = 2");
-  auto store = Store::open(dir.path());
+  sql(dir.db(), "PRAGMA user_version = 3");
+  auto store = SqliteStore::open(dir.path());
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().code, "store_too_new");
-  EXPECT_NE(store.error().message.find("schema version 2"), std::string::npos)
+  EXPECT_NE(store.error().message.find("schema version 3"), std::string::npos)
       << store.error().message;
 }
 
 TEST(Store, HundredThousandUpsertsInOneChange) {
   TempDir dir;
-  Store store = open_store(dir.path());
+  SqliteStore store = open_store(dir.path());
   StoreChange change;
   for (int i = 0; i < 100000; ++i)
     change.upserts.push_back(numbered_entry(i));
@@ -399,7 +443,7 @@ TEST(Store, FullDiskWriteFailsCleanlyAndKeepsThePreviousState) {
     GTEST_SKIP() << "cannot mount a tmpfs on " << dir.path() << ": "
                  << disk.error();
   const std::string state_dir = dir.path().string();
-  auto store = Store::open(state_dir);
+  auto store = SqliteStore::open(state_dir);
   ASSERT_TRUE(store.ok()) << store.error().message;
   Entry kept = numbered_entry(0);
   ASSERT_TRUE(store->apply({.upserts = {kept}}));
@@ -425,13 +469,13 @@ TEST(Store, ReadOnlyFileSystemIsRefusedAtOpen) {
     GTEST_SKIP() << "cannot mount a tmpfs on " << dir.path() << ": "
                  << disk.error();
   const std::string state_dir = dir.path().string();
-  ASSERT_TRUE(Store::open(state_dir).ok());
+  ASSERT_TRUE(SqliteStore::open(state_dir).ok());
   ASSERT_EQ(::mount(nullptr, state_dir.c_str(), nullptr, MS_REMOUNT | MS_RDONLY,
                     nullptr),
             0)
       << std::strerror(errno);
 
-  auto store = Store::open(state_dir);
+  auto store = SqliteStore::open(state_dir);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().code, "store_write_failed");
   // It says why, not just "attempt to write a readonly database".

@@ -20,29 +20,44 @@
 #define XDPGATE_STATIC_ASSERT _Static_assert
 #endif
 
-/* Why a packet got its verdict, in the order the program decides it. */
+/*
+ * Why a packet got its verdict, in the order the program decides it. The
+ * one list: it makes the C enum here and the names the API, metrics and CLI
+ * show (userspace/model/verdicts.hpp). X(ENUM_SUFFIX, wire_name, value).
+ */
+#define XDPGATE_VERDICTS(X)                                                    \
+	X(ALLOWED, allowed, 0)		   /* source matched an entry */       \
+	X(EXEMPT_SOURCE, exempt_source, 1) /* source in the exempt ranges */   \
+	X(EXEMPT_PORT, exempt_port, 2)	   /* TCP/UDP port is exempt */        \
+	X(OUT_OF_SCOPE, out_of_scope, 3)   /* port is not protected */         \
+	X(REPLY, reply, 4)	     /* reply to a flow this host opened */    \
+	X(NON_IP, non_ip, 5)	     /* ARP, LLDP, ... */                      \
+	X(NDP, ndp, 6)		     /* ICMPv6 types 133-137 */                \
+	X(WOULD_DROP, would_drop, 7) /* denied, but mode off or monitor */     \
+	X(DROPPED, dropped, 8)	     /* denied while enforcing */              \
+	X(MALFORMED, malformed, 9)   /* too short or inconsistent */
+
+#define XDPGATE_VERDICT_ENUMERATOR(suffix, name, value)                        \
+	XDPGATE_VERDICT_##suffix = value,
 enum xdpgate_verdict {
-	XDPGATE_VERDICT_ALLOWED = 0, /* source matched an allow-list entry */
-	XDPGATE_VERDICT_EXEMPT_SOURCE =
-		1, /* source in the configured exempt ranges */
-	XDPGATE_VERDICT_EXEMPT_PORT =
-		2, /* TCP/UDP destination port is exempt */
-	XDPGATE_VERDICT_OUT_OF_SCOPE =
-		3,			/* destination port is not protected */
-	XDPGATE_VERDICT_REPLY = 4,	/* reply to a flow this host opened */
-	XDPGATE_VERDICT_NON_IP = 5,	/* ARP, LLDP, ... */
-	XDPGATE_VERDICT_NDP = 6,	/* ICMPv6 types 133-137 */
-	XDPGATE_VERDICT_WOULD_DROP = 7, /* denied, but mode off or monitor */
-	XDPGATE_VERDICT_DROPPED = 8,	/* denied while enforcing */
-	XDPGATE_VERDICT_MALFORMED = 9,	/* too short or inconsistent to parse */
-	XDPGATE_VERDICT_COUNT = 10,
+	XDPGATE_VERDICTS(XDPGATE_VERDICT_ENUMERATOR) XDPGATE_VERDICT_COUNT,
 };
 
-enum xdpgate_mode {
-	XDPGATE_MODE_OFF = 0, /* restriction inactive: pass, count would_drop */
-	XDPGATE_MODE_MONITOR = 1, /* restriction active, nothing dropped */
-	XDPGATE_MODE_ENFORCE = 2, /* denied sources are dropped */
-};
+/*
+ * The restriction's mode, the one list for the C enum here and the C++ Mode
+ * (userspace/model/mode.hpp). X(ENUM_SUFFIX, CxxName, wire_name, value).
+ *   off:     restriction inactive: pass, count would_drop
+ *   monitor: restriction active, nothing dropped
+ *   enforce: denied sources are dropped
+ */
+#define XDPGATE_MODES(X)                                                       \
+	X(OFF, Off, off, 0)                                                    \
+	X(MONITOR, Monitor, monitor, 1)                                        \
+	X(ENFORCE, Enforce, enforce, 2)
+
+#define XDPGATE_MODE_ENUMERATOR(suffix, cxx, name, value)                      \
+	XDPGATE_MODE_##suffix = value,
+enum xdpgate_mode { XDPGATE_MODES(XDPGATE_MODE_ENUMERATOR) };
 
 /* LPM trie keys: prefixlen first, as the kernel's struct bpf_lpm_trie_key. */
 struct xdpgate_lpm_v4_key {

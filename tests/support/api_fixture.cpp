@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "list/entry_json.hpp"
-#include "store/store.hpp"
+#include "model/entry_json.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace xdpgate::test {
 
@@ -28,48 +28,6 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-ListService::KernelSync FakeKernel::sync() {
-  return [this](const KernelChange &change) -> Status {
-    std::lock_guard lock(mutex_);
-    state_ = after_change(state_, change);
-    return {};
-  };
-}
-
-ListService::HitReader FakeKernel::hits() {
-  return [this](const IpPrefix &range)
-             -> std::optional<std::pair<std::uint64_t, EpochMs>> {
-    std::lock_guard lock(mutex_);
-    auto it = hits_.find(range);
-    if (it == hits_.end())
-      return std::nullopt;
-    return it->second;
-  };
-}
-
-ListService::KernelLookup FakeKernel::lookup() {
-  return [this](const IpPrefix &address) -> std::optional<IpPrefix> {
-    std::lock_guard lock(mutex_);
-    std::optional<IpPrefix> best;
-    for (const IpPrefix &p : state_.allow)
-      if (p.family == address.family && p.contains(address) &&
-          (!best || p.length > best->length))
-        best = p;
-    return best;
-  };
-}
-
-void FakeKernel::set_hits(const std::string &range, std::uint64_t count,
-                          EpochMs at) {
-  std::lock_guard lock(mutex_);
-  hits_[*IpPrefix::parse(range)] = {count, at};
-}
-
-KernelState FakeKernel::state() const {
-  std::lock_guard lock(mutex_);
-  return state_;
-}
-
 InProcessApi::InProcessApi(std::filesystem::path dir)
     : dir_(std::move(dir)), socket_(dir_ / "run" / "xdpgate.sock") {}
 
@@ -81,12 +39,12 @@ InProcessApi::~InProcessApi() {
 Status InProcessApi::start(api::ApiServerOptions options) {
   server_.reset();
   service_.reset();
-  auto store = Store::open(dir_ / "state");
+  auto store = SqliteStore::open(dir_ / "state");
   if (!store)
     return store.error();
   auto service =
-      ListService::open(std::move(*store), kernel_.sync(), kernel_.hits(),
-                        kernel_.lookup(), [this] { return now.load(); });
+      ListService::open(std::make_unique<SqliteStore>(std::move(*store)),
+                        kernel_, [this] { return now.load(); });
   if (!service)
     return service.error();
   service_ = std::move(*service);

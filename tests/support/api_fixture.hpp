@@ -38,22 +38,6 @@ private:
   std::filesystem::path path_;
 };
 
-// The kernel as the service sees it: the last state it was given, hit
-// counters per range, and longest-prefix match over the allow list.
-class FakeKernel {
-public:
-  ListService::KernelSync sync();
-  ListService::HitReader hits();
-  ListService::KernelLookup lookup();
-  void set_hits(const std::string &range, std::uint64_t count, EpochMs at);
-  KernelState state() const;
-
-private:
-  mutable std::mutex mutex_;
-  KernelState state_;
-  std::map<IpPrefix, std::pair<std::uint64_t, EpochMs>> hits_;
-};
-
 // The backend's views of the data path are fixed fakes: interfaces eth1
 // (attached, with counters) and eth2 (waiting), exemption 10943/tcp and
 // 192.0.2.0/28, protected port 22/tcp, one denied source 198.51.100.9 and
@@ -74,7 +58,7 @@ public:
 
   ListService &service() { return *service_; }
   const ListService &service() const { return *service_; }
-  FakeKernel &kernel() { return kernel_; }
+  ModelKernel &kernel() { return kernel_; }
   const std::filesystem::path &socket_path() const { return socket_; }
   // The backend the server was given, for starting a second server.
   api::ApiBackend backend();
@@ -94,7 +78,7 @@ public:
 private:
   std::filesystem::path dir_;
   std::filesystem::path socket_;
-  FakeKernel kernel_;
+  ModelKernel kernel_;
   std::unique_ptr<ListService> service_;
   std::unique_ptr<api::ApiServer> server_;
 };

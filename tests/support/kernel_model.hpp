@@ -1,13 +1,22 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// The kernel side of ListService as tests model it: the mode and the allow
-// list after each KernelChange, by AllowListChange's rules (ranges leave,
-// then ranges enter; a whole-list change drops everything else).
+// The kernel as the list service sees it (KernelPort), modelled for tests:
+// the mode and the allow list after each KernelChange by AllowListChange's
+// rules (ranges leave, then ranges enter; a whole-list change drops
+// everything else), longest-prefix match over that list, and hit counters
+// per range that, as in the kernel, start again from zero when a range
+// leaves the maps. It records every change it is asked for and can be told
+// to fail. Thread-safe for the API tests; single-threaded tests may read the
+// fields directly.
 #pragma once
 
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <vector>
 
-#include "list/list_service.hpp"
+#include "list/kernel_port.hpp"
 
 namespace xdpgate {
 
@@ -26,5 +35,76 @@ inline KernelState after_change(const KernelState &before,
   allow.insert(change.allow.added.begin(), change.allow.added.end());
   return {change.mode, {allow.begin(), allow.end()}};
 }
+
+class ModelKernel final : public KernelPort {
+public:
+  Status apply(const KernelChange &change) override {
+    std::lock_guard lock(mutex);
+    KernelState next = after_change(applied.value_or(KernelState{}), change);
+    calls.push_back(next);
+    changes.push_back(change);
+    if (fail_next > 0) {
+      --fail_next;
+      return Error{"kernel_update_failed", "the model kernel was told to fail"};
+    }
+    for (auto it = counted.begin(); it != counted.end();)
+      it = std::binary_search(next.allow.begin(), next.allow.end(), it->first)
+               ? std::next(it)
+               : counted.erase(it);
+    applied = std::move(next);
+    return {};
+  }
+
+  Status revert(const KernelChange &change, Mode mode) override {
+    return apply(inverse(change, mode));
+  }
+
+  std::optional<IpPrefix> lookup(const IpPrefix &address) const override {
+    std::lock_guard lock(mutex);
+    std::optional<IpPrefix> best;
+    if (!applied)
+      return best;
+    for (const IpPrefix &p : applied->allow)
+      if (p.family == address.family && p.contains(address) &&
+          (!best || p.length > best->length))
+        best = p;
+    return best;
+  }
+
+  std::optional<KernelHits> hits(const IpPrefix &range) const override {
+    std::lock_guard lock(mutex);
+    ++hit_reads;
+    auto it = counted.find(range);
+    if (it == counted.end())
+      return std::nullopt;
+    return it->second;
+  }
+
+  std::unordered_map<IpPrefix, KernelHits> all_hits() const override {
+    std::lock_guard lock(mutex);
+    ++batched_reads;
+    return {counted.begin(), counted.end()};
+  }
+
+  // What the kernel counted for a range it holds.
+  void count(const IpPrefix &range, std::uint64_t packets, EpochMs at) {
+    std::lock_guard lock(mutex);
+    counted[range] = KernelHits{packets, at};
+  }
+
+  KernelState state() const {
+    std::lock_guard lock(mutex);
+    return applied.value_or(KernelState{});
+  }
+
+  mutable std::mutex mutex;
+  std::vector<KernelState> calls;         // every change asked for, as a state
+  std::vector<KernelChange> changes;      // the same changes as sent
+  std::optional<KernelState> applied;     // what the kernel holds
+  int fail_next = 0;                      // fail this many apply calls
+  std::map<IpPrefix, KernelHits> counted; // per range the kernel holds
+  mutable std::size_t hit_reads = 0;      // hits() calls
+  mutable std::size_t batched_reads = 0;  // all_hits() calls
+};
 
 } // namespace xdpgate

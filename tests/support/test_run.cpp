@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "support/test_run.hpp"
 
-#include "datapath/verdicts.hpp"
+#include "model/verdicts.hpp"
 
 #include <bpf/bpf.h>
 #include <linux/bpf.h>

@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "list/entry.hpp"
 #include "list/list_service.hpp"
+#include "model/entry.hpp"
 
 namespace xdpgate::api {
 

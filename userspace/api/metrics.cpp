@@ -6,7 +6,7 @@
 
 #include "api/responses.hpp"
 #include "api/routes.hpp"
-#include "list/entry_json.hpp"
+#include "model/entry_json.hpp"
 
 namespace xdpgate::api {
 
@@ -98,7 +98,7 @@ void metrics(const ApiBackend &b, const Call &, httplib::Response &res) {
   sample(out, "xdpgate_restriction_active", "", state.active() ? "1" : "0");
   family(out, "xdpgate_mode", "gauge", "1 for the current mode.");
   for (Mode m : {Mode::Off, Mode::Monitor, Mode::Enforce})
-    sample(out, "xdpgate_mode", std::string("mode=\"") + to_string(m) + "\"",
+    sample(out, "xdpgate_mode", "mode=\"" + std::string(to_string(m)) + "\"",
            m == state.mode ? "1" : "0");
 
   family(out, "xdpgate_last_sync_timestamp_seconds", "gauge",

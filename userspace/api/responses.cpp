@@ -3,7 +3,7 @@
 
 #include <utility>
 
-#include "list/entry_json.hpp"
+#include "model/entry_json.hpp"
 
 namespace xdpgate::api {
 

@@ -8,7 +8,7 @@
 #include "api/request.hpp"
 #include "api/responses.hpp"
 #include "api/routes.hpp"
-#include "list/entry_json.hpp"
+#include "model/entry_json.hpp"
 
 namespace xdpgate::api {
 

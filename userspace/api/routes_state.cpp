@@ -8,7 +8,7 @@
 #include "api/request.hpp"
 #include "api/responses.hpp"
 #include "api/routes.hpp"
-#include "list/entry_json.hpp"
+#include "model/entry_json.hpp"
 
 namespace xdpgate::api {
 
@@ -88,7 +88,7 @@ void audit(const ApiBackend &b, const Call &call, httplib::Response &res) {
       query_int(call.http, "limit", 50, 1, kMaxAuditPage);
   if (!limit)
     return send_error(res, limit.error());
-  Result<Store::AuditPage> page = b.list.audit(*offset, *limit);
+  Result<AuditPage> page = b.list.audit(*offset, *limit);
   if (!page)
     return send_error(res, page.error());
   json items = json::array();

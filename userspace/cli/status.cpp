@@ -13,7 +13,7 @@
 #include "cli/tables.hpp"
 #include "cli/timestamps.hpp"
 #include "cli/views.hpp"
-#include "datapath/verdicts.hpp"
+#include "model/verdicts.hpp"
 
 namespace xdpgate::cli {
 

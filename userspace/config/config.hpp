@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "datapath/xdp_attachment.hpp"
+#include "model/attach_mode.hpp"
 #include "net/ip_prefix.hpp"
 
 namespace xdpgate {

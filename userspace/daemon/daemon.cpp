@@ -10,31 +10,23 @@
 #include <systemd/sd-daemon.h>
 
 #include "api/api_server.hpp"
-#include "daemon/clock.hpp"
 #include "daemon/interfaces.hpp"
 #include "datapath/data_path.hpp"
+#include "datapath/kernel.hpp"
 #include "datapath/tc_egress.hpp"
 #include "links/link_watcher.hpp"
 #include "list/list_service.hpp"
-#include "store/store.hpp"
+#include "model/clock.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace xdpgate {
 
 namespace {
 
-RuntimeConfig runtime_config(const Config &config, Mode mode) {
-  RuntimeConfig r;
-  r.mode = mode;
-  r.exempt_tcp_ports = {config.exempt_tcp_ports.begin(),
-                        config.exempt_tcp_ports.end()};
-  r.exempt_udp_ports = {config.exempt_udp_ports.begin(),
-                        config.exempt_udp_ports.end()};
-  r.protected_tcp_ports = {config.protected_tcp_ports.begin(),
-                           config.protected_tcp_ports.end()};
-  r.protected_udp_ports = {config.protected_udp_ports.begin(),
-                           config.protected_udp_ports.end()};
-  r.track_replies = true; // every protected interface records egress flows
-  return r;
+FilterSettings filter_settings(const Config &config) {
+  return {config.exempt_tcp_ports, config.exempt_udp_ports,
+          config.exempt_sources, config.protected_tcp_ports,
+          config.protected_udp_ports};
 }
 
 std::optional<gid_t> group_id(const std::string &name) {
@@ -60,27 +52,17 @@ bool bpffs_mounted(const std::filesystem::path &pin_dir) {
          static_cast<unsigned long>(fs.f_type) == BPF_FS_MAGIC;
 }
 
-nlohmann::json ports_json(const std::vector<std::uint16_t> &ports) {
-  return nlohmann::json(ports);
-}
-
 // Everything the running daemon owns, in construction order.
 class Daemon {
 public:
   Daemon(const DaemonOptions &options, Config config, DataPath path)
-      : options_(options), config_(std::move(config)), path_(std::move(path)),
-        interfaces_(path_, options.pin_dir, config_.attach_mode) {}
+      : options_(options), config_(std::move(config)),
+        kernel_(std::move(path), filter_settings(config_)),
+        interfaces_(kernel_.data_path(), options.pin_dir, config_.attach_mode) {
+  }
 
-  Status start(Store store) {
-    auto service = ListService::open(
-        std::move(store),
-        [this](const KernelChange &k) { return sync_kernel(k); },
-        [this](const IpPrefix &range) { return entry_hits(range); },
-        [this](const IpPrefix &address) {
-          std::lock_guard lock(kernel_mutex_);
-          return path_.lookup(address);
-        },
-        now_epoch_ms);
+  Status start(std::unique_ptr<Store> store) {
+    auto service = ListService::open(std::move(store), kernel_, now_epoch_ms);
     if (!service)
       return service.error();
     list_ = std::move(service.value());
@@ -98,13 +80,10 @@ public:
     api::ApiBackend backend{
         *list_,
         [this] { return interfaces_.status(); },
-        [this] { return exemptions(); },
-        [this] { return scope(); },
+        [this] { return exemptions(kernel_.settings()); },
+        [this] { return scope(kernel_.settings()); },
         [this](std::size_t top) { return interfaces_.denied(top); },
-        [this] {
-          std::lock_guard lock(kernel_mutex_);
-          return last_sync_;
-        }};
+        [this] { return kernel_.last_sync_at(); }};
     api::ApiServerOptions api_options;
     api_options.socket_path = config_.socket;
     api_options.access = {group_id(config_.write_group),
@@ -133,20 +112,9 @@ public:
         next->capacity != config_.capacity)
       spdlog::warn("socket, state_dir and capacity take effect only after a "
                    "restart of xdpgated");
-    {
-      std::lock_guard lock(kernel_mutex_);
-      config_.exempt_tcp_ports = next->exempt_tcp_ports;
-      config_.exempt_udp_ports = next->exempt_udp_ports;
-      config_.exempt_sources = next->exempt_sources;
-      config_.protected_tcp_ports = next->protected_tcp_ports;
-      config_.protected_udp_ports = next->protected_udp_ports;
-      config_.interfaces = next->interfaces;
-      if (Status s = path_.apply(runtime_config(config_, mode_),
-                                 config_.exempt_sources, {});
-          !s)
-        spdlog::error("applying the reloaded configuration failed: {}",
-                      s.error().message);
-    }
+    if (Status s = kernel_.reconfigure(filter_settings(*next)); !s)
+      spdlog::error("applying the reloaded configuration failed: {}",
+                    s.error().message);
     interfaces_.configure(next->interfaces);
     spdlog::info("configuration reloaded");
   }
@@ -158,52 +126,23 @@ public:
   }
 
 private:
-  Status sync_kernel(const KernelChange &k) {
-    std::lock_guard lock(kernel_mutex_);
-    RuntimeConfig config = runtime_config(config_, k.mode);
-    Status s = k.whole_list
-                   ? path_.sync({config, config_.exempt_sources, k.allow.added})
-                   : path_.apply(config, config_.exempt_sources, k.allow);
-    if (s) {
-      mode_ = k.mode;
-      last_sync_ = now_epoch_ms();
-    }
-    return s;
-  }
-
-  std::optional<std::pair<std::uint64_t, EpochMs>>
-  entry_hits(const IpPrefix &range) {
-    std::lock_guard lock(kernel_mutex_);
-    auto hits = path_.entry_hits(range);
-    if (!hits)
-      return std::nullopt;
-    EpochMs last =
-        hits->last_hit_ns ? monotonic_ns_to_epoch_ms(hits->last_hit_ns) : 0;
-    return std::pair{hits->packets, last};
-  }
-
-  nlohmann::json exemptions() {
-    std::lock_guard lock(kernel_mutex_);
+  static nlohmann::json exemptions(const FilterSettings &settings) {
     nlohmann::json sources = nlohmann::json::array();
-    for (const IpPrefix &p : config_.exempt_sources)
+    for (const IpPrefix &p : settings.exempt_sources)
       sources.push_back(p.to_string());
-    return {{"tcp_ports", ports_json(config_.exempt_tcp_ports)},
-            {"udp_ports", ports_json(config_.exempt_udp_ports)},
+    return {{"tcp_ports", settings.exempt_tcp_ports},
+            {"udp_ports", settings.exempt_udp_ports},
             {"sources", sources}};
   }
 
-  nlohmann::json scope() {
-    std::lock_guard lock(kernel_mutex_);
-    return {{"protected_tcp_ports", ports_json(config_.protected_tcp_ports)},
-            {"protected_udp_ports", ports_json(config_.protected_udp_ports)}};
+  static nlohmann::json scope(const FilterSettings &settings) {
+    return {{"protected_tcp_ports", settings.protected_tcp_ports},
+            {"protected_udp_ports", settings.protected_udp_ports}};
   }
 
   const DaemonOptions &options_;
-  std::mutex kernel_mutex_; // guards config_, path_, last_*
-  Config config_;
-  DataPath path_;
-  Mode mode_ = Mode::Off; // as last written to the kernel
-  std::optional<EpochMs> last_sync_;
+  const Config config_; // as started; reload() changes only the kernel's part
+  Kernel kernel_;
   Interfaces interfaces_;
   std::unique_ptr<ListService> list_;
   std::unique_ptr<LinkWatcher> links_;
@@ -245,7 +184,7 @@ int run_daemon(const DaemonOptions &options) {
                   options.pin_dir.string());
     return 1;
   }
-  auto store = Store::open(config->state_dir);
+  auto store = SqliteStore::open(config->state_dir);
   if (!store) {
     spdlog::error("{}", store.error().message);
     return 1;
@@ -260,7 +199,9 @@ int run_daemon(const DaemonOptions &options) {
   }
 
   Daemon daemon(options, std::move(config.value()), std::move(path.value()));
-  if (Status s = daemon.start(std::move(store.value())); !s) {
+  if (Status s =
+          daemon.start(std::make_unique<SqliteStore>(std::move(store.value())));
+      !s) {
     spdlog::error("{}", s.error().message);
     return 1;
   }

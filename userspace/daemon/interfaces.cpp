@@ -5,9 +5,9 @@
 #include <set>
 #include <spdlog/spdlog.h>
 
-#include "daemon/clock.hpp"
 #include "datapath/tc_egress.hpp"
-#include "datapath/verdicts.hpp"
+#include "model/clock.hpp"
+#include "model/verdicts.hpp"
 
 namespace xdpgate {
 

@@ -88,7 +88,7 @@ Result<std::uint32_t> max_entries(int fd) {
 
 AllowListMaps::AllowListMaps(int stats_fd, int host_filter_fd,
                              int block_filter_fd, std::uint32_t capacity)
-    : stats_fd_(stats_fd), capacity_(capacity),
+    : stats_(stats_fd), capacity_(capacity),
       host_filter_(PresenceFilter::Kind::Hosts, host_filter_fd),
       block_filter_(PresenceFilter::Kind::Blocks, block_filter_fd) {}
 
@@ -282,23 +282,6 @@ void AllowListMaps::give_back(const std::vector<std::uint32_t> &slots) {
   free_slots_.insert(free_slots_.begin(), slots.begin(), slots.end());
 }
 
-Status AllowListMaps::clear_stats(const std::vector<std::uint32_t> &slots) {
-  // In chunks: a million new entries would otherwise need a zeroed buffer of
-  // a million times the CPU count at once.
-  constexpr std::size_t kChunk = 1 << 14;
-  std::vector<xdpgate_entry_stats> zeros(std::min(slots.size(), kChunk) *
-                                         possible_cpus());
-  for (std::size_t at = 0; at < slots.size(); at += kChunk) {
-    auto count =
-        static_cast<std::uint32_t>(std::min(kChunk, slots.size() - at));
-    if (Status s = batch_update(stats_fd_, &slots[at], zeros.data(), count,
-                                "clearing entry statistics failed");
-        !s)
-      return s;
-  }
-  return {};
-}
-
 Status AllowListMaps::remove_in_place(Trie &trie,
                                       const std::vector<IpPrefix> &removed) {
   // Filter bits clear only after their entries have left the tables.
@@ -345,7 +328,7 @@ Status AllowListMaps::add_in_place(Trie &trie,
   Result<std::vector<std::uint32_t>> slots = take_slots(added.size());
   if (!slots)
     return slots.error();
-  if (Status s = clear_stats(*slots); !s) {
+  if (Status s = stats_.clear(*slots); !s) {
     give_back(*slots);
     return s;
   }
@@ -442,7 +425,7 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
   if (!fresh_hosts)
     return failed(fresh_hosts.error());
 
-  Status filled = clear_stats(*new_slots);
+  Status filled = stats_.clear(*new_slots);
   if (filled)
     filled = batch_update(fresh->get(), rows.keys.data(), rows.values.data(),
                           static_cast<std::uint32_t>(rows.values.size()),
@@ -524,15 +507,20 @@ std::optional<EntryHits> AllowListMaps::hits(const IpPrefix &range) const {
   auto it = trie.slots.find(range);
   if (it == trie.slots.end())
     return std::nullopt;
-  std::vector<xdpgate_entry_stats> per_cpu(possible_cpus());
-  if (bpf_map_lookup_elem(stats_fd_, &it->second, per_cpu.data()) != 0)
-    return std::nullopt;
-  EntryHits hits;
-  for (const xdpgate_entry_stats &s : per_cpu) {
-    hits.packets += s.packets;
-    hits.last_hit_ns = std::max<std::uint64_t>(hits.last_hit_ns, s.last_hit_ns);
-  }
-  return hits;
+  return stats_.read(it->second);
+}
+
+Result<std::vector<std::pair<IpPrefix, EntryHits>>>
+AllowListMaps::all_hits() const {
+  auto per_slot = stats_.read_all(2 * capacity_);
+  if (!per_slot)
+    return per_slot.error();
+  std::vector<std::pair<IpPrefix, EntryHits>> out;
+  out.reserve(v4_.slots.size() + v6_.slots.size());
+  for (const Trie *trie : {&v4_, &v6_})
+    for (const auto &[range, slot] : trie->slots)
+      out.emplace_back(range, (*per_slot)[slot]);
+  return out;
 }
 
 } // namespace xdpgate

@@ -17,16 +17,12 @@
 
 #include "common/fd.hpp"
 #include "common/result.hpp"
-#include "datapath/allow_list_change.hpp"
+#include "datapath/entry_stats.hpp"
 #include "datapath/presence_filter.hpp"
+#include "model/allow_list_change.hpp"
 #include "net/ip_prefix.hpp"
 
 namespace xdpgate {
-
-struct EntryHits {
-  std::uint64_t packets = 0;
-  std::uint64_t last_hit_ns = 0; // CLOCK_MONOTONIC; 0 = never
-};
 
 // Empty tables of the layouts the XDP program expects.
 Result<Fd> create_lpm_trie(Family family, std::uint32_t capacity);
@@ -56,6 +52,8 @@ public:
   std::vector<IpPrefix> prefixes() const;
   std::optional<IpPrefix> lookup(const IpPrefix &address) const;
   std::optional<EntryHits> hits(const IpPrefix &range) const;
+  // Every listed range's hits, from one batched read of the statistics.
+  Result<std::vector<std::pair<IpPrefix, EntryHits>>> all_hits() const;
 
 private:
   // One family: the trie of every entry, the hash of its full-length
@@ -88,9 +86,8 @@ private:
                  const std::vector<IpPrefix> &removed);
   Result<std::vector<std::uint32_t>> take_slots(std::size_t count);
   void give_back(const std::vector<std::uint32_t> &slots);
-  Status clear_stats(const std::vector<std::uint32_t> &slots);
 
-  int stats_fd_ = -1;
+  EntryStats stats_;
   std::uint32_t capacity_ = 0;
   Trie v4_{Family::V4};
   Trie v6_{Family::V6};

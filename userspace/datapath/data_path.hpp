@@ -19,7 +19,7 @@
 #include "common/result.hpp"
 #include "datapath/allow_list_maps.hpp"
 #include "datapath/skeleton.hpp"
-#include "list/entry.hpp"
+#include "model/mode.hpp"
 #include "net/ip_prefix.hpp"
 #include "xdpgate/abi.h"
 
@@ -97,6 +97,9 @@ public:
   }
   std::optional<EntryHits> entry_hits(const IpPrefix &range) const {
     return allow_.hits(range);
+  }
+  Result<std::vector<std::pair<IpPrefix, EntryHits>>> all_hits() const {
+    return allow_.all_hits();
   }
   Result<VerdictCounters> verdict_counters() const;
   Result<std::vector<DeniedSource>> denied_sources() const;

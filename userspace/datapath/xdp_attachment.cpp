@@ -9,18 +9,6 @@
 
 namespace xdpgate {
 
-std::string_view to_string(AttachMode mode) {
-  switch (mode) {
-  case AttachMode::Native:
-    return "native";
-  case AttachMode::Generic:
-    return "generic";
-  case AttachMode::Auto:
-    break;
-  }
-  return "auto";
-}
-
 const char *to_string(XdpMode mode) {
   return mode == XdpMode::Native ? "native" : "generic";
 }

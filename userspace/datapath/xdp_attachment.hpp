@@ -14,15 +14,12 @@
 
 #include "common/fd.hpp"
 #include "common/result.hpp"
+#include "model/attach_mode.hpp"
 
 namespace xdpgate {
 
-// What the operator asks for; auto: native where the driver supports it,
-// else generic.
-enum class AttachMode { Auto, Native, Generic };
 enum class XdpMode { Native, Generic }; // what the kernel gave
 
-std::string_view to_string(AttachMode mode);
 const char *to_string(XdpMode mode);
 
 class XdpAttachment {

@@ -23,7 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "list/entry.hpp"
+#include "model/entry.hpp"
 
 namespace xdpgate {
 

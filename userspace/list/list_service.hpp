@@ -1,39 +1,31 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The allow list and its rules (SPEC §2). Every operation validates first,
-// then commits one store transaction whose last step syncs the kernel maps,
-// so a change is acknowledged only when it is both durable and enforced, and
-// a refused change leaves both untouched. Thread-safe: one mutex serialises
+// plans the change, writes it to the store, makes the kernel enforce it, and
+// only then commits the store (Impl::commit in list_core.cpp), so a
+// change is acknowledged only when it is both durable and enforced, and a
+// refused change leaves both untouched. Thread-safe: one mutex serialises
 // every operation.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.hpp"
-#include "datapath/allow_list_change.hpp"
 #include "list/csv.hpp"
-#include "list/entry.hpp"
+#include "list/kernel_port.hpp"
+#include "model/entry.hpp"
 #include "net/ip_prefix.hpp"
 #include "store/store.hpp"
 
 namespace xdpgate {
 
-// What a committed change does to the kernel side (DataPath in the daemon):
-// the mode it leaves, and the enabled ranges that leave and enter the allow
-// list. At start, `whole_list` says `allow.added` is the entire list and the
-// kernel drops anything else it holds (say, from a previous process).
-struct KernelChange {
-  Mode mode = Mode::Off;
-  AllowListChange allow;
-  bool whole_list = false;
-};
-
-// An entry as the API shows it: the record plus kernel statistics.
+// An entry as the API shows it: the record plus its statistics (the hits of
+// earlier ranges and enablings plus what the kernel counts now).
 struct EntryView {
   Entry entry;
   std::uint64_t hits = 0;
@@ -45,11 +37,15 @@ struct AddOutcome {
   bool created = false; // false: the range was listed and got updated
 };
 
+// What an add, a replace or an import asks for one range. An upsert of a
+// listed range sets the description (to none when none is given) and, when
+// given, `enabled` and `expires_at`; a new entry takes the defaults for
+// what is not given (enabled, no expiry).
 struct NewEntry {
   std::string ip_range; // raw text, validated by the service
   std::optional<std::string> description;
-  bool enabled = true;
-  std::optional<EpochMs> expires_at;
+  std::optional<bool> enabled;
+  std::optional<std::optional<EpochMs>> expires_at; // {nullopt}: none
 };
 
 struct EntryPatch {
@@ -97,29 +93,20 @@ struct ListWarnings {
 class ListService {
 public:
   using Clock = std::function<EpochMs()>;
-  // Applies a change to the kernel. On failure the service applies the
-  // inverse change, which restores the kernel (AllowListChange says why).
-  using KernelSync = std::function<Status(const KernelChange &)>;
-  // Reads hits for an enabled range from the kernel (nullopt if absent).
-  using HitReader =
-      std::function<std::optional<std::pair<std::uint64_t, EpochMs>>(
-          const IpPrefix &)>;
-  // Longest-prefix match in the kernel's trie.
-  using KernelLookup =
-      std::function<std::optional<IpPrefix>(const IpPrefix &address)>;
 
-  // Loads the list and state from the store and syncs the kernel to them.
-  static Result<std::unique_ptr<ListService>> open(Store store, KernelSync sync,
-                                                   HitReader hits,
-                                                   KernelLookup lookup,
-                                                   Clock clock);
+  // Loads the list and state from the store and makes the kernel enforce
+  // them. The kernel must outlive the service.
+  static Result<std::unique_ptr<ListService>>
+  open(std::unique_ptr<Store> store, KernelPort &kernel, Clock clock);
 
   std::vector<EntryView> list(bool include_disabled) const;
   Result<EntryView> get(const std::string &id) const;
-  // Upsert by range: a listed range gets the new description (or none) and
-  // the existing entry comes back. All or nothing.
+  // Upsert by range (NewEntry says what a listed range gets); the existing
+  // entry comes back. A range twice in one request is refused. All or
+  // nothing.
   Result<std::vector<AddOutcome>> add(const std::vector<NewEntry> &entries,
-                                      const std::string &actor);
+                                      const std::string &actor,
+                                      bool force = false);
   Result<std::vector<EntryView>> replace(const std::vector<NewEntry> &entries,
                                          const std::string &actor, bool force);
   Result<EntryView> update(const std::string &id, const EntryPatch &patch,
@@ -146,7 +133,7 @@ public:
   std::size_t total_count() const;
   ListWarnings warnings(std::chrono::milliseconds stale_after) const;
 
-  Result<Store::AuditPage> audit(std::int64_t offset, std::int64_t limit) const;
+  Result<AuditPage> audit(std::int64_t offset, std::int64_t limit) const;
 
   // Disables expired entries and reverts unconfirmed activations; the daemon
   // calls it every second.
@@ -154,10 +141,10 @@ public:
 
   ~ListService();
 
+  struct Impl; // list/list_core.hpp
+
 private:
-  ListService(Store store, KernelSync sync, HitReader hits, KernelLookup lookup,
-              Clock clock);
-  struct Impl;
+  explicit ListService(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

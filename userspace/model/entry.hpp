@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The allow list's records: an entry, the restriction state and an audit
-// record. One definition, shared by the list rules, the store and the API.
+// record. One definition, shared by the list rules, the stores, the data path
+// and the API; they depend on nothing above them.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
+#include "model/mode.hpp"
 #include "net/ip_prefix.hpp"
 
 namespace xdpgate {
@@ -23,11 +25,15 @@ struct Entry {
   EpochMs created_at = 0;
   std::optional<EpochMs> updated_at; // null until the first update
   std::optional<EpochMs> expires_at; // disabled automatically at this time
+  // Hits the kernel counted under the entry's earlier ranges or before it was
+  // last disabled: the kernel's counters start again from zero when a range
+  // enters its maps, so these keep an entry's history (and stale detection)
+  // across a disable and enable or a change of range.
+  std::uint64_t past_hits = 0;
+  std::optional<EpochMs> past_last_hit_at;
 
   bool operator==(const Entry &) const = default;
 };
-
-enum class Mode : std::uint8_t { Off = 0, Monitor = 1, Enforce = 2 };
 
 struct RestrictionState {
   Mode mode = Mode::Off; // Off means the restriction is inactive

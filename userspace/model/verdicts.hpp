@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The names of enum xdpgate_verdict as the API, metrics and CLI show them,
-// in the enum's (decision) order.
+// in the enum's (decision) order, made from the one list in abi.h.
 #pragma once
 
 #include <array>
@@ -10,9 +10,9 @@
 
 namespace xdpgate {
 
+#define XDPGATE_VERDICT_NAME(suffix, name, value) #name,
 inline constexpr std::array<std::string_view, XDPGATE_VERDICT_COUNT>
-    kVerdictNames = {"allowed", "exempt_source", "exempt_port", "out_of_scope",
-                     "reply",   "non_ip",        "ndp",         "would_drop",
-                     "dropped", "malformed"};
+    kVerdictNames = {XDPGATE_VERDICTS(XDPGATE_VERDICT_NAME)};
+#undef XDPGATE_VERDICT_NAME
 
 } // namespace xdpgate

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-#include "list/entry_json.hpp"
+#include "model/entry_json.hpp"
 
 namespace xdpgate {
 
@@ -8,17 +8,6 @@ template <typename T> nlohmann::json or_null(const std::optional<T> &value) {
   return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
 } // namespace
-
-const char *to_string(Mode mode) {
-  switch (mode) {
-  case Mode::Monitor:
-    return "monitor";
-  case Mode::Enforce:
-    return "enforce";
-  default:
-    return "off";
-  }
-}
 
 nlohmann::json to_json(const Entry &entry) {
   return {{"id", entry.id},

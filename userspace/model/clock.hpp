@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <time.h>
 
-#include "list/entry.hpp"
+#include "model/entry.hpp"
 
 namespace xdpgate {
 

@@ -4,11 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "list/entry.hpp"
+#include "model/entry.hpp"
 
 namespace xdpgate {
 
-const char *to_string(Mode mode);
 nlohmann::json to_json(const Entry &entry);
 nlohmann::json to_json(const RestrictionState &state);
 

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "datapath/entry_stats.hpp"
+
+#include <bpf/bpf.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "datapath/skeleton.hpp"
+#include "xdpgate/abi.h"
+
+namespace xdpgate {
+
+namespace {
+
+// In chunks: a million slots would otherwise need a buffer of a million
+// times the CPU count at once.
+constexpr std::size_t kChunk = 1 << 14;
+
+void add_cpu(EntryHits &sum, const xdpgate_entry_stats &cpu) {
+  sum.packets += cpu.packets;
+  sum.last_hit_ns = std::max<std::uint64_t>(sum.last_hit_ns, cpu.last_hit_ns);
+}
+
+} // namespace
+
+Status EntryStats::clear(const std::vector<std::uint32_t> &slots) const {
+  std::vector<xdpgate_entry_stats> zeros(std::min(slots.size(), kChunk) *
+                                         possible_cpus());
+  for (std::size_t at = 0; at < slots.size(); at += kChunk) {
+    auto count =
+        static_cast<std::uint32_t>(std::min(kChunk, slots.size() - at));
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    if (bpf_map_update_batch(fd_, &slots[at], zeros.data(), &count, &opts) != 0)
+      return system_error("kernel_update_failed",
+                          "clearing entry statistics failed");
+  }
+  return {};
+}
+
+std::optional<EntryHits> EntryStats::read(std::uint32_t slot) const {
+  std::vector<xdpgate_entry_stats> per_cpu(possible_cpus());
+  if (bpf_map_lookup_elem(fd_, &slot, per_cpu.data()) != 0)
+    return std::nullopt;
+  EntryHits hits;
+  for (const xdpgate_entry_stats &s : per_cpu)
+    add_cpu(hits, s);
+  return hits;
+}
+
+Result<std::vector<EntryHits>> EntryStats::read_all(std::uint32_t count) const {
+  const std::size_t cpus = possible_cpus();
+  std::vector<EntryHits> out(count);
+  std::vector<std::uint32_t> keys(kChunk);
+  std::vector<xdpgate_entry_stats> values(kChunk * cpus);
+  std::uint32_t next = 0; // the batch token of an array is the next index
+  bool first = true;
+  while (next < count) {
+    auto asked =
+        static_cast<std::uint32_t>(std::min<std::size_t>(kChunk, count - next));
+    std::uint32_t got = asked;
+    std::uint32_t token = next;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int err = bpf_map_lookup_batch(fd_, first ? nullptr : &next, &token,
+                                   keys.data(), values.data(), &got, &opts);
+    // ENOENT marks the map's last batch, which may still carry rows.
+    if (err != 0 && errno != ENOENT)
+      return system_error("kernel_read_failed",
+                          "reading entry statistics failed");
+    for (std::uint32_t k = 0; k < got; ++k)
+      if (keys[k] < count)
+        for (std::size_t c = 0; c < cpus; ++c)
+          add_cpu(out[keys[k]], values[k * cpus + c]);
+    if (err != 0 || got == 0)
+      break;
+    next = token;
+    first = false;
+  }
+  return out;
+}
+
+} // namespace xdpgate

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "datapath/kernel.hpp"
+
+#include "model/clock.hpp"
+
+namespace xdpgate {
+
+namespace {
+
+KernelHits hits_of(const EntryHits &counted) {
+  KernelHits hits;
+  hits.packets = counted.packets;
+  if (counted.last_hit_ns)
+    hits.last_hit_at = monotonic_ns_to_epoch_ms(counted.last_hit_ns);
+  return hits;
+}
+
+} // namespace
+
+Kernel::Kernel(DataPath path, FilterSettings settings)
+    : path_(std::move(path)), settings_(std::move(settings)) {}
+
+RuntimeConfig Kernel::runtime_config(Mode mode) const {
+  RuntimeConfig r;
+  r.mode = mode;
+  r.exempt_tcp_ports = {settings_.exempt_tcp_ports.begin(),
+                        settings_.exempt_tcp_ports.end()};
+  r.exempt_udp_ports = {settings_.exempt_udp_ports.begin(),
+                        settings_.exempt_udp_ports.end()};
+  r.protected_tcp_ports = {settings_.protected_tcp_ports.begin(),
+                           settings_.protected_tcp_ports.end()};
+  r.protected_udp_ports = {settings_.protected_udp_ports.begin(),
+                           settings_.protected_udp_ports.end()};
+  r.track_replies = true; // every protected interface records egress flows
+  return r;
+}
+
+Status Kernel::apply(const KernelChange &change) {
+  std::lock_guard lock(mutex_);
+  const RuntimeConfig config = runtime_config(change.mode);
+  Status s =
+      change.whole_list
+          ? path_.sync({config, settings_.exempt_sources, change.allow.added})
+          : path_.apply(config, settings_.exempt_sources, change.allow);
+  if (s) {
+    mode_ = change.mode;
+    last_sync_ = now_epoch_ms();
+  }
+  return s;
+}
+
+Status Kernel::revert(const KernelChange &change, Mode mode) {
+  return apply(inverse(change, mode));
+}
+
+std::optional<IpPrefix> Kernel::lookup(const IpPrefix &address) const {
+  std::lock_guard lock(mutex_);
+  return path_.lookup(address);
+}
+
+std::optional<KernelHits> Kernel::hits(const IpPrefix &range) const {
+  std::lock_guard lock(mutex_);
+  auto counted = path_.entry_hits(range);
+  if (!counted)
+    return std::nullopt;
+  return hits_of(*counted);
+}
+
+std::unordered_map<IpPrefix, KernelHits> Kernel::all_hits() const {
+  std::lock_guard lock(mutex_);
+  std::unordered_map<IpPrefix, KernelHits> out;
+  auto counted = path_.all_hits();
+  // A failed read shows no hits; the next read tries again.
+  if (!counted)
+    return out;
+  out.reserve(counted->size());
+  for (const auto &[range, hits] : *counted)
+    out.emplace(range, hits_of(hits));
+  return out;
+}
+
+Status Kernel::reconfigure(FilterSettings settings) {
+  std::lock_guard lock(mutex_);
+  settings_ = std::move(settings);
+  return path_.apply(runtime_config(mode_), settings_.exempt_sources, {});
+}
+
+FilterSettings Kernel::settings() const {
+  std::lock_guard lock(mutex_);
+  return settings_;
+}
+
+std::optional<EpochMs> Kernel::last_sync_at() const {
+  std::lock_guard lock(mutex_);
+  return last_sync_;
+}
+
+} // namespace xdpgate

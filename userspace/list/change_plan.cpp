@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "list/change_plan.hpp"
+
+#include <algorithm>
+
+namespace xdpgate {
+
+namespace {
+
+// The later of two optional times.
+std::optional<EpochMs> latest(std::optional<EpochMs> a,
+                              std::optional<EpochMs> b) {
+  if (!a)
+    return b;
+  if (!b)
+    return a;
+  return std::max(*a, *b);
+}
+
+} // namespace
+
+KernelChange kernel_change(const StoreChange &change, const ListIndex &index,
+                           Mode mode) {
+  KernelChange k;
+  k.mode = mode;
+  k.allow.atomic = change.replace_all;
+  auto leaves = [&](ListIndex::Iter it) {
+    if (it != index.end() && it->second.enabled)
+      k.allow.removed.push_back(it->second.range);
+  };
+  if (change.replace_all) {
+    for (auto it = index.begin(); it != index.end(); ++it)
+      leaves(it);
+  } else {
+    for (const std::string &id : change.deletes)
+      leaves(index.find(id));
+    for (const Entry &e : change.upserts)
+      leaves(index.find(e.id));
+  }
+  for (const Entry &e : change.upserts)
+    if (e.enabled)
+      k.allow.added.push_back(e.range);
+  return k;
+}
+
+std::size_t enabled_after(const StoreChange &change, const ListIndex &index) {
+  std::size_t n = change.replace_all ? 0 : index.enabled();
+  auto was_enabled = [&](const std::string &id) {
+    auto it = index.find(id);
+    return !change.replace_all && it != index.end() && it->second.enabled;
+  };
+  for (const std::string &id : change.deletes)
+    n -= was_enabled(id);
+  for (const Entry &e : change.upserts)
+    n = n - was_enabled(e.id) + e.enabled;
+  return n;
+}
+
+void carry_hits(StoreChange &change, const ListIndex &index,
+                const KernelPort &kernel) {
+  for (Entry &after : change.upserts) {
+    auto before = index.find(after.id);
+    if (before == index.end() || !before->second.enabled)
+      continue;
+    const IpPrefix &range = before->second.range;
+    if (after.enabled && after.range == range)
+      continue; // stays in the kernel, counters and all
+    if (auto counted = kernel.hits(range)) {
+      after.past_hits += counted->packets;
+      after.past_last_hit_at =
+          latest(after.past_last_hit_at, counted->last_hit_at);
+    }
+  }
+}
+
+KernelHits total_hits(const Entry &entry, const KernelHits *in_kernel) {
+  KernelHits total{entry.past_hits, entry.past_last_hit_at};
+  if (in_kernel && entry.enabled) {
+    total.packets += in_kernel->packets;
+    total.last_hit_at = latest(total.last_hit_at, in_kernel->last_hit_at);
+  }
+  return total;
+}
+
+} // namespace xdpgate

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "list/list_core.hpp"
+
+#include <malloc.h>
+
+#include "list/change_plan.hpp"
+
+namespace xdpgate {
+
+ReleaseMemoryAfter::~ReleaseMemoryAfter() {
+  if (entries >= kLargeChange)
+    malloc_trim(0);
+}
+
+Status ListService::Impl::commit(StoreChange change) {
+  carry_hits(change, index, kernel);
+  const RestrictionState next = change.state.value_or(state);
+  const KernelChange planned = kernel_change(change, index, next.mode);
+  auto txn = store->begin(change);
+  if (!txn)
+    return txn.error();
+  // Until the commit below succeeds, every way out rolls the store back
+  // (the Txn's destructor) and puts the kernel back as it was.
+  if (Status s = kernel.apply(planned); !s) {
+    (void)kernel.revert(planned, state.mode); // a part may have been applied
+    return s;
+  }
+  if (Status s = (*txn)->commit(); !s) {
+    (void)kernel.revert(planned, state.mode);
+    return s;
+  }
+  const bool large =
+      change.upserts.size() + change.deletes.size() >= kLargeChange;
+  state = next;
+  index.apply(std::move(change));
+  if (large)
+    store->release_memory();
+  return {};
+}
+
+EntryView ListService::Impl::view(ListIndex::Iter it) const {
+  Entry entry = index.entry(it);
+  std::optional<KernelHits> counted;
+  if (entry.enabled)
+    counted = kernel.hits(entry.range);
+  KernelHits total = total_hits(entry, counted ? &*counted : nullptr);
+  return EntryView{std::move(entry), total.packets, total.last_hit_at};
+}
+
+EntryView ListService::Impl::view(ListIndex::Iter it,
+                                  const HitTable &hits) const {
+  Entry entry = index.entry(it);
+  auto counted = hits.find(entry.range);
+  KernelHits total =
+      total_hits(entry, counted == hits.end() ? nullptr : &counted->second);
+  return EntryView{std::move(entry), total.packets, total.last_hit_at};
+}
+
+ListService::ListService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ListService::~ListService() = default;
+
+Result<std::unique_ptr<ListService>>
+ListService::open(std::unique_ptr<Store> store, KernelPort &kernel,
+                  Clock clock) {
+  ReleaseMemoryAfter release;
+  Result<std::vector<Entry>> entries = store->entries();
+  if (!entries)
+    return entries.error();
+  release.entries = entries->size();
+  Result<RestrictionState> state = store->state();
+  if (!state)
+    return state.error();
+  auto impl =
+      std::make_unique<Impl>(std::move(store), kernel, std::move(clock));
+  KernelChange whole;
+  whole.mode = state->mode;
+  whole.whole_list = true;
+  for (const Entry &e : *entries)
+    if (e.enabled)
+      whole.allow.added.push_back(e.range);
+  if (Status s = impl->index.load(std::move(*entries)); !s)
+    return s.error();
+  entries = std::vector<Entry>();
+  impl->state = *state;
+  if (Status s = kernel.apply(whole); !s)
+    return s.error();
+  if (release.entries >= kLargeChange)
+    impl->store->release_memory();
+  return std::unique_ptr<ListService>(new ListService(std::move(impl)));
+}
+
+} // namespace xdpgate

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// What the list service's operations share: the lock, the store, the kernel,
+// the index, the restriction state, and commit(), the one place where a
+// change becomes durable and enforced. Private to userspace/list/.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "list/entry_ids.hpp"
+#include "list/kernel_port.hpp"
+#include "list/list_index.hpp"
+#include "list/list_service.hpp"
+#include "list/rules.hpp"
+#include "store/store.hpp"
+
+namespace xdpgate {
+
+// After a change of this many entries the heap goes back to the system.
+inline constexpr std::size_t kLargeChange = 10000;
+
+// Declared first in an operation, so that it runs once the operation's
+// temporaries are freed: after a large change the heap goes back to the
+// system instead of keeping the daemon at its peak size.
+class ReleaseMemoryAfter {
+public:
+  explicit ReleaseMemoryAfter(std::size_t entries = 0) : entries(entries) {}
+  ReleaseMemoryAfter(const ReleaseMemoryAfter &) = delete;
+  ReleaseMemoryAfter &operator=(const ReleaseMemoryAfter &) = delete;
+  ~ReleaseMemoryAfter();
+  std::size_t entries;
+};
+
+using HitTable = std::unordered_map<IpPrefix, KernelHits>;
+
+struct ListService::Impl {
+  Impl(std::unique_ptr<Store> store, KernelPort &kernel, Clock clock)
+      : store(std::move(store)), kernel(kernel), clock(std::move(clock)) {}
+
+  // Durable and enforced, or neither. Takes the change: its entries move
+  // into the index once committed.
+  Status commit(StoreChange change);
+
+  // An entry and its statistics, with one kernel read.
+  EntryView view(ListIndex::Iter it) const;
+  // The same from a batched read of every entry's hits.
+  EntryView view(ListIndex::Iter it, const HitTable &hits) const;
+
+  // How an upsert is audited: a record per entry (API calls), or as a bulk
+  // change (bulk_audit.hpp) listing every entry it adds or updates.
+  enum class AuditStyle { PerEntry, Bulk };
+  struct Placed {
+    std::string id;
+    bool created = false;
+  };
+  // Upserts `wanted` (no range twice), in request order (list_upsert.cpp).
+  Result<std::vector<Placed>> upsert(std::vector<Wanted> wanted,
+                                     const std::string &actor, AuditStyle audit,
+                                     bool force);
+  // Makes `wanted` (no range twice) the whole list; the ids of the new list,
+  // in request order (list_upsert.cpp).
+  Result<std::vector<std::string>>
+  replace(std::vector<Wanted> wanted, const std::string &actor, bool force);
+
+  mutable std::mutex mutex;
+  std::unique_ptr<Store> store;
+  KernelPort &kernel;
+  Clock clock;
+  ListIndex index;
+  RestrictionState state;
+  EntryIds ids;
+};
+
+} // namespace xdpgate

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "list/list_index.hpp"
+
+#include <algorithm>
+
+namespace xdpgate {
+
+namespace {
+
+EpochMs time_or_none(const std::optional<EpochMs> &t) {
+  return t.value_or(ListIndex::kNoTime);
+}
+
+} // namespace
+
+std::optional<EntryId> EntryId::of(std::string_view id) {
+  if (id.size() > kMax)
+    return std::nullopt;
+  EntryId out;
+  std::copy(id.begin(), id.end(), out.text.begin());
+  out.size = static_cast<std::uint8_t>(id.size());
+  return out;
+}
+
+std::optional<EpochMs> ListIndex::time(EpochMs t) {
+  return t == kNoTime ? std::nullopt : std::optional(t);
+}
+
+Status ListIndex::load(std::vector<Entry> &&entries) {
+  clear();
+  by_id_.reserve(entries.size());
+  by_range_.reserve(entries.size());
+  for (Entry &e : entries) {
+    auto id = EntryId::of(e.id);
+    if (!id)
+      return Error{"store_corrupt",
+                   "the store holds an entry id longer than " +
+                       std::to_string(EntryId::kMax) + " characters (" + e.id +
+                       "), which no xdpgate makes; restore a backup"};
+    by_range_[e.range] = *id;
+    Listed &l = by_id_[*id];
+    l.position = next_position_++;
+    store_into(l, std::move(e));
+    count(l, +1);
+  }
+  return {};
+}
+
+void ListIndex::apply(StoreChange &&change) {
+  if (change.replace_all)
+    clear();
+  for (const std::string &id : change.deletes)
+    if (auto it = find(id); it != end()) {
+      count(it->second, -1);
+      by_range_.erase(it->second.range);
+      by_id_.erase(it);
+    }
+  by_id_.reserve(by_id_.size() + change.upserts.size());
+  by_range_.reserve(by_range_.size() + change.upserts.size());
+  for (Entry &e : change.upserts) {
+    // Ids are checked when they enter a change (EntryIds, the store).
+    EntryId id = *EntryId::of(e.id);
+    auto [it, fresh] = by_id_.try_emplace(id);
+    if (fresh) {
+      it->second.position = next_position_++;
+    } else {
+      count(it->second, -1);
+      by_range_.erase(it->second.range);
+    }
+    by_range_[e.range] = id;
+    store_into(it->second, std::move(e));
+    count(it->second, +1);
+  }
+}
+
+ListIndex::Iter ListIndex::find(std::string_view id) const {
+  auto key = EntryId::of(id);
+  return key ? by_id_.find(*key) : by_id_.end();
+}
+
+ListIndex::Iter ListIndex::find(const IpPrefix &range) const {
+  auto it = by_range_.find(range);
+  return it == by_range_.end() ? by_id_.end() : by_id_.find(it->second);
+}
+
+std::vector<ListIndex::Iter> ListIndex::in_order(bool include_disabled) const {
+  std::vector<Iter> chosen;
+  chosen.reserve(include_disabled ? by_id_.size() : enabled_);
+  for (auto it = by_id_.cbegin(); it != by_id_.cend(); ++it)
+    if (include_disabled || it->second.enabled)
+      chosen.push_back(it);
+  std::sort(chosen.begin(), chosen.end(), [](Iter a, Iter b) {
+    return a->second.position < b->second.position;
+  });
+  return chosen;
+}
+
+Entry ListIndex::entry(Iter it) const {
+  const Listed &l = it->second;
+  Entry e;
+  e.id = it->first.str();
+  e.range = l.range;
+  if (!l.description.empty())
+    e.description = l.description;
+  e.enabled = l.enabled;
+  e.created_by = creators_[l.creator];
+  e.created_at = l.created_at;
+  e.updated_at = time(l.updated_at);
+  e.expires_at = time(l.expires_at);
+  e.past_hits = l.past_hits;
+  e.past_last_hit_at = time(l.past_last_hit_at);
+  return e;
+}
+
+std::uint32_t ListIndex::intern(const std::string &creator) {
+  auto [it, fresh] = creator_index_.try_emplace(
+      creator, static_cast<std::uint32_t>(creators_.size()));
+  if (fresh)
+    creators_.push_back(creator);
+  return it->second;
+}
+
+// Fills `l` from `e`, keeping its position.
+void ListIndex::store_into(Listed &l, Entry &&e) {
+  l.range = e.range;
+  l.enabled = e.enabled;
+  l.creator = intern(e.created_by);
+  l.created_at = e.created_at;
+  l.updated_at = time_or_none(e.updated_at);
+  l.expires_at = time_or_none(e.expires_at);
+  l.past_hits = e.past_hits;
+  l.past_last_hit_at = time_or_none(e.past_last_hit_at);
+  l.description = e.description ? std::move(*e.description) : std::string();
+}
+
+// Keeps the counters that spare a walk over the whole list.
+void ListIndex::count(const Listed &l, int sign) {
+  if (!l.enabled)
+    return;
+  enabled_ += sign;
+  if (l.expires_at != kNoTime)
+    expiring_ += sign;
+}
+
+void ListIndex::clear() {
+  by_id_ = ById(&pool_);
+  by_range_ = decltype(by_range_)(&pool_);
+  pool_.release();
+  enabled_ = expiring_ = 0;
+}
+
+} // namespace xdpgate

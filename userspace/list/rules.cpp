@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "list/rules.hpp"
+
+#include "list/change_plan.hpp"
+#include "list/description.hpp"
+
+#include <unordered_map>
+
+namespace xdpgate {
+
+namespace {
+
+constexpr std::int64_t kMaxConfirmSeconds = 24 * 3600;
+
+Status validate_description(const std::optional<std::string> &description,
+                            const std::string &field) {
+  if (!description)
+    return {};
+  if (auto why = description_error(*description))
+    return Error{"invalid_description", field + ": " + *why, field};
+  return {};
+}
+
+// An empty description means none.
+std::optional<std::string>
+non_empty(const std::optional<std::string> &description) {
+  if (!description || description->empty())
+    return std::nullopt;
+  return *description;
+}
+
+} // namespace
+
+Error not_found(const std::string &id) {
+  return Error{"not_found", "no allow-list entry has id " + id, "id"};
+}
+
+Result<Wanted> wanted(const NewEntry &in, const std::string &field) {
+  Result<IpPrefix> range = IpPrefix::parse(in.ip_range, field + "ip_range");
+  if (!range)
+    return range.error();
+  if (Status s = validate_description(in.description, field + "description");
+      !s)
+    return s.error();
+  return Wanted{*range, non_empty(in.description), in.enabled, in.expires_at};
+}
+
+Result<std::vector<Wanted>> wanted_all(const std::vector<NewEntry> &entries,
+                                       bool index_single) {
+  std::vector<Wanted> out;
+  out.reserve(entries.size());
+  std::unordered_map<IpPrefix, std::size_t> first;
+  first.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::string field = entries.size() > 1 || index_single
+                                  ? "[" + std::to_string(i) + "]."
+                                  : std::string();
+    Result<Wanted> w = wanted(entries[i], field);
+    if (!w)
+      return w.error();
+    if (auto [it, fresh] = first.try_emplace(w->range, i); !fresh)
+      return Error{"invalid_ip_range",
+                   field + "ip_range: " + w->range.to_string() +
+                       " is listed twice (also as [" +
+                       std::to_string(it->second) + "]); give each range once",
+                   field + "ip_range"};
+    out.push_back(std::move(*w));
+  }
+  return out;
+}
+
+Entry new_entry(Wanted &&w, const std::string &actor, EpochMs now) {
+  Entry e;
+  e.range = w.range;
+  e.description = std::move(w.description);
+  e.enabled = w.enabled.value_or(true);
+  e.expires_at = w.expires_at.value_or(std::nullopt);
+  e.created_by = actor;
+  e.created_at = now;
+  return e;
+}
+
+Entry upserted(const Entry &before, Wanted &&w) {
+  Entry after = before;
+  after.description = std::move(w.description);
+  if (w.enabled)
+    after.enabled = *w.enabled;
+  if (w.expires_at)
+    after.expires_at = *w.expires_at;
+  return after;
+}
+
+Result<Entry> patched(const Entry &before, const EntryPatch &patch,
+                      const ListIndex &index) {
+  Entry after = before;
+  if (patch.ip_range) {
+    Result<IpPrefix> range = IpPrefix::parse(*patch.ip_range, "ip_range");
+    if (!range)
+      return range.error();
+    if (auto other = index.find(*range);
+        other != index.end() && other->first.view() != before.id)
+      return Error{"range_exists",
+                   range->to_string() + " is already listed as " +
+                       other->first.str() + "; update or delete that entry",
+                   "ip_range"};
+    after.range = *range;
+  }
+  if (patch.description) {
+    if (Status s = validate_description(*patch.description, "description"); !s)
+      return s.error();
+    after.description = non_empty(*patch.description);
+  }
+  if (patch.enabled)
+    after.enabled = *patch.enabled;
+  if (patch.expires_at)
+    after.expires_at = *patch.expires_at;
+  return after;
+}
+
+Status keeps_an_enabled_entry(const StoreChange &change, const ListIndex &index,
+                              const RestrictionState &state, bool force) {
+  if (force || !state.active() || index.enabled() == 0 ||
+      enabled_after(change, index) > 0)
+    return {};
+  return Error{"last_enabled_entry",
+               "this would leave no enabled entry while the restriction is "
+               "active, so only exempt traffic would reach the host; "
+               "deactivate first, or repeat with force=true"};
+}
+
+Result<RestrictionState> activated(const ActivateRequest &request,
+                                   const RestrictionState &state,
+                                   std::size_t enabled_entries, EpochMs now) {
+  if (request.mode == Mode::Off)
+    return Error{"invalid_value", "mode must be \"enforce\" or \"monitor\"",
+                 "mode"};
+  if (!request.allow_empty && enabled_entries == 0)
+    return Error{"empty_list",
+                 "the allow list has no enabled entry, so only exempt traffic "
+                 "would reach the host; add your own range first, or pass "
+                 "allow_empty=true if that is what you want"};
+  RestrictionState next;
+  next.mode = request.mode;
+  if (request.confirm_within_s) {
+    std::int64_t s = *request.confirm_within_s;
+    if (s < 1 || s > kMaxConfirmSeconds)
+      return Error{"invalid_value",
+                   "confirm_within_s must be between 1 and " +
+                       std::to_string(kMaxConfirmSeconds),
+                   "confirm_within_s"};
+    next.confirm_deadline = now + s * 1000;
+    // A second provisional activation still reverts to the confirmed mode.
+    next.revert_mode = state.confirm_deadline ? state.revert_mode : state.mode;
+  }
+  return next;
+}
+
+Result<RestrictionState> confirmed(const RestrictionState &state) {
+  if (!state.confirm_deadline)
+    return Error{"not_pending", "no activation is waiting for confirmation"};
+  RestrictionState next = state;
+  next.confirm_deadline.reset();
+  next.revert_mode = Mode::Off;
+  return next;
+}
+
+} // namespace xdpgate
