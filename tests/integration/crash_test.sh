@@ -399,8 +399,13 @@ refused_writes() {
 }
 
 # use_state_dir DIR: restarts the daemon on DIR with the small list, enforcing.
+# The pins belong to the old state directory: that daemon's --uninstall
+# removes them first, and the one on DIR pins its own.
 use_state_dir() {
 	xg_stop_daemon TERM
+	xg_in_receiver "$XG_BUILD/xdpgated" --uninstall --state-dir "$XG_STATE" \
+		--bpf-pin-dir "$XG_PINS" >>"$XG_TMP/daemon.log" 2>&1
+	check "the pins of $XG_STATE are removed" [ $? -eq 0 ] || return 1
 	XG_STATE=$1
 	check "xdpgated starts on $1" xg_start_daemon || return 1
 	xg_cli import "$XG_TMP/small.csv" >/dev/null &&

@@ -13,6 +13,7 @@
 #include "daemon/interfaces.hpp"
 #include "datapath/data_path.hpp"
 #include "datapath/kernel.hpp"
+#include "datapath/pin_owner.hpp"
 #include "datapath/tc_egress.hpp"
 #include "links/link_watcher.hpp"
 #include "list/list_service.hpp"
@@ -189,6 +190,18 @@ int run_daemon(const DaemonOptions &options) {
     spdlog::error("{}", store.error().message);
     return 1;
   }
+  // The pin directory is claimed for the state directory (which the store
+  // made) before anything is loaded or pinned, so a daemon refused here
+  // leaves another's pins as they are. Held until this one exits.
+  auto owner = PinOwner::claim(options.pin_dir, config->state_dir);
+  if (!owner) {
+    spdlog::error("{}", owner.error().message);
+    return 1;
+  }
+  if (owner->adopted())
+    spdlog::info("adopting the pins in {}, which no owner record claimed "
+                 "(an older xdpgated's)",
+                 options.pin_dir.string());
   DataPathOptions path_options;
   path_options.capacity = config->capacity;
   path_options.pin_dir = options.pin_dir;
