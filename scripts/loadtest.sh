@@ -198,7 +198,11 @@ cleanup() {
 		kill -KILL "$daemon_pid" 2>/dev/null
 		wait "$daemon_pid" 2>/dev/null
 	fi
-	"$build/xdpgated" --uninstall --bpf-pin-dir "$pins" >/dev/null 2>&1
+	# As the daemon: its state directory owns the pins, its namespace holds
+	# the interface.
+	[ -e "/run/netns/$receiver_ns" ] &&
+		nsenter --net=/run/netns/"$receiver_ns" "$build/xdpgated" --uninstall \
+			--state-dir "$tmp/state" --bpf-pin-dir "$pins" >/dev/null 2>&1
 	rm -rf "$pins"
 	lt_del_netns "$sender_ns" "$receiver_ns"
 	rm -rf "$tmp"

@@ -34,8 +34,11 @@ xg_cleanup() {
 		$(ip netns pids "$XG_SENDER" 2>/dev/null); do
 		kill -9 "$pid" 2>/dev/null
 	done
-	[ -x "$XG_BUILD/xdpgated" ] &&
-		"$XG_BUILD/xdpgated" --uninstall --bpf-pin-dir "$XG_PINS" >/dev/null 2>&1
+	# As the daemon: its state directory owns the pins, and its
+	# namespace holds the interfaces.
+	[ -x "$XG_BUILD/xdpgated" ] && [ -e "/run/netns/$XG_RECEIVER" ] &&
+		xg_in_receiver "$XG_BUILD/xdpgated" --uninstall --state-dir "$XG_STATE" \
+			--bpf-pin-dir "$XG_PINS" >/dev/null 2>&1
 	rm -rf "$XG_PINS"
 	ip netns del "$XG_SENDER" 2>/dev/null
 	ip netns del "$XG_RECEIVER" 2>/dev/null

@@ -31,7 +31,7 @@ cleanup() {
 		xg_wait_exit "$DAEMON_PID" 30
 	fi
 	if [ -e "$PINS" ]; then
-		"$DAEMON" --uninstall --bpf-pin-dir "$PINS" >/dev/null 2>&1
+		"$DAEMON" --uninstall --state-dir "$STATE" --bpf-pin-dir "$PINS" >/dev/null 2>&1
 		rm -rf "$PINS"
 	fi
 	rm -rf "$TMP"
@@ -150,7 +150,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	rc=$?
 	DAEMON_PID=
 	check "good file: SIGTERM stops it cleanly (exit $rc)" [ "$rc" -eq 0 ]
-	"$DAEMON" --uninstall --bpf-pin-dir "$PINS" >/dev/null 2>&1
+	"$DAEMON" --uninstall --state-dir "$STATE" --bpf-pin-dir "$PINS" >/dev/null 2>&1
 	check "good file: --uninstall leaves no pin" not test -e "$PINS"
 	[ "$failures" -eq 0 ] || sed 's/^/#   /' "$TMP/good.log"
 else

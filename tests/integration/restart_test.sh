@@ -269,8 +269,8 @@ test_sigkill_then_start() {
 test_uninstall_removes_pins_and_program() {
 	rt_stop_daemon TERM
 	check "stopped before uninstall" eq "$RC" 0
-	xg_in_receiver "$XG_BUILD/xdpgated" --uninstall --bpf-pin-dir "$XG_PINS" \
-		>>"$XG_TMP/daemon.log" 2>&1
+	xg_in_receiver "$XG_BUILD/xdpgated" --uninstall --state-dir "$XG_STATE" \
+		--bpf-pin-dir "$XG_PINS" >>"$XG_TMP/daemon.log" 2>&1
 	check "xdpgated --uninstall exits 0" eq $? 0
 	check "no pins left under $XG_PINS" eq "$(ls -A "$XG_PINS" 2>/dev/null)" ""
 	check "no XDP program on the interface" eq "$(xdp_on_link)" ""

@@ -4,7 +4,6 @@
 #include <csignal>
 #include <grp.h>
 #include <linux/magic.h>
-#include <net/if.h>
 #include <spdlog/spdlog.h>
 #include <sys/statfs.h>
 #include <systemd/sd-daemon.h>
@@ -14,7 +13,6 @@
 #include "datapath/data_path.hpp"
 #include "datapath/kernel.hpp"
 #include "datapath/pin_owner.hpp"
-#include "datapath/tc_egress.hpp"
 #include "links/link_watcher.hpp"
 #include "list/list_service.hpp"
 #include "model/clock.hpp"
@@ -238,32 +236,6 @@ int run_daemon(const DaemonOptions &options) {
   daemon.stop();
   spdlog::info("xdpgated stopped; filtering stays attached through the pins "
                "in {}",
-               options.pin_dir.string());
-  return 0;
-}
-
-int uninstall(const DaemonOptions &options) {
-  std::error_code ec;
-  if (!std::filesystem::exists(options.pin_dir, ec)) {
-    spdlog::info("nothing pinned at {}", options.pin_dir.string());
-    return 0;
-  }
-  // The egress recorders live in the interfaces' qdiscs, one per pinned
-  // interface directory.
-  for (const auto &dir :
-       std::filesystem::directory_iterator(options.pin_dir, ec))
-    if (dir.is_directory())
-      if (unsigned ifindex = if_nametoindex(dir.path().filename().c_str()))
-        detach_tc_egress(static_cast<int>(ifindex));
-  // Removing the link pins detaches the programs; the maps go with the last
-  // reference.
-  auto removed = std::filesystem::remove_all(options.pin_dir, ec);
-  if (ec) {
-    spdlog::error("removing {} failed: {}", options.pin_dir.string(),
-                  ec.message());
-    return 1;
-  }
-  spdlog::info("removed {} pins under {}; xdpgate no longer filters", removed,
                options.pin_dir.string());
   return 0;
 }

@@ -29,7 +29,4 @@ Result<Config> load_effective_config(const DaemonOptions &options);
 // stays pinned and running after it returns. Returns the exit status.
 int run_daemon(const DaemonOptions &options);
 
-// Detaches every interface and removes every pin under the pin directory.
-int uninstall(const DaemonOptions &options);
-
 } // namespace xdpgate

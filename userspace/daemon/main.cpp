@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.hpp"
+#include "daemon/uninstall.hpp"
 
 namespace {
 // libbpf's warnings go to our log. Its "Kernel error message" lines echo
@@ -34,25 +35,35 @@ int main(int argc, char **argv) {
   bool do_uninstall = false;
 
   CLI::App app{"xdpgated: the xdpgate IP allow-list daemon"};
-  app.footer("Examples:\n"
-             "  xdpgated --interface eth1\n"
-             "  xdpgated --config /etc/xdpgate/xdpgate.toml\n"
-             "  xdpgated --uninstall    # detach everywhere, remove all pins\n"
-             "Signals: SIGTERM stops (filtering stays attached), SIGHUP "
-             "reloads the configuration.");
+  app.footer(
+      "Examples:\n"
+      "  xdpgated --interface eth1\n"
+      "  xdpgated --config /etc/xdpgate/xdpgate.toml\n"
+      "  xdpgated --uninstall                   # detach, remove all its pins\n"
+      "  xdpgated --uninstall --interface eth2  # only eth2's program, pins\n"
+      "  # a second daemon (another network namespace or container):\n"
+      "  xdpgated --state-dir /var/lib/xg-b --socket /run/xg-b.sock \\\n"
+      "    --bpf-pin-dir /sys/fs/bpf/xg-b --interface eth1\n"
+      "A pin directory belongs to the daemon of one state directory;\n"
+      "another daemon needs a --bpf-pin-dir of its own. --uninstall runs\n"
+      "with the daemon stopped, in its network namespace, with its\n"
+      "--state-dir (or --config).\n"
+      "Signals: SIGTERM stops (filtering stays attached), SIGHUP reloads\n"
+      "the configuration.");
   app.add_option("--config", options.config_path,
                  "configuration file (default /etc/xdpgate/xdpgate.toml)")
       ->each([&](const std::string &) { options.config_path_given = true; });
   app.add_option("--interface", options.interfaces,
                  "protect this interface (repeatable; replaces the file's "
-                 "list)");
+                 "list); with --uninstall, remove only its program and pins");
   app.add_option("--socket", socket, "control socket path");
   app.add_option("--state-dir", state_dir, "where the list is stored");
   app.add_option("--bpf-pin-dir", options.pin_dir,
                  "where maps and links are pinned (default "
-                 "/sys/fs/bpf/xdpgate)");
+                 "/sys/fs/bpf/xdpgate); one per daemon");
   app.add_flag("--uninstall", do_uninstall,
-               "detach from every interface and remove every pin, then exit");
+               "detach from this daemon's interfaces and remove its pins, "
+               "then exit");
   CLI11_PARSE(app, argc, argv);
 
   if (!socket.empty())

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "datapath/tc_egress.hpp"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
 #include <string>
+#include <vector>
+
+#include "common/fd.hpp"
 
 namespace xdpgate {
 
@@ -11,6 +15,31 @@ namespace {
 // Fixed so that a restarted daemon finds and replaces its own filter.
 constexpr __u32 kHandle = 0x7867; // "xg"
 constexpr __u32 kPriority = 1;
+
+bool program_uses_map(__u32 program_id, int map_fd) {
+  bpf_map_info map{};
+  __u32 length = sizeof(map);
+  if (bpf_obj_get_info_by_fd(map_fd, &map, &length) != 0)
+    return false;
+  Fd program(bpf_prog_get_fd_by_id(program_id));
+  bpf_prog_info info{};
+  length = sizeof(info);
+  if (!program.valid() ||
+      bpf_obj_get_info_by_fd(program.get(), &info, &length) != 0)
+    return false;
+  std::vector<__u32> ids(info.nr_map_ids);
+  info = {};
+  info.nr_map_ids = static_cast<__u32>(ids.size());
+  info.map_ids = reinterpret_cast<__u64>(ids.data());
+  length = sizeof(info);
+  if (bpf_obj_get_info_by_fd(program.get(), &info, &length) != 0)
+    return false;
+  for (__u32 id : ids)
+    if (id == map.id)
+      return true;
+  return false;
+}
+
 } // namespace
 
 Status attach_tc_egress(int program_fd, int ifindex) {
@@ -40,6 +69,14 @@ void detach_tc_egress(int ifindex) {
               .attach_point = BPF_TC_EGRESS);
   LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kHandle, .priority = kPriority);
   bpf_tc_detach(&hook, &opts);
+}
+
+void detach_tc_egress_using(int ifindex, int map_fd) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+              .attach_point = BPF_TC_EGRESS);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kHandle, .priority = kPriority);
+  if (bpf_tc_query(&hook, &opts) == 0 && program_uses_map(opts.prog_id, map_fd))
+    detach_tc_egress(ifindex);
 }
 
 } // namespace xdpgate

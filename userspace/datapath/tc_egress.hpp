@@ -12,5 +12,9 @@ namespace xdpgate {
 Status attach_tc_egress(int program_fd, int ifindex);
 // Removes it again; a missing filter or interface is not an error.
 void detach_tc_egress(int ifindex);
+// Removes it only if its program uses the map `map_fd` (a pin directory's
+// flow map): in another network namespace, an interface of the same name may
+// carry another daemon's recorder.
+void detach_tc_egress_using(int ifindex, int map_fd);
 
 } // namespace xdpgate

@@ -61,6 +61,22 @@ Result<Fd> create_link(int program_fd, int ifindex, const std::string &ifname,
 
 } // namespace
 
+bool pinned_link_elsewhere(const std::filesystem::path &pin,
+                           const std::string &ifname) {
+  Fd link(bpf_obj_get(pin.c_str()));
+  auto info = link.valid() ? link_info(link.get()) : std::nullopt;
+  if (!info || info->xdp.ifindex == 0)
+    return false;
+  // Program ids are global: the same ifindex here with another program on
+  // it is another namespace's interface.
+  const int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+  LIBBPF_OPTS(bpf_xdp_query_opts, query);
+  return ifindex != static_cast<int>(info->xdp.ifindex) ||
+         bpf_xdp_query(ifindex, 0, &query) != 0 ||
+         (query.drv_prog_id != info->prog_id &&
+          query.skb_prog_id != info->prog_id);
+}
+
 Result<XdpAttachment>
 XdpAttachment::attach(int program_fd, const std::string &ifname,
                       AttachMode mode,

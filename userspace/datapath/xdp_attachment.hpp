@@ -22,6 +22,13 @@ enum class XdpMode { Native, Generic }; // what the kernel gave
 
 const char *to_string(XdpMode mode);
 
+// True when the XDP link pinned at `pin` holds an interface other than
+// `ifname` of this network namespace: another namespace's, whatever its
+// ifindex (namespaces reuse them). False when nothing is pinned there or the
+// interface it held is gone.
+bool pinned_link_elsewhere(const std::filesystem::path &pin,
+                           const std::string &ifname);
+
 class XdpAttachment {
 public:
   // Adopts the link pinned at `pin` if it still holds `ifname` (swapping
