@@ -79,6 +79,10 @@ std::string error_code(const Reply &r) {
              : "";
 }
 
+bool has(const std::string &text, const std::string &part) {
+  return text.find(part) != std::string::npos;
+}
+
 class ApiTest : public ::testing::Test {
 protected:
   void SetUp() override { start_server({}); }
@@ -100,6 +104,18 @@ protected:
   std::string raw(const std::string &bytes,
                   std::chrono::milliseconds wait = 3000ms) const {
     return raw_exchange(socket_path(), bytes, wait).bytes;
+  }
+
+  // The answer to one request of exactly these headers (httplib's client
+  // would add Content-Type: text/plain to a body sent without one). The
+  // writing side is then closed, so the server answers and closes at once.
+  std::string sent_as(const std::string &method, const std::string &path,
+                      const std::string &body, const std::string &type) const {
+    std::string wire = method + " " + path + " HTTP/1.1\r\nHost: x\r\n";
+    if (!type.empty())
+      wire += "Content-Type: " + type + "\r\n";
+    wire += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    return raw_exchange(socket_path(), wire + body, 3000ms, true).bytes;
   }
 
   httplib::Client client() const {
@@ -565,6 +581,103 @@ TEST_F(ApiTest, ImportRefusesAnythingButCsvWith415) {
                  "application/json");
   EXPECT_EQ(r.status, 415);
   EXPECT_EQ(error_code(r), "unsupported_media_type");
+}
+
+// What curl -d sends unless told otherwise.
+const std::string kForm = "application/x-www-form-urlencoded";
+
+TEST_F(ApiTest, AFormBodyIs415AndNeverReadAsQueryParameters) {
+  // curl -d '{"ip_range":"198.18.0.1"}': httplib would make the whole body
+  // the name of a query parameter.
+  Reply r = call("POST", kList, R"({"ip_range":"198.18.0.1"})", kForm);
+  EXPECT_EQ(r.status, 415) << r.text;
+  EXPECT_EQ(error_code(r), "unsupported_media_type");
+  EXPECT_NE(r.body["error"]["message"].get<std::string>().find(
+                "Content-Type: application/json"),
+            std::string::npos)
+      << r.text;
+  // A form body naming a query parameter of the route is not one either.
+  r = call("POST", kList + "/import", "dry_run=maybe", kForm);
+  EXPECT_EQ(r.status, 415) << r.text;
+  EXPECT_EQ(error_code(r), "unsupported_media_type");
+  EXPECT_EQ(get(kList).body["total"], 0);
+}
+
+TEST_F(ApiTest, EveryJsonRouteRefusesABodyOfAnotherOrNoMediaTypeWith415) {
+  const std::string one = kList + "/" + add("198.18.0.0/24");
+  const std::string before = api_.snapshot();
+  const std::vector<std::pair<std::string, std::string>> routes = {
+      {"POST", kList},
+      {"PUT", kList},
+      {"PATCH", one},
+      {"DELETE", one},
+      {"DELETE", kList},
+      {"POST", one + "/enable"},
+      {"POST", one + "/disable"},
+      {"POST", kList + "/check"},
+      {"POST", kList + "/activate"},
+      {"POST", kList + "/deactivate"},
+      {"POST", kList + "/confirm"},
+  };
+  // Past httplib's 8 KiB limit for form bodies, which answered 413.
+  const std::string big_form = "x=" + std::string(10000, 'y');
+  for (const auto &[method, path] : routes)
+    for (const auto &[type, body] :
+         std::vector<std::pair<std::string, std::string>>{
+             {kForm, "{}"},
+             {kForm, big_form},
+             {"", "{}"},
+             {"text/plain", "{}"},
+             {"application/jsonx", "{}"},
+             {"multipart/form-data; boundary=b", "--b--\r\n"}}) {
+      std::string answer = sent_as(method, path, body, type);
+      EXPECT_EQ(status_of_raw(answer), 415)
+          << method << " " << path << " as '" << type << "': " << answer;
+      EXPECT_TRUE(answer.ends_with(
+          "{\"error\":{\"code\":\"unsupported_media_type\",\"message\":"
+          "\"the body " +
+          std::string(type.empty() ? "has no Content-Type" : "is " + type) +
+          "; this route takes application/json (with curl: -H "
+          "'Content-Type: application/json')\"}}"))
+          << answer;
+    }
+  EXPECT_EQ(api_.snapshot(), before);
+}
+
+TEST_F(ApiTest, ImportRefusesAFormOrNoMediaTypeWith415AndTakesPlainText) {
+  const std::string csv = "ip_address,description\n198.18.0.1,x\n";
+  for (const std::string &type : {kForm, std::string()}) {
+    std::string answer = sent_as("POST", kList + "/import", csv, type);
+    EXPECT_EQ(status_of_raw(answer), 415) << "'" << type << "': " << answer;
+    EXPECT_TRUE(has(answer, "this route takes CSV as text/csv")) << answer;
+  }
+  EXPECT_EQ(
+      call("POST", kList + "/import", csv, "text/plain; charset=utf-8").status,
+      200);
+}
+
+TEST_F(ApiTest, AFormBodyAnnouncedWithExpectIsRefusedBeforeItIsSent) {
+  std::string answer = raw("POST " + kList +
+                           " HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Type: " +
+                           kForm +
+                           "\r\n"
+                           "Content-Length: 25\r\n"
+                           "Expect: 100-continue\r\n\r\n");
+  EXPECT_EQ(status_of_raw(answer), 415) << answer;
+  EXPECT_NE(answer.find("unsupported_media_type"), std::string::npos);
+}
+
+TEST_F(ApiTest, ABodyForNoRouteIsAnswered404Or405UnreadAndUnparsed) {
+  const std::string big_form = "x=" + std::string(10000, 'y');
+  Reply r = call("POST", "/api/admin/nothing", big_form, kForm);
+  EXPECT_EQ(r.status, 404) << r.text;
+  EXPECT_EQ(error_code(r), "no_route");
+  r = call("PUT", kList + "/status", big_form, kForm);
+  EXPECT_EQ(r.status, 405) << r.text;
+  auto allow = r.headers.find("Allow");
+  ASSERT_NE(allow, r.headers.end());
+  EXPECT_EQ(allow->second, "GET");
 }
 
 TEST_F(ApiTest, ABodyOver64MiBIs413AndTheConnectionStaysUsable) {

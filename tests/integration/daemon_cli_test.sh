@@ -616,6 +616,20 @@ test_curl_over_the_unix_socket() {
 	run curl -sS -o /dev/null -w '%{http_code}' --unix-socket "$XG_SOCKET" \
 		http://x/api/admin/ip-allowlist/ip_doesnotexist
 	check "curl: an unknown id is 404" eq "$OUT" 404
+	# curl -d sends the body as a form (application/x-www-form-urlencoded).
+	run curl -sS -w '\n%{http_code}' --unix-socket "$XG_SOCKET" \
+		-d '{"ip_range":"198.18.0.1"}' http://x/api/admin/ip-allowlist
+	check "curl -d with JSON but no JSON Content-Type: 415" eq "${OUT##*$'\n'}" 415
+	OUT=${OUT%$'\n'*}
+	jqv .error.code '.error.message | test("application/json")'
+	check "curl -d: unsupported_media_type, not a query parameter" \
+		eq "${V[0]}" unsupported_media_type
+	check "curl -d: the message says to send application/json" eq "${V[1]}" true
+	run curl -sS -o /dev/null -w '%{http_code}' --unix-socket "$XG_SOCKET" \
+		-H 'Content-Type: application/json' -d '{"ip_range":"198.18.0.1"}' \
+		http://x/api/admin/ip-allowlist
+	check "curl -d with Content-Type: application/json adds it: 201" eq "$OUT" 201
+	cli delete "$(id_of 198.18.0.1)"
 }
 
 test_ssh_guard() {

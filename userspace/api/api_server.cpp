@@ -117,10 +117,6 @@ bool well_formed_head(std::string_view head) {
 const Error kBadHead{"bad_request",
                      "a header line is malformed (a name, then a colon)"};
 
-const Error kMultipart{"unsupported_media_type",
-                       "no route takes multipart/form-data; send JSON, or "
-                       "CSV to /import"};
-
 const Error kBadFraming{"bad_request",
                         "the request's Content-Length or Transfer-Encoding "
                         "is malformed, repeated or ambiguous"};
@@ -145,6 +141,42 @@ bool body_is_read(const std::string &method) {
          method == "DELETE" || method == "PRI";
 }
 
+bool carries_body(const Framing &f) {
+  return f.kind == BodyFraming::Chunked ||
+         (f.kind == BodyFraming::Length && f.length > 0);
+}
+
+std::string joined(const std::vector<std::string> &items) {
+  std::string out;
+  for (const std::string &item : items)
+    out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// 404 for a path no route has, else 405 with the path's methods in Allow.
+Error unrouted(const Router::Match &m, const Request &req, Response &res) {
+  if (m.allowed.empty())
+    return {"no_route", "no route for " + req.path};
+  res.set_header("Allow", joined(m.allowed));
+  return {"method_not_allowed", req.method + " is not allowed on " + req.path +
+                                    "; use " + joined(m.allowed)};
+}
+
+// A body no route takes, or one not of its route's media type, is refused
+// before httplib reads it: httplib would turn a form body (what curl -d
+// sends) into query parameters, and hold a multipart one in memory.
+std::optional<Error> body_refusal(const Router &router, const Request &req,
+                                  Response &res) {
+  Router::Match m = router.match(req.method, req.path);
+  if (!m.route)
+    return unrouted(m, req, res);
+  if (!body_is_read(req.method))
+    return std::nullopt;
+  if (Status s = body_media_type(req, m.route->body); !s)
+    return s.error();
+  return std::nullopt;
+}
+
 // Refuses without reading the body, so the connection must end after.
 void refuse_early(Connection &connection, Response &res, const Error &error) {
   send_error(res, error);
@@ -164,13 +196,6 @@ bool discard(httplib::Stream &stream, std::uint64_t length) {
     length -= static_cast<std::uint64_t>(n);
   }
   return true;
-}
-
-std::string joined(const std::vector<std::string> &items) {
-  std::string out;
-  for (const std::string &item : items)
-    out += (out.empty() ? "" : ", ") + item;
-  return out;
 }
 
 std::string what_of(const std::exception_ptr &ep) {
@@ -291,6 +316,11 @@ void ApiServer::install_handlers() {
           refuse_early(c, res, kBadFraming);
           return res.status;
         }
+        if (carries_body(*f))
+          if (std::optional<Error> refused = body_refusal(router_, req, res)) {
+            refuse_early(c, res, *refused);
+            return res.status;
+          }
         const std::uint64_t limit = body_limit(req);
         if (f->kind == BodyFraming::Length && f->length > limit) {
           refuse_early(c, res, too_large(limit));
@@ -330,9 +360,9 @@ void ApiServer::install_handlers() {
     };
     if (std::optional<Error> refused = refusal(req))
       return refuse(*refused);
-    // httplib would parse it (all of it, in memory) before any route sees it.
-    if (req.is_multipart_form_data())
-      return refuse(kMultipart);
+    if (carries_body(*f))
+      if (std::optional<Error> refused = body_refusal(router_, req, res))
+        return refuse(*refused);
     // Past the route's limit: read, dropped and refused here (httplib itself
     // knows only the largest limit, and past it does the same).
     if (f->kind == BodyFraming::Length && f->length > c.body_limit &&
@@ -380,14 +410,8 @@ void ApiServer::install_handlers() {
 
 void ApiServer::dispatch(const Request &req, Response &res) const {
   Router::Match m = router_.match(req.method, req.path);
-  if (!m.route) {
-    if (m.allowed.empty())
-      return send_error(res, {"no_route", "no route for " + req.path});
-    res.set_header("Allow", joined(m.allowed));
-    return send_error(res, {"method_not_allowed",
-                            req.method + " is not allowed on " + req.path +
-                                "; use " + joined(m.allowed)});
-  }
+  if (!m.route)
+    return send_error(res, unrouted(m, req, res));
   if (Status s = only_query(req, m.route->query); !s)
     return send_error(res, s.error());
   // A chunked body is only known here.

@@ -81,13 +81,27 @@ const char *type_name(const nlohmann::json &value) {
 
 } // namespace
 
-bool has_media_type(const httplib::Request &req,
-                    std::initializer_list<std::string_view> types) {
-  std::string header = req.get_header_value("Content-Type");
-  std::string_view value(header);
-  value = trim(value.substr(0, value.find(';')));
-  return std::any_of(types.begin(), types.end(),
-                     [&](std::string_view t) { return iequals(value, t); });
+Status body_media_type(const httplib::Request &req, BodyType type) {
+  const bool json = type == BodyType::Json;
+  const std::vector<std::string_view> accepted =
+      json ? std::vector<std::string_view>{"application/json"}
+           : std::vector<std::string_view>{"text/csv", "text/plain"};
+  const std::string header = req.get_header_value("Content-Type");
+  const std::string_view media =
+      trim(std::string_view(header).substr(0, header.find(';')));
+  if (std::any_of(accepted.begin(), accepted.end(),
+                  [&](std::string_view t) { return iequals(media, t); }))
+    return {};
+  // The usual cause, hence the curl advice: curl -d sends a form
+  // (application/x-www-form-urlencoded) unless given a Content-Type.
+  return Error{"unsupported_media_type",
+               (header.empty() ? std::string("the body has no Content-Type")
+                               : "the body is " + shown(header)) +
+                   "; this route takes " +
+                   (json ? "application/json (with curl: -H 'Content-Type: "
+                           "application/json')"
+                         : "CSV as text/csv (with curl: -H 'Content-Type: "
+                           "text/csv' --data-binary @FILE)")};
 }
 
 Result<nlohmann::json> parse_json(std::string_view text) {
@@ -142,9 +156,6 @@ Result<std::optional<nlohmann::json>> json_body(const httplib::Request &req,
       return Error{"invalid_json", "the body is empty; a JSON value is needed"};
     return std::optional<nlohmann::json>();
   }
-  if (!has_media_type(req, {"application/json"}))
-    return Error{"unsupported_media_type",
-                 "send the body as Content-Type: application/json"};
   Result<nlohmann::json> value = parse_json(req.body);
   if (!value)
     return value.error();

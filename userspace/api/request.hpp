@@ -22,15 +22,19 @@ namespace xdpgate::api {
 
 inline constexpr std::size_t kMaxJsonDepth = 32;
 
-// True when Content-Type is one of `types` (parameters such as charset
-// allowed, case-insensitive).
-bool has_media_type(const httplib::Request &req,
-                    std::initializer_list<std::string_view> types);
+// What a route's body is (docs/API.md): JSON, or CSV for /import.
+enum class BodyType { Json, Csv };
+
+// 415 unless the request's Content-Type is the media type of `type`:
+// application/json, or text/csv or text/plain (parameters such as charset
+// allowed, case-insensitive). Asked of every request that carries a body,
+// before the body is read.
+Status body_media_type(const httplib::Request &req, BodyType type);
 
 Result<nlohmann::json> parse_json(std::string_view text);
 
-// The JSON body (application/json), or nullopt when there is none and none
-// is `required`.
+// The JSON body (its media type was checked before it was read), or nullopt
+// when there is none and none is `required`.
 Result<std::optional<nlohmann::json>> json_body(const httplib::Request &req,
                                                 bool required);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The route table: each route is a method, a path pattern whose ":name"
-// segments capture, the access it needs, the query parameters it takes and
-// its handler. A path matches the
+// segments capture, the access it needs, the query parameters it takes, its
+// handler and what its body may be. A path matches the
 // most specific pattern (fewest captures), so "/check" is never taken for an
 // id; a known path with another method is 405, an unknown path 404.
 #pragma once
@@ -14,6 +14,7 @@
 #include <httplib.h>
 
 #include "api/peer.hpp"
+#include "api/request.hpp"
 
 namespace xdpgate::api {
 
@@ -34,6 +35,8 @@ struct Route {
   // Takes a whole list as its body (up to StreamLimits::body_bytes); other
   // routes take small bodies only (StreamLimits::small_body_bytes).
   bool bulk = false;
+  // The media type a body must have; GET routes read none.
+  BodyType body = BodyType::Json;
 };
 
 class Router {

@@ -201,9 +201,6 @@ void import_csv(const ApiBackend &b, const Call &call, httplib::Response &res) {
   Result<bool> force = query_flag(call.http, "force");
   if (!force)
     return send_error(res, force.error());
-  if (!has_media_type(call.http, {"text/csv", "text/plain"}))
-    return send_error(res, {"unsupported_media_type",
-                            "send the CSV file as Content-Type: text/csv"});
   Result<ImportReport> report =
       b.list.import_csv(call.http.body, *dry_run, *replace, call.actor, *force);
   if (!report)
@@ -249,7 +246,8 @@ std::vector<Route> list_routes(const ApiBackend &b) {
        Access::Write,
        {"dry_run", "replace", "force"},
        bound<import_csv>(b),
-       true},
+       true,
+       BodyType::Csv},
       {"GET", p + "/export", Access::Read, {}, bound<export_csv>(b)},
       {"GET", p, Access::Read, {"include_disabled"}, bound<list_entries>(b)},
       {"POST", p, Access::Write, {}, bound<add_entries>(b), true},
