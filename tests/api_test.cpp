@@ -49,6 +49,9 @@ using test::TempDir;
 constexpr EpochMs kStart = test::kApiStart;
 constexpr gid_t kWriteGid = 4242;
 constexpr gid_t kReadGid = 4343;
+// The groups' names as configured; no such groups need exist.
+const std::string kWriteGroup = "xg-api-writers";
+const std::string kReadGroup = "xg-api-readers";
 constexpr uid_t kNobody = 65534;
 const std::string kList = "/api/admin/ip-allowlist";
 
@@ -89,7 +92,7 @@ protected:
 
   void start_server(StreamLimits limits) {
     ApiServerOptions options;
-    options.access = {kWriteGid, kReadGid};
+    options.access = {kWriteGid, kReadGid, kWriteGroup, kReadGroup};
     options.limits = limits;
     Status started = api_.start(options);
     ASSERT_TRUE(started.ok()) << started.error().message;
@@ -949,8 +952,56 @@ protected:
   static constexpr std::size_t kReads = 9;
   static constexpr std::size_t kRoutes = 20;
 
+  // The 403 message a GET and a POST of the list get as kNobody in `groups`.
+  std::vector<std::string> refusals(const std::vector<gid_t> &groups) const {
+    std::vector<std::string> messages;
+    as_user(kNobody, groups, [&] {
+      for (const Reply &r :
+           {get(kList), post(kList, {{"ip_range", "198.18.0.1"}})})
+        messages.push_back(r.status == 403
+                               ? r.body["error"]["message"].get<std::string>()
+                               : "answered " + std::to_string(r.status));
+      return std::vector<int>();
+    });
+    return messages;
+  }
+
   std::string id_;
 };
+
+TEST_F(ApiAccessTest, AnOutsiderIsToldToJoinTheConfiguredGroups) {
+  for (const std::string &message : refusals({})) {
+    EXPECT_TRUE(has(message, "join the group " + kReadGroup)) << message;
+    EXPECT_TRUE(has(message, "join the group " + kWriteGroup)) << message;
+    EXPECT_TRUE(has(message, "sudo usermod -aG " + kReadGroup + " " +
+                                 user_name(kNobody)))
+        << message;
+    EXPECT_FALSE(has(message, "xdpgate-read")) << message;
+  }
+}
+
+TEST_F(ApiAccessTest, AReaderIsToldToJoinTheConfiguredWriteGroup) {
+  std::vector<std::string> messages = refusals({kReadGid});
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0], "answered 200");
+  EXPECT_TRUE(has(messages[1], "may read but not change")) << messages[1];
+  EXPECT_TRUE(has(messages[1],
+                  "sudo usermod -aG " + kWriteGroup + " " + user_name(kNobody)))
+      << messages[1];
+  EXPECT_FALSE(has(messages[1], kReadGroup)) << messages[1];
+}
+
+TEST_F(ApiAccessTest,
+       AGroupMissingAtStartIsToldToBeCreatedThenTheDaemonRestarted) {
+  ApiServerOptions options;
+  options.access = {std::nullopt, kReadGid, kWriteGroup, kReadGroup};
+  Status started = api_.start(options);
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  std::vector<std::string> messages = refusals({kReadGid});
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_TRUE(has(messages[1], "sudo groupadd " + kWriteGroup)) << messages[1];
+  EXPECT_TRUE(has(messages[1], "restart xdpgated")) << messages[1];
+}
 
 TEST_F(ApiAccessTest, AnOutsiderIsForbiddenOnEveryRoute) {
   std::vector<int> statuses =

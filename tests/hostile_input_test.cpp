@@ -770,7 +770,8 @@ protected:
   void SetUp() override {
     api::ApiServerOptions options;
     // The test's own group writes, root or not.
-    options.access = {::getegid(), std::nullopt};
+    options.access = {::getegid(), std::nullopt, "xg-hostile-writers",
+                      "xg-hostile-readers"};
     // Short waits, so that the stalling client costs a second, not five.
     options.limits.io_wait = 1000ms;
     options.limits.request_time = 15000ms;

@@ -140,7 +140,8 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
     world().dir.reset();
   });
   api::ApiServerOptions options;
-  options.access = {std::nullopt, std::nullopt}; // root writes
+  options.access = {std::nullopt, std::nullopt, "xg-fuzz-writers",
+                    "xg-fuzz-readers"}; // root writes
   options.connections = 2;
   options.keep_alive_idle = 1s;
   options.limits.io_wait = 500ms;

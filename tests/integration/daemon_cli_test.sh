@@ -670,6 +670,12 @@ test_other_users_are_refused() {
 		curl -s -o /dev/null -w '%{http_code}' --unix-socket "$XG_SOCKET" \
 		http://x/api/admin/ip-allowlist
 	check "uid 65534 with curl: 403" eq "$OUT" 403
+	cli_as_nobody --clear-groups list
+	check "uid 65534: the refusal names the configured read group" \
+		err_has "join the group $READ_GROUP "
+	check "uid 65534: the refusal names the configured write group" \
+		err_has "join the group $WRITE_GROUP "
+	check "uid 65534: the refusal names no default group" err_lacks "xdpgate-read"
 }
 
 test_read_group_reads_but_may_not_write() {
@@ -694,6 +700,10 @@ test_read_group_reads_but_may_not_write() {
 	check "read group: add is refused" rc_nonzero
 	check "read group: the refusal says it may not change the list" \
 		err_matches "permission|forbidden|403|may not|not change"
+	check "read group: the refusal names the configured write group" \
+		err_has "sudo usermod -aG $WRITE_GROUP "
+	check "read group: the refusal names no default group" \
+		not err_matches "xdpgate-read|-aG xdpgate "
 	cli_as_nobody "$g" delete "$id"
 	check "read group: delete is refused" rc_nonzero
 	cli_as_nobody "$g" disable "$id"

@@ -284,16 +284,10 @@ std::uint64_t ApiServer::body_limit(const Request &req) const {
 
 std::optional<Error> ApiServer::refusal(const Request &req) const {
   const Connection &c = *current_connection();
-  if (c.access == Access::None)
-    return Error{"forbidden",
-                 "user " + user_name(c.peer.uid) +
-                     " may not use the xdpgate API; it needs the read group "
-                     "(to read) or the write group (to change the list)"};
   Router::Match m = router_.match(req.method, req.path);
-  if (m.route && c.access < m.route->needs)
-    return Error{"forbidden", "user " + user_name(c.peer.uid) +
-                                  " may read but not change the allow list; "
-                                  "that needs the write group"};
+  if (c.access == Access::None || (m.route && c.access < m.route->needs))
+    return Error{"forbidden", refusal_message(c.access, options_.access,
+                                              user_name(c.peer.uid))};
   return std::nullopt;
 }
 

@@ -32,6 +32,17 @@ bool member_of(const Peer &peer, std::optional<gid_t> gid) {
                                         *gid) != peer.groups.end());
 }
 
+// How `user` joins `group`; a group that did not exist at start is created,
+// and the daemon restarted, as the daemon looks groups up only then.
+std::string how_to_join(const std::string &group, std::optional<gid_t> gid,
+                        const std::string &user) {
+  std::string join = "sudo usermod -aG " + group + " " + user;
+  if (gid)
+    return join;
+  return "sudo groupadd " + group + " && " + join +
+         ", then restart xdpgated: the group did not exist when it started";
+}
+
 } // namespace
 
 Result<Peer> read_peer(int sock) {
@@ -51,6 +62,20 @@ Access access_of(const Peer &peer, const AccessPolicy &policy) {
   if (member_of(peer, policy.read_gid))
     return Access::Read;
   return Access::None;
+}
+
+std::string refusal_message(Access held, const AccessPolicy &policy,
+                            const std::string &user) {
+  const std::string write =
+      "join the group " + policy.write_group + " (" +
+      how_to_join(policy.write_group, policy.write_gid, user) + ")";
+  if (held == Access::Read)
+    return "user " + user + " may read but not change the allow list: to " +
+           "change it, " + write + ", then log in again";
+  return "user " + user + " may not use the xdpgate API: to read the list, " +
+         "join the group " + policy.read_group + " (" +
+         how_to_join(policy.read_group, policy.read_gid, user) +
+         "); to change it, " + write + "; then log in again";
 }
 
 std::string user_name(uid_t uid) {

@@ -20,10 +20,14 @@ struct Peer {
   std::vector<gid_t> groups; // supplementary groups
 };
 
-// Which groups may do what; nullopt: the group does not exist on this host.
+// Which groups may do what: their gids (nullopt: the group did not exist
+// when the daemon started) and their names as configured, for the messages
+// that tell a refused caller which group to join.
 struct AccessPolicy {
   std::optional<gid_t> write_gid;
   std::optional<gid_t> read_gid;
+  std::string write_group;
+  std::string read_group;
 };
 
 // Ordered: a level includes the ones below it.
@@ -33,6 +37,11 @@ Result<Peer> read_peer(int sock);
 
 // Root and members of the write group write, members of the read group read.
 Access access_of(const Peer &peer, const AccessPolicy &policy);
+
+// Why `user`, who holds `held` (None or Read), may not do what it asked, and
+// which of the policy's groups to join, by name, to be allowed.
+std::string refusal_message(Access held, const AccessPolicy &policy,
+                            const std::string &user);
 
 // The user name of `uid`, or "uid:N" when the user database has none.
 std::string user_name(uid_t uid);

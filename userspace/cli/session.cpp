@@ -8,11 +8,9 @@ namespace xdpgate::cli {
 namespace {
 
 // What to do about the refusals an operator meets most, in CLI terms (the
-// daemon's messages speak of query parameters).
+// daemon's messages speak of query parameters). A 403 needs none: the daemon
+// names the groups it was configured with.
 const char *hint(const std::string &code) {
-  if (code == "forbidden")
-    return "join the xdpgate group for write access, or xdpgate-read to "
-           "read: sudo usermod -aG xdpgate $USER, then log in again";
   if (code == "last_enabled_entry")
     return "repeat with --force to leave no enabled entry (only exempt "
            "traffic then passes)";

@@ -86,7 +86,8 @@ public:
     api::ApiServerOptions api_options;
     api_options.socket_path = config_.socket;
     api_options.access = {group_id(config_.write_group),
-                          group_id(config_.read_group)};
+                          group_id(config_.read_group), config_.write_group,
+                          config_.read_group};
     auto api = api::ApiServer::start(api_options, std::move(backend));
     if (!api)
       return api.error();
