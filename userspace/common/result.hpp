@@ -21,10 +21,12 @@ struct Error {
 // Builds an Error for a failed system call, with strerror appended.
 Error system_error(std::string code, const std::string &what, int err = errno);
 
-template <typename T> class [[nodiscard]] Result {
+// The error is an Error unless a caller needs to carry more with it (the
+// CLI keeps the API's error object).
+template <typename T, typename E = Error> class [[nodiscard]] Result {
 public:
   Result(T value) : state_(std::move(value)) {}
-  Result(Error error) : state_(std::move(error)) {}
+  Result(E error) : state_(std::move(error)) {}
 
   bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -37,23 +39,23 @@ public:
   T &operator*() & { return value(); }
   const T &operator*() const & { return value(); }
 
-  const Error &error() const { return std::get<1>(state_); }
+  const E &error() const { return std::get<1>(state_); }
 
 private:
-  std::variant<T, Error> state_;
+  std::variant<T, E> state_;
 };
 
-template <> class [[nodiscard]] Result<void> {
+template <typename E> class [[nodiscard]] Result<void, E> {
 public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)), failed_(true) {}
+  Result(E error) : error_(std::move(error)), failed_(true) {}
 
   bool ok() const { return !failed_; }
   explicit operator bool() const { return ok(); }
-  const Error &error() const { return error_; }
+  const E &error() const { return error_; }
 
 private:
-  Error error_;
+  E error_;
   bool failed_ = false;
 };
 
