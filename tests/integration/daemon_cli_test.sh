@@ -122,6 +122,15 @@ jqv() {
 	while [ ${#V[@]} -lt $# ]; do V+=("<none>"); done
 }
 
+# json_error_is CODE: the last CLI call printed on stdout exactly one JSON
+# value, an object in the API's error shape with code CODE and a message,
+# and still told the operator on stderr.
+json_error_is() {
+	jqv '.error.code' '.error.message | type' '[inputs] | length'
+	[ "${V[0]}" = "$1" ] && [ "${V[1]}" = string ] && [ "${V[2]}" = 0 ] &&
+		[ -n "$ERR" ]
+}
+
 # Queries that tests use to find ids and state (not themselves checks).
 id_of() { xg_cli --json list --all | jq -r --arg r "$1" '.items[] | select(.ip_range == $r) | .id'; }
 mode_now() {
@@ -152,6 +161,9 @@ test_activate_needs_an_enabled_entry() {
 	check "activate with an empty list explains (no enabled entry / --allow-empty)" \
 		err_matches "no enabled entry|allow-empty"
 	check "after the refused activation the mode is still off" eq "$(mode_now)" off
+	cli --json activate
+	check "activate --json with an empty list exits 1" rc_is 1
+	check "activate --json prints the API's error object on stdout" json_error_is empty_list
 }
 
 test_add_prints_the_entry_and_exits_zero() {
@@ -307,6 +319,88 @@ test_check_while_inactive() {
 	check "check --json: echoes the address" eq "${V[3]}" $SENDER_DENIED
 	cli check 1.2.3.999
 	check "check of a malformed address exits 1" rc_is 1
+}
+
+test_json_failures_print_the_api_error_object() {
+	local id before words
+	id=$(id_of $SENDER6)
+	before=$(list_snapshot)
+	cli --json get ip_doesnotexist
+	check "get --json of an unknown id exits 1" rc_is 1
+	check "get --json: stdout is the API's not_found object" json_error_is not_found
+	check "get --json: stderr still names the id" err_has "ip_doesnotexist"
+	cli --json add 198.18.0.5/24
+	check "add --json with host bits exits 1" rc_is 1
+	check "add --json: the invalid_ip_range object" json_error_is invalid_ip_range
+	jqv .error.field
+	check "add --json: the object names the field ip_range" eq "${V[0]}" ip_range
+	for words in "update ip_doesnotexist -d x" "delete ip_doesnotexist" \
+		"enable ip_doesnotexist" "disable ip_doesnotexist"; do
+		# shellcheck disable=SC2086 # the words are the command line
+		cli --json $words
+		check "$words --json exits 1" rc_is 1
+		check "$words --json: the not_found object" json_error_is not_found
+	done
+	cli --json check 198.18.0.999
+	check "check --json of a malformed address exits 1" rc_is 1
+	check "check --json: the invalid_ip_address object" json_error_is invalid_ip_address
+	printf 'ip_address,description\n198.18.30.0/24,ok\nnot-an-ip,x\n198.18.31.0/24,ok\n198.18.32.1/24,host bits\n' \
+		>"$XG_TMP/json-bad.csv"
+	cli --json import "$XG_TMP/json-bad.csv"
+	check "import --json with bad lines exits 1" rc_is 1
+	check "import --json: the invalid_csv object" json_error_is invalid_csv
+	jqv '[.error.lines[].line]'
+	check "import --json: the object lists the bad lines as the API sent them" eq "${V[0]}" "[3,5]"
+	printf '{"ip_range": "198.18.33.0/24"}\n' >"$XG_TMP/json-object.json"
+	cli --json replace "$XG_TMP/json-object.json"
+	check "replace --json of a file that is no array exits 1" rc_is 1
+	check "replace --json: an invalid_json object of the CLI's own" json_error_is invalid_json
+	cli --json replace "$XG_TMP/json-bad.csv.txt"
+	check "replace --json of a missing file is a usage error (exit 2)" rc_is 2
+	check "replace --json: an invalid_usage object" json_error_is invalid_usage
+	cli --json update "$id"
+	check "update --json without a change is a usage error (exit 2)" rc_is 2
+	check "update --json: an invalid_usage object" json_error_is invalid_usage
+	cli --json add
+	check "add --json without a range is a usage error (exit 2)" rc_is 2
+	check "add --json: CLI11's refusal as an invalid_usage object" json_error_is invalid_usage
+	cli --json confirm
+	check "confirm --json with nothing pending exits 1" rc_is 1
+	check "confirm --json: the not_pending object" json_error_is not_pending
+	cli --json audit --limit 0
+	check "audit --json --limit 0 exits 1" rc_is 1
+	check "audit --json: the invalid_parameter object" json_error_is invalid_parameter
+	cli --json denied --top 0
+	check "denied --json --top 0 exits 1" rc_is 1
+	check "denied --json: the invalid_parameter object" json_error_is invalid_parameter
+	check "the refused --json commands changed nothing" eq "$(list_snapshot)" "$before"
+}
+
+# Every subcommand, on a socket nobody listens on and on one the caller may
+# not reach: the failure is a JSON object all the same.
+test_json_failures_when_the_daemon_is_unreachable() {
+	local words private=$XG_TMP/private
+	printf '[]\n' >"$XG_TMP/empty.json"
+	for words in list "get ip_x" "add 198.18.40.0/24" "update ip_x -d x" \
+		"delete ip_x" "enable ip_x" "disable ip_x" "check 198.18.0.1" \
+		"import $XG_TMP/empty.json" export "replace $XG_TMP/empty.json" \
+		"activate --yes" deactivate confirm status stats \
+		"stats --watch --count 1 --interval 0.1" audit denied; do
+		# shellcheck disable=SC2086 # the words are the command line
+		run timeout 20 "$XG_BUILD/xdpgate" --socket "$XG_TMP/no-daemon.sock" --json $words
+		check "$words --json, no daemon: exit 3" rc_is 3
+		check "$words --json, no daemon: a daemon_unreachable object" \
+			json_error_is daemon_unreachable
+	done
+	# A directory uid 65534 may not enter, holding a link to the real socket.
+	mkdir -m 0700 "$private"
+	ln -s "$XG_SOCKET" "$private/xdpgate.sock"
+	run setpriv --reuid=$NOBODY_UID --regid=$NOBODY_UID --clear-groups \
+		"$XG_BUILD/xdpgate" --socket "$private/xdpgate.sock" --json list
+	check "a socket behind a closed directory: exit 3" rc_is 3
+	check "a socket behind a closed directory: a daemon_unreachable object" \
+		json_error_is daemon_unreachable
+	rm -r "$private"
 }
 
 test_activate_enforces_and_check_follows() {
@@ -638,6 +732,10 @@ test_ssh_guard() {
 	check "ssh guard: activate without --yes, stdin no TTY, refuses" rc_nonzero
 	check "ssh guard: the refusal names the SSH client address" err_has "$SENDER_DENIED"
 	check "ssh guard: nothing was activated" eq "$(mode_now)" off
+	run env SSH_CONNECTION="$ssh" "$XG_BUILD/xdpgate" --socket "$XG_SOCKET" --json activate </dev/null
+	check "ssh guard: activate --json refuses with exit 1" rc_is 1
+	check "ssh guard: activate --json prints the refusal as a JSON object" \
+		json_error_is ssh_session_would_be_dropped
 	run env SSH_CONNECTION="::ffff:$SENDER_DENIED 50000 ::ffff:$XG_HOST4 22" \
 		"$XG_BUILD/xdpgate" --socket "$XG_SOCKET" activate </dev/null
 	check "ssh guard: a v4-mapped client address is refused too" rc_nonzero
@@ -670,7 +768,12 @@ test_other_users_are_refused() {
 		curl -s -o /dev/null -w '%{http_code}' --unix-socket "$XG_SOCKET" \
 		http://x/api/admin/ip-allowlist
 	check "uid 65534 with curl: 403" eq "$OUT" 403
-	cli_as_nobody --clear-groups list
+	cli_as_nobody --clear-groups --json list
+	check "uid 65534, list --json: exit 1" rc_is 1
+	check "uid 65534, list --json: the forbidden object" json_error_is forbidden
+	jqv '.error.message'
+	check "uid 65534: the object names the configured read group" \
+		matches "join the group $READ_GROUP " "${V[0]}"
 	check "uid 65534: the refusal names the configured read group" \
 		err_has "join the group $READ_GROUP "
 	check "uid 65534: the refusal names the configured write group" \
@@ -757,6 +860,8 @@ test_get_shows_one_entry
 test_update_changes_range_and_description
 test_disable_and_enable
 test_check_while_inactive
+test_json_failures_print_the_api_error_object
+test_json_failures_when_the_daemon_is_unreachable
 test_activate_enforces_and_check_follows
 test_status_shows_the_interface_attached
 test_stats_counts_and_watches

@@ -12,6 +12,9 @@ namespace xdpgate::cli {
 
 namespace {
 
+// The CLI's own error code for an activation it refused to make.
+constexpr const char *kSshCutOff = "ssh_session_would_be_dropped";
+
 bool ask_yes(const std::string &question) {
   std::cerr << question << " [y/N] " << std::flush;
   std::string answer;
@@ -24,7 +27,7 @@ bool ask_yes(const std::string &question) {
 std::optional<int> guard_ssh_session(const Session &session, const Args &args) {
   auto exposure = ssh_session_exposure(session.api);
   if (!exposure)
-    return report(exposure.error());
+    return report(session, exposure.error());
   if (!*exposure || !(*exposure)->dropped)
     return std::nullopt;
 
@@ -35,14 +38,11 @@ std::optional<int> guard_ssh_session(const Session &session, const Args &args) {
             << " -d 'admin access'\n";
   if (args.yes)
     return std::nullopt;
-  if (!::isatty(STDIN_FILENO)) {
-    std::cerr << "error: not activating; pass --yes to activate anyway\n";
-    return kExitApiError;
-  }
-  if (!ask_yes("Activate anyway?")) {
-    std::cerr << "not activated\n";
-    return kExitApiError;
-  }
+  if (!::isatty(STDIN_FILENO))
+    return report(session, Error{kSshCutOff, "not activating; pass --yes to "
+                                             "activate anyway"});
+  if (!ask_yes("Activate anyway?"))
+    return report(session, Error{kSshCutOff, "not activated"});
   return std::nullopt;
 }
 

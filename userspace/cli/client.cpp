@@ -81,7 +81,7 @@ Error bad_answer(int status, const std::string &why, const std::string &body) {
 }
 
 // The daemon's error object, with every bad CSV line in the message.
-Error api_error(int status, const std::string &body) {
+Failure api_error(int status, const std::string &body) {
   json answer = json::parse(body, nullptr, false);
   const json *error = nullptr;
   if (answer.is_object() && answer.contains("error") &&
@@ -101,7 +101,7 @@ Error api_error(int status, const std::string &body) {
       if (line.is_object())
         out.message += "\n  line " + line.value("line", json()).dump() + ": " +
                        line.value("message", std::string("?"));
-  return out;
+  return Failure(std::move(out), std::move(answer));
 }
 
 struct Raw {
@@ -110,9 +110,9 @@ struct Raw {
 };
 
 // One request; a 2xx answer as is, any other as the daemon's error.
-Result<Raw> exchange(const std::string &socket_path, const std::string &method,
-                     const std::string &path, std::string body,
-                     const std::string &content_type) {
+CallResult<Raw> exchange(const std::string &socket_path,
+                         const std::string &method, const std::string &path,
+                         std::string body, const std::string &content_type) {
   // With AF_UNIX, httplib takes the host string as the socket path.
   httplib::Client client(socket_path, 80);
   client.set_address_family(AF_UNIX);
@@ -133,29 +133,39 @@ Result<Raw> exchange(const std::string &socket_path, const std::string &method,
   }
   auto result = client.send(request);
   if (!result)
-    return unreachable(socket_path, result.error());
+    return Failure(unreachable(socket_path, result.error()));
   if (result->status < 200 || result->status > 299)
     return api_error(result->status, result->body);
   return Raw{result->status, std::move(result->body)};
 }
 
-Result<Reply> json_reply(Result<Raw> raw) {
+CallResult<Reply> json_reply(CallResult<Raw> raw) {
   if (!raw)
     return raw.error();
   json parsed = json::parse(raw->body, nullptr, false);
   if (parsed.is_discarded())
-    return bad_answer(raw->status, "not JSON", raw->body);
+    return Failure(bad_answer(raw->status, "not JSON", raw->body));
   return Reply{raw->status, std::move(parsed)};
 }
 
 } // namespace
 
+Failure::Failure(Error e) : error(std::move(e)) {
+  json inner = {{"code", error.code}, {"message", error.message}};
+  if (!error.field.empty())
+    inner["field"] = error.field;
+  object = {{"error", std::move(inner)}};
+}
+
+Failure::Failure(Error e, json daemon_object)
+    : error(std::move(e)), object(std::move(daemon_object)) {}
+
 ApiClient::ApiClient(std::string socket_path)
     : socket_path_(std::move(socket_path)) {}
 
-Result<Reply> ApiClient::call(const std::string &method,
-                              const std::string &path,
-                              const std::optional<json> &body) const {
+CallResult<Reply> ApiClient::call(const std::string &method,
+                                  const std::string &path,
+                                  const std::optional<json> &body) const {
   if (!body)
     return json_reply(exchange(socket_path_, method, path, "", ""));
   std::string text;
@@ -163,20 +173,21 @@ Result<Reply> ApiClient::call(const std::string &method,
     text = body->dump();
   } catch (const json::type_error &) {
     // Operator input from a non-UTF-8 terminal; the API takes UTF-8 only.
-    return Error{"invalid_value", "the request holds text that is not valid "
-                                  "UTF-8 (check the terminal's locale)"};
+    return Failure(Error{"invalid_value",
+                         "the request holds text that is not valid UTF-8 "
+                         "(check the terminal's locale)"});
   }
   return json_reply(exchange(socket_path_, method, path, std::move(text),
                              "application/json"));
 }
 
-Result<Reply> ApiClient::post_csv(const std::string &path,
-                                  std::string csv) const {
+CallResult<Reply> ApiClient::post_csv(const std::string &path,
+                                      std::string csv) const {
   return json_reply(
       exchange(socket_path_, "POST", path, std::move(csv), "text/csv"));
 }
 
-Result<std::string> ApiClient::get_text(const std::string &path) const {
+CallResult<std::string> ApiClient::get_text(const std::string &path) const {
   auto raw = exchange(socket_path_, "GET", path, "", "");
   if (!raw)
     return raw.error();

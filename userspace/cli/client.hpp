@@ -3,7 +3,8 @@
 // Every failure comes back as an Error the operator can act on: an API error
 // keeps the daemon's code, message and field (and, for invalid_csv, every bad
 // line); a daemon that cannot be reached has code kUnreachable and says why
-// (not running, wrong socket path, missing group membership).
+// (not running, wrong socket path, missing group membership). With it comes
+// the error object that --json prints.
 #pragma once
 
 #include <optional>
@@ -26,6 +27,19 @@ struct Reply {
   json body; // parsed JSON answer
 };
 
+// A failure: `error` for the operator; `object` for scripts, in the API's
+// shape {"error": {code, message, field?}}: the daemon's own as it came
+// ("lines" of invalid_csv and all), else made from `error`.
+struct Failure {
+  // Implicit: an Error the CLI finds itself is a Failure of the same shape.
+  Failure(Error e);
+  Failure(Error e, json daemon_object);
+  Error error;
+  json object;
+};
+
+template <typename T> using CallResult = Result<T, Failure>;
+
 class ApiClient {
 public:
   explicit ApiClient(std::string socket_path);
@@ -34,12 +48,12 @@ public:
 
   // `path` is relative to kApiPrefix ("" for the collection, "/check", …);
   // a body, when given, is sent as application/json.
-  Result<Reply> call(const std::string &method, const std::string &path,
-                     const std::optional<json> &body = {}) const;
+  CallResult<Reply> call(const std::string &method, const std::string &path,
+                         const std::optional<json> &body = {}) const;
   // POSTs a CSV document (text/csv) and reads the JSON answer.
-  Result<Reply> post_csv(const std::string &path, std::string csv) const;
+  CallResult<Reply> post_csv(const std::string &path, std::string csv) const;
   // GETs a text document (the CSV export) as is.
-  Result<std::string> get_text(const std::string &path) const;
+  CallResult<std::string> get_text(const std::string &path) const;
 
 private:
   std::string socket_path_;

@@ -59,7 +59,7 @@ int run_add(const Session &session, const Args &args) {
   if (args.disabled)
     body["enabled"] = false;
   if (auto expiry = put_expiry(body, args); !expiry)
-    return usage_error(expiry.error().message);
+    return usage_error(session, expiry.error().message);
   auto reply = session.api.call("POST", "", body);
   bool created = reply && reply->status == 201;
   return show(session, reply, [created](const json &entry) {
@@ -80,9 +80,10 @@ int run_update(const Session &session, const Args &args) {
   if (args.enable || args.disable)
     body["enabled"] = args.enable;
   if (auto expiry = put_expiry(body, args); !expiry)
-    return usage_error(expiry.error().message);
+    return usage_error(session, expiry.error().message);
   if (body.empty())
-    return usage_error("update needs at least one of --range, --description, "
+    return usage_error(session,
+                       "update needs at least one of --range, --description, "
                        "--no-description, --enable, --disable, --expires-at, "
                        "--no-expiry");
   auto reply =
@@ -102,7 +103,8 @@ int run_delete(const Session &session, const Args &args) {
     });
   }
   if (args.id.empty())
-    return usage_error("delete needs an entry ID, or --all to delete every "
+    return usage_error(session,
+                       "delete needs an entry ID, or --all to delete every "
                        "entry");
   auto reply = session.api.call("DELETE", entry_path(args) + force_query(args));
   return show(session, reply, [](const json &answer) {

@@ -194,7 +194,8 @@ Examples:
 
 The socket is --socket, else $XDPGATE_SOCKET, else /run/xdpgate/xdpgate.sock.
 Exit status: 0 success, 1 refused by the daemon, 2 usage error,
-3 daemon unreachable.)";
+3 daemon unreachable. With --json a failure also prints one line on stdout:
+{"error": {"code": ..., "message": ..., "field": ...}}.)";
 
 std::string socket_path(const Args &args) {
   if (!args.socket.empty())
@@ -227,6 +228,9 @@ int run(int argc, char **argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
+    // CLI11 has set the main app's flags by the time most errors are found.
+    if (args.json && e.get_exit_code() != 0)
+      print_error_object(Error{kInvalidUsage, e.what()});
     int status = app.exit(e);
     return status == 0 ? kExitOk : kExitUsage;
   }
@@ -236,6 +240,7 @@ int run(int argc, char **argv) {
     return chosen(session, args);
   } catch (const json::exception &e) {
     return report(
+        session,
         Error{kBadAnswer,
               std::string("unexpected answer from xdpgated: ") + e.what()});
   }

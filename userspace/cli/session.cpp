@@ -23,7 +23,18 @@ const char *hint(const std::string &code) {
 
 } // namespace
 
-int report(const Error &error) {
+// One line, so that it also ends the line-per-sample output of
+// stats --watch as one more JSON line.
+void print_error_object(const Failure &failure) {
+  std::cout << failure.object.dump(-1, ' ', false,
+                                   json::error_handler_t::replace)
+            << std::endl;
+}
+
+int report(const Session &session, const Failure &failure) {
+  if (session.json)
+    print_error_object(failure);
+  const Error &error = failure.error;
   std::cerr << "error: " << error.message;
   // The daemon's messages usually name the field; say it when they do not.
   if (!error.field.empty() &&
@@ -35,16 +46,18 @@ int report(const Error &error) {
   return error.code == kUnreachable ? kExitUnreachable : kExitApiError;
 }
 
-int usage_error(const std::string &message) {
+int usage_error(const Session &session, const std::string &message) {
+  if (session.json)
+    print_error_object(Error{kInvalidUsage, message});
   std::cerr << "error: " << message << "\nRun with --help for more "
             << "information.\n";
   return kExitUsage;
 }
 
-int show(const Session &session, const Result<Reply> &reply,
+int show(const Session &session, const CallResult<Reply> &reply,
          const std::function<void(const json &)> &human) {
   if (!reply)
-    return report(reply.error());
+    return report(session, reply.error());
   if (session.json)
     std::cout << reply->body.dump(2, ' ', false, json::error_handler_t::replace)
               << '\n';

@@ -3,7 +3,9 @@
 // place that turns an answer into output and an exit status.
 //
 // Exit status: 0 success, 1 the API refused or answered nonsense, 2 usage
-// error, 3 the daemon cannot be reached.
+// error, 3 the daemon cannot be reached. A failure is told on stderr and,
+// with --json, also printed on stdout as one line of JSON in the API's error
+// shape, so that a script always gets an answer to parse.
 #pragma once
 
 #include <functional>
@@ -15,6 +17,9 @@
 #include "common/result.hpp"
 
 namespace xdpgate::cli {
+
+// The error code of a usage error, besides the API's and the client's own.
+inline constexpr const char *kInvalidUsage = "invalid_usage";
 
 enum ExitCode : int {
   kExitOk = 0,
@@ -30,14 +35,17 @@ struct Session {
 
 using Handler = int (*)(const Session &, const Args &);
 
-// Prints "error: <message>" (and the field at fault) to stderr.
-int report(const Error &error);
-// Prints "error: <message>" to stderr for a mistake CLI11 cannot catch.
-int usage_error(const std::string &message);
+// Prints "error: <message>" (and the field at fault) to stderr, and with
+// --json the error object to stdout. Returns the exit status.
+int report(const Session &session, const Failure &failure);
+// The same for a mistake in the command line; exit status kExitUsage.
+int usage_error(const Session &session, const std::string &message);
+// The --json half of both: the error object as one line on stdout.
+void print_error_object(const Failure &failure);
 
 // On success prints the answer, pretty JSON with --json or through `human`
 // otherwise; on failure reports the error. Returns the exit status.
-int show(const Session &session, const Result<Reply> &reply,
+int show(const Session &session, const CallResult<Reply> &reply,
          const std::function<void(const json &)> &human);
 
 // The query string "?a=b&c=d" from the pairs whose value is not empty.

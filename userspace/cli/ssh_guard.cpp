@@ -60,7 +60,7 @@ std::optional<std::string> first_containing(const json &ranges,
 }
 
 // Why the data path lets this connection through regardless of the list.
-Result<std::optional<std::string>>
+CallResult<std::optional<std::string>>
 exemption(const ApiClient &api, const IpPrefix &address, unsigned server_port) {
   auto status = api.call("GET", "/status");
   if (!status)
@@ -82,7 +82,8 @@ exemption(const ApiClient &api, const IpPrefix &address, unsigned server_port) {
 
 } // namespace
 
-Result<std::optional<SshExposure>> ssh_session_exposure(const ApiClient &api) {
+CallResult<std::optional<SshExposure>>
+ssh_session_exposure(const ApiClient &api) {
   const char *connection = std::getenv("SSH_CONNECTION");
   if (!connection || !*connection)
     return std::optional<SshExposure>();
@@ -95,10 +96,11 @@ Result<std::optional<SshExposure>> ssh_session_exposure(const ApiClient &api) {
   std::string bare = client.substr(0, client.find('%'));
   auto parsed = IpPrefix::parse_address(bare, "SSH_CONNECTION");
   if (!parsed)
-    return Error{"invalid_ssh_connection",
-                 "cannot check whether this SSH session would be cut off: " +
-                     parsed.error().message +
-                     " (unset SSH_CONNECTION to skip the check)"};
+    return Failure(Error{"invalid_ssh_connection",
+                         "cannot check whether this SSH session would be cut "
+                         "off: " +
+                             parsed.error().message +
+                             " (unset SSH_CONNECTION to skip the check)"});
   IpPrefix address = unmap_ipv4(*parsed);
   SshExposure exposure{address.to_string(), false, ""};
 

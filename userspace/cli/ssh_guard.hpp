@@ -25,6 +25,7 @@ struct SshExposure {
 };
 
 // Nothing when this process is not in an SSH session.
-Result<std::optional<SshExposure>> ssh_session_exposure(const ApiClient &api);
+CallResult<std::optional<SshExposure>>
+ssh_session_exposure(const ApiClient &api);
 
 } // namespace xdpgate::cli

@@ -238,7 +238,7 @@ int watch_stats(const Session &session, const Args &args) {
   using Clock = std::chrono::steady_clock;
   auto before = session.api.call("GET", "/status");
   if (!before)
-    return report(before.error());
+    return report(session, before.error());
   auto taken = Clock::now();
   for (unsigned shown = 0; !args.count || shown < *args.count; ++shown) {
     if (!sleep_for(std::chrono::duration<double>(args.interval_s)))
@@ -247,7 +247,7 @@ int watch_stats(const Session &session, const Args &args) {
     if (interrupted)
       return kExitOk;
     if (!now)
-      return report(now.error());
+      return report(session, now.error());
     auto now_taken = Clock::now();
     print_rates(session, before->body, now->body,
                 std::chrono::duration<double>(now_taken - taken).count());

@@ -88,7 +88,7 @@ std::string flag(bool on) { return on ? "true" : ""; }
 int run_import(const Session &session, const Args &args) {
   auto csv = read_input(args.file);
   if (!csv)
-    return report(csv.error());
+    return report(session, csv.error());
   auto reply =
       session.api.post_csv("/import" + query({{"dry_run", flag(args.dry_run)},
                                               {"replace", flag(args.replace)},
@@ -100,17 +100,18 @@ int run_import(const Session &session, const Args &args) {
 int run_export(const Session &session, const Args &args) {
   auto csv = session.api.get_text("/export");
   if (!csv)
-    return report(csv.error());
+    return report(session, csv.error());
   if (!args.output || *args.output == "-") {
     std::cout << *csv << std::flush;
-    return std::cout ? kExitOk : report(Error{"io", "cannot write output"});
+    return std::cout ? kExitOk
+                     : report(session, Error{"io", "cannot write output"});
   }
   std::ofstream out(*args.output, std::ios::binary | std::ios::trunc);
   out << *csv;
   out.close();
   if (!out)
-    return report(Error{"io", "cannot write " + *args.output + ": " +
-                                  std::strerror(errno)});
+    return report(session, Error{"io", "cannot write " + *args.output + ": " +
+                                           std::strerror(errno)});
   std::cerr << "exported to " << *args.output << '\n';
   return kExitOk;
 }
@@ -118,12 +119,13 @@ int run_export(const Session &session, const Args &args) {
 int run_replace(const Session &session, const Args &args) {
   bool is_csv = has_extension(args.file, ".csv");
   if (!is_csv && !has_extension(args.file, ".json"))
-    return usage_error("replace takes a .csv file (ip_address,description) or "
+    return usage_error(session,
+                       "replace takes a .csv file (ip_address,description) or "
                        "a .json file (an array of entries): " +
-                       args.file);
+                           args.file);
   auto content = read_input(args.file);
   if (!content)
-    return report(content.error());
+    return report(session, content.error());
   if (is_csv) {
     auto reply = session.api.post_csv(
         "/import" + query({{"replace", "true"}, {"force", flag(args.force)}}),
@@ -133,7 +135,8 @@ int run_replace(const Session &session, const Args &args) {
 
   json entries = json::parse(*content, nullptr, false);
   if (!entries.is_array())
-    return report(Error{"invalid_json",
+    return report(session,
+                  Error{"invalid_json",
                         args.file + ": expected a JSON array of entries "
                                     "({\"ip_range\": …, \"description\": …})"});
   auto reply =
