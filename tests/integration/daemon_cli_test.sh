@@ -400,6 +400,8 @@ test_json_failures_when_the_daemon_is_unreachable() {
 	check "a socket behind a closed directory: exit 3" rc_is 3
 	check "a socket behind a closed directory: a daemon_unreachable object" \
 		json_error_is daemon_unreachable
+	check "a socket behind a closed directory: the file system is named, no group" \
+		err_has "permission denied by the file system"
 	rm -r "$private"
 }
 

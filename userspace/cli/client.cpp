@@ -46,10 +46,12 @@ Error unreachable(const std::string &path, httplib::Error failure) {
   switch (err) {
   case EACCES:
   case EPERM:
+    // xdpgated makes its socket 0666 in a 0755 directory and decides access
+    // by the caller's groups; a refusal here comes from the file system.
     return Error{kUnreachable,
-                 where + "permission denied; join the xdpgate group (or "
-                         "xdpgate-read for read-only access): sudo usermod "
-                         "-aG xdpgate $USER, then log in again",
+                 where + "permission denied by the file system; check that "
+                         "you may enter every directory on the path and write "
+                         "the socket (ls -ld)",
                  "", err};
   case ENOENT:
     return Error{kUnreachable,

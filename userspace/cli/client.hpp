@@ -3,8 +3,8 @@
 // Every failure comes back as an Error the operator can act on: an API error
 // keeps the daemon's code, message and field (and, for invalid_csv, every bad
 // line); a daemon that cannot be reached has code kUnreachable and says why
-// (not running, wrong socket path, missing group membership). With it comes
-// the error object that --json prints.
+// (not running, wrong socket path, file permissions). With it comes the
+// error object that --json prints.
 #pragma once
 
 #include <optional>
