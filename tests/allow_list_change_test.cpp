@@ -118,7 +118,7 @@ TEST_F(AllowListChangeTest, AChangeOverCapacityIsRefusedAndNothingChanges) {
       enforcing(), {},
       {prefixes({"10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"}), {}});
   ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, "capacity_exceeded");
+  EXPECT_EQ(refused.error().code, ErrorCode::CapacityExceeded);
   EXPECT_EQ(small.allow_list(), prefixes({"10.0.0.1"}));
 }
 

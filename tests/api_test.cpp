@@ -209,6 +209,37 @@ TEST_F(ApiTest, AddingAListedRangeAnswers200WithItsDescriptionReplaced) {
   EXPECT_EQ(get(kList).body["total"], 1);
 }
 
+// An upsert sets what it is sent, and the answer shows the entry as it now
+// is; disabling the last enabled entry that way needs force, as a disable
+// does.
+TEST_F(ApiTest, AddingAListedRangeSetsEnabledAndExpiryWhenSent) {
+  std::string id = add("203.0.113.0/24", "office");
+  ASSERT_EQ(post(kList + "/activate").status, 200);
+  const json off = {{"ip_range", "203.0.113.0/24"},
+                    {"description", "office"},
+                    {"enabled", false},
+                    {"expires_at", kStart + 1000}};
+  Reply refused = post(kList, off);
+  EXPECT_EQ(refused.status, 409) << refused.text;
+  EXPECT_EQ(refused.body["error"]["code"], "last_enabled_entry");
+  EXPECT_EQ(get(kList + "/" + id).body["enabled"], true);
+  Reply r = post(kList + "?force=true", off);
+  ASSERT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.body["id"], id);
+  EXPECT_EQ(r.body["enabled"], false);
+  EXPECT_EQ(r.body["expires_at"], kStart + 1000);
+}
+
+TEST_F(ApiTest, AddingAnArrayWithARangeTwiceIsRefused) {
+  Reply r = post(kList, json::array({{{"ip_range", "203.0.113.0/24"}},
+                                     {{"ip_range", "198.51.100.0/24"}},
+                                     {{"ip_range", "203.0.113.0/24"}}}));
+  EXPECT_EQ(r.status, 422) << r.text;
+  EXPECT_EQ(r.body["error"]["code"], "invalid_ip_range");
+  EXPECT_EQ(r.body["error"]["field"], "[2].ip_range");
+  EXPECT_EQ(get(kList).body["total"], 0);
+}
+
 TEST_F(ApiTest, AddingAnArrayAnswersItemsInOrder) {
   Reply r =
       post(kList,

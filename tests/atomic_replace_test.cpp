@@ -152,7 +152,7 @@ TEST_F(AtomicReplace, AListOverCapacityIsRefusedAndNothingChanges) {
       prefixes({"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"});
   Status refused = path.sync(d);
   ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, "capacity_exceeded");
+  EXPECT_EQ(refused.error().code, ErrorCode::CapacityExceeded);
   EXPECT_EQ(path.allow_list(), prefixes({"10.0.0.1", "10.0.0.2"}));
 }
 

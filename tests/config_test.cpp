@@ -63,7 +63,7 @@ TEST(Config, MissingFileAtAGivenPathIsAnError) {
   auto path = files.dir() / "absent.toml";
   auto config = load_config(path, true);
   ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.error().code, "invalid_config");
+  EXPECT_EQ(config.error().code, ErrorCode::InvalidConfig);
   EXPECT_NE(config.error().message.find(path.string()), std::string::npos);
   EXPECT_EQ(config.error().sys_errno, ENOENT);
 }
@@ -320,7 +320,7 @@ TEST(Config, EveryBadValueIsNamedWithItsLineAndWhatIsExpected) {
     auto config = parse_config(bad.text, "x.toml");
     ASSERT_FALSE(config.ok());
     const Error &e = config.error();
-    EXPECT_EQ(e.code, "invalid_config");
+    EXPECT_EQ(e.code, ErrorCode::InvalidConfig);
     EXPECT_EQ(e.field, bad.field);
     EXPECT_NE(e.message.find(bad.in_message), std::string::npos) << e.message;
     EXPECT_EQ(e.message.rfind("x.toml:" + std::to_string(bad.line) + ": " +
@@ -417,7 +417,7 @@ TEST(Config, KeysAreNotDefinedTwice) {
     auto config = parse_config(t.text, "x.toml");
     ASSERT_FALSE(config.ok());
     const Error &e = config.error();
-    EXPECT_EQ(e.code, "invalid_config");
+    EXPECT_EQ(e.code, ErrorCode::InvalidConfig);
     EXPECT_EQ(e.message.rfind("x.toml:" + std::to_string(t.line) + ": ", 0), 0u)
         << e.message;
     EXPECT_NE(e.message.find(std::string("'") + t.key + "'"), std::string::npos)
@@ -436,7 +436,7 @@ TEST(Config, TableHeaderWithoutANameIsRefusedNotACrash) {
     SCOPED_TRACE(text);
     auto config = parse_config(text, "x.toml");
     ASSERT_FALSE(config.ok());
-    EXPECT_EQ(config.error().code, "invalid_config");
+    EXPECT_EQ(config.error().code, ErrorCode::InvalidConfig);
     EXPECT_EQ(config.error().message.rfind("x.toml:2: ", 0), 0u)
         << config.error().message;
   }
@@ -451,7 +451,7 @@ TEST(Config, InputsThatBreakTheTomlParsersChecksAreRefused) {
     SCOPED_TRACE(text);
     auto config = parse_config(text, "x.toml");
     ASSERT_FALSE(config.ok());
-    EXPECT_EQ(config.error().code, "invalid_config");
+    EXPECT_EQ(config.error().code, ErrorCode::InvalidConfig);
     EXPECT_EQ(config.error().message.rfind("x.toml: not valid TOML", 0), 0u)
         << config.error().message;
   }
@@ -525,7 +525,7 @@ TEST(Config, SocketPathMustFitAUnixSocketAddress) {
 TEST(Config, SyntaxErrorNamesTheFileAndLine) {
   auto config = parse_config("capacity = 1\n\ncapacity = = 2\n", "x.toml");
   ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.error().code, "invalid_config");
+  EXPECT_EQ(config.error().code, ErrorCode::InvalidConfig);
   EXPECT_EQ(config.error().message.rfind("x.toml:3: ", 0), 0u)
       << config.error().message;
 }

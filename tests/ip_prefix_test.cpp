@@ -49,7 +49,7 @@ TEST(IpPrefixParse, ZeroLengthPrefixesCoverEverything) {
 TEST(IpPrefixParse, RejectsHostBitsAndSuggestsCanonicalPrefix) {
   auto parsed = IpPrefix::parse("192.168.1.5/24");
   ASSERT_FALSE(parsed.ok());
-  EXPECT_EQ(parsed.error().code, "invalid_ip_range");
+  EXPECT_EQ(parsed.error().code, ErrorCode::InvalidIpRange);
   EXPECT_EQ(parsed.error().field, "ip_range");
   EXPECT_EQ(parsed.error().message, "ip_range \"192.168.1.5/24\" has host bits "
                                     "set; did you mean \"192.168.1.0/24\"?");
@@ -75,7 +75,7 @@ TEST(IpPrefixParse, ErrorsCarryTheGivenFieldName) {
   auto parsed = IpPrefix::parse("1.2.3", "ip_address");
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.error().field, "ip_address");
-  EXPECT_EQ(parsed.error().code, "invalid_ip_range");
+  EXPECT_EQ(parsed.error().code, ErrorCode::InvalidIpRange);
   EXPECT_EQ(parsed.error().message.rfind("ip_address \"1.2.3\": ", 0), 0u);
 }
 
@@ -146,7 +146,7 @@ TEST(IpPrefixParse, RejectsGarbageWithAReason) {
   for (const auto &bad : table) {
     auto parsed = IpPrefix::parse(bad.text);
     ASSERT_FALSE(parsed.ok()) << "accepted: " << bad.text;
-    EXPECT_EQ(parsed.error().code, "invalid_ip_range");
+    EXPECT_EQ(parsed.error().code, ErrorCode::InvalidIpRange);
     EXPECT_NE(parsed.error().message.find(bad.reason), std::string::npos)
         << bad.text << " -> " << parsed.error().message;
   }
@@ -201,13 +201,13 @@ TEST(IpPrefixParseAddress, AcceptsSingleAddressesOnly) {
 
   auto cidr = IpPrefix::parse_address("192.0.2.0/24");
   ASSERT_FALSE(cidr.ok());
-  EXPECT_EQ(cidr.error().code, "invalid_ip_address");
+  EXPECT_EQ(cidr.error().code, ErrorCode::InvalidIpAddress);
   EXPECT_EQ(cidr.error().field, "ip_address");
   EXPECT_NE(cidr.error().message.find("single address"), std::string::npos);
   for (auto bad : {"", "1.2.3", "010.1.1.1", " ::1", "fe80::1%eth0"}) {
     auto parsed = IpPrefix::parse_address(bad, "source");
     ASSERT_FALSE(parsed.ok()) << bad;
-    EXPECT_EQ(parsed.error().code, "invalid_ip_address");
+    EXPECT_EQ(parsed.error().code, ErrorCode::InvalidIpAddress);
     EXPECT_EQ(parsed.error().field, "source");
   }
 }

@@ -321,7 +321,7 @@ TEST_F(ListServiceTest, TheKernelIsSentOnlyWhatAChangeChanges) {
 TEST_F(ListServiceTest, GettingAnUnknownIdIsNotFound) {
   auto got = service_->get("ip_0000000000");
   ASSERT_FALSE(got.ok());
-  EXPECT_EQ(got.error().code, "not_found");
+  EXPECT_EQ(got.error().code, ErrorCode::NotFound);
 }
 
 TEST_F(ListServiceTest,
@@ -374,7 +374,7 @@ TEST_F(ListServiceTest, AddingTheSameRangeTwiceInOneRequestIsRefused) {
                               entry("198.51.100.0/24", "b")},
                              "alice");
   ASSERT_FALSE(added.ok());
-  EXPECT_EQ(added.error().code, "invalid_ip_range");
+  EXPECT_EQ(added.error().code, ErrorCode::InvalidIpRange);
   EXPECT_EQ(added.error().field, "[2].ip_range");
   EXPECT_NE(added.error().message.find("listed twice (also as [0])"),
             std::string::npos)
@@ -401,7 +401,7 @@ TEST_F(ListServiceTest, SingleAddressIsShownWithoutPrefixLength) {
 TEST_F(ListServiceTest, HostBitsAreRejectedWithTheCanonicalSuggestion) {
   auto added = service_->add({entry("192.168.1.5/24")}, "alice");
   ASSERT_FALSE(added.ok());
-  EXPECT_EQ(added.error().code, "invalid_ip_range");
+  EXPECT_EQ(added.error().code, ErrorCode::InvalidIpRange);
   EXPECT_EQ(added.error().field, "ip_range");
   EXPECT_NE(added.error().message.find("192.168.1.0/24"), std::string::npos)
       << added.error().message;
@@ -415,7 +415,7 @@ TEST_F(ListServiceTest, MalformedRangesAreRejectedNamingTheField) {
         "10.0.0.0/", "2001:db8::/129", "example.com"}) {
     auto added = service_->add({entry(bad)}, "alice");
     ASSERT_FALSE(added.ok()) << "accepted \"" << bad << "\"";
-    EXPECT_EQ(added.error().code, "invalid_ip_range") << bad;
+    EXPECT_EQ(added.error().code, ErrorCode::InvalidIpRange) << bad;
     EXPECT_EQ(added.error().field, "ip_range") << bad;
     EXPECT_FALSE(added.error().message.empty()) << bad;
   }
@@ -444,14 +444,14 @@ TEST_F(ListServiceTest, DescriptionLongerThan256BytesIsRejected) {
                                  std::string("two\nlines")}) {
     auto added = service_->add({entry("192.0.2.3", bad)}, "alice");
     ASSERT_FALSE(added.ok());
-    EXPECT_EQ(added.error().code, "invalid_description");
+    EXPECT_EQ(added.error().code, ErrorCode::InvalidDescription);
     EXPECT_EQ(added.error().field, "description");
   }
   auto long_update = service_->update(service_->list(true).front().entry.id,
                                       description_patch(std::string(257, 'b')),
                                       "alice", false);
   ASSERT_FALSE(long_update.ok());
-  EXPECT_EQ(long_update.error().code, "invalid_description");
+  EXPECT_EQ(long_update.error().code, ErrorCode::InvalidDescription);
   EXPECT_EQ(service_->total_count(), 2u);
 }
 
@@ -551,14 +551,14 @@ TEST_F(ListServiceTest, AnEntryAddedDisabledNeverReachesTheKernel) {
 TEST_F(ListServiceTest, ActivationNeedsAnEnabledEntryUnlessAllowEmpty) {
   auto empty = service_->activate(request(Mode::Enforce), "alice");
   ASSERT_FALSE(empty.ok());
-  EXPECT_EQ(empty.error().code, "empty_list");
+  EXPECT_EQ(empty.error().code, ErrorCode::EmptyList);
 
   // A disabled entry does not count.
   EntryView v = add_one(entry("192.0.2.0/24", std::nullopt, false));
   Snapshot before = snapshot();
   auto still_empty = service_->activate(request(Mode::Monitor), "alice");
   ASSERT_FALSE(still_empty.ok());
-  EXPECT_EQ(still_empty.error().code, "empty_list");
+  EXPECT_EQ(still_empty.error().code, ErrorCode::EmptyList);
   expect_unchanged(before);
 
   auto forced = service_->activate(request(Mode::Enforce, true), "alice");
@@ -602,16 +602,16 @@ TEST_F(ListServiceTest, DisablingLastEnabledEntryWhileActiveIsRefused) {
   Snapshot before = snapshot();
   auto refused = service_->set_enabled(b.entry.id, false, "alice", false);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.error().code, "last_enabled_entry");
+  EXPECT_EQ(refused.error().code, ErrorCode::LastEnabledEntry);
   auto refused_patch =
       service_->update(b.entry.id, enabled_patch(false), "alice", false);
   ASSERT_FALSE(refused_patch.ok());
-  EXPECT_EQ(refused_patch.error().code, "last_enabled_entry");
+  EXPECT_EQ(refused_patch.error().code, ErrorCode::LastEnabledEntry);
   // Replacing the list with only disabled entries is the same thing.
   auto refused_replace = service_->replace(
       {entry("198.51.100.0/24", std::nullopt, false)}, "alice", false);
   ASSERT_FALSE(refused_replace.ok());
-  EXPECT_EQ(refused_replace.error().code, "last_enabled_entry");
+  EXPECT_EQ(refused_replace.error().code, ErrorCode::LastEnabledEntry);
   expect_unchanged(before);
 
   auto forced = service_->set_enabled(b.entry.id, false, "alice", true);
@@ -636,7 +636,7 @@ TEST_F(ListServiceTest,
   Snapshot before = snapshot();
   Status refused = service_->remove(a.entry.id, "alice", false);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.error().code, "last_enabled_entry");
+  EXPECT_EQ(refused.error().code, ErrorCode::LastEnabledEntry);
   expect_unchanged(before);
 
   // Deleting a disabled entry leaves the enabled one: fine.
@@ -732,13 +732,13 @@ TEST_F(ListServiceTest, ConfirmedActivationStays) {
 TEST_F(ListServiceTest, ConfirmWithoutPendingActivationIsRefused) {
   auto inactive = service_->confirm("alice");
   ASSERT_FALSE(inactive.ok());
-  EXPECT_EQ(inactive.error().code, "not_pending");
+  EXPECT_EQ(inactive.error().code, ErrorCode::NotPending);
   add_one("192.0.2.0/24");
   activate();
   Snapshot before = snapshot();
   auto active = service_->confirm("alice");
   ASSERT_FALSE(active.ok());
-  EXPECT_EQ(active.error().code, "not_pending");
+  EXPECT_EQ(active.error().code, ErrorCode::NotPending);
   expect_unchanged(before);
 }
 
@@ -749,7 +749,7 @@ TEST_F(ListServiceTest, ConfirmationWindowMustBeSensible) {
     auto refused =
         service_->activate(request(Mode::Enforce, false, s), "alice");
     ASSERT_FALSE(refused.ok()) << s;
-    EXPECT_EQ(refused.error().code, "invalid_value");
+    EXPECT_EQ(refused.error().code, ErrorCode::InvalidValue);
     EXPECT_EQ(refused.error().field, "confirm_within_s");
   }
   EXPECT_FALSE(service_->state().active());
@@ -831,7 +831,7 @@ TEST_F(ListServiceTest, ReplaceIsAllOrNothing) {
       {entry("10.0.0.0/8"), entry("10.0.0.1/8"), entry("11.0.0.0/8")}, "a",
       false);
   ASSERT_FALSE(bad_range.ok());
-  EXPECT_EQ(bad_range.error().code, "invalid_ip_range");
+  EXPECT_EQ(bad_range.error().code, ErrorCode::InvalidIpRange);
   EXPECT_EQ(bad_range.error().field, "[1].ip_range");
 
   auto twice = service_->replace(
@@ -1055,7 +1055,7 @@ TEST_F(ListServiceTest, StoreWithAnIdTooLongToHoldIsRefusedAsCorrupt) {
       ListService::open(std::make_unique<SqliteStore>(std::move(store.value())),
                         other_kernel, [this] { return now_; });
   ASSERT_FALSE(opened.ok());
-  EXPECT_EQ(opened.error().code, "store_corrupt");
+  EXPECT_EQ(opened.error().code, ErrorCode::StoreCorrupt);
 }
 
 TEST_F(ListServiceTest, LargeImportIsAuditedInRecordsOfTenThousand) {
@@ -1145,7 +1145,7 @@ TEST_F(ListServiceTest, ImportWithReplaceWhileActiveKeepsAnEnabledEntry) {
   auto refused = service_->import_csv("ip_address,description\n", false, true,
                                       "alice", false);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.error().code, "last_enabled_entry");
+  EXPECT_EQ(refused.error().code, ErrorCode::LastEnabledEntry);
   expect_unchanged(before);
   EXPECT_TRUE(
       service_
@@ -1359,7 +1359,7 @@ TEST_F(ListServiceTest, KernelFailureLeavesStoreUnchanged) {
 
   auto expect_failed_and_reverted = [&](const Error &error,
                                         std::size_t calls_before) {
-    EXPECT_EQ(error.code, "kernel_update_failed");
+    EXPECT_EQ(error.code, ErrorCode::KernelUpdateFailed);
     expect_unchanged(before);
     // The failed attempt, then the old state again.
     ASSERT_EQ(kernel_.calls.size(), calls_before + 2);
@@ -1610,7 +1610,7 @@ TEST_F(ListServiceTest, UpsertThatDisablesTheLastEnabledEntryNeedsForce) {
   NewEntry off = entry("192.0.2.0/24", std::nullopt, false);
   auto refused = service_->add({off}, "alice");
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.error().code, "last_enabled_entry");
+  EXPECT_EQ(refused.error().code, ErrorCode::LastEnabledEntry);
   EXPECT_TRUE(service_->get(only.entry.id)->entry.enabled);
   ASSERT_TRUE(service_->add({off}, "alice", true).ok());
   EXPECT_FALSE(service_->get(only.entry.id)->entry.enabled);

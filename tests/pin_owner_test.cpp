@@ -102,7 +102,7 @@ TEST_F(PinOwnerTest, AnotherStateDirIsRefusedNamingBothAndChangingNothing) {
   const auto before = pinned();
   auto other = PinOwner::claim(pins_, b());
   ASSERT_FALSE(other);
-  EXPECT_EQ(other.error().code, "pin_dir_owned");
+  EXPECT_EQ(other.error().code, ErrorCode::PinDirOwned);
   EXPECT_TRUE(says(other.error(), "--bpf-pin-dir " + pins_.string()));
   EXPECT_TRUE(says(other.error(), a().string())) << other.error().message;
   EXPECT_TRUE(says(other.error(), b().string())) << other.error().message;
@@ -115,7 +115,7 @@ TEST_F(PinOwnerTest, AnotherStateDirIsToldWhoOwnsThePinsWhileTheOwnerRuns) {
   ASSERT_TRUE(running);
   auto other = PinOwner::claim(pins_, b());
   ASSERT_FALSE(other);
-  EXPECT_EQ(other.error().code, "pin_dir_owned");
+  EXPECT_EQ(other.error().code, ErrorCode::PinDirOwned);
 }
 
 TEST_F(PinOwnerTest, ASecondDaemonOfTheSameStateDirIsRefusedWhileOneRuns) {
@@ -123,7 +123,7 @@ TEST_F(PinOwnerTest, ASecondDaemonOfTheSameStateDirIsRefusedWhileOneRuns) {
   ASSERT_TRUE(running);
   auto second = PinOwner::claim(pins_, a());
   ASSERT_FALSE(second);
-  EXPECT_EQ(second.error().code, "pin_dir_busy");
+  EXPECT_EQ(second.error().code, ErrorCode::PinDirBusy);
   EXPECT_TRUE(says(second.error(), "--bpf-pin-dir " + pins_.string()));
 }
 
@@ -135,7 +135,7 @@ TEST_F(PinOwnerTest, ADirectoryOfTheSameNameIsAnotherOwner) {
   fs::create_directories(a());
   auto other = PinOwner::claim(pins_, a());
   ASSERT_FALSE(other);
-  EXPECT_EQ(other.error().code, "pin_dir_owned");
+  EXPECT_EQ(other.error().code, ErrorCode::PinDirOwned);
   // A renamed state directory is still the same daemon.
   EXPECT_TRUE(PinOwner::claim(pins_, states_ / "a-moved"));
 }
@@ -149,7 +149,7 @@ TEST_F(PinOwnerTest, PinsWithoutAnOwnerRecordAreAdopted) {
   }
   auto other = PinOwner::claim(pins_, b()); // they are a's now
   ASSERT_FALSE(other);
-  EXPECT_EQ(other.error().code, "pin_dir_owned");
+  EXPECT_EQ(other.error().code, ErrorCode::PinDirOwned);
 }
 
 TEST_F(PinOwnerTest, AnotherKindOfObjectAtTheOwnerPinIsRefused) {
@@ -157,7 +157,7 @@ TEST_F(PinOwnerTest, AnotherKindOfObjectAtTheOwnerPinIsRefused) {
   const auto before = pinned();
   auto owner = PinOwner::claim(pins_, a());
   ASSERT_FALSE(owner);
-  EXPECT_EQ(owner.error().code, "pin_dir_unusable");
+  EXPECT_EQ(owner.error().code, ErrorCode::PinDirUnusable);
   EXPECT_TRUE(says(owner.error(), (pins_ / "owner").string()));
   EXPECT_EQ(pinned(), before);
 }
@@ -166,7 +166,7 @@ TEST_F(PinOwnerTest, RemovalIsForTheOwnersStateDirOnly) {
   ASSERT_TRUE(PinOwner::claim(pins_, a()));
   auto other = PinOwner::for_removal(pins_, b());
   ASSERT_FALSE(other);
-  EXPECT_EQ(other.error().code, "pin_dir_owned");
+  EXPECT_EQ(other.error().code, ErrorCode::PinDirOwned);
   EXPECT_TRUE(says(other.error(), "--bpf-pin-dir " + pins_.string()));
   EXPECT_TRUE(says(other.error(), "--state-dir " + b().string()));
   EXPECT_TRUE(says(other.error(), a().string()));
@@ -177,7 +177,7 @@ TEST_F(PinOwnerTest, RemovalNamesAStateDirThatDoesNotExist) {
   ASSERT_TRUE(PinOwner::claim(pins_, a()));
   auto other = PinOwner::for_removal(pins_, states_ / "missing");
   ASSERT_FALSE(other);
-  EXPECT_EQ(other.error().code, "pin_dir_owned");
+  EXPECT_EQ(other.error().code, ErrorCode::PinDirOwned);
   EXPECT_TRUE(says(other.error(), (states_ / "missing").string() + " (No such"))
       << other.error().message;
 }
@@ -193,7 +193,7 @@ TEST_F(PinOwnerTest, RemovalIsRefusedWhileTheOwnerRuns) {
   ASSERT_TRUE(running);
   auto removal = PinOwner::for_removal(pins_, a());
   ASSERT_FALSE(removal);
-  EXPECT_EQ(removal.error().code, "pin_dir_busy");
+  EXPECT_EQ(removal.error().code, ErrorCode::PinDirBusy);
   EXPECT_TRUE(says(removal.error(), "Stop it first"));
 }
 

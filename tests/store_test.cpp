@@ -261,7 +261,7 @@ TEST(Store, DuplicateRangeIsRefusedAndNothingChanges) {
                                            entry("ip_c", "192.0.2.1", 3)},
                                .audit = {record("add")}});
   ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.error().code, "store_conflict");
+  EXPECT_EQ(status.error().code, ErrorCode::StoreConflict);
   EXPECT_EQ(*store.entries(), std::vector<Entry>{a});
   EXPECT_EQ(store.audit(0, 10)->total, 0);
 }
@@ -345,7 +345,7 @@ void expect_refused_as_corrupt(const TempDir &dir) {
   const std::string before = read_bytes(dir.db());
   auto store = SqliteStore::open(dir.path());
   ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.error().code, "store_corrupt");
+  EXPECT_EQ(store.error().code, ErrorCode::StoreCorrupt);
   EXPECT_NE(store.error().message.find(dir.db().string()), std::string::npos);
   EXPECT_NE(store.error().message.find("PRAGMA integrity_check"),
             std::string::npos);
@@ -389,7 +389,7 @@ TEST(Store, FileFromANewerSchemaVersionIsRefused) {
   sql(dir.db(), "PRAGMA user_version = 3");
   auto store = SqliteStore::open(dir.path());
   ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.error().code, "store_too_new");
+  EXPECT_EQ(store.error().code, ErrorCode::StoreTooNew);
   EXPECT_NE(store.error().message.find("schema version 3"), std::string::npos)
       << store.error().message;
 }
@@ -453,7 +453,7 @@ TEST(Store, FullDiskWriteFailsCleanlyAndKeepsThePreviousState) {
 
   Status status = store->apply(big);
   ASSERT_FALSE(status.ok()) << "20k entries fit in a 1 MiB disk";
-  EXPECT_EQ(status.error().code, "store_write_failed");
+  EXPECT_EQ(status.error().code, ErrorCode::StoreWriteFailed);
   EXPECT_NE(status.error().message.find("free space in " + state_dir),
             std::string::npos)
       << status.error().message;
@@ -477,7 +477,7 @@ TEST(Store, ReadOnlyFileSystemIsRefusedAtOpen) {
 
   auto store = SqliteStore::open(state_dir);
   ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.error().code, "store_write_failed");
+  EXPECT_EQ(store.error().code, ErrorCode::StoreWriteFailed);
   // It says why, not just "attempt to write a readonly database".
   EXPECT_NE(store.error().message.find(state_dir + " is read-only"),
             std::string::npos)

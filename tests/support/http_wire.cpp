@@ -22,7 +22,7 @@ std::string lower(std::string s) {
 }
 
 Error malformed(const std::string &why) {
-  return Error{"malformed_response", why};
+  return Error{ErrorCode::BadRequest, "malformed response: " + why};
 }
 
 } // namespace

@@ -42,9 +42,9 @@ struct WireResponse {
   bool headless = false; // a HEAD answer: a length but no body
 };
 
-// Splits the server's side of a connection into responses; an Error (code
-// "malformed_response") says what is wrong with it. `head_possible`: a HEAD
-// request may have been answered (headers only, with the Content-Length a
+// Splits the server's side of a connection into responses; an Error
+// ("malformed response: ...") says what is wrong with it. `head_possible`: a
+// HEAD request may have been answered (headers only, with the Content-Length a
 // GET would have). Every answer of this API carries Content-Length; a
 // chunked one is refused too.
 Result<std::vector<WireResponse>> parse_responses(std::string_view wire,

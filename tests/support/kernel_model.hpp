@@ -45,7 +45,8 @@ public:
     changes.push_back(change);
     if (fail_next > 0) {
       --fail_next;
-      return Error{"kernel_update_failed", "the model kernel was told to fail"};
+      return Error{ErrorCode::KernelUpdateFailed,
+                   "the model kernel was told to fail"};
     }
     for (auto it = counted.begin(); it != counted.end();)
       it = std::binary_search(next.allow.begin(), next.allow.end(), it->first)

@@ -114,10 +114,10 @@ bool well_formed_head(std::string_view head) {
   return true;
 }
 
-const Error kBadHead{"bad_request",
+const Error kBadHead{ErrorCode::BadRequest,
                      "a header line is malformed (a name, then a colon)"};
 
-const Error kBadFraming{"bad_request",
+const Error kBadFraming{ErrorCode::BadRequest,
                         "the request's Content-Length or Transfer-Encoding "
                         "is malformed, repeated or ambiguous"};
 
@@ -131,8 +131,9 @@ std::string size_text(std::uint64_t bytes) {
 }
 
 Error too_large(std::uint64_t limit) {
-  return {"body_too_large", "the request body exceeds " + size_text(limit) +
-                                ", the limit of this route"};
+  return {ErrorCode::BodyTooLarge, "the request body exceeds " +
+                                       size_text(limit) +
+                                       ", the limit of this route"};
 }
 
 // The methods whose body httplib 0.11.4 reads; it leaves others' unread.
@@ -156,10 +157,11 @@ std::string joined(const std::vector<std::string> &items) {
 // 404 for a path no route has, else 405 with the path's methods in Allow.
 Error unrouted(const Router::Match &m, const Request &req, Response &res) {
   if (m.allowed.empty())
-    return {"no_route", "no route for " + req.path};
+    return {ErrorCode::NoRoute, "no route for " + req.path};
   res.set_header("Allow", joined(m.allowed));
-  return {"method_not_allowed", req.method + " is not allowed on " + req.path +
-                                    "; use " + joined(m.allowed)};
+  return {ErrorCode::MethodNotAllowed, req.method + " is not allowed on " +
+                                           req.path + "; use " +
+                                           joined(m.allowed)};
 }
 
 // A body no route takes, or one not of its route's media type, is refused
@@ -256,7 +258,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiServerOptions options,
   while (!s->http_.is_running() && !s->listener_done_)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (s->listener_done_)
-    return Error{"api_socket_failed",
+    return Error{ErrorCode::ApiSocketFailed,
                  "the API stopped serving " + path.string() + " at once"};
   return server;
 }
@@ -286,8 +288,9 @@ std::optional<Error> ApiServer::refusal(const Request &req) const {
   const Connection &c = *current_connection();
   Router::Match m = router_.match(req.method, req.path);
   if (c.access == Access::None || (m.route && c.access < m.route->needs))
-    return Error{"forbidden", refusal_message(c.access, options_.access,
-                                              user_name(c.peer.uid))};
+    return Error{
+        ErrorCode::Forbidden,
+        refusal_message(c.access, options_.access, user_name(c.peer.uid))};
   return std::nullopt;
 }
 
@@ -396,10 +399,10 @@ void ApiServer::install_handlers() {
     send_json(res, res.status, error_body(error));
   });
 
-  http_.set_exception_handler(
-      [](const Request &, Response &res, std::exception_ptr ep) {
-        send_error(res, {"internal", "internal error: " + what_of(ep)});
-      });
+  http_.set_exception_handler([](const Request &, Response &res,
+                                 std::exception_ptr ep) {
+    send_error(res, {ErrorCode::Internal, "internal error: " + what_of(ep)});
+  });
 }
 
 void ApiServer::dispatch(const Request &req, Response &res) const {

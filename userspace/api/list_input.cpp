@@ -16,7 +16,7 @@ Status read_expiry(const Fields &f,
     return at.error();
   if (*at && **at <= 0)
     return Error{
-        "invalid_value",
+        ErrorCode::InvalidValue,
         f.field("expires_at") +
             ": must be a time in milliseconds since the epoch, or null",
         f.field("expires_at")};
@@ -119,8 +119,8 @@ activate_request_from(const std::optional<nlohmann::json> &body) {
     else if (*mode == "monitor")
       request.mode = Mode::Monitor;
     else
-      return Error{"invalid_value", "mode must be \"enforce\" or \"monitor\"",
-                   "mode"};
+      return Error{ErrorCode::InvalidValue,
+                   "mode must be \"enforce\" or \"monitor\"", "mode"};
   }
   if (f->has("allow_empty")) {
     Result<bool> allow = f->boolean("allow_empty");

@@ -21,7 +21,7 @@ Result<std::vector<gid_t>> peer_groups(int sock) {
     }
     // ERANGE: len now holds the size the kernel needs.
     if (errno != ERANGE || len <= groups.size() * sizeof(gid_t))
-      return system_error("internal", "getsockopt(SO_PEERGROUPS)");
+      return system_error(ErrorCode::Internal, "getsockopt(SO_PEERGROUPS)");
     groups.resize(len / sizeof(gid_t));
   }
 }
@@ -49,7 +49,7 @@ Result<Peer> read_peer(int sock) {
   ucred cred{};
   socklen_t len = sizeof(cred);
   if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
-    return system_error("internal", "getsockopt(SO_PEERCRED)");
+    return system_error(ErrorCode::Internal, "getsockopt(SO_PEERCRED)");
   Result<std::vector<gid_t>> groups = peer_groups(sock);
   if (!groups)
     return groups.error();

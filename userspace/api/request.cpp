@@ -39,8 +39,8 @@ std::string shown(std::string_view text) {
 }
 
 Error invalid_json(std::size_t byte, const std::string &why) {
-  return Error{"invalid_json", "the body is not valid JSON at byte " +
-                                   std::to_string(byte) + ": " + why};
+  return Error{ErrorCode::InvalidJson, "the body is not valid JSON at byte " +
+                                           std::to_string(byte) + ": " + why};
 }
 
 // nlohmann's DOM parser keeps a stack entry per level; refuse deep nesting
@@ -72,7 +72,7 @@ std::optional<Error> too_deep(std::string_view text) {
 }
 
 Error invalid_parameter(const std::string &name, const std::string &why) {
-  return Error{"invalid_parameter", name + ": " + why, name};
+  return Error{ErrorCode::InvalidParameter, name + ": " + why, name};
 }
 
 const char *type_name(const nlohmann::json &value) {
@@ -94,7 +94,7 @@ Status body_media_type(const httplib::Request &req, BodyType type) {
     return {};
   // The usual cause, hence the curl advice: curl -d sends a form
   // (application/x-www-form-urlencoded) unless given a Content-Type.
-  return Error{"unsupported_media_type",
+  return Error{ErrorCode::UnsupportedMediaType,
                (header.empty() ? std::string("the body has no Content-Type")
                                : "the body is " + shown(header)) +
                    "; this route takes " +
@@ -137,7 +137,7 @@ Result<nlohmann::json> parse_json(std::string_view text) {
   try {
     nlohmann::json value = nlohmann::json::parse(text, watch);
     if (duplicate)
-      return Error{"invalid_json",
+      return Error{ErrorCode::InvalidJson,
                    "the body names the key \"" + *duplicate + "\" twice",
                    *duplicate};
     return value;
@@ -145,7 +145,8 @@ Result<nlohmann::json> parse_json(std::string_view text) {
     return invalid_json(e.byte, why_of(e));
   } catch (const nlohmann::json::exception &e) {
     // out_of_range 406: a number too large for a double. No position.
-    return Error{"invalid_json", "the body is not valid JSON: " + why_of(e)};
+    return Error{ErrorCode::InvalidJson,
+                 "the body is not valid JSON: " + why_of(e)};
   }
 }
 
@@ -153,7 +154,8 @@ Result<std::optional<nlohmann::json>> json_body(const httplib::Request &req,
                                                 bool required) {
   if (req.body.empty()) {
     if (required)
-      return Error{"invalid_json", "the body is empty; a JSON value is needed"};
+      return Error{ErrorCode::InvalidJson,
+                   "the body is empty; a JSON value is needed"};
     return std::optional<nlohmann::json>();
   }
   Result<nlohmann::json> value = parse_json(req.body);
@@ -227,7 +229,7 @@ Result<std::int64_t> query_int(const httplib::Request &req,
 }
 
 Error invalid_field(const std::string &field, const std::string &why) {
-  return Error{"invalid_field", field + ": " + why, field};
+  return Error{ErrorCode::InvalidField, field + ": " + why, field};
 }
 
 Result<Fields> Fields::of(const nlohmann::json &value,

@@ -15,9 +15,6 @@
 
 namespace xdpgate::api {
 
-// The one table of error code → HTTP status; unknown codes are 500.
-int status_for(std::string_view code);
-
 // Serialises without throwing: invalid UTF-8 from the input is replaced.
 std::string json_text(const nlohmann::json &value);
 

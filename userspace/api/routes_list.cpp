@@ -48,7 +48,10 @@ void get_entry(const ApiBackend &b, const Call &call, httplib::Response &res) {
 }
 
 // An object adds one entry, an array several; 201 when anything was created,
-// 200 when every range was already listed (and got its new description).
+// 200 when every range was already listed (each then got the description
+// sent, and the enabled and expires_at sent, if any: the answer shows the
+// entry as it now is). force=true lets an upsert disable the last enabled
+// entry.
 void add_entries(const ApiBackend &b, const Call &call,
                  httplib::Response &res) {
   Result<std::optional<json>> body = json_body(call.http, true);
@@ -67,7 +70,11 @@ void add_entries(const ApiBackend &b, const Call &call,
       return send_error(res, one.error());
     entries.push_back(std::move(*one));
   }
-  Result<std::vector<AddOutcome>> added = b.list.add(entries, call.actor);
+  Result<bool> force = query_flag(call.http, "force");
+  if (!force)
+    return send_error(res, force.error());
+  Result<std::vector<AddOutcome>> added =
+      b.list.add(entries, call.actor, *force);
   if (!added)
     return send_error(res, added.error());
   bool created = std::any_of(added->begin(), added->end(),
@@ -217,7 +224,8 @@ void import_csv(const ApiBackend &b, const Call &call, httplib::Response &res) {
     if (bad > kMaxReportedCsvLines)
       message += " (the first " + std::to_string(kMaxReportedCsvLines) +
                  " are listed)";
-    return send_error(res, {"invalid_csv", message}, {{"lines", lines}});
+    return send_error(res, {ErrorCode::InvalidCsv, message},
+                      {{"lines", lines}});
   }
   const ChangeSummary &s = report->summary;
   send_json(res, 200,
@@ -250,7 +258,7 @@ std::vector<Route> list_routes(const ApiBackend &b) {
        BodyType::Csv},
       {"GET", p + "/export", Access::Read, {}, bound<export_csv>(b)},
       {"GET", p, Access::Read, {"include_disabled"}, bound<list_entries>(b)},
-      {"POST", p, Access::Write, {}, bound<add_entries>(b), true},
+      {"POST", p, Access::Write, {"force"}, bound<add_entries>(b), true},
       {"PUT", p, Access::Write, {"force"}, bound<replace_entries>(b), true},
       {"DELETE", p, Access::Write, {}, bound<delete_all>(b)},
       {"GET", id, Access::Read, {}, bound<get_entry>(b)},

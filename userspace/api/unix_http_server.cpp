@@ -17,7 +17,7 @@ namespace xdpgate::api {
 
 namespace {
 
-constexpr const char *kCode = "api_socket_failed";
+constexpr ErrorCode kCode = ErrorCode::ApiSocketFailed;
 // httplib listens with a backlog of 5; connections wait here (costing the
 // daemon nothing) while every serving thread is busy.
 constexpr int kListenBacklog = 1024;

@@ -39,10 +39,10 @@ std::optional<int> guard_ssh_session(const Session &session, const Args &args) {
   if (args.yes)
     return std::nullopt;
   if (!::isatty(STDIN_FILENO))
-    return report(session, Error{kSshCutOff, "not activating; pass --yes to "
-                                             "activate anyway"});
+    return report(session, Reason{kSshCutOff, "not activating; pass --yes to "
+                                              "activate anyway"});
   if (!ask_yes("Activate anyway?"))
-    return report(session, Error{kSshCutOff, "not activated"});
+    return report(session, Reason{kSshCutOff, "not activated"});
   return std::nullopt;
 }
 

@@ -37,35 +37,32 @@ int connect_errno(const std::string &path) {
   return errno;
 }
 
-Error unreachable(const std::string &path, httplib::Error failure) {
+Reason unreachable(const std::string &path, httplib::Error failure) {
   std::string where = "cannot reach xdpgated at " + path + ": ";
   if (failure != httplib::Error::Connection)
-    return Error{kUnreachable, where + httplib::to_string(failure) +
-                                   " (did the daemon stop or restart?)"};
+    return Reason{kUnreachable, where + httplib::to_string(failure) +
+                                    " (did the daemon stop or restart?)"};
   int err = connect_errno(path);
   switch (err) {
   case EACCES:
   case EPERM:
     // xdpgated makes its socket 0666 in a 0755 directory and decides access
     // by the caller's groups; a refusal here comes from the file system.
-    return Error{kUnreachable,
-                 where + "permission denied by the file system; check that "
-                         "you may enter every directory on the path and write "
-                         "the socket (ls -ld)",
-                 "", err};
+    return Reason{kUnreachable,
+                  where + "permission denied by the file system; check that "
+                          "you may enter every directory on the path and write "
+                          "the socket (ls -ld)"};
   case ENOENT:
-    return Error{kUnreachable,
-                 where + "no such socket; is xdpgated running? (--socket or "
-                         "XDPGATE_SOCKET choose another path)",
-                 "", err};
+    return Reason{kUnreachable,
+                  where + "no such socket; is xdpgated running? (--socket or "
+                          "XDPGATE_SOCKET choose another path)"};
   case ECONNREFUSED:
-    return Error{kUnreachable,
-                 where + "connection refused; is xdpgated running?", "", err};
+    return Reason{kUnreachable,
+                  where + "connection refused; is xdpgated running?"};
   default:
-    return Error{kUnreachable,
-                 where + (err ? std::strerror(err) : "connection failed") +
-                     "; is xdpgated running?",
-                 "", err};
+    return Reason{kUnreachable,
+                  where + (err ? std::strerror(err) : "connection failed") +
+                      "; is xdpgated running?"};
   }
 }
 
@@ -76,10 +73,10 @@ std::string excerpt(const std::string &body) {
   return body.size() <= kMax ? body : body.substr(0, kMax) + "…";
 }
 
-Error bad_answer(int status, const std::string &why, const std::string &body) {
-  return Error{kBadAnswer, "unexpected answer from xdpgated (HTTP " +
-                               std::to_string(status) + ", " + why +
-                               "): " + excerpt(body)};
+Reason bad_answer(int status, const std::string &why, const std::string &body) {
+  return Reason{kBadAnswer, "unexpected answer from xdpgated (HTTP " +
+                                std::to_string(status) + ", " + why +
+                                "): " + excerpt(body)};
 }
 
 // The daemon's error object, with every bad CSV line in the message.
@@ -92,8 +89,9 @@ Failure api_error(int status, const std::string &body) {
   if (!error || !error->contains("message") || !(*error)["message"].is_string())
     return bad_answer(status, "no error object", body);
 
-  Error out{error->value("code", std::string("http_") + std::to_string(status)),
-            (*error)["message"].get<std::string>()};
+  Reason out{
+      error->value("code", std::string("http_") + std::to_string(status)),
+      (*error)["message"].get<std::string>()};
   if (auto field = error->find("field");
       field != error->end() && field->is_string())
     out.field = field->get<std::string>();
@@ -152,14 +150,17 @@ CallResult<Reply> json_reply(CallResult<Raw> raw) {
 
 } // namespace
 
-Failure::Failure(Error e) : error(std::move(e)) {
+Failure::Failure(const Error &e)
+    : Failure(Reason{std::string(wire_name(e.code)), e.message, e.field}) {}
+
+Failure::Failure(Reason e) : error(std::move(e)) {
   json inner = {{"code", error.code}, {"message", error.message}};
   if (!error.field.empty())
     inner["field"] = error.field;
   object = {{"error", std::move(inner)}};
 }
 
-Failure::Failure(Error e, json daemon_object)
+Failure::Failure(Reason e, json daemon_object)
     : error(std::move(e)), object(std::move(daemon_object)) {}
 
 ApiClient::ApiClient(std::string socket_path)
@@ -175,7 +176,7 @@ CallResult<Reply> ApiClient::call(const std::string &method,
     text = body->dump();
   } catch (const json::type_error &) {
     // Operator input from a non-UTF-8 terminal; the API takes UTF-8 only.
-    return Failure(Error{"invalid_value",
+    return Failure(Error{ErrorCode::InvalidValue,
                          "the request holds text that is not valid UTF-8 "
                          "(check the terminal's locale)"});
   }

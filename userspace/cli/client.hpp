@@ -27,14 +27,25 @@ struct Reply {
   json body; // parsed JSON answer
 };
 
+// Why a command failed, as the operator reads it. Its code is a string: the
+// daemon's error code as it came on the wire (a newer daemon may send one
+// this CLI does not know), or one of the CLI's own.
+struct Reason {
+  std::string code;
+  std::string message;
+  std::string field = {};
+};
+
 // A failure: `error` for the operator; `object` for scripts, in the API's
 // shape {"error": {code, message, field?}}: the daemon's own as it came
 // ("lines" of invalid_csv and all), else made from `error`.
 struct Failure {
-  // Implicit: an Error the CLI finds itself is a Failure of the same shape.
-  Failure(Error e);
-  Failure(Error e, json daemon_object);
-  Error error;
+  // Implicit: a reason the CLI finds itself, or an Error of the code it
+  // shares with the daemon, is a Failure of the same shape.
+  Failure(Reason e);
+  Failure(const Error &e);
+  Failure(Reason e, json daemon_object);
+  Reason error;
   json object;
 };
 

@@ -60,10 +60,10 @@ int run_add(const Session &session, const Args &args) {
     body["enabled"] = false;
   if (auto expiry = put_expiry(body, args); !expiry)
     return usage_error(session, expiry.error().message);
-  auto reply = session.api.call("POST", "", body);
+  auto reply = session.api.call("POST", force_query(args), body);
   bool created = reply && reply->status == 201;
   return show(session, reply, [created](const json &entry) {
-    std::cout << (created ? "added " : "already listed, description updated: ")
+    std::cout << (created ? "added " : "already listed, updated: ")
               << entry_name(entry) << "\n\n";
     print_entry(std::cout, entry);
   });

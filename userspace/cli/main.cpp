@@ -48,7 +48,9 @@ const Command kCommands[] = {
      }},
     {"get", "Show one entry with its statistics", "xdpgate get ip_3kq9x2m7ab",
      run_get, entry_id},
-    {"add", "Add a range (an already listed one gets the new description)",
+    {"add",
+     "Add a range (an already listed one gets the new description, and "
+     "--disabled or --expires-at if given)",
      "xdpgate add 203.0.113.0/24 -d office --expires-at 2025-12-31T18:00Z",
      run_add,
      [](CLI::App &c, Args &a) {
@@ -59,6 +61,7 @@ const Command kCommands[] = {
        c.add_option("--expires-at", a.expires_at,
                     "Disable it automatically then: ISO 8601 (UTC unless an "
                     "offset is given) or epoch milliseconds");
+       force_last_entry(c, a);
      }},
     {"update", "Change an entry's range, description, state or expiry",
      "xdpgate update ip_3kq9x2m7ab --range 203.0.113.0/25 --disable",
@@ -105,7 +108,9 @@ const Command kCommands[] = {
      [](CLI::App &c, Args &a) {
        c.add_option("IP", a.ip, "IPv4 or IPv6 address")->required();
      }},
-    {"import", "Add the entries of a CSV file (header ip_address,description)",
+    {"import",
+     "Add the entries of a CSV file (header ip_address,description, or "
+     "ip_address,description,enabled,expires_at as export writes)",
      "xdpgate import allowlist.csv --dry-run", run_import,
      [](CLI::App &c, Args &a) {
        c.add_option("FILE", a.file, "CSV file, or - for standard input")
@@ -117,8 +122,10 @@ const Command kCommands[] = {
        c.add_flag("--force", a.force,
                   "Allow the import to leave no enabled entry while active");
      }},
-    {"export", "Write the list as CSV", "xdpgate export -o allowlist.csv",
-     run_export,
+    {"export",
+     "Write the list as CSV (ip_address,description,enabled,expires_at): "
+     "import restores it exactly",
+     "xdpgate export -o allowlist.csv", run_export,
      [](CLI::App &c, Args &a) {
        c.add_option("-o,--output", a.output,
                     "File to write (default: standard output)");
@@ -128,7 +135,7 @@ const Command kCommands[] = {
      "xdpgate replace allowlist.csv", run_replace,
      [](CLI::App &c, Args &a) {
        c.add_option("FILE", a.file,
-                    "FILE.csv (ip_address,description) or FILE.json (array "
+                    "FILE.csv (as import takes) or FILE.json (array "
                     "of {ip_range, description?, enabled?, expires_at?})")
            ->required()
            ->check(CLI::ExistingFile);
@@ -230,7 +237,7 @@ int run(int argc, char **argv) {
   } catch (const CLI::ParseError &e) {
     // CLI11 has set the main app's flags by the time most errors are found.
     if (args.json && e.get_exit_code() != 0)
-      print_error_object(Error{kInvalidUsage, e.what()});
+      print_error_object(Reason{kInvalidUsage, e.what()});
     int status = app.exit(e);
     return status == 0 ? kExitOk : kExitUsage;
   }
@@ -241,8 +248,8 @@ int run(int argc, char **argv) {
   } catch (const json::exception &e) {
     return report(
         session,
-        Error{kBadAnswer,
-              std::string("unexpected answer from xdpgated: ") + e.what()});
+        Reason{kBadAnswer,
+               std::string("unexpected answer from xdpgated: ") + e.what()});
   }
 }
 

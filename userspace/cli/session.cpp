@@ -34,7 +34,7 @@ void print_error_object(const Failure &failure) {
 int report(const Session &session, const Failure &failure) {
   if (session.json)
     print_error_object(failure);
-  const Error &error = failure.error;
+  const Reason &error = failure.error;
   std::cerr << "error: " << error.message;
   // The daemon's messages usually name the field; say it when they do not.
   if (!error.field.empty() &&
@@ -48,7 +48,7 @@ int report(const Session &session, const Failure &failure) {
 
 int usage_error(const Session &session, const std::string &message) {
   if (session.json)
-    print_error_object(Error{kInvalidUsage, message});
+    print_error_object(Reason{kInvalidUsage, message});
   std::cerr << "error: " << message << "\nRun with --help for more "
             << "information.\n";
   return kExitUsage;

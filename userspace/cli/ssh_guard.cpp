@@ -96,11 +96,11 @@ ssh_session_exposure(const ApiClient &api) {
   std::string bare = client.substr(0, client.find('%'));
   auto parsed = IpPrefix::parse_address(bare, "SSH_CONNECTION");
   if (!parsed)
-    return Failure(Error{"invalid_ssh_connection",
-                         "cannot check whether this SSH session would be cut "
-                         "off: " +
-                             parsed.error().message +
-                             " (unset SSH_CONNECTION to skip the check)"});
+    return Failure(Reason{"invalid_ssh_connection",
+                          "cannot check whether this SSH session would be cut "
+                          "off: " +
+                              parsed.error().message +
+                              " (unset SSH_CONNECTION to skip the check)"});
   IpPrefix address = unmap_ipv4(*parsed);
   SshExposure exposure{address.to_string(), false, ""};
 

@@ -127,7 +127,7 @@ Result<std::int64_t> parse_timestamp(std::string_view text,
     return epoch_ms;
   if (auto parsed = parse_iso8601(text))
     return *parsed;
-  return Error{"invalid_value",
+  return Error{ErrorCode::InvalidValue,
                std::string(field) + " \"" + std::string(text) +
                    "\": expected ISO 8601 (2025-12-31T18:00:00Z) or "
                    "milliseconds since the epoch",

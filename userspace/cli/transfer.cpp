@@ -26,11 +26,13 @@ Result<std::string> read_input(const std::string &file) {
     return std::string(std::istreambuf_iterator<char>(std::cin), {});
   std::ifstream in(file, std::ios::binary);
   if (!in)
-    return Error{"io", "cannot read " + file + ": " + std::strerror(errno)};
+    return Error{ErrorCode::Io,
+                 "cannot read " + file + ": " + std::strerror(errno)};
   std::ostringstream content;
   content << in.rdbuf();
   if (in.bad())
-    return Error{"io", "cannot read " + file + ": " + std::strerror(errno)};
+    return Error{ErrorCode::Io,
+                 "cannot read " + file + ": " + std::strerror(errno)};
   return content.str();
 }
 
@@ -103,14 +105,16 @@ int run_export(const Session &session, const Args &args) {
     return report(session, csv.error());
   if (!args.output || *args.output == "-") {
     std::cout << *csv << std::flush;
-    return std::cout ? kExitOk
-                     : report(session, Error{"io", "cannot write output"});
+    return std::cout
+               ? kExitOk
+               : report(session, Error{ErrorCode::Io, "cannot write output"});
   }
   std::ofstream out(*args.output, std::ios::binary | std::ios::trunc);
   out << *csv;
   out.close();
   if (!out)
-    return report(session, Error{"io", "cannot write " + *args.output + ": " +
+    return report(session,
+                  Error{ErrorCode::Io, "cannot write " + *args.output + ": " +
                                            std::strerror(errno)});
   std::cerr << "exported to " << *args.output << '\n';
   return kExitOk;
@@ -120,7 +124,7 @@ int run_replace(const Session &session, const Args &args) {
   bool is_csv = has_extension(args.file, ".csv");
   if (!is_csv && !has_extension(args.file, ".json"))
     return usage_error(session,
-                       "replace takes a .csv file (ip_address,description) or "
+                       "replace takes a .csv file (as import takes) or "
                        "a .json file (an array of entries): " +
                            args.file);
   auto content = read_input(args.file);
@@ -136,7 +140,7 @@ int run_replace(const Session &session, const Args &args) {
   json entries = json::parse(*content, nullptr, false);
   if (!entries.is_array())
     return report(session,
-                  Error{"invalid_json",
+                  Error{ErrorCode::InvalidJson,
                         args.file + ": expected a JSON array of entries "
                                     "({\"ip_range\": …, \"description\": …})"});
   auto reply =

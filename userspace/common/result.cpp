@@ -5,8 +5,8 @@
 
 namespace xdpgate {
 
-Error system_error(std::string code, const std::string &what, int err) {
-  return Error{std::move(code), what + ": " + std::strerror(err), "", err};
+Error system_error(ErrorCode code, const std::string &what, int err) {
+  return Error{code, what + ": " + std::strerror(err), "", err};
 }
 
 } // namespace xdpgate

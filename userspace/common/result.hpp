@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// Errors as values. An Error carries a stable machine code (the API's
-// error.code), a message that tells the operator what to do, the input
-// field it concerns if any, and the errno of a failed system call.
+// Errors as values. An Error carries a stable machine code (its wire name
+// and HTTP status are in common/error_code.hpp), a message that tells the
+// operator what to do, the input field it concerns if any, and the errno of
+// a failed system call.
 #pragma once
 
 #include <cerrno>
@@ -9,17 +10,19 @@
 #include <utility>
 #include <variant>
 
+#include "common/error_code.hpp"
+
 namespace xdpgate {
 
 struct Error {
-  std::string code;
+  ErrorCode code;
   std::string message;
   std::string field = {};
   int sys_errno = 0;
 };
 
 // Builds an Error for a failed system call, with strerror appended.
-Error system_error(std::string code, const std::string &what, int err = errno);
+Error system_error(ErrorCode code, const std::string &what, int err = errno);
 
 // The error is an Error unless a caller needs to carry more with it (the
 // CLI keeps the API's error object).

@@ -24,7 +24,7 @@ void toml_check_failed(const char *check) {
 
 namespace {
 
-constexpr std::string_view kCode = "invalid_config";
+constexpr ErrorCode kCode = ErrorCode::InvalidConfig;
 
 std::string located(std::string_view source, const toml::source_region &at) {
   std::string out(source);
@@ -65,8 +65,7 @@ struct Where {
                                     describe(at));
   }
   Error fail_at(const toml::source_region &at, const std::string &what) const {
-    return Error{std::string(kCode), located(source, at) + key + ": " + what,
-                 key};
+    return Error{kCode, located(source, at) + key + ": " + what, key};
   }
 };
 
@@ -407,17 +406,16 @@ std::optional<Hazard> toml_hazard(std::string_view text) {
 Result<Config> parse_config(std::string_view toml_text,
                             std::string_view source_name) {
   if (auto hazard = toml_hazard(toml_text))
-    return Error{std::string(kCode), std::string(source_name) + ":" +
-                                         std::to_string(hazard->line) + ": " +
-                                         hazard->what};
+    return Error{kCode, std::string(source_name) + ":" +
+                            std::to_string(hazard->line) + ": " + hazard->what};
   toml::table root;
   try {
     root = toml::parse(toml_text, source_name);
   } catch (const toml::parse_error &e) {
-    return Error{std::string(kCode), located(source_name, e.source()) +
-                                         std::string(e.description())};
+    return Error{kCode, located(source_name, e.source()) +
+                            std::string(e.description())};
   } catch (const TomlCheckFailed &) {
-    return Error{std::string(kCode),
+    return Error{kCode,
                  std::string(source_name) +
                      ": not valid TOML, and the parser cannot say where; look "
                      "for a bracket, brace or quote out of place"};
@@ -436,19 +434,18 @@ Result<Config> load_config(const std::filesystem::path &path,
     if (errno == ENOENT && !path_was_given)
       return Config{};
     if (errno == ENOENT)
-      return Error{std::string(kCode),
+      return Error{kCode,
                    "config file " + path.string() +
                        " does not exist; create it, or leave out --config "
                        "to run on the defaults",
                    "", ENOENT};
-    return system_error(std::string(kCode),
-                        "cannot open config file " + path.string());
+    return system_error(kCode, "cannot open config file " + path.string());
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0)
-    return system_error(std::string(kCode), "cannot stat " + path.string());
+    return system_error(kCode, "cannot stat " + path.string());
   if (!S_ISREG(st.st_mode))
-    return Error{std::string(kCode),
+    return Error{kCode,
                  "config file " + path.string() + " is not a regular file"};
   std::string text;
   char buffer[8192];
@@ -457,8 +454,7 @@ Result<Config> load_config(const std::filesystem::path &path,
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
-      return system_error(std::string(kCode),
-                          "cannot read config file " + path.string());
+      return system_error(kCode, "cannot read config file " + path.string());
     if (n == 0)
       break;
     text.append(buffer, static_cast<std::size_t>(n));

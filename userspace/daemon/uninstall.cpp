@@ -48,11 +48,12 @@ Status check_removable(const std::filesystem::path &pin_dir,
                        const std::vector<std::string> &pinned) {
   for (const std::string &name : names) {
     if (std::find(pinned.begin(), pinned.end(), name) == pinned.end())
-      return Error{"not_pinned", "nothing is pinned for " + name + " under " +
-                                     pin_dir.string() + " (pinned: " +
-                                     joined(pinned) + "); nothing was removed"};
+      return Error{ErrorCode::NotPinned, "nothing is pinned for " + name +
+                                             " under " + pin_dir.string() +
+                                             " (pinned: " + joined(pinned) +
+                                             "); nothing was removed"};
     if (pinned_link_elsewhere(pin_dir / name / "link", name))
-      return Error{"wrong_namespace",
+      return Error{ErrorCode::WrongNamespace,
                    name + ": its pinned XDP link is not on " + name +
                        " of this network namespace (it is another "
                        "namespace's, or was renamed); nothing was removed. "
@@ -73,7 +74,7 @@ Result<std::uintmax_t> remove_interface(const std::filesystem::path &pin_dir,
   std::error_code ec;
   std::uintmax_t removed = std::filesystem::remove_all(pin_dir / name, ec);
   if (ec)
-    return Error{"uninstall_failed",
+    return Error{ErrorCode::UninstallFailed,
                  "removing " + (pin_dir / name).string() +
                      " failed: " + ec.message(),
                  "", ec.value()};

@@ -19,7 +19,7 @@ constexpr std::uint32_t kOuterSlot = 0;
 
 Status swap_in(int outer_fd, int inner_fd) {
   if (bpf_map_update_elem(outer_fd, &kOuterSlot, &inner_fd, BPF_ANY) != 0)
-    return system_error("kernel_update_failed",
+    return system_error(ErrorCode::KernelUpdateFailed,
                         "swapping in the new allow-list table failed");
   return {};
 }
@@ -35,7 +35,7 @@ Status batch_update(int fd, const void *keys, const void *values,
   if (done)
     *done = taken;
   if (err != 0)
-    return system_error("kernel_update_failed", what);
+    return system_error(ErrorCode::KernelUpdateFailed, what);
   return {};
 }
 
@@ -79,7 +79,7 @@ Result<std::uint32_t> max_entries(int fd) {
   bpf_map_info info{};
   std::uint32_t length = sizeof(info);
   if (bpf_obj_get_info_by_fd(fd, &info, &length) != 0)
-    return system_error("kernel_read_failed",
+    return system_error(ErrorCode::KernelReadFailed,
                         "reading an allow-list table's size failed");
   return info.max_entries;
 }
@@ -127,7 +127,7 @@ Result<Fd> create_lpm_trie(Family family, std::uint32_t capacity) {
   int fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, name, lpm_key_size(family),
                           sizeof(xdpgate_allow_value), capacity, &opts);
   if (fd < 0)
-    return system_error("kernel_update_failed",
+    return system_error(ErrorCode::KernelUpdateFailed,
                         "creating an allow-list trie failed (is the memlock "
                         "limit or the kernel memory too small?)");
   return Fd(fd);
@@ -139,7 +139,7 @@ Result<Fd> create_host_table(Family family, std::uint32_t capacity) {
   int fd = bpf_map_create(BPF_MAP_TYPE_HASH, name, host_key_size(family),
                           sizeof(xdpgate_allow_value), capacity, &opts);
   if (fd < 0)
-    return system_error("kernel_update_failed",
+    return system_error(ErrorCode::KernelUpdateFailed,
                         "creating an allow-list host table failed");
   return Fd(fd);
 }
@@ -153,7 +153,7 @@ Result<Fd> AllowListMaps::adopt_table(int outer_fd,
   if (bpf_map_lookup_elem(outer_fd, &kOuterSlot, &inner_id) == 0) {
     int fd = bpf_map_get_fd_by_id(inner_id);
     if (fd < 0)
-      return system_error("kernel_read_failed",
+      return system_error(ErrorCode::KernelReadFailed,
                           "opening a pinned allow-list table failed");
     return Fd(fd);
   }
@@ -162,7 +162,7 @@ Result<Fd> AllowListMaps::adopt_table(int outer_fd,
     return fresh;
   int fd = fresh->get();
   if (bpf_map_update_elem(outer_fd, &kOuterSlot, &fd, BPF_ANY) != 0)
-    return system_error("kernel_update_failed",
+    return system_error(ErrorCode::KernelUpdateFailed,
                         "installing an allow-list table failed");
   return fresh;
 }
@@ -242,7 +242,7 @@ Status AllowListMaps::apply(const AllowListChange &change) {
     std::size_t after =
         part.trie.slots.size() + part.added.size() - part.removed.size();
     if (after > capacity_)
-      return Error{"capacity_exceeded",
+      return Error{ErrorCode::CapacityExceeded,
                    "the allow list would hold " + std::to_string(after) +
                        (part.trie.family == Family::V4 ? " IPv4" : " IPv6") +
                        " ranges, more than the capacity of " +
@@ -270,8 +270,9 @@ Status AllowListMaps::apply_to(Trie &trie, const std::vector<IpPrefix> &added,
 Result<std::vector<std::uint32_t>>
 AllowListMaps::take_slots(std::size_t count) {
   if (free_slots_.size() < count)
-    return Error{"capacity_exceeded", "no free entry slot is left; raise "
-                                      "`capacity` in the configuration"};
+    return Error{ErrorCode::CapacityExceeded,
+                 "no free entry slot is left; raise "
+                 "`capacity` in the configuration"};
   std::vector<std::uint32_t> taken(free_slots_.begin(),
                                    free_slots_.begin() + count);
   free_slots_.erase(free_slots_.begin(), free_slots_.begin() + count);
@@ -303,13 +304,13 @@ Status AllowListMaps::remove_each(Trie &trie,
     if (leaving.is_single_address() &&
         bpf_map_delete_elem(trie.hosts.get(), leaving.addr.data()) != 0 &&
         errno != ENOENT)
-      return system_error("kernel_update_failed",
+      return system_error(ErrorCode::KernelUpdateFailed,
                           "removing " + leaving.to_string() +
                               " from the kernel host table failed");
     LpmKey key = lpm_key(leaving);
     if (bpf_map_delete_elem(trie.inner.get(), key.bytes.data()) != 0 &&
         errno != ENOENT)
-      return system_error("kernel_update_failed",
+      return system_error(ErrorCode::KernelUpdateFailed,
                           "removing " + leaving.to_string() +
                               " from the kernel allow list failed");
     auto owned = trie.slots.find(leaving);

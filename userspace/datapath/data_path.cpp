@@ -18,7 +18,7 @@ void set_ports(__u64 *bitmap, const std::set<std::uint16_t> &ports) {
 }
 
 Error load_error(const std::string &what, int err) {
-  return system_error("bpf_load_failed",
+  return system_error(ErrorCode::BpfLoadFailed,
                       what + " (xdpgate needs root or CAP_BPF+CAP_NET_ADMIN, "
                              "a kernel with BTF, and bpffs at /sys/fs/bpf)",
                       err);
@@ -33,7 +33,7 @@ Status sync_exempt_family(int fd, Family family,
       continue;
     LpmKey key = lpm_key(p);
     if (bpf_map_delete_elem(fd, key.bytes.data()) != 0 && errno != ENOENT)
-      return system_error("kernel_update_failed",
+      return system_error(ErrorCode::KernelUpdateFailed,
                           "removing exempt source " + p.to_string());
   }
   for (const IpPrefix &p : desired) {
@@ -42,7 +42,7 @@ Status sync_exempt_family(int fd, Family family,
     LpmKey key = lpm_key(p);
     xdpgate_allow_value unused{0};
     if (bpf_map_update_elem(fd, key.bytes.data(), &unused, BPF_ANY) != 0)
-      return system_error("kernel_update_failed",
+      return system_error(ErrorCode::KernelUpdateFailed,
                           "adding exempt source " + p.to_string());
   }
   return {};
@@ -158,7 +158,7 @@ Status DataPath::write_config(const RuntimeConfig &config, bool has_exempt_v4,
   std::uint32_t zero = 0;
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.runtime_config), &zero,
                           &value, BPF_ANY) != 0)
-    return system_error("kernel_update_failed",
+    return system_error(ErrorCode::KernelUpdateFailed,
                         "writing the runtime configuration failed");
   written_config_ = config;
   written_has_exempt_ = {has_exempt_v4, has_exempt_v6};

@@ -32,7 +32,7 @@ Status EntryStats::clear(const std::vector<std::uint32_t> &slots) const {
         static_cast<std::uint32_t>(std::min(kChunk, slots.size() - at));
     LIBBPF_OPTS(bpf_map_batch_opts, opts);
     if (bpf_map_update_batch(fd_, &slots[at], zeros.data(), &count, &opts) != 0)
-      return system_error("kernel_update_failed",
+      return system_error(ErrorCode::KernelUpdateFailed,
                           "clearing entry statistics failed");
   }
   return {};
@@ -65,7 +65,7 @@ Result<std::vector<EntryHits>> EntryStats::read_all(std::uint32_t count) const {
                                    keys.data(), values.data(), &got, &opts);
     // ENOENT marks the map's last batch, which may still carry rows.
     if (err != 0 && errno != ENOENT)
-      return system_error("kernel_read_failed",
+      return system_error(ErrorCode::KernelReadFailed,
                           "reading entry statistics failed");
     for (std::uint32_t k = 0; k < got; ++k)
       if (keys[k] < count)

@@ -35,7 +35,7 @@ struct StateDirId {
 Result<StateDirId> identify(const std::string &state_dir) {
   struct stat st {};
   if (::stat(state_dir.c_str(), &st) != 0)
-    return system_error("state_dir_unusable",
+    return system_error(ErrorCode::StateDirUnusable,
                         "reading the state directory " + state_dir + " failed");
   return StateDirId{st.st_dev, st.st_ino};
 }
@@ -63,18 +63,18 @@ std::string pin_dir_flag(const std::filesystem::path &pin_dir) {
 Result<Fd> lock(const std::filesystem::path &pin_dir, const std::string &busy) {
   Fd fd(::open(pin_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid())
-    return system_error("pin_dir_unusable",
+    return system_error(ErrorCode::PinDirUnusable,
                         "opening " + pin_dir_flag(pin_dir) + " failed");
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
     return errno == EWOULDBLOCK
-               ? Error{"pin_dir_busy", busy, "", EWOULDBLOCK}
-               : system_error("pin_dir_unusable",
+               ? Error{ErrorCode::PinDirBusy, busy, "", EWOULDBLOCK}
+               : system_error(ErrorCode::PinDirUnusable,
                               "locking " + pin_dir_flag(pin_dir) + " failed");
   return fd;
 }
 
 Error unusable(const std::filesystem::path &pin, const std::string &why) {
-  return Error{"pin_dir_unusable",
+  return Error{ErrorCode::PinDirUnusable,
                pin.string() + " is not an xdpgate owner record (" + why +
                    "); nothing was changed. If no xdpgated uses " +
                    pin.parent_path().string() +
@@ -116,7 +116,7 @@ Status write_record(const std::filesystem::path &pin_dir,
   state_dir.copy(record.state_dir, sizeof(record.state_dir) - 1);
   const std::filesystem::path pin = pin_dir / kOwnerPin;
   auto failed = [&](const std::string &what) {
-    return system_error("pin_dir_unusable",
+    return system_error(ErrorCode::PinDirUnusable,
                         what + " " + pin.string() +
                             " failed (xdpgated needs root or CAP_BPF)");
   };
@@ -152,7 +152,7 @@ Result<PinOwner> PinOwner::claim(const std::filesystem::path &pin_dir,
   std::error_code ec;
   std::filesystem::create_directories(pin_dir, ec);
   if (ec)
-    return Error{"pin_dir_unusable",
+    return Error{ErrorCode::PinDirUnusable,
                  "creating " + pin_dir_flag(pin_dir) + " failed: " +
                      ec.message() + " (is bpffs mounted at /sys/fs/bpf?)",
                  "", ec.value()};
@@ -166,7 +166,7 @@ Result<PinOwner> PinOwner::claim(const std::filesystem::path &pin_dir,
   if (!record)
     return record.error();
   if (*record && owner_id(**record) != *ours)
-    return Error{"pin_dir_owned",
+    return Error{ErrorCode::PinDirOwned,
                  pin_dir_flag(pin_dir) +
                      " belongs to another xdpgated, the one whose state "
                      "directory is " +
@@ -201,7 +201,7 @@ Result<PinOwner> PinOwner::for_removal(const std::filesystem::path &pin_dir,
     return record.error();
   // No record: an older xdpgated's pins, which any state directory removes.
   if (*record && !(ours && owner_id(**record) == *ours))
-    return Error{"pin_dir_owned",
+    return Error{ErrorCode::PinDirOwned,
                  pin_dir_flag(pin_dir) +
                      " belongs to the xdpgated whose state directory is " +
                      describe(**record) + ", not to this one's, --state-dir " +

@@ -66,7 +66,7 @@ Status PresenceFilter::write_words(std::vector<std::uint32_t> words) {
   LIBBPF_OPTS(bpf_map_batch_opts, opts);
   if (bpf_map_update_batch(fd_, words.data(), values.data(), &count, &opts) !=
       0)
-    return system_error("kernel_update_failed",
+    return system_error(ErrorCode::KernelUpdateFailed,
                         kind_ == Kind::Hosts
                             ? "writing the host presence filter failed"
                             : "writing the block filter failed");

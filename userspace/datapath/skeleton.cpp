@@ -23,7 +23,7 @@ Result<VerdictCounters> read_verdict_counters(int map_fd) {
   std::vector<xdpgate_verdict_counter> per_cpu(possible_cpus());
   for (std::uint32_t v = 0; v < XDPGATE_VERDICT_COUNT; ++v) {
     if (bpf_map_lookup_elem(map_fd, &v, per_cpu.data()) != 0)
-      return system_error("kernel_read_failed",
+      return system_error(ErrorCode::KernelReadFailed,
                           "reading the verdict counters failed");
     for (const xdpgate_verdict_counter &c : per_cpu) {
       totals[v].packets += c.packets;
@@ -37,7 +37,7 @@ Status reset_verdict_counters(int map_fd) {
   std::vector<xdpgate_verdict_counter> zeros(possible_cpus());
   for (std::uint32_t v = 0; v < XDPGATE_VERDICT_COUNT; ++v)
     if (bpf_map_update_elem(map_fd, &v, zeros.data(), BPF_ANY) != 0)
-      return system_error("kernel_update_failed",
+      return system_error(ErrorCode::KernelUpdateFailed,
                           "resetting the verdict counters failed");
   return {};
 }

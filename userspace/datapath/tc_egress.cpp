@@ -54,12 +54,12 @@ Status attach_tc_egress(int program_fd, int ifindex) {
     return {};
   int err = bpf_tc_hook_create(&hook);
   if (err && err != -EEXIST)
-    return system_error("attach_failed",
+    return system_error(ErrorCode::AttachFailed,
                         "creating the clsact qdisc for egress failed", -err);
   opts.prog_id = 0;
   err = bpf_tc_attach(&hook, &opts);
   if (err)
-    return system_error("attach_failed",
+    return system_error(ErrorCode::AttachFailed,
                         "attaching the egress flow recorder failed", -err);
   return {};
 }

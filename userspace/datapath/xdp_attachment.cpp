@@ -46,14 +46,14 @@ Result<Fd> create_link(int program_fd, int ifindex, const std::string &ifname,
     if (fd >= 0)
       return Fd(fd);
     if (mode == AttachMode::Native)
-      return system_error("attach_failed",
+      return system_error(ErrorCode::AttachFailed,
                           "attaching XDP in native mode to " + ifname +
                               " failed; its driver may not support XDP: "
                               "use attach_mode = \"auto\" or \"generic\"");
   }
   int fd = link_xdp(program_fd, ifindex, XdpMode::Generic);
   if (fd < 0)
-    return system_error("attach_failed",
+    return system_error(ErrorCode::AttachFailed,
                         "attaching XDP to " + ifname +
                             " failed (is another XDP program attached?)");
   return Fd(fd);
@@ -83,7 +83,7 @@ XdpAttachment::attach(int program_fd, const std::string &ifname,
                       const std::optional<std::filesystem::path> &pin) {
   int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
   if (ifindex == 0)
-    return system_error("interface_not_found",
+    return system_error(ErrorCode::InterfaceNotFound,
                         "interface " + ifname + " does not exist");
 
   if (pin) {
@@ -92,7 +92,7 @@ XdpAttachment::attach(int program_fd, const std::string &ifname,
       auto info = link_info(pinned.get());
       if (info && static_cast<int>(info->xdp.ifindex) == ifindex) {
         if (bpf_link_update(pinned.get(), program_fd, nullptr) != 0)
-          return system_error("attach_failed",
+          return system_error(ErrorCode::AttachFailed,
                               "swapping the program on the pinned link of " +
                                   ifname + " failed");
         return XdpAttachment(std::move(pinned), ifname, ifindex,
@@ -110,7 +110,7 @@ XdpAttachment::attach(int program_fd, const std::string &ifname,
     std::error_code ec;
     std::filesystem::create_directories(pin->parent_path(), ec);
     if (bpf_obj_pin(link->get(), pin->c_str()) != 0)
-      return system_error("attach_failed",
+      return system_error(ErrorCode::AttachFailed,
                           "pinning the XDP link at " + pin->string() +
                               " failed (is bpffs mounted at /sys/fs/bpf?)");
   }

@@ -53,13 +53,14 @@ Result<std::unique_ptr<LinkWatcher>> LinkWatcher::start(Callback on_event) {
   std::unique_ptr<mnl_socket, MnlDeleter> socket(
       mnl_socket_open(NETLINK_ROUTE));
   if (!socket)
-    return system_error("link_watch_failed", "opening rtnetlink failed");
+    return system_error(ErrorCode::LinkWatchFailed, "opening rtnetlink failed");
   if (mnl_socket_bind(socket.get(), RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0)
-    return system_error("link_watch_failed",
+    return system_error(ErrorCode::LinkWatchFailed,
                         "subscribing to link events failed");
   Fd stop(eventfd(0, EFD_CLOEXEC));
   if (!stop.valid())
-    return system_error("link_watch_failed", "creating an eventfd failed");
+    return system_error(ErrorCode::LinkWatchFailed,
+                        "creating an eventfd failed");
   std::unique_ptr<LinkWatcher> watcher(
       new LinkWatcher(std::move(socket), std::move(stop), std::move(on_event)));
   watcher->thread_ = std::thread([w = watcher.get()] { w->run(); });

@@ -33,7 +33,7 @@ Status ListIndex::load(std::vector<Entry> &&entries) {
   for (Entry &e : entries) {
     auto id = EntryId::of(e.id);
     if (!id)
-      return Error{"store_corrupt",
+      return Error{ErrorCode::StoreCorrupt,
                    "the store holds an entry id longer than " +
                        std::to_string(EntryId::kMax) + " characters (" + e.id +
                        "), which no xdpgate makes; restore a backup"};

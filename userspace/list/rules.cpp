@@ -17,7 +17,7 @@ Status validate_description(const std::optional<std::string> &description,
   if (!description)
     return {};
   if (auto why = description_error(*description))
-    return Error{"invalid_description", field + ": " + *why, field};
+    return Error{ErrorCode::InvalidDescription, field + ": " + *why, field};
   return {};
 }
 
@@ -32,7 +32,7 @@ non_empty(const std::optional<std::string> &description) {
 } // namespace
 
 Error not_found(const std::string &id) {
-  return Error{"not_found", "no allow-list entry has id " + id, "id"};
+  return Error{ErrorCode::NotFound, "no allow-list entry has id " + id, "id"};
 }
 
 Result<Wanted> wanted(const NewEntry &in, const std::string &field) {
@@ -59,7 +59,7 @@ Result<std::vector<Wanted>> wanted_all(const std::vector<NewEntry> &entries,
     if (!w)
       return w.error();
     if (auto [it, fresh] = first.try_emplace(w->range, i); !fresh)
-      return Error{"invalid_ip_range",
+      return Error{ErrorCode::InvalidIpRange,
                    field + "ip_range: " + w->range.to_string() +
                        " is listed twice (also as [" +
                        std::to_string(it->second) + "]); give each range once",
@@ -99,7 +99,7 @@ Result<Entry> patched(const Entry &before, const EntryPatch &patch,
       return range.error();
     if (auto other = index.find(*range);
         other != index.end() && other->first.view() != before.id)
-      return Error{"range_exists",
+      return Error{ErrorCode::RangeExists,
                    range->to_string() + " is already listed as " +
                        other->first.str() + "; update or delete that entry",
                    "ip_range"};
@@ -122,7 +122,7 @@ Status keeps_an_enabled_entry(const StoreChange &change, const ListIndex &index,
   if (force || !state.active() || index.enabled() == 0 ||
       enabled_after(change, index) > 0)
     return {};
-  return Error{"last_enabled_entry",
+  return Error{ErrorCode::LastEnabledEntry,
                "this would leave no enabled entry while the restriction is "
                "active, so only exempt traffic would reach the host; "
                "deactivate first, or repeat with force=true"};
@@ -132,10 +132,10 @@ Result<RestrictionState> activated(const ActivateRequest &request,
                                    const RestrictionState &state,
                                    std::size_t enabled_entries, EpochMs now) {
   if (request.mode == Mode::Off)
-    return Error{"invalid_value", "mode must be \"enforce\" or \"monitor\"",
-                 "mode"};
+    return Error{ErrorCode::InvalidValue,
+                 "mode must be \"enforce\" or \"monitor\"", "mode"};
   if (!request.allow_empty && enabled_entries == 0)
-    return Error{"empty_list",
+    return Error{ErrorCode::EmptyList,
                  "the allow list has no enabled entry, so only exempt traffic "
                  "would reach the host; add your own range first, or pass "
                  "allow_empty=true if that is what you want"};
@@ -144,7 +144,7 @@ Result<RestrictionState> activated(const ActivateRequest &request,
   if (request.confirm_within_s) {
     std::int64_t s = *request.confirm_within_s;
     if (s < 1 || s > kMaxConfirmSeconds)
-      return Error{"invalid_value",
+      return Error{ErrorCode::InvalidValue,
                    "confirm_within_s must be between 1 and " +
                        std::to_string(kMaxConfirmSeconds),
                    "confirm_within_s"};
@@ -157,7 +157,8 @@ Result<RestrictionState> activated(const ActivateRequest &request,
 
 Result<RestrictionState> confirmed(const RestrictionState &state) {
   if (!state.confirm_deadline)
-    return Error{"not_pending", "no activation is waiting for confirmation"};
+    return Error{ErrorCode::NotPending,
+                 "no activation is waiting for confirmation"};
   RestrictionState next = state;
   next.confirm_deadline.reset();
   next.revert_mode = Mode::Off;

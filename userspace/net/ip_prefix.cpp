@@ -112,9 +112,8 @@ Reason parse_address_text(std::string_view text, IpPrefix &out) {
   return parse_ipv4(text, out.addr.data());
 }
 
-Error make_error(std::string_view code, std::string_view field,
-                 std::string message) {
-  return Error{std::string(code), std::move(message), std::string(field)};
+Error make_error(ErrorCode code, std::string_view field, std::string message) {
+  return Error{code, std::move(message), std::string(field)};
 }
 
 std::string format_ipv4(const std::uint8_t *a) {
@@ -203,7 +202,7 @@ std::string IpPrefix::to_string() const {
 
 Result<IpPrefix> IpPrefix::parse(std::string_view text,
                                  std::string_view field) {
-  constexpr std::string_view kCode = "invalid_ip_range";
+  constexpr ErrorCode kCode = ErrorCode::InvalidIpRange;
   auto fail = [&](const std::string &reason) {
     return make_error(kCode, field,
                       std::string(field) + " " + quoted_input(text) + ": " +
@@ -237,7 +236,7 @@ Result<IpPrefix> IpPrefix::parse(std::string_view text,
 
 Result<IpPrefix> IpPrefix::parse_address(std::string_view text,
                                          std::string_view field) {
-  constexpr std::string_view kCode = "invalid_ip_address";
+  constexpr ErrorCode kCode = ErrorCode::InvalidIpAddress;
   auto fail = [&](const std::string &reason) {
     return make_error(kCode, field,
                       std::string(field) + " " + quoted_input(text) + ": " +

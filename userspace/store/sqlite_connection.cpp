@@ -107,7 +107,7 @@ Error SqliteConnection::fail(int rc, std::string_view doing) const {
   if (err == ENOSPC || err == EDQUOT)
     kind = SQLITE_FULL;
   if (err == EROFS)
-    return Error{"store_write_failed",
+    return Error{ErrorCode::StoreWriteFailed,
                  what + ": the file system holding " + dir_text +
                      " is read-only (the kernel remounts it so after a disk "
                      "error: see dmesg); repair it and mount it read-write, "
@@ -118,20 +118,20 @@ Error SqliteConnection::fail(int rc, std::string_view doing) const {
   case SQLITE_NOTADB:
     return corrupt(what);
   case SQLITE_FULL:
-    return Error{"store_write_failed",
+    return Error{ErrorCode::StoreWriteFailed,
                  what + ": the disk is full; free space in " + dir_text +
                      " and retry",
                  "", err};
   case SQLITE_READONLY:
   case SQLITE_PERM:
   case SQLITE_CANTOPEN:
-    return Error{"store_write_failed",
+    return Error{ErrorCode::StoreWriteFailed,
                  what + ": make " + dir_text + " and " + file.string() +
                      " writable for xdpgated (and the file system "
                      "read-write), then retry",
                  "", err};
   case SQLITE_IOERR:
-    return Error{"store_write_failed",
+    return Error{ErrorCode::StoreWriteFailed,
                  what +
                      ": I/O error; check the disk and the kernel log "
                      "(dmesg), and free space in " +
@@ -139,21 +139,21 @@ Error SqliteConnection::fail(int rc, std::string_view doing) const {
                  "", err};
   case SQLITE_BUSY:
   case SQLITE_LOCKED:
-    return Error{"store_busy",
+    return Error{ErrorCode::StoreBusy,
                  what + ": another process holds a lock on it (a second "
                         "xdpgated, or an open sqlite3 shell); stop it and "
                         "retry",
                  "", err};
   case SQLITE_CONSTRAINT:
-    return Error{"store_conflict", what, "", err};
+    return Error{ErrorCode::StoreConflict, what, "", err};
   default:
-    return Error{"store_failed", what, "", err};
+    return Error{ErrorCode::StoreFailed, what, "", err};
   }
 }
 
 Error SqliteConnection::corrupt(const std::string &problem) const {
   return Error{
-      "store_corrupt",
+      ErrorCode::StoreCorrupt,
       problem +
           "; the file is damaged or is not an xdpgate store, and "
           "was left untouched. Stop xdpgated, check it with `sqlite3 " +
@@ -206,7 +206,7 @@ Status SqliteConnection::check_file(std::int64_t &version) const {
     return found.error();
   version = *found;
   if (version > kSchemaVersion)
-    return Error{"store_too_new",
+    return Error{ErrorCode::StoreTooNew,
                  file.string() + " has schema version " +
                      std::to_string(version) +
                      ", newer than this xdpgated understands (" +
@@ -242,7 +242,7 @@ Status SqliteConnection::configure() const {
   if (rc != SQLITE_ROW)
     return fail(rc, "configuring");
   if (sqlite::column_text(journal->get(), 0) != "wal")
-    return Error{"store_failed",
+    return Error{ErrorCode::StoreFailed,
                  "cannot switch " + file.string() +
                      " to WAL mode; put the state directory on a local file "
                      "system"};
@@ -337,7 +337,7 @@ Status create_state_dir(const std::filesystem::path &dir) {
     std::filesystem::permissions(
         dir, static_cast<std::filesystem::perms>(kDirMode), ec);
   if (ec)
-    return Error{"store_write_failed",
+    return Error{ErrorCode::StoreWriteFailed,
                  "cannot create state directory " + dir.string() + ": " +
                      ec.message() + "; create it, writable for xdpgated",
                  "", ec.value()};
@@ -352,7 +352,7 @@ Status create_file(const std::filesystem::path &file) {
     return {};
   if (!fd.valid() || ::fchmod(fd.get(), kFileMode) != 0) {
     const int err = errno;
-    return Error{"store_write_failed",
+    return Error{ErrorCode::StoreWriteFailed,
                  "cannot create " + file.string() + ": " + std::strerror(err) +
                      "; make " + file.parent_path().string() +
                      " writable for xdpgated and free space there",

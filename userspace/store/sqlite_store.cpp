@@ -148,9 +148,11 @@ void SqliteStore::release_memory() { sqlite3_db_release_memory(db_->db.get()); }
 Result<AuditPage> SqliteStore::audit(std::int64_t offset,
                                      std::int64_t limit) const {
   if (offset < 0)
-    return Error{"invalid_parameter", "offset must not be negative", "offset"};
+    return Error{ErrorCode::InvalidParameter, "offset must not be negative",
+                 "offset"};
   if (limit < 0)
-    return Error{"invalid_parameter", "limit must not be negative", "limit"};
+    return Error{ErrorCode::InvalidParameter, "limit must not be negative",
+                 "limit"};
   AuditPage page;
   {
     sqlite3_stmt *count = db_->count_audit.get();
