@@ -43,11 +43,11 @@ struct EntryIdHash {
 
 class ListIndex {
 public:
-  // An entry as the index holds it, ~150 bytes with its indexes instead of
-  // ~350 for a full Entry: the creator is interned, no time is optional, no
-  // description is empty. `position` is its place in the listing order: the
-  // store's order at start, then order of insertion, so entries added in one
-  // request keep their request (or file) order.
+  // An entry as the index holds it, a fraction of a full Entry: the creator
+  // is interned, no time is optional, no description is empty. `position` is
+  // its place in the listing order: the store's order at start, then order of
+  // insertion, so entries added in one request keep their request (or file)
+  // order.
   struct Listed {
     IpPrefix range;
     bool enabled = true;

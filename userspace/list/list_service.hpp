@@ -72,7 +72,7 @@ struct ActivateRequest {
 // What a change would do, for dry runs and imports.
 struct ChangeSummary {
   std::vector<std::string> added;   // canonical ranges
-  std::vector<std::string> updated; // description changed
+  std::vector<std::string> updated; // listed; something it sets changes
   std::vector<std::string> removed; // only with replace
   std::vector<std::string> unchanged;
 };
