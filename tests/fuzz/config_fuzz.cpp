@@ -21,6 +21,7 @@
 namespace {
 
 using xdpgate::Config;
+using xdpgate::ErrorCode;
 using xdpgate::IpPrefix;
 
 constexpr std::string_view kSource = "fuzz.toml";
@@ -40,8 +41,9 @@ std::size_t count_lines(std::string_view text) {
 }
 
 void check_rejection(std::string_view input, const xdpgate::Error &e) {
-  if (e.code != "invalid_config")
-    fail(input, "error code " + e.code + ": " + e.message);
+  if (e.code != ErrorCode::InvalidConfig)
+    fail(input,
+         "error code " + std::string(wire_name(e.code)) + ": " + e.message);
   std::string_view message = e.message;
   std::string prefix = std::string(kSource) + ":";
   if (!message.starts_with(prefix))

@@ -16,6 +16,7 @@
 
 namespace {
 
+using xdpgate::ErrorCode;
 using xdpgate::Family;
 using xdpgate::IpPrefix;
 
@@ -59,10 +60,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data,
   auto parsed = IpPrefix::parse(input);
   if (!parsed) {
     const xdpgate::Error &e = parsed.error();
-    if (e.code != "invalid_ip_range" || e.field != "ip_range" ||
+    if (e.code != ErrorCode::InvalidIpRange || e.field != "ip_range" ||
         e.message.empty())
-      fail(input, "rejection without code, field or message: " + e.code + "/" +
-                      e.field + "/" + e.message);
+      fail(input, "rejection without code, field or message: " +
+                      std::string(wire_name(e.code)) + "/" + e.field + "/" +
+                      e.message);
     if (e.message.size() > 1024)
       fail(input, "rejection message of " + std::to_string(e.message.size()) +
                       " bytes");
