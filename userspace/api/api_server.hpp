@@ -10,13 +10,16 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "api/backend.hpp"
+#include "api/caller_seats.hpp"
+#include "api/connection_threads.hpp"
+#include "api/http_connection.hpp"
 #include "api/peer.hpp"
-#include "api/peer_stream.hpp"
 #include "api/router.hpp"
-#include "api/unix_http_server.hpp"
+#include "api/unix_listener.hpp"
 #include "common/result.hpp"
 
 namespace xdpgate::api {
@@ -35,7 +38,7 @@ struct ApiServerOptions {
 
 class ApiServer {
 public:
-  // Binds the socket (see UnixHttpServer::bind_unix) and starts serving.
+  // Binds the socket (see UnixListener::bind) and starts serving.
   // `backend` must outlive the server.
   static Result<std::unique_ptr<ApiServer>> start(ApiServerOptions options,
                                                   ApiBackend backend);
@@ -49,22 +52,22 @@ public:
 
 private:
   ApiServer(ApiServerOptions options, ApiBackend backend);
-  void install_handlers();
-  // The body limit of the request's route.
-  std::uint64_t body_limit(const httplib::Request &req) const;
-  // 403 for a caller lacking the access this request needs.
-  std::optional<Error> refusal(const httplib::Request &req) const;
-  void dispatch(const httplib::Request &req, httplib::Response &res) const;
+  // One accepted connection, start to end, on its own thread.
+  void serve(Fd conn);
+  // What a request may do once its head is read: 403, 404/405 or 415 for
+  // a body no route takes, and the body limit of its route.
+  HeadDecision judge(const Request &head, bool carries_body) const;
+  Response dispatch(const Request &req) const;
 
   ApiServerOptions options_;
   ApiBackend backend_;
   Router router_; // its handlers refer to backend_
-  UnixHttpServer http_;
-  std::thread listener_;
-  std::atomic<bool> listener_done_{false};
+  HttpHandlers handlers_;
+  CallerSeats seats_;
   std::atomic<bool> stopping_{false};
-  dev_t socket_dev_ = 0; // the file we bound, so stop() removes only ours
-  ino_t socket_ino_ = 0;
+  ConnectionThreads threads_;
+  std::unique_ptr<UnixListener> listener_;
+  std::thread accepting_;
 };
 
 } // namespace xdpgate::api

@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// httplib's task queue, replaced: each accepted connection is served on a
-// thread of its own, up to a maximum; when all are busy, the accept loop
-// waits for one to finish, so further connections wait in the kernel's
-// listen backlog (costing the daemon no file descriptor and no memory).
+// Each accepted connection is served on a thread of its own, up to a
+// maximum; when all are busy, the accept loop waits for one to finish, so
+// further connections wait in the kernel's listen backlog (costing the
+// daemon no file descriptor and no memory).
 //
-// Why not httplib's ThreadPool: it serves connections from a fixed set of
-// workers through an unbounded FIFO queue. A handful of slow clients (one
-// header byte a second) hold every worker until their request deadline, and
-// every other client waits behind them, each holding a file descriptor
-// (slowloris). Here a slow client holds only its own thread; others are
-// served at once as long as fewer than the maximum are slow, and per-user
-// limits (UnixHttpServer) keep one local user from taking them all.
+// Why not a fixed pool of workers behind a queue: there, a handful of slow
+// clients (one header byte a second) hold every worker until their request
+// deadline, and every other client waits behind them, each holding a file
+// descriptor (slowloris). Here a slow client holds only its own thread; others
+// are served at once as long as fewer than the maximum are slow, and per-user
+// limits (CallerSeats) keep one local user from taking them all.
 #pragma once
 
 #include <condition_variable>
@@ -21,26 +20,24 @@
 #include <thread>
 #include <vector>
 
-#include <httplib.h>
-
 namespace xdpgate::api {
 
-class ConnectionThreads final : public httplib::TaskQueue {
+class ConnectionThreads {
 public:
   // `stopping` turns true when the server stops: from then on enqueue() no
   // longer waits for a free thread (the connections end at once, as the
   // server no longer serves). It is polled, so it must stay callable until
   // the queue is gone.
   ConnectionThreads(std::size_t max_threads, std::function<bool()> stopping);
-  ~ConnectionThreads() override;
+  ~ConnectionThreads();
   ConnectionThreads(const ConnectionThreads &) = delete;
   ConnectionThreads &operator=(const ConnectionThreads &) = delete;
 
   // Runs `fn` (one connection, start to end) on a new thread; waits while
   // `max_threads` are running, unless the server is stopping.
-  void enqueue(std::function<void()> fn) override;
+  void enqueue(std::function<void()> fn);
   // Waits for every thread to finish.
-  void shutdown() override;
+  void shutdown();
 
 private:
   // Joins the threads that have finished. Needs mutex_ held.

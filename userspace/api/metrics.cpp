@@ -75,7 +75,7 @@ void verdict_counters(std::string &out, const json &interfaces,
   }
 }
 
-void metrics(const ApiBackend &b, const Call &, httplib::Response &res) {
+void metrics(const ApiBackend &b, const Call &, Response &res) {
   json interfaces = b.interfaces ? b.interfaces() : json::array();
   if (!interfaces.is_array())
     interfaces = json::array();

@@ -12,14 +12,6 @@ namespace xdpgate::api {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
     s.remove_prefix(1);
@@ -81,12 +73,12 @@ const char *type_name(const nlohmann::json &value) {
 
 } // namespace
 
-Status body_media_type(const httplib::Request &req, BodyType type) {
+Status body_media_type(const Request &req, BodyType type) {
   const bool json = type == BodyType::Json;
   const std::vector<std::string_view> accepted =
       json ? std::vector<std::string_view>{"application/json"}
            : std::vector<std::string_view>{"text/csv", "text/plain"};
-  const std::string header = req.get_header_value("Content-Type");
+  const std::string header(req.headers.get("Content-Type").value_or(""));
   const std::string_view media =
       trim(std::string_view(header).substr(0, header.find(';')));
   if (std::any_of(accepted.begin(), accepted.end(),
@@ -150,7 +142,7 @@ Result<nlohmann::json> parse_json(std::string_view text) {
   }
 }
 
-Result<std::optional<nlohmann::json>> json_body(const httplib::Request &req,
+Result<std::optional<nlohmann::json>> json_body(const Request &req,
                                                 bool required) {
   if (req.body.empty()) {
     if (required)
@@ -164,31 +156,19 @@ Result<std::optional<nlohmann::json>> json_body(const httplib::Request &req,
   return std::optional<nlohmann::json>(std::move(*value));
 }
 
-Status only_query(const httplib::Request &req,
+Status only_query(const Request &req,
                   const std::vector<std::string_view> &names) {
-  for (const auto &[name, value] : req.params)
-    if (std::find(names.begin(), names.end(), name) == names.end())
-      return invalid_parameter(shown(name), "unknown query parameter");
-  // httplib keeps one of several identical "name=value" pairs, so repeats
-  // are counted in the raw target.
-  std::string_view target = req.target;
-  std::size_t query = target.find('?');
-  if (query == std::string_view::npos)
-    return {};
-  target.remove_prefix(query + 1);
-  std::set<std::string> seen;
-  while (!target.empty()) {
-    std::string_view pair = target.substr(0, target.find('&'));
-    target.remove_prefix(std::min(target.size(), pair.size() + 1));
-    std::string name = httplib::detail::decode_url(
-        std::string(pair.substr(0, pair.find('='))), true);
-    if (!name.empty() && !seen.insert(name).second)
-      return invalid_parameter(shown(name), "given more than once");
+  std::set<std::string_view> seen;
+  for (const QueryParameter &p : req.query) {
+    if (std::find(names.begin(), names.end(), p.name) == names.end())
+      return invalid_parameter(shown(p.name), "unknown query parameter");
+    if (!seen.insert(p.name).second)
+      return invalid_parameter(shown(p.name), "given more than once");
   }
   return {};
 }
 
-Status no_body(const httplib::Request &req) {
+Status no_body(const Request &req) {
   Result<std::optional<nlohmann::json>> body = json_body(req, false);
   if (!body)
     return body.error();
@@ -200,23 +180,24 @@ Status no_body(const httplib::Request &req) {
   return {};
 }
 
-Result<bool> query_flag(const httplib::Request &req, const std::string &name) {
-  if (!req.has_param(name))
+Result<bool> query_flag(const Request &req, const std::string &name) {
+  std::optional<std::string_view> value = req.param(name);
+  if (!value)
     return false;
-  std::string value = req.get_param_value(name);
-  if (value == "true" || value == "1")
+  if (*value == "true" || *value == "1")
     return true;
-  if (value == "false" || value == "0")
+  if (*value == "false" || *value == "0")
     return false;
   return invalid_parameter(name, "must be true, false, 1 or 0");
 }
 
-Result<std::int64_t> query_int(const httplib::Request &req,
-                               const std::string &name, std::int64_t fallback,
-                               std::int64_t min, std::int64_t max) {
-  if (!req.has_param(name))
+Result<std::int64_t> query_int(const Request &req, const std::string &name,
+                               std::int64_t fallback, std::int64_t min,
+                               std::int64_t max) {
+  std::optional<std::string_view> given = req.param(name);
+  if (!given)
     return fallback;
-  std::string value = req.get_param_value(name);
+  const std::string_view value = *given;
   std::int64_t n = 0;
   auto [end, err] =
       std::from_chars(value.data(), value.data() + value.size(), n);

@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "api/http_message.hpp"
 #include "common/result.hpp"
 
 namespace xdpgate::api {
@@ -29,28 +29,28 @@ enum class BodyType { Json, Csv };
 // application/json, or text/csv or text/plain (parameters such as charset
 // allowed, case-insensitive). Asked of every request that carries a body,
 // before the body is read.
-Status body_media_type(const httplib::Request &req, BodyType type);
+Status body_media_type(const Request &req, BodyType type);
 
 Result<nlohmann::json> parse_json(std::string_view text);
 
 // The JSON body (its media type was checked before it was read), or nullopt
 // when there is none and none is `required`.
-Result<std::optional<nlohmann::json>> json_body(const httplib::Request &req,
+Result<std::optional<nlohmann::json>> json_body(const Request &req,
                                                 bool required);
 
 // For routes that take no body: none, or an empty JSON object (what the CLI
 // sends); anything else is refused as for any JSON body with no fields.
-Status no_body(const httplib::Request &req);
+Status no_body(const Request &req);
 
 // Refuses query parameters outside `names`, and repeated ones.
-Status only_query(const httplib::Request &req,
+Status only_query(const Request &req,
                   const std::vector<std::string_view> &names);
 // true/false/1/0; absent: false.
-Result<bool> query_flag(const httplib::Request &req, const std::string &name);
+Result<bool> query_flag(const Request &req, const std::string &name);
 // A decimal integer in [min, max]; absent: `fallback`.
-Result<std::int64_t> query_int(const httplib::Request &req,
-                               const std::string &name, std::int64_t fallback,
-                               std::int64_t min, std::int64_t max);
+Result<std::int64_t> query_int(const Request &req, const std::string &name,
+                               std::int64_t fallback, std::int64_t min,
+                               std::int64_t max);
 
 Error invalid_field(const std::string &field, const std::string &why);
 

@@ -11,7 +11,7 @@ std::string json_text(const nlohmann::json &value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void send_json(httplib::Response &res, int status, const nlohmann::json &body) {
+void send_json(Response &res, int status, const nlohmann::json &body) {
   res.status = status;
   res.set_content(json_text(body), "application/json");
 }
@@ -25,28 +25,34 @@ nlohmann::json error_body(const Error &error, const nlohmann::json &details) {
   return {{"error", std::move(inner)}};
 }
 
-void send_error(httplib::Response &res, const Error &error,
+void send_error(Response &res, const Error &error,
                 const nlohmann::json &details) {
   send_json(res, http_status(error.code), error_body(error, details));
 }
 
-Error error_for_status(int status) {
-  switch (status) {
-  case 403:
-    return {ErrorCode::Forbidden, "permission denied"};
-  case 404:
-    return {ErrorCode::NoRoute, "no such route"};
-  case 413:
-    return {ErrorCode::BodyTooLarge, "the request body exceeds 64 MiB"};
-  case 414:
-    return {ErrorCode::UriTooLong, "the request target is too long"};
-  case 500:
-    return {ErrorCode::Internal, "internal error"};
-  default:
-    if (status < 500)
-      return {ErrorCode::BadRequest, "malformed HTTP request"};
-    return {ErrorCode::Internal, "internal error"};
-  }
+Response error_response(const Error &error) {
+  Response res;
+  send_error(res, error);
+  return res;
+}
+
+namespace {
+
+std::string size_text(std::uint64_t bytes) {
+  constexpr std::uint64_t kKiB = 1024, kMiB = 1024 * 1024;
+  if (bytes % kMiB == 0)
+    return std::to_string(bytes / kMiB) + " MiB";
+  if (bytes % kKiB == 0)
+    return std::to_string(bytes / kKiB) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+} // namespace
+
+Error too_large(std::uint64_t limit) {
+  return {ErrorCode::BodyTooLarge, "the request body exceeds " +
+                                       size_text(limit) +
+                                       ", the limit of this route"};
 }
 
 nlohmann::json to_json(const EntryView &view) {

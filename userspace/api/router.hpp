@@ -11,20 +11,19 @@
 #include <string_view>
 #include <vector>
 
-#include <httplib.h>
-
+#include "api/http_message.hpp"
 #include "api/peer.hpp"
 #include "api/request.hpp"
 
 namespace xdpgate::api {
 
 struct Call {
-  const httplib::Request &http;
+  const Request &http;
   std::vector<std::string> params; // the ":name" segments, in order
   std::string actor;               // user name of the caller
 };
 
-using RouteHandler = std::function<void(const Call &, httplib::Response &)>;
+using RouteHandler = std::function<void(const Call &, Response &)>;
 
 struct Route {
   std::string method;
@@ -48,7 +47,7 @@ public:
     std::vector<std::string> params;  // when route is set
     std::vector<std::string> allowed; // the path's methods; empty: no path
   };
-  // HEAD is matched as GET, as httplib answers it with the GET handler.
+  // HEAD is matched as GET: its answer is the GET answer's head.
   Match match(std::string_view method, std::string_view path) const;
 
 private:

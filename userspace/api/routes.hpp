@@ -24,7 +24,7 @@ std::vector<Route> metrics_routes(const ApiBackend &backend);
 
 // A handler of the form f(backend, call, response) bound to `backend`.
 template <auto Handler> RouteHandler bound(const ApiBackend &backend) {
-  return [&backend](const Call &call, httplib::Response &res) {
+  return [&backend](const Call &call, Response &res) {
     Handler(backend, call, res);
   };
 }

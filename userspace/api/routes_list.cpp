@@ -26,8 +26,7 @@ json items_of(const std::vector<EntryView> &views) {
   return items;
 }
 
-void list_entries(const ApiBackend &b, const Call &call,
-                  httplib::Response &res) {
+void list_entries(const ApiBackend &b, const Call &call, Response &res) {
   Result<bool> all = query_flag(call.http, "include_disabled");
   if (!all)
     return send_error(res, all.error());
@@ -40,7 +39,7 @@ void list_entries(const ApiBackend &b, const Call &call,
              {"mode", to_string(state.mode)}});
 }
 
-void get_entry(const ApiBackend &b, const Call &call, httplib::Response &res) {
+void get_entry(const ApiBackend &b, const Call &call, Response &res) {
   Result<EntryView> view = b.list.get(call.params[0]);
   if (!view)
     return send_error(res, view.error());
@@ -52,8 +51,7 @@ void get_entry(const ApiBackend &b, const Call &call, httplib::Response &res) {
 // sent, and the enabled and expires_at sent, if any: the answer shows the
 // entry as it now is). force=true lets an upsert disable the last enabled
 // entry.
-void add_entries(const ApiBackend &b, const Call &call,
-                 httplib::Response &res) {
+void add_entries(const ApiBackend &b, const Call &call, Response &res) {
   Result<std::optional<json>> body = json_body(call.http, true);
   if (!body)
     return send_error(res, body.error());
@@ -88,8 +86,7 @@ void add_entries(const ApiBackend &b, const Call &call,
   send_json(res, status, {{"items", std::move(items)}});
 }
 
-void replace_entries(const ApiBackend &b, const Call &call,
-                     httplib::Response &res) {
+void replace_entries(const ApiBackend &b, const Call &call, Response &res) {
   Result<bool> force = query_flag(call.http, "force");
   if (!force)
     return send_error(res, force.error());
@@ -106,8 +103,7 @@ void replace_entries(const ApiBackend &b, const Call &call,
   send_json(res, 200, {{"items", items_of(*views)}, {"total", views->size()}});
 }
 
-void update_entry(const ApiBackend &b, const Call &call,
-                  httplib::Response &res) {
+void update_entry(const ApiBackend &b, const Call &call, Response &res) {
   Result<bool> force = query_flag(call.http, "force");
   if (!force)
     return send_error(res, force.error());
@@ -124,8 +120,7 @@ void update_entry(const ApiBackend &b, const Call &call,
   send_json(res, 200, to_json(*view));
 }
 
-void delete_entry(const ApiBackend &b, const Call &call,
-                  httplib::Response &res) {
+void delete_entry(const ApiBackend &b, const Call &call, Response &res) {
   Result<bool> force = query_flag(call.http, "force");
   if (!force)
     return send_error(res, force.error());
@@ -139,7 +134,7 @@ void delete_entry(const ApiBackend &b, const Call &call,
 
 // A body here may be a client's idea of a bulk delete by id: refusing it
 // keeps that from deleting everything.
-void delete_all(const ApiBackend &b, const Call &call, httplib::Response &res) {
+void delete_all(const ApiBackend &b, const Call &call, Response &res) {
   if (Status s = no_body(call.http); !s)
     return send_error(res, s.error());
   std::size_t count = b.list.total_count();
@@ -148,7 +143,7 @@ void delete_all(const ApiBackend &b, const Call &call, httplib::Response &res) {
   send_json(res, 200, {{"deleted", count}, {"restriction_active", false}});
 }
 
-void set_enabled(const ApiBackend &b, const Call &call, httplib::Response &res,
+void set_enabled(const ApiBackend &b, const Call &call, Response &res,
                  bool enabled) {
   Result<bool> force = query_flag(call.http, "force");
   if (!force)
@@ -167,18 +162,15 @@ void set_enabled(const ApiBackend &b, const Call &call, httplib::Response &res,
               e.updated_at ? json(*e.updated_at) : json(nullptr)}});
 }
 
-void enable_entry(const ApiBackend &b, const Call &call,
-                  httplib::Response &res) {
+void enable_entry(const ApiBackend &b, const Call &call, Response &res) {
   set_enabled(b, call, res, true);
 }
 
-void disable_entry(const ApiBackend &b, const Call &call,
-                   httplib::Response &res) {
+void disable_entry(const ApiBackend &b, const Call &call, Response &res) {
   set_enabled(b, call, res, false);
 }
 
-void check_address(const ApiBackend &b, const Call &call,
-                   httplib::Response &res) {
+void check_address(const ApiBackend &b, const Call &call, Response &res) {
   Result<std::optional<json>> body = json_body(call.http, true);
   if (!body)
     return send_error(res, body.error());
@@ -198,7 +190,7 @@ void check_address(const ApiBackend &b, const Call &call,
              {"total_entries", r.total_entries}});
 }
 
-void import_csv(const ApiBackend &b, const Call &call, httplib::Response &res) {
+void import_csv(const ApiBackend &b, const Call &call, Response &res) {
   Result<bool> dry_run = query_flag(call.http, "dry_run");
   if (!dry_run)
     return send_error(res, dry_run.error());
@@ -237,7 +229,7 @@ void import_csv(const ApiBackend &b, const Call &call, httplib::Response &res) {
              {"unchanged", s.unchanged.size()}});
 }
 
-void export_csv(const ApiBackend &b, const Call &, httplib::Response &res) {
+void export_csv(const ApiBackend &b, const Call &, Response &res) {
   res.status = 200;
   res.set_content(b.list.export_csv(), "text/csv; charset=utf-8");
 }

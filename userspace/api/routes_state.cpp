@@ -26,7 +26,7 @@ json or_empty(const std::function<json()> &source, json empty) {
   return source ? source() : std::move(empty);
 }
 
-void status(const ApiBackend &b, const Call &, httplib::Response &res) {
+void status(const ApiBackend &b, const Call &, Response &res) {
   json out = xdpgate::to_json(b.list.state());
   out["entries"] = {{"total", b.list.total_count()},
                     {"enabled", b.list.enabled_count()}};
@@ -44,13 +44,13 @@ void status(const ApiBackend &b, const Call &, httplib::Response &res) {
   send_json(res, 200, out);
 }
 
-void send_state(httplib::Response &res, const Result<RestrictionState> &state) {
+void send_state(Response &res, const Result<RestrictionState> &state) {
   if (!state)
     return send_error(res, state.error());
   send_json(res, 200, xdpgate::to_json(*state));
 }
 
-void activate(const ApiBackend &b, const Call &call, httplib::Response &res) {
+void activate(const ApiBackend &b, const Call &call, Response &res) {
   Result<std::optional<json>> body = json_body(call.http, false);
   if (!body)
     return send_error(res, body.error());
@@ -60,13 +60,13 @@ void activate(const ApiBackend &b, const Call &call, httplib::Response &res) {
   send_state(res, b.list.activate(*request, call.actor));
 }
 
-void deactivate(const ApiBackend &b, const Call &call, httplib::Response &res) {
+void deactivate(const ApiBackend &b, const Call &call, Response &res) {
   if (Status s = no_body(call.http); !s)
     return send_error(res, s.error());
   send_state(res, b.list.deactivate(call.actor));
 }
 
-void confirm(const ApiBackend &b, const Call &call, httplib::Response &res) {
+void confirm(const ApiBackend &b, const Call &call, Response &res) {
   if (Status s = no_body(call.http); !s)
     return send_error(res, s.error());
   send_state(res, b.list.confirm(call.actor));
@@ -80,7 +80,7 @@ json stored_json(const std::string &text) {
   return value.is_discarded() ? json(text) : value;
 }
 
-void audit(const ApiBackend &b, const Call &call, httplib::Response &res) {
+void audit(const ApiBackend &b, const Call &call, Response &res) {
   Result<std::int64_t> offset = query_int(call.http, "offset", 0, 0, INT64_MAX);
   if (!offset)
     return send_error(res, offset.error());
@@ -104,7 +104,7 @@ void audit(const ApiBackend &b, const Call &call, httplib::Response &res) {
   send_json(res, 200, {{"items", std::move(items)}, {"total", page->total}});
 }
 
-void denied(const ApiBackend &b, const Call &call, httplib::Response &res) {
+void denied(const ApiBackend &b, const Call &call, Response &res) {
   Result<std::int64_t> top =
       query_int(call.http, "top", kDefaultDeniedTop, 1, kMaxDeniedTop);
   if (!top)
