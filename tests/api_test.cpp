@@ -799,6 +799,23 @@ TEST_F(ApiTest, MalformedHttpIs400InOurErrorShape) {
   EXPECT_NE(answer.find("\"bad_request\""), std::string::npos);
 }
 
+TEST_F(ApiTest, AnHttp10RequestIsAnsweredInHttp11AndTheConnectionCloses) {
+  std::string answer = raw("GET " + kList + " HTTP/1.0\r\n\r\n");
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200 ")) << answer;
+  EXPECT_TRUE(has(answer, "Connection: close")) << answer;
+}
+
+TEST_F(ApiTest, AHeadRequestGetsTheGetAnswersHeadWithoutItsBody) {
+  const std::string get_answer =
+      raw("GET " + kList + " HTTP/1.1\r\nConnection: close\r\n\r\n");
+  const std::string head_answer =
+      raw("HEAD " + kList + " HTTP/1.1\r\nConnection: close\r\n\r\n");
+  const std::size_t end = get_answer.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos) << get_answer;
+  EXPECT_EQ(head_answer, get_answer.substr(0, end + 4));
+  EXPECT_TRUE(has(head_answer, "Content-Length: ")) << head_answer;
+}
+
 TEST_F(ApiTest, AVeryLongTargetIs414AndOneJustUnderTheLimitIsRouted) {
   std::string answer =
       raw("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n");

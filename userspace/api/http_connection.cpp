@@ -297,8 +297,10 @@ private:
   bool answer(const std::string &method, int version, Response res,
               bool close) {
     close |= res.close;
+    // HTTP/1.1 whatever the request's version (RFC 9112 §2.3: the highest
+    // the server conforms to); a 1.0 client is told of keep-alive below.
     http::response<http::string_body> out;
-    out.version(version == 10 ? 10 : 11);
+    out.version(11);
     out.result(static_cast<unsigned>(res.status));
     for (const Header &h : res.headers)
       out.insert(h.name, h.value);
@@ -306,6 +308,8 @@ private:
       out.set(http::field::content_type, res.content_type);
     out.body() = std::move(res.body);
     out.keep_alive(!close);
+    if (!close && version == 10)
+      out.set(http::field::connection, "keep-alive");
     out.prepare_payload();
     beast::error_code ec;
     if (method == "HEAD") {
