@@ -399,6 +399,36 @@ TEST(Config, EveryKeyHasABadConfigOfEachFault) {
   }
 }
 
+// config_keys() (what the manual is checked against) is the parser's own
+// list: every key in it is known, in its table, and every table's keys are in
+// it.
+TEST(Config, KeyListIsWhatTheParserAccepts) {
+  std::vector<std::string> keys = config_keys();
+  for (const std::string &key : keys) {
+    SCOPED_TRACE(key);
+    // No key takes a boolean: the refusal names the key, as a known one.
+    auto config = parse_config(key + " = true", "k.toml");
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.error().field, key);
+    EXPECT_EQ(config.error().message.find("unknown key"), std::string::npos)
+        << config.error().message;
+  }
+  auto is_table = [](const std::string &key) {
+    auto config = parse_config(key + " = true", "k.toml");
+    return !config.ok() &&
+           config.error().message.find("expected a table") != std::string::npos;
+  };
+  std::vector<std::string> from_messages;
+  for (const std::string &key : known_keys("")) {
+    if (!is_table(key))
+      from_messages.push_back(key);
+    else
+      for (const std::string &name : known_keys(key))
+        from_messages.push_back(key + "." + name);
+  }
+  EXPECT_EQ(keys, from_messages);
+}
+
 // TOML itself refuses these; the message still names the line and the key.
 TEST(Config, KeysAreNotDefinedTwice) {
   struct Twice {

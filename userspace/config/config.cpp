@@ -199,11 +199,12 @@ Result<std::vector<IpPrefix>> sources(const Where &w, const toml::node &node) {
   return out;
 }
 
-// One table of the file: its keys and how each is applied. Sections are keys
-// whose handler walks a nested table.
+// One table of the file: its keys and how each is applied. A key that is a
+// table of its own ([exempt]) has no handler but the keys of that table.
 struct Key {
   std::string_view name;
   Status (*apply)(const Where &, const toml::node &, Config &);
+  std::span<const Key> table = {};
 };
 
 Status walk(const Where &table_where, const toml::table &table,
@@ -224,8 +225,15 @@ Status walk(const Where &table_where, const toml::table &table,
       return w.fail_at(name.source(),
                        "unknown key (known here: " + known + ")");
     }
-    if (auto status = key->apply(w, node, config); !status)
+    if (!key->table.empty()) {
+      const auto *nested = node.as_table();
+      if (nested == nullptr)
+        return w.fail(node, "a table ([" + w.key + "])");
+      if (auto status = walk(w, *nested, key->table, config); !status)
+        return status;
+    } else if (auto status = key->apply(w, node, config); !status) {
       return status;
+    }
   }
   return {};
 }
@@ -256,15 +264,6 @@ constexpr Key kScopeKeys[] = {
      }},
 };
 
-template <std::size_t N>
-Status section(const Where &w, const toml::node &node, const Key (&keys)[N],
-               Config &config) {
-  const auto *table = node.as_table();
-  if (table == nullptr)
-    return w.fail(node, "a table ([" + w.key + "])");
-  return walk(w, *table, keys, config);
-}
-
 constexpr Key kTopKeys[] = {
     {"interfaces",
      [](const Where &w, const toml::node &n, Config &c) {
@@ -293,11 +292,20 @@ constexpr Key kTopKeys[] = {
      }},
     {"capacity", [](const Where &w, const toml::node &n,
                     Config &c) { return assign(c.capacity, capacity(w, n)); }},
-    {"exempt", [](const Where &w, const toml::node &n,
-                  Config &c) { return section(w, n, kExemptKeys, c); }},
-    {"scope", [](const Where &w, const toml::node &n,
-                 Config &c) { return section(w, n, kScopeKeys, c); }},
+    {"exempt", nullptr, kExemptKeys},
+    {"scope", nullptr, kScopeKeys},
 };
+
+void collect_keys(std::span<const Key> keys, const std::string &prefix,
+                  std::vector<std::string> &out) {
+  for (const Key &key : keys) {
+    std::string name = prefix + std::string(key.name);
+    if (key.table.empty())
+      out.push_back(std::move(name));
+    else
+      collect_keys(key.table, name + ".", out);
+  }
+}
 
 // Inputs toml++ 3.3 (Debian 12's) does not survive, refused here before it
 // sees them. A table header whose first key does not start like one (a lone
@@ -425,6 +433,12 @@ Result<Config> parse_config(std::string_view toml_text,
       !status)
     return status.error();
   return config;
+}
+
+std::vector<std::string> config_keys() {
+  std::vector<std::string> keys;
+  collect_keys(kTopKeys, "", keys);
+  return keys;
 }
 
 Result<Config> load_config(const std::filesystem::path &path,

@@ -35,12 +35,19 @@ struct Config {
   // Empty: every destination port is protected.
   std::vector<std::uint16_t> protected_tcp_ports;
   std::vector<std::uint16_t> protected_udp_ports;
+
+  bool operator==(const Config &) const = default;
 };
 
 // Keys absent from the text keep their defaults. `source_name` (usually the
 // file path) prefixes error messages.
 Result<Config> parse_config(std::string_view toml_text,
                             std::string_view source_name);
+
+// Every key parse_config accepts, from the tables it parses with, in their
+// order; a key of a table is dotted ("exempt.tcp_ports"). The manual
+// xdpgate.toml(5) is checked against this list.
+std::vector<std::string> config_keys();
 
 // A missing file at the default path yields the defaults; a missing file at a
 // path the operator gave explicitly is an error.
