@@ -121,6 +121,9 @@ install: $(BUILD)/xdpgated $(BUILD)/xdpgate
 	install -D -m 0755 $(BUILD)/xdpgate $(DESTDIR)$(PREFIX)/bin/xdpgate
 	install -D -m 0644 scripts/xdpgated.service $(DESTDIR)/etc/systemd/system/xdpgated.service
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/xdpgate/README.md
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 scripts/man/xdpgate.8 scripts/man/xdpgated.8
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man5 scripts/man/xdpgate.toml.5
+	install -D -m 0644 scripts/completion/xdpgate.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/xdpgate
 	[ -n "$(DESTDIR)" ] || getent group xdpgate >/dev/null || groupadd --system xdpgate
 	[ -n "$(DESTDIR)" ] || getent group xdpgate-read >/dev/null || groupadd --system xdpgate-read
 
