@@ -19,6 +19,7 @@ void expect_defaults(const Config &c) {
   EXPECT_EQ(c.write_group, "xdpgate");
   EXPECT_EQ(c.read_group, "xdpgate-read");
   EXPECT_EQ(c.capacity, 1048576u);
+  EXPECT_FALSE(c.metrics_address);
   EXPECT_EQ(c.exempt_tcp_ports, std::vector<std::uint16_t>{10943});
   EXPECT_TRUE(c.exempt_udp_ports.empty());
   EXPECT_TRUE(c.exempt_sources.empty());
@@ -91,6 +92,7 @@ state_dir   = "/var/lib/xdpgate"
 write_group = "xdpgate"                  # may change the list
 read_group  = "xdpgate-read"             # may read it
 capacity    = 1048576                    # entries per address family
+metrics_address = ""                     # e.g. "127.0.0.1:9433": GET /metrics over TCP (off if empty)
 
 [exempt]
 tcp_ports = [10943]                      # polling tentacles; add health-check ports here
@@ -118,6 +120,7 @@ state_dir   = "/srv/xdpgate"
 write_group = "netops"
 read_group  = "auditors"
 capacity    = 4096
+metrics_address = "[::1]:9433"
 
 [exempt]
 tcp_ports = [10943, 8080]
@@ -138,6 +141,8 @@ protected_udp_ports = [443]
   EXPECT_EQ(c.write_group, "netops");
   EXPECT_EQ(c.read_group, "auditors");
   EXPECT_EQ(c.capacity, 4096u);
+  ASSERT_TRUE(c.metrics_address);
+  EXPECT_EQ(c.metrics_address->to_string(), "[::1]:9433");
   EXPECT_EQ(c.exempt_tcp_ports, (std::vector<std::uint16_t>{10943, 8080}));
   EXPECT_EQ(c.exempt_udp_ports, (std::vector<std::uint16_t>{53}));
   EXPECT_EQ(c.exempt_sources, (std::vector<IpPrefix>{prefix("192.0.2.0/24"),
@@ -245,6 +250,24 @@ const BadConfig kBadConfigs[] = {
      "got -1", 2},
     {Fault::OutOfRange, "capacity too large", "#\ncapacity = 16777217",
      "capacity", "got 16777217", 2},
+    // metrics_address
+    {Fault::WrongType, "metrics_address a number", "#\nmetrics_address = 9433",
+     "metrics_address", "expected an IP address and a port", 2},
+    {Fault::OutOfRange, "metrics_address without a port",
+     "#\nmetrics_address = \"127.0.0.1\"", "metrics_address",
+     "expected an IP address and a port", 2},
+    {Fault::OutOfRange, "metrics_address with port 0",
+     "#\nmetrics_address = \"127.0.0.1:0\"", "metrics_address",
+     "the port must be a number from 1 to 65535", 2},
+    {Fault::OutOfRange, "metrics_address with port 65536",
+     "#\nmetrics_address = \"127.0.0.1:65536\"", "metrics_address",
+     "got \"127.0.0.1:65536\"", 2},
+    {Fault::OutOfRange, "metrics_address a host name",
+     "#\nmetrics_address = \"localhost:9433\"", "metrics_address",
+     "expected an IP address and a port", 2},
+    {Fault::OutOfRange, "metrics_address IPv6 without brackets",
+     "#\nmetrics_address = \"::1:9433\"", "metrics_address",
+     "as in \"127.0.0.1:9433\" or \"[::1]:9433\"", 2},
     // [exempt]
     {Fault::WrongType, "exempt not a table", "#\nexempt = 5", "exempt",
      "expected a table ([exempt]), got 5", 2},
@@ -376,7 +399,8 @@ bool has_row(const std::string &field, Fault fault) {
 
 TEST(Config, EveryKeyHasABadConfigOfEachFault) {
   std::vector<std::string> top = known_keys("");
-  EXPECT_EQ(top.size(), 9u) << "SPEC §5 has seven keys and two tables";
+  EXPECT_EQ(top.size(), 10u) << "SPEC §5 has eight keys and two tables "
+                                "(store comes with the etcd store)";
   EXPECT_TRUE(has_row("", Fault::UnknownKey)) << "the top level";
   for (const std::string &key : top) {
     SCOPED_TRACE(key);

@@ -77,8 +77,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiServerOptions options,
                                                     ApiBackend backend) {
   std::unique_ptr<ApiServer> server(
       new ApiServer(std::move(options), std::move(backend)));
-  Result<std::unique_ptr<UnixListener>> listener =
-      UnixListener::bind(server->options_.socket_path);
+  Result<std::unique_ptr<Listener>> listener =
+      Listener::bind_unix(server->options_.socket_path);
   if (!listener)
     return listener.error();
   server->listener_ = std::move(*listener);

@@ -17,9 +17,9 @@
 #include "api/caller_seats.hpp"
 #include "api/connection_threads.hpp"
 #include "api/http_connection.hpp"
+#include "api/listener.hpp"
 #include "api/peer.hpp"
 #include "api/router.hpp"
-#include "api/unix_listener.hpp"
 #include "common/result.hpp"
 
 namespace xdpgate::api {
@@ -38,7 +38,7 @@ struct ApiServerOptions {
 
 class ApiServer {
 public:
-  // Binds the socket (see UnixListener::bind) and starts serving.
+  // Binds the socket (see Listener::bind_unix) and starts serving.
   // `backend` must outlive the server.
   static Result<std::unique_ptr<ApiServer>> start(ApiServerOptions options,
                                                   ApiBackend backend);
@@ -66,7 +66,7 @@ private:
   CallerSeats seats_;
   std::atomic<bool> stopping_{false};
   ConnectionThreads threads_;
-  std::unique_ptr<UnixListener> listener_;
+  std::unique_ptr<Listener> listener_;
   std::thread accepting_;
 };
 

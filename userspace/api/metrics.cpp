@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// GET /metrics: the Prometheus text format (version 0.0.4).
+#include "api/metrics.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -76,6 +77,13 @@ void verdict_counters(std::string &out, const json &interfaces,
 }
 
 void metrics(const ApiBackend &b, const Call &, Response &res) {
+  res.status = 200;
+  res.set_content(metrics_text(b), kMetricsContentType);
+}
+
+} // namespace
+
+std::string metrics_text(const ApiBackend &b) {
   json interfaces = b.interfaces ? b.interfaces() : json::array();
   if (!interfaces.is_array())
     interfaces = json::array();
@@ -91,6 +99,10 @@ void metrics(const ApiBackend &b, const Call &, Response &res) {
   sample(out, "xdpgate_entries", "state=\"enabled\"", std::to_string(enabled));
   sample(out, "xdpgate_entries", "state=\"disabled\"",
          std::to_string(total >= enabled ? total - enabled : 0));
+
+  family(out, "xdpgate_store_stale", "gauge",
+         "1 while the enforced list may be behind the store's.");
+  sample(out, "xdpgate_store_stale", "", b.list.store_stale() ? "1" : "0");
 
   RestrictionState state = b.list.state();
   family(out, "xdpgate_restriction_active", "gauge",
@@ -120,11 +132,8 @@ void metrics(const ApiBackend &b, const Call &, Response &res) {
                  "\"",
              text_of(iface, "state") == "attached" ? "1" : "0");
 
-  res.status = 200;
-  res.set_content(out, "text/plain; version=0.0.4; charset=utf-8");
+  return out;
 }
-
-} // namespace
 
 std::vector<Route> metrics_routes(const ApiBackend &b) {
   return {{"GET", "/metrics", Access::Read, {}, bound<metrics>(b)}};

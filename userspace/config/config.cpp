@@ -160,6 +160,24 @@ Result<std::uint32_t> capacity(const Where &w, const toml::node &node) {
   return static_cast<std::uint32_t>(i->get());
 }
 
+// "" (the default) for none.
+Result<std::optional<TcpAddress>> tcp_address(const Where &w,
+                                              const toml::node &node) {
+  constexpr std::string_view kExpected =
+      "an IP address and a port, as in \"127.0.0.1:9433\" or "
+      "\"[::1]:9433\" (or \"\" for none)";
+  auto text = string_value(w, node, kExpected);
+  if (!text)
+    return text.error();
+  if (text->empty())
+    return std::optional<TcpAddress>();
+  auto address = TcpAddress::parse(*text);
+  if (!address)
+    return w.fail_at(node.source(),
+                     address.error().message + ", got \"" + *text + "\"");
+  return std::optional<TcpAddress>(*address);
+}
+
 Result<std::vector<std::uint16_t>> ports(const Where &w,
                                          const toml::node &node) {
   constexpr std::string_view kExpected = "a port number from 1 to 65535";
@@ -292,6 +310,10 @@ constexpr Key kTopKeys[] = {
      }},
     {"capacity", [](const Where &w, const toml::node &n,
                     Config &c) { return assign(c.capacity, capacity(w, n)); }},
+    {"metrics_address",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.metrics_address, tcp_address(w, n));
+     }},
     {"exempt", nullptr, kExemptKeys},
     {"scope", nullptr, kScopeKeys},
 };

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "common/result.hpp"
 #include "model/attach_mode.hpp"
 #include "net/ip_prefix.hpp"
+#include "net/tcp_address.hpp"
 
 namespace xdpgate {
 
@@ -29,6 +31,8 @@ struct Config {
   std::string write_group = "xdpgate";
   std::string read_group = "xdpgate-read";
   std::uint32_t capacity = 1048576; // entries per address family
+  // Where GET /metrics is served over TCP for Prometheus; none: nowhere.
+  std::optional<TcpAddress> metrics_address;
   std::vector<std::uint16_t> exempt_tcp_ports = {10943}; // polling tentacles
   std::vector<std::uint16_t> exempt_udp_ports;
   std::vector<IpPrefix> exempt_sources;

@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "api/api_server.hpp"
+#include "api/metrics_server.hpp"
 #include "daemon/interfaces.hpp"
 #include "datapath/data_path.hpp"
 #include "datapath/kernel.hpp"
@@ -88,6 +89,15 @@ public:
     api_options.access = {group_id(config_.write_group),
                           group_id(config_.read_group), config_.write_group,
                           config_.read_group};
+    if (config_.metrics_address) {
+      auto metrics =
+          api::MetricsServer::start(*config_.metrics_address, backend);
+      if (!metrics)
+        return metrics.error();
+      metrics_ = std::move(metrics.value());
+      spdlog::info("serving GET /metrics on {}",
+                   config_.metrics_address->to_string());
+    }
     auto api = api::ApiServer::start(api_options, std::move(backend));
     if (!api)
       return api.error();
@@ -109,9 +119,10 @@ public:
     }
     if (next->socket != config_.socket ||
         next->state_dir != config_.state_dir ||
-        next->capacity != config_.capacity)
-      spdlog::warn("socket, state_dir and capacity take effect only after a "
-                   "restart of xdpgated");
+        next->capacity != config_.capacity ||
+        next->metrics_address != config_.metrics_address)
+      spdlog::warn("socket, state_dir, capacity and metrics_address take "
+                   "effect only after a restart of xdpgated");
     if (Status s = kernel_.reconfigure(filter_settings(*next)); !s)
       spdlog::error("applying the reloaded configuration failed: {}",
                     s.error().message);
@@ -123,6 +134,8 @@ public:
     links_.reset();
     if (api_)
       api_->stop();
+    if (metrics_)
+      metrics_->stop();
   }
 
 private:
@@ -147,6 +160,7 @@ private:
   std::unique_ptr<ListService> list_;
   std::unique_ptr<LinkWatcher> links_;
   std::unique_ptr<api::ApiServer> api_;
+  std::unique_ptr<api::MetricsServer> metrics_;
 };
 
 } // namespace

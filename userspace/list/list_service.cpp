@@ -130,6 +130,11 @@ std::size_t ListService::total_count() const {
   return impl_->index.size();
 }
 
+bool ListService::store_stale() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->store->stale();
+}
+
 Result<AuditPage> ListService::audit(std::int64_t offset,
                                      std::int64_t limit) const {
   std::lock_guard lock(impl_->mutex);

@@ -58,6 +58,9 @@ public:
   // Returns caches' memory to the heap after a large change (the next reads
   // fill them again as needed).
   virtual void release_memory() = 0;
+  // True while the list this daemon enforces may be behind the store's
+  // (a shared store it cannot reach: SPEC §7, metric xdpgate_store_stale).
+  virtual bool stale() const = 0;
 
   // begin() then commit(): for a change with nothing else to make durable
   // with it.

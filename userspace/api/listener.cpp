@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-#include "api/unix_listener.hpp"
+#include "api/listener.hpp"
 
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -74,8 +76,8 @@ Status prepare_path(const std::filesystem::path &path) {
 
 } // namespace
 
-Result<std::unique_ptr<UnixListener>>
-UnixListener::bind(const std::filesystem::path &path) {
+Result<std::unique_ptr<Listener>>
+Listener::bind_unix(const std::filesystem::path &path) {
   if (Status s = prepare_path(path); !s)
     return s.error();
   Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
@@ -86,8 +88,8 @@ UnixListener::bind(const std::filesystem::path &path) {
   if (::bind(sock.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) !=
       0)
     return system_error(kCode, "cannot bind " + path.string());
-  std::unique_ptr<UnixListener> listener(
-      new UnixListener(path, std::move(sock), std::move(wake)));
+  std::unique_ptr<Listener> listener(
+      new Listener(path, std::move(sock), std::move(wake)));
   if (::chmod(path.c_str(), 0666) != 0)
     return system_error(kCode, "cannot chmod " + path.string());
   if (::listen(listener->sock_.get(), kListenBacklog) != 0)
@@ -95,23 +97,57 @@ UnixListener::bind(const std::filesystem::path &path) {
   return listener;
 }
 
-UnixListener::UnixListener(std::filesystem::path path, Fd sock, Fd wake)
+Result<std::unique_ptr<Listener>>
+Listener::bind_tcp(const TcpAddress &address) {
+  const std::string where = address.to_string();
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (address.address.family == Family::V4) {
+    auto *in = reinterpret_cast<sockaddr_in *>(&storage);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(address.port);
+    std::memcpy(&in->sin_addr, address.address.addr.data(), 4);
+    length = sizeof(sockaddr_in);
+  } else {
+    auto *in6 = reinterpret_cast<sockaddr_in6 *>(&storage);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(address.port);
+    std::memcpy(&in6->sin6_addr, address.address.addr.data(), 16);
+    length = sizeof(sockaddr_in6);
+  }
+  Fd sock(::socket(storage.ss_family,
+                   SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  Fd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!sock.valid() || !wake.valid())
+    return system_error(kCode, "cannot create a socket for " + where);
+  const int on = 1;
+  ::setsockopt(sock.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  if (::bind(sock.get(), reinterpret_cast<sockaddr *>(&storage), length) != 0)
+    return system_error(kCode,
+                        "cannot listen on " + where + " (metrics_address)");
+  if (::listen(sock.get(), kListenBacklog) != 0)
+    return system_error(kCode, "cannot listen on " + where);
+  return std::unique_ptr<Listener>(
+      new Listener({}, std::move(sock), std::move(wake)));
+}
+
+Listener::Listener(std::filesystem::path path, Fd sock, Fd wake)
     : path_(std::move(path)), sock_(std::move(sock)), wake_(std::move(wake)) {
   struct stat st {};
-  if (::stat(path_.c_str(), &st) == 0) {
+  if (!path_.empty() && ::stat(path_.c_str(), &st) == 0) {
     dev_ = st.st_dev;
     ino_ = st.st_ino;
   }
 }
 
-UnixListener::~UnixListener() {
+Listener::~Listener() {
   struct stat st {};
-  if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ &&
+  if (!path_.empty() && ::lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ &&
       st.st_ino == ino_)
     ::unlink(path_.c_str());
 }
 
-void UnixListener::run(const std::function<void(Fd)> &serve) {
+void Listener::run(const std::function<void(Fd)> &serve) {
   for (;;) {
     pollfd fds[2] = {{wake_.get(), POLLIN, 0}, {sock_.get(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
@@ -135,7 +171,7 @@ void UnixListener::run(const std::function<void(Fd)> &serve) {
   }
 }
 
-void UnixListener::stop() {
+void Listener::stop() {
   const std::uint64_t one = 1;
   (void)::write(wake_.get(), &one, sizeof(one));
 }
