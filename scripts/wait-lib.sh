@@ -24,3 +24,15 @@ xg_wait_exit() {
 	{ wait "$pid"; } 2>/dev/null
 	return 124
 }
+
+# Usage: xg_wait_until SECONDS COMMAND... -> 0 once COMMAND succeeds (tried
+# every 0.2 s), 1 when SECONDS pass first.
+xg_wait_until() {
+	local seconds=$1 i
+	shift
+	for ((i = 0; i < seconds * 5; i++)); do
+		"$@" && return 0
+		sleep 0.2
+	done
+	return 1
+}
