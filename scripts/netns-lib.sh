@@ -106,7 +106,8 @@ xg_ping() {
 xg_tcp_listen() {
 	local port
 	for port in "$@"; do
-		xg_in_receiver python3 -c '
+		# exec: no shell left to report "Killed" when cleanup ends it.
+		(exec nsenter --net=/run/netns/"$XG_RECEIVER" "$XG_PYTHON" -c '
 import socket, sys
 s = socket.socket(socket.AF_INET6)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -114,7 +115,7 @@ s.bind(("::", int(sys.argv[1])))
 s.listen(64)
 while True:
     s.accept()[0].close()
-' "$port" &
+' "$port") &
 		disown
 	done
 	sleep 0.3
