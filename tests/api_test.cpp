@@ -363,6 +363,8 @@ TEST_F(ApiTest, CheckWithRestrictionInactiveAllowsEverything) {
   Reply r = post(kList + "/check", {{"ip_address", "198.51.100.1"}});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, (json{{"ip_address", "198.51.100.1"},
+                          {"mode", "off"},
+                          {"verdict", "would_drop"},
                           {"allowed", true},
                           {"matched_entry", nullptr},
                           {"restriction_active", false},
@@ -376,8 +378,11 @@ TEST_F(ApiTest, CheckMatchesTheLongestPrefixLikeTheKernel) {
   Reply r = post(kList + "/check", {{"ip_address", "203.0.113.7"}});
   EXPECT_EQ(r.body["allowed"], true);
   EXPECT_EQ(r.body["matched_entry"]["id"], narrow);
+  EXPECT_EQ(r.body["verdict"], "allowed");
   r = post(kList + "/check", {{"ip_address", "198.51.100.1"}});
   EXPECT_EQ(r.body["allowed"], false);
+  EXPECT_EQ(r.body["verdict"], "dropped");
+  EXPECT_EQ(r.body["mode"], "enforce");
   EXPECT_EQ(r.body["matched_entry"], nullptr);
   EXPECT_EQ(r.body["restriction_active"], true);
 }

@@ -4,6 +4,7 @@
 // kernel (records what it is told, can be told to fail, answers lookups by
 // longest-prefix match over the allow list it holds).
 #include "list/list_service.hpp"
+#include "model/verdicts.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/kernel_model.hpp"
 
@@ -1252,6 +1253,43 @@ TEST_F(ListServiceTest, CheckUsesLongestPrefixMatch) {
   // A disabled entry is not in the kernel, so the wider one answers.
   ASSERT_TRUE(service_->set_enabled(mid.entry.id, false, "a", false).ok());
   EXPECT_EQ(matched("10.1.2.4"), wide.entry.id);
+}
+
+// SPEC §3: the verdict of a TCP packet to a protected port, in the data
+// path's order (exempt source, the list, the mode), in every mode.
+TEST_F(ListServiceTest, CheckGivesTheDataPathsVerdictInEveryMode) {
+  add_one("192.0.2.0/24");
+  kernel_.exempt = {prefix("198.51.100.0/28"), prefix("2001:db8:e::/48")};
+  struct Case {
+    const char *address;
+    const char *off, *monitor, *enforce;
+  };
+  const Case cases[] = {
+      {"192.0.2.9", "allowed", "allowed", "allowed"},
+      {"203.0.113.1", "would_drop", "would_drop", "dropped"},
+      {"198.51.100.3", "exempt_source", "exempt_source", "exempt_source"},
+      {"198.51.100.16", "would_drop", "would_drop", "dropped"},
+      {"2001:db8:e::1", "exempt_source", "exempt_source", "exempt_source"},
+      {"2001:db8:f::1", "would_drop", "would_drop", "dropped"},
+  };
+  auto verdict_of = [&](const char *a, Mode mode) {
+    CheckResult r = service_->check(address(a));
+    EXPECT_EQ(r.mode, mode) << a;
+    EXPECT_EQ(r.allowed, r.verdict != XDPGATE_VERDICT_DROPPED) << a;
+    EXPECT_EQ(r.matched_entry.has_value(),
+              mode != Mode::Off && r.verdict == XDPGATE_VERDICT_ALLOWED)
+        << a;
+    return std::string(kVerdictNames[r.verdict]);
+  };
+  for (const Case &c : cases)
+    EXPECT_EQ(verdict_of(c.address, Mode::Off), c.off) << c.address;
+  activate(Mode::Monitor);
+  for (const Case &c : cases)
+    EXPECT_EQ(verdict_of(c.address, Mode::Monitor), c.monitor) << c.address;
+  ASSERT_TRUE(service_->deactivate("a").ok());
+  activate(Mode::Enforce);
+  for (const Case &c : cases)
+    EXPECT_EQ(verdict_of(c.address, Mode::Enforce), c.enforce) << c.address;
 }
 
 TEST_F(ListServiceTest, CheckShowsTheMatchedEntrysStatistics) {

@@ -310,10 +310,13 @@ test_disable_and_enable() {
 test_check_while_inactive() {
 	cli check $SENDER_DENIED
 	check "check exits 0" rc_is 0
-	check "check while inactive: allowed" out_matches "allowed"
+	check "check while inactive: would_drop, and it passes" \
+		out_matches "would_drop .*mode off lets it pass"
 	cli --json check $SENDER_DENIED
-	jqv .allowed .matched_entry .total_entries .ip_address
+	jqv .allowed .matched_entry .total_entries .ip_address .mode .verdict
 	check "check --json while inactive: allowed true" eq "${V[0]}" true
+	check "check --json while inactive: mode off" eq "${V[4]}" off
+	check "check --json while inactive: verdict would_drop" eq "${V[5]}" would_drop
 	check "check --json while inactive: matched_entry null" eq "${V[1]}" null
 	check "check --json: total_entries 3" eq "${V[2]}" 3
 	check "check --json: echoes the address" eq "${V[3]}" $SENDER_DENIED
@@ -415,10 +418,11 @@ test_activate_enforces_and_check_follows() {
 	check "check: a listed address is allowed" eq "${V[0]}" true
 	check "check: matched_entry is its entry" eq "${V[1]}" "$(id_of $SENDER_ALLOWED)"
 	cli check $SENDER_DENIED
-	check "check: an unlisted address is denied (table)" out_matches "denied"
+	check "check: an unlisted address is dropped (table)" out_matches "dropped"
 	cli --json check $SENDER_DENIED
-	jqv .allowed .restriction_active .matched_entry
+	jqv .allowed .restriction_active .matched_entry .verdict
 	check "check: an unlisted address is denied" eq "${V[0]}" false
+	check "check: its verdict is dropped" eq "${V[3]}" dropped
 	check "check: restriction active" eq "${V[1]}" true
 	check "check: no matched entry" eq "${V[2]}" null
 	check "the listed sender gets through" xg_ping $SENDER_ALLOWED $XG_HOST4

@@ -4,9 +4,9 @@
 // rules (ranges leave, then ranges enter; a whole-list change drops
 // everything else), longest-prefix match over that list, and hit counters
 // per range that, as in the kernel, start again from zero when a range
-// leaves the maps. It records every change it is asked for and can be told
-// to fail. Thread-safe for the API tests; single-threaded tests may read the
-// fields directly.
+// leaves the maps, and exempt sources as configured. It records every change it
+// is asked for and can be told to fail. Thread-safe for the API tests;
+// single-threaded tests may read the fields directly.
 #pragma once
 
 #include <algorithm>
@@ -72,6 +72,13 @@ public:
     return best;
   }
 
+  bool exempt_source(const IpPrefix &address) const override {
+    std::lock_guard lock(mutex);
+    return std::any_of(exempt.begin(), exempt.end(), [&](const IpPrefix &p) {
+      return p.family == address.family && p.contains(address);
+    });
+  }
+
   std::optional<KernelHits> hits(const IpPrefix &range) const override {
     std::lock_guard lock(mutex);
     ++hit_reads;
@@ -104,6 +111,7 @@ public:
   std::optional<KernelState> applied;     // what the kernel holds
   int fail_next = 0;                      // fail this many apply calls
   std::map<IpPrefix, KernelHits> counted; // per range the kernel holds
+  std::vector<IpPrefix> exempt;           // the exempt sources
   mutable std::size_t hit_reads = 0;      // hits() calls
   mutable std::size_t batched_reads = 0;  // all_hits() calls
 };

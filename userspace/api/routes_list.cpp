@@ -9,6 +9,7 @@
 #include "api/responses.hpp"
 #include "api/routes.hpp"
 #include "model/entry_json.hpp"
+#include "model/verdicts.hpp"
 
 namespace xdpgate::api {
 
@@ -183,6 +184,8 @@ void check_address(const ApiBackend &b, const Call &call, Response &res) {
   CheckResult r = b.list.check(*address);
   send_json(res, 200,
             {{"ip_address", r.address.to_string()},
+             {"mode", to_string(r.mode)},
+             {"verdict", kVerdictNames[r.verdict]},
              {"allowed", r.allowed},
              {"matched_entry",
               r.matched_entry ? to_json(*r.matched_entry) : json(nullptr)},

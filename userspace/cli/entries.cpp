@@ -135,14 +135,23 @@ int run_check(const Session &session, const Args &args) {
   auto reply =
       session.api.call("POST", "/check", json{{"ip_address", args.ip}});
   return show(session, reply, [](const json &answer) {
-    std::cout << text(member(answer, "ip_address")) << ": ";
-    if (member(answer, "restriction_active") != true)
-      std::cout << "allowed (restriction inactive: every source passes)\n";
-    else if (member(answer, "allowed") == true)
-      std::cout << "allowed by " << entry_name(member(answer, "matched_entry"))
+    // The data path's verdict for a TCP packet to a protected port.
+    const std::string verdict = text(member(answer, "verdict"));
+    const std::string mode = text(member(answer, "mode"));
+    std::cout << text(member(answer, "ip_address")) << ": " << verdict;
+    if (verdict == "exempt_source")
+      std::cout << " (an exempt source in xdpgate.toml: always passes)\n";
+    else if (verdict == "allowed" &&
+             member(answer, "matched_entry").is_object())
+      std::cout << " by " << entry_name(member(answer, "matched_entry"))
                 << '\n';
+    else if (verdict == "allowed")
+      std::cout << " (listed; mode " << mode << ")\n";
+    else if (verdict == "would_drop")
+      std::cout << " (no enabled entry matches, but mode " << mode
+                << " lets it pass)\n";
     else
-      std::cout << "denied (no enabled entry matches, "
+      std::cout << " (no enabled entry matches, "
                 << text(member(answer, "total_entries")) << " entries)\n";
   });
 }

@@ -58,6 +58,17 @@ std::optional<IpPrefix> Kernel::lookup(const IpPrefix &address) const {
   return path_.lookup(address);
 }
 
+// From the settings last written to the exempt-source maps: the kernel's
+// LPM tries hold exactly these prefixes, and "is inside any" is what their
+// lookup answers.
+bool Kernel::exempt_source(const IpPrefix &address) const {
+  std::lock_guard lock(mutex_);
+  return std::any_of(settings_.exempt_sources.begin(),
+                     settings_.exempt_sources.end(), [&](const IpPrefix &p) {
+                       return p.family == address.family && p.contains(address);
+                     });
+}
+
 std::optional<KernelHits> Kernel::hits(const IpPrefix &range) const {
   std::lock_guard lock(mutex_);
   auto counted = path_.entry_hits(range);

@@ -33,6 +33,7 @@ public:
   Status apply(const KernelChange &change) override;
   Status revert(const KernelChange &change, Mode mode) override;
   std::optional<IpPrefix> lookup(const IpPrefix &address) const override;
+  bool exempt_source(const IpPrefix &address) const override;
   std::optional<KernelHits> hits(const IpPrefix &range) const override;
   std::unordered_map<IpPrefix, KernelHits> all_hits() const override;
 

@@ -32,6 +32,9 @@ public:
   virtual Status revert(const KernelChange &change, Mode mode) = 0;
   // Longest-prefix match in the kernel's own maps.
   virtual std::optional<IpPrefix> lookup(const IpPrefix &address) const = 0;
+  // Whether the data path passes every packet from `address` as an exempt
+  // source (a configured health checker or service range), list or not.
+  virtual bool exempt_source(const IpPrefix &address) const = 0;
   // Hits of one enabled range (none if the kernel does not hold it).
   virtual std::optional<KernelHits> hits(const IpPrefix &range) const = 0;
   // Hits of every range the kernel holds, read in batches: for answers

@@ -103,13 +103,22 @@ CheckResult ListService::check(const IpPrefix &address) const {
   const Impl &impl = *impl_;
   CheckResult result;
   result.address = address;
+  result.mode = impl.state.mode;
   result.restriction_active = impl.state.active();
   result.total_entries = impl.index.size();
-  if (!impl.state.active())
-    return result;
+  // In the data path's order: exempt sources first, then the list (which
+  // the kernel holds, and looks up, in every mode), then the mode.
   std::optional<IpPrefix> matched = impl.kernel.lookup(address);
-  result.allowed = matched.has_value();
-  if (matched)
+  if (impl.kernel.exempt_source(address))
+    result.verdict = XDPGATE_VERDICT_EXEMPT_SOURCE;
+  else if (matched)
+    result.verdict = XDPGATE_VERDICT_ALLOWED;
+  else
+    result.verdict = impl.state.mode == Mode::Enforce
+                         ? XDPGATE_VERDICT_DROPPED
+                         : XDPGATE_VERDICT_WOULD_DROP;
+  result.allowed = result.verdict != XDPGATE_VERDICT_DROPPED;
+  if (matched && impl.state.active())
     if (auto it = impl.index.find(*matched); it != impl.index.end())
       result.matched_entry = impl.view(it);
   return result;

@@ -21,6 +21,7 @@
 #include "model/entry.hpp"
 #include "net/ip_prefix.hpp"
 #include "store/store.hpp"
+#include "xdpgate/abi.h"
 
 namespace xdpgate {
 
@@ -55,9 +56,15 @@ struct EntryPatch {
   std::optional<std::optional<EpochMs>> expires_at; // {nullopt}: remove
 };
 
+// What the data path does with a TCP packet from `address` to a protected,
+// non-exempt port (SPEC §3).
 struct CheckResult {
   IpPrefix address;
-  bool allowed = true;
+  Mode mode = Mode::Off;
+  // XDPGATE_VERDICT_ALLOWED, _EXEMPT_SOURCE, _WOULD_DROP or _DROPPED.
+  xdpgate_verdict verdict = XDPGATE_VERDICT_ALLOWED;
+  bool allowed = true; // the packet passes: any verdict but dropped
+  // The entry that matches, while the restriction is active.
   std::optional<EntryView> matched_entry;
   bool restriction_active = false;
   std::size_t total_entries = 0;
