@@ -76,6 +76,10 @@ die_usage() {
 }
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+# Paths given on the command line are the caller's; the defaults are the
+# source tree's.
+caller=$PWD
+from_caller() { case $1 in /*) echo "$1" ;; *) echo "$caller/$1" ;; esac; }
 cd "$here" || exit 3
 . scripts/loadtest/lib.sh
 
@@ -97,7 +101,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--prefixes) prefixes=$2 ;;
 	--prefixes6) prefixes6=$2 ;;
-	--csv) csv=$2 ;;
+	--csv) csv=$(from_caller "$2") ;;
 	--allowed-share) allowed=$2 ;;
 	--denied-share) denied=$2 ;;
 	--exempt-share) exempt=$2 ;;
@@ -110,9 +114,9 @@ while [ $# -gt 0 ]; do
 	--max-packets) max_packets=$2 ;;
 	--ports) ports=$2 ;;
 	--stats-seconds) stats_seconds=$2 ;;
-	--json-out) json_out=$2 ;;
-	--plot-out) plot_out=$2; plot=1 ;;
-	--build) build=$2 ;;
+	--json-out) json_out=$(from_caller "$2") ;;
+	--plot-out) plot_out=$(from_caller "$2"); plot=1 ;;
+	--build) build=$(from_caller "$2") ;;
 	esac
 	shift 2
 done
