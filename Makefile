@@ -3,6 +3,9 @@
 # `make bench` runs the benchmarks. V=1 shows the full commands.
 
 BUILD     ?= build
+# The package's version (upstream-revision): `make deb VERSION=...` builds
+# another. scripts/debian/changelog has an entry for it.
+VERSION   = 0.1.0-1
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
 CXX       ?= g++
@@ -126,6 +129,16 @@ install: $(BUILD)/xdpgated $(BUILD)/xdpgate
 	install -D -m 0644 scripts/completion/xdpgate.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/xdpgate
 	[ -n "$(DESTDIR)" ] || getent group xdpgate >/dev/null || groupadd --system xdpgate
 	[ -n "$(DESTDIR)" ] || getent group xdpgate-read >/dev/null || groupadd --system xdpgate-read
+
+# The Debian package, build/xdpgate_$(VERSION)_<arch>.deb (DEB_DIR: where
+# to put it); scripts/debian/ holds its files.
+DEB_DIR ?= $(BUILD)
+.PHONY: deb deb-version
+deb: $(BUILD)/xdpgated $(BUILD)/xdpgate
+	$(Q)./scripts/debian/build-deb.sh $(BUILD) $(VERSION) $(DEB_DIR)
+
+deb-version:
+	@echo $(VERSION)
 
 # Fuzz targets and sanitizer builds.
 -include tests/fuzz/fuzz.mk
