@@ -11,8 +11,14 @@
 # lintian (`lintian --fail-on error OUT_DIR/xdpgate_*.deb`, run by
 # tests/integration/package_test.sh) reports no error. The warnings kept:
 #   - no-manual-page usr/sbin/xdpgate-loadtest: the load-test tool's manual
-#     is its --help (and the README); the manuals in scripts/man are the
-#     daemon's, the CLI's and the configuration's.
+#     is its --help (and the README); scripts/man holds the daemon's, the
+#     CLI's and the configuration's.
+#   - initial-upload-closes-no-bugs: the package is not uploaded to Debian,
+#     so there is no ITP bug for its first changelog entry to close.
+# Informational: hardening-no-bindnow and hardening-no-fortify-functions
+# (the Makefile's flags, not dpkg-buildflags'), and
+# package-supports-alternative-init-but-no-init.d-script (no init script:
+# without systemd the operator starts xdpgated).
 set -euo pipefail
 
 build=$1 version=$2 out=$3
