@@ -218,7 +218,7 @@ covers() {
 		for alias in $p $(dpkg-query -W -f='${Provides}' "$p" | tr -d ',' | sed 's/([^)]*)//g'); do
 			grep -qx -- "$alias" <<<"$names" && found=1
 		done
-		[ $found = 1 ] || { echo "#   no dependency on $p" >&2; return 1; }
+		[ "$found" = 1 ] || { echo "#   no dependency on $p" >&2; return 1; }
 	done
 }
 depends_names() { dpkg-deb -f "$1" Depends | tr ',' '\n' | sed 's/^ *//; s/[ (].*//; s/|.*//'; }
