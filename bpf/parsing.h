@@ -21,6 +21,7 @@
 #define ETH_P_8021AD 0x88A8
 
 #define IPPROTO_HOPOPTS	 0
+#define IPPROTO_ICMP	 1
 #define IPPROTO_TCP	 6
 #define IPPROTO_UDP	 17
 #define IPPROTO_ROUTING	 43
@@ -31,8 +32,13 @@
 #define IP_OFFSET_MASK	0x1FFF
 #define IP6_OFFSET_MASK 0xFFF8
 
-#define NDP_FIRST_TYPE 133 /* router solicitation */
-#define NDP_LAST_TYPE  137 /* redirect */
+/* Echo request and reply: ICMP (RFC 792) and ICMPv6 (RFC 4443). */
+#define ICMP_ECHO_REPLY	    0
+#define ICMP_ECHO_REQUEST   8
+#define ICMPV6_ECHO_REQUEST 128
+#define ICMPV6_ECHO_REPLY   129
+#define NDP_FIRST_TYPE	    133 /* router solicitation */
+#define NDP_LAST_TYPE	    137 /* redirect */
 
 #define TC_ACT_OK 0
 
@@ -48,7 +54,9 @@ struct packet {
 	__u8 l4_protocol;
 	__u8 has_ports; /* first/unfragmented TCP or UDP with a full header */
 	__u8 is_ndp;
+	__u8 echo;	   /* an ECHO_* below, with echo_id; 0: none */
 	__u8 tcp_flags;	   /* byte 13 of the TCP header */
+	__u16 echo_id;	   /* host order */
 	__u16 source_port; /* host order */
 	__u16 dest_port;   /* host order */
 	/* network order; IPv4 uses the first 4 bytes. Aligned so the host
@@ -57,6 +65,9 @@ struct packet {
 	__u8 source[16] __attribute__((aligned(8)));
 	const void *dest; /* in the frame; 4 or 16 bytes, bounds-checked */
 };
+
+#define ECHO_REQUEST 1
+#define ECHO_REPLY   2
 
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
@@ -105,7 +116,27 @@ static __always_inline enum parse_result parse_ethernet(struct cursor *c,
 	return PARSE_OK;
 }
 
-/* Reads the TCP/UDP ports or the ICMPv6 type at the cursor. */
+/*
+ * An echo request or reply whose type is `type` and whose identifier follows
+ * at the cursor (after the checksum). A message too short to carry the
+ * identifier is no echo: still not malformed, as before echoes were looked at.
+ */
+static __always_inline void parse_echo(struct cursor *c, struct packet *pkt,
+				       __u8 type, __u8 request, __u8 reply)
+{
+	__be16 *id;
+
+	if (type != request && type != reply)
+		return;
+	id = cursor_take(c, sizeof(*id));
+	if (!id)
+		return;
+	pkt->echo = type == request ? ECHO_REQUEST : ECHO_REPLY;
+	pkt->echo_id = bpf_ntohs(*id);
+}
+
+/* Reads the TCP/UDP ports, or the ICMP type and echo identifier, at the
+ * cursor. */
 static __always_inline enum parse_result parse_l4(struct cursor *c,
 						  struct packet *pkt)
 {
@@ -134,6 +165,16 @@ static __always_inline enum parse_result parse_l4(struct cursor *c,
 			return PARSE_MALFORMED;
 		pkt->is_ndp =
 			icmp[0] >= NDP_FIRST_TYPE && icmp[0] <= NDP_LAST_TYPE;
+		parse_echo(c, pkt, icmp[0], ICMPV6_ECHO_REQUEST,
+			   ICMPV6_ECHO_REPLY);
+	} else if (pkt->l4_protocol == IPPROTO_ICMP && pkt->family == 4) {
+		/* Type, code, checksum; an ICMP header is not checked further.
+		 */
+		__u8 *icmp = cursor_take(c, 4);
+
+		if (icmp)
+			parse_echo(c, pkt, icmp[0], ICMP_ECHO_REQUEST,
+				   ICMP_ECHO_REPLY);
 	}
 	return PARSE_OK;
 }

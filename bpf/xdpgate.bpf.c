@@ -13,6 +13,8 @@
 
 /* How long a UDP request of this host lets answers in. */
 #define UDP_REPLY_WINDOW_NS (180ULL * 1000 * 1000 * 1000)
+/* A ping's reply comes within seconds; a late one answers nothing. */
+#define ECHO_REPLY_WINDOW_NS (30ULL * 1000 * 1000 * 1000)
 /* Source ports of UDP requests; servers answer from lower, fixed ports. */
 #define EPHEMERAL_PORT_FIRST 32768
 
@@ -79,7 +81,16 @@ static __always_inline int is_reply(const struct xdpgate_config *cfg,
 	struct xdpgate_flow_key key = {};
 	__u64 *opened;
 
-	if (!cfg->track_replies || !pkt->has_ports)
+	if (!cfg->track_replies)
+		return 0;
+	/* An echo reply answers the request this host sent with its id. */
+	if (pkt->echo == ECHO_REPLY) {
+		flow_key_of(&key, pkt, pkt->source, pkt->echo_id, 0);
+		opened = bpf_map_lookup_elem(&own_flows, &key);
+		return opened && bpf_ktime_get_coarse_ns() - *opened <
+					 ECHO_REPLY_WINDOW_NS;
+	}
+	if (!pkt->has_ports)
 		return 0;
 	/*
 	 * The egress program records UDP flows from ephemeral ports only, so a
@@ -303,8 +314,8 @@ int xdpgate_xdp(struct xdp_md *ctx)
 
 /*
  * Egress: records the flows this host opens (TCP SYN without ACK, UDP from an
- * ephemeral port), so that step 6 lets their replies in. It never changes a
- * packet's fate.
+ * ephemeral port, ICMP and ICMPv6 echo requests), so that step 6 lets their
+ * replies in. It never changes a packet's fate.
  */
 SEC("tc")
 int xdpgate_tc_egress(struct __sk_buff *skb)
@@ -319,9 +330,15 @@ int xdpgate_tc_egress(struct __sk_buff *skb)
 	__u64 now;
 	__u8 remote[16] = {};
 
-	if (parse_packet(&c, &pkt) != PARSE_OK || !pkt.has_ports || !pkt.dest)
+	if (parse_packet(&c, &pkt) != PARSE_OK || !pkt.dest)
 		return TC_ACT_OK;
-	if (pkt.l4_protocol == IPPROTO_TCP) {
+	if (pkt.echo == ECHO_REQUEST) {
+		/* The echo id in the port's place; no local port. */
+		pkt.source_port = 0;
+		pkt.dest_port = pkt.echo_id;
+	} else if (!pkt.has_ports) {
+		return TC_ACT_OK;
+	} else if (pkt.l4_protocol == IPPROTO_TCP) {
 		if ((pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) !=
 		    TCP_FLAG_SYN)
 			return TC_ACT_OK;

@@ -100,6 +100,55 @@ TEST_F(ReplyTracking, Ipv6AnswerPasses) {
       XDPGATE_VERDICT_REPLY);
 }
 
+// The host pings out: the echo reply carrying its request's identifier, from
+// the address it pinged, passes; nothing else does.
+TEST_F(ReplyTracking, AnEchoReplyToThisHostsPingPasses) {
+  run_egress(*path_,
+             Frame::ipv4(kHost, kRemote).icmp(8).echo_id(0x4242).bytes());
+  Outcome reply = run_frame(
+      *path_, Frame::ipv4(kRemote, kHost).icmp(0).echo_id(0x4242).bytes());
+  EXPECT_EQ(verdict_name(reply.verdict), "reply");
+  EXPECT_EQ(reply.action, XDP_PASS);
+}
+
+TEST_F(ReplyTracking, AnotherIdentifierRemoteOrTypeStaysDenied) {
+  run_egress(*path_,
+             Frame::ipv4(kHost, kRemote).icmp(8).echo_id(0x5151).bytes());
+  auto verdict = [&](Frame frame) {
+    return verdict_name(run_frame(*path_, frame.bytes()).verdict);
+  };
+  EXPECT_EQ(verdict(Frame::ipv4(kRemote, kHost).icmp(0).echo_id(0x5152)),
+            "dropped");
+  EXPECT_EQ(verdict(Frame::ipv4("203.0.113.6", kHost).icmp(0).echo_id(0x5151)),
+            "dropped");
+  // A request with the same identifier is the remote pinging us: no reply.
+  EXPECT_EQ(verdict(Frame::ipv4(kRemote, kHost).icmp(8).echo_id(0x5151)),
+            "dropped");
+  // Other ICMP types carry no identifier there.
+  EXPECT_EQ(verdict(Frame::ipv4(kRemote, kHost).icmp(3).echo_id(0x5151)),
+            "dropped");
+}
+
+TEST_F(ReplyTracking, AnIcmpv6EchoReplyToThisHostsPingPasses) {
+  const char *host = "2001:db8::1", *remote = "2001:db8:99::7";
+  run_egress(*path_,
+             Frame::ipv6(host, remote).icmpv6(128).echo_id(0x0707).bytes());
+  EXPECT_EQ(
+      verdict_name(
+          run_frame(
+              *path_,
+              Frame::ipv6(remote, host).icmpv6(129).echo_id(0x0707).bytes())
+              .verdict),
+      "reply");
+  EXPECT_EQ(
+      verdict_name(
+          run_frame(
+              *path_,
+              Frame::ipv6(remote, host).icmpv6(129).echo_id(0x0708).bytes())
+              .verdict),
+      "dropped");
+}
+
 TEST_F(ReplyTracking, NothingPassesAsAReplyWhenTrackingIsOff) {
   DesiredState d;
   d.config.mode = Mode::Enforce;
@@ -107,6 +156,11 @@ TEST_F(ReplyTracking, NothingPassesAsAReplyWhenTrackingIsOff) {
   run_egress(*path_, Frame::ipv4(kHost, kRemote).tcp(443, 40020).bytes());
   EXPECT_EQ(
       run_frame(*path_, Frame::ipv4(kRemote, kHost).tcp(40020, 443).bytes())
+          .verdict,
+      XDPGATE_VERDICT_DROPPED);
+  run_egress(*path_, Frame::ipv4(kHost, kRemote).icmp(8).echo_id(9).bytes());
+  EXPECT_EQ(
+      run_frame(*path_, Frame::ipv4(kRemote, kHost).icmp(0).echo_id(9).bytes())
           .verdict,
       XDPGATE_VERDICT_DROPPED);
 }

@@ -125,7 +125,8 @@ XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_source_stats) == 16,
  */
 struct xdpgate_flow_key {
 	__u8 family;   /* 4 or 6 */
-	__u8 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 protocol; /* TCP or UDP; ICMP or ICMPv6 for an echo, whose
+			  identifier is then remote_port, local_port 0 */
 	__be16 remote_port;
 	__be16 local_port;
 	__u8 pad[2];

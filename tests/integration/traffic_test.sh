@@ -264,6 +264,26 @@ test_enforce_ping_counts() {
 	check "enforce: entry $A6 counted the 3 echo requests as hits" [ "$(entry_hits "$ID_A6")" = $((hits6 + 3)) ]
 }
 
+test_enforce_host_pings_out() {
+	# The protected host pings denied addresses: the echo replies pass as
+	# replies to its own requests (3 per family, counted exactly).
+	local dst pids=()
+	window_begin
+	for dst in "$XG_HOST4 $D4" "$XG_HOST6 $D6"; do
+		set -- $dst
+		xg_in_receiver ping -q -c 3 -i 0.2 -W 1 -I "$1" "$2" >"$XG_TMP/ping-$2.txt" 2>&1 &
+		pids+=($!)
+	done
+	local ok4=0 ok6=0
+	wait "${pids[0]}" && ok4=1
+	wait "${pids[1]}" && ok6=1
+	check "enforce: the host's pings to denied $D4 are answered" [ $ok4 = 1 ]
+	check "enforce: the host's pings to denied $D6 are answered" [ $ok6 = 1 ]
+	expect reply 3 $((3 * 98)) "$D4 icmp 0 -"
+	expect reply 3 $((3 * 118)) "$D6 icmp 0 -"
+	window_end "enforce, the host pings out"
+}
+
 test_enforce_counts() {
 	local hits4 hits6
 	window_begin
@@ -323,6 +343,7 @@ fi
 test_off_passes_everything_before_activation
 test_enforce_real_traffic
 test_enforce_ping_counts
+test_enforce_host_pings_out
 test_enforce_counts
 test_enforce_vlan_counts
 test_monitor

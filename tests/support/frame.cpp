@@ -66,9 +66,14 @@ Frame &Frame::udp(std::uint16_t dest_port, std::uint16_t source_port) {
   return *this;
 }
 
-Frame &Frame::icmp() {
+Frame &Frame::icmp(std::uint8_t type) {
   protocol_ = 1;
-  icmp_type_ = 8;
+  icmp_type_ = type;
+  return *this;
+}
+
+Frame &Frame::echo_id(std::uint16_t id) {
+  echo_id_ = id;
   return *this;
 }
 
@@ -162,7 +167,9 @@ std::vector<std::uint8_t> Frame::build() const {
     }
   } else if (protocol_ == 1 || protocol_ == 58) {
     if (first_fragment)
-      l4.insert(l4.end(), {icmp_type_, 0, 0, 0, 0, 0, 0, 0});
+      l4.insert(l4.end(),
+                {icmp_type_, 0, 0, 0, static_cast<std::uint8_t>(echo_id_ >> 8),
+                 static_cast<std::uint8_t>(echo_id_), 0, 0});
   }
   l4.insert(l4.end(), payload_, 0xCD);
 

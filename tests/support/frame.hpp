@@ -23,7 +23,9 @@ public:
   Frame &vlan(std::uint16_t id, std::uint16_t tpid = 0x8100); // outer first
   Frame &tcp(std::uint16_t dest_port, std::uint16_t source_port = 40000);
   Frame &udp(std::uint16_t dest_port, std::uint16_t source_port = 40000);
-  Frame &icmp(); // ICMPv4 echo request
+  Frame &icmp(std::uint8_t type = 8); // ICMPv4; 8: echo request, 0: reply
+  // The identifier of an echo request or reply (ICMP or ICMPv6).
+  Frame &echo_id(std::uint16_t id);
   Frame &icmpv6(std::uint8_t type);
   Frame &l4_protocol(std::uint8_t protocol); // any other protocol, raw payload
   Frame &ipv4_options(std::uint8_t bytes);   // multiple of 4, at most 40
@@ -60,6 +62,7 @@ private:
   std::uint16_t source_port_ = 40000;
   std::uint16_t dest_port_ = 9;
   std::uint8_t icmp_type_ = 8;
+  std::uint16_t echo_id_ = 0;
   std::uint8_t options_ = 0;
   std::uint16_t frag_offset_ = 0;
   bool more_fragments_ = false;
