@@ -2,7 +2,6 @@
 #include "api/api_server.hpp"
 
 #include <algorithm>
-#include <csignal>
 #include <iterator>
 #include <sys/socket.h>
 
@@ -47,22 +46,11 @@ bool takes_body(const std::string &method) {
          method == "DELETE";
 }
 
-// Signals belong to the daemon's main thread. Connection threads inherit
-// the accepting thread's mask.
-void block_async_signals() {
-  sigset_t set;
-  sigfillset(&set);
-  for (int sync : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP})
-    sigdelset(&set, sync);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
 } // namespace
 
 ApiServer::ApiServer(ApiServerOptions options, ApiBackend backend)
     : options_(std::move(options)), backend_(std::move(backend)),
-      router_(all_routes(backend_)), seats_(options_.per_caller),
-      threads_(options_.connections, [this] { return stopping_.load(); }) {
+      router_(all_routes(backend_)), seats_(options_.per_caller) {
   handlers_.on_head = [this](const Request &head, bool carries_body) {
     return judge(head, carries_body);
   };
@@ -81,31 +69,23 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiServerOptions options,
       Listener::bind_unix(server->options_.socket_path);
   if (!listener)
     return listener.error();
-  server->listener_ = std::move(*listener);
   ApiServer *s = server.get();
-  s->accepting_ = std::thread([s] {
-    block_async_signals();
-    s->listener_->run([s](Fd conn) {
-      const int fd = conn.release();
-      s->threads_.enqueue([s, fd] { s->serve(Fd(fd)); });
-    });
-  });
+  s->serving_ = std::make_unique<Serving>(
+      std::move(*listener), s->options_.connections,
+      [s](Fd conn, const std::function<bool()> &keep_going) {
+        s->serve(std::move(conn), keep_going);
+      });
   return server;
 }
 
 void ApiServer::stop() {
-  if (!accepting_.joinable())
-    return;
-  stopping_ = true;
-  listener_->stop();
-  accepting_.join();
-  threads_.shutdown();
-  listener_.reset();
+  if (serving_)
+    serving_->stop();
 }
 
 ApiServer::~ApiServer() { stop(); }
 
-void ApiServer::serve(Fd conn) {
+void ApiServer::serve(Fd conn, const std::function<bool()> &keep_going) {
   Result<Peer> peer = read_peer(conn.get());
   if (!peer) {
     ::shutdown(conn.get(), SHUT_RDWR);
@@ -129,8 +109,7 @@ void ApiServer::serve(Fd conn) {
     limits.io_wait = std::min(limits.io_wait, limits.request_time);
     connection.max_requests = 1;
   }
-  serve_http(conn.get(), *peer, access, connection, handlers_,
-             [this] { return !stopping_.load(); });
+  serve_http(conn.get(), *peer, access, connection, handlers_, keep_going);
 }
 
 HeadDecision ApiServer::judge(const Request &head, bool carries_body) const {

@@ -7,19 +7,16 @@
 // list; a slow client holds only its own thread, never other clients' turn.
 #pragma once
 
-#include <atomic>
 #include <filesystem>
+#include <functional>
 #include <memory>
-#include <optional>
-#include <thread>
 
 #include "api/backend.hpp"
 #include "api/caller_seats.hpp"
-#include "api/connection_threads.hpp"
 #include "api/http_connection.hpp"
-#include "api/listener.hpp"
 #include "api/peer.hpp"
 #include "api/router.hpp"
+#include "api/serving.hpp"
 #include "common/result.hpp"
 
 namespace xdpgate::api {
@@ -53,7 +50,7 @@ public:
 private:
   ApiServer(ApiServerOptions options, ApiBackend backend);
   // One accepted connection, start to end, on its own thread.
-  void serve(Fd conn);
+  void serve(Fd conn, const std::function<bool()> &keep_going);
   // What a request may do once its head is read: 403, 404/405 or 415 for
   // a body no route takes, and the body limit of its route.
   HeadDecision judge(const Request &head, bool carries_body) const;
@@ -64,10 +61,7 @@ private:
   Router router_; // its handlers refer to backend_
   HttpHandlers handlers_;
   CallerSeats seats_;
-  std::atomic<bool> stopping_{false};
-  ConnectionThreads threads_;
-  std::unique_ptr<Listener> listener_;
-  std::thread accepting_;
+  std::unique_ptr<Serving> serving_;
 };
 
 } // namespace xdpgate::api

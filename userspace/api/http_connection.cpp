@@ -40,14 +40,6 @@ Error bad_request(std::string message) {
   return {ErrorCode::BadRequest, std::move(message)};
 }
 
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 bool digits_only(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(),
                                    [](char c) { return c >= '0' && c <= '9'; });
@@ -67,7 +59,7 @@ std::vector<std::string_view> content_lengths(std::string_view head) {
       break; // the end of the head
     if (line.size() > kName.size() &&
         iequals(line.substr(0, kName.size()), kName))
-      values.push_back(trimmed(line.substr(kName.size())));
+      values.push_back(trim_ows(line.substr(kName.size())));
   }
   return values;
 }
@@ -128,12 +120,12 @@ std::optional<Error> refused_head(const Parser &parser, const Request &req) {
       "the request's Content-Length or Transfer-Encoding is malformed, "
       "repeated or ambiguous");
   for (const Header &h : req.headers)
-    if (iequals(h.name, "Content-Length") && !digits_only(trimmed(h.value)))
+    if (iequals(h.name, "Content-Length") && !digits_only(trim_ows(h.value)))
       return framing;
   if (const std::size_t codings = req.headers.count("Transfer-Encoding");
       codings > 0 &&
       (codings > 1 ||
-       !iequals(trimmed(*req.headers.get("Transfer-Encoding")), "chunked")))
+       !iequals(trim_ows(*req.headers.get("Transfer-Encoding")), "chunked")))
     return framing;
   return std::nullopt;
 }
@@ -203,7 +195,7 @@ private:
       length = *parser.content_length();
     const bool carries_body = parser.chunked() || length.value_or(0) > 0;
     const bool waits_for_continue = iequals(
-        trimmed(req.headers.get("Expect").value_or("")), "100-continue");
+        trim_ows(req.headers.get("Expect").value_or("")), "100-continue");
 
     HeadDecision decision = handlers_.on_head(req, carries_body);
     if (!decision.refusal && length && *length > decision.body_limit)

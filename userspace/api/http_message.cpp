@@ -46,6 +46,14 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
 void Headers::add(std::string name, std::string value) {
   items_.push_back({std::move(name), std::move(value)});
 }

@@ -79,5 +79,7 @@ void split_target(std::string_view target, std::string &path,
                   std::vector<QueryParameter> &query);
 
 bool iequals(std::string_view a, std::string_view b);
+// Without leading and trailing spaces and tabs (HTTP's optional white space).
+std::string_view trim_ows(std::string_view s);
 
 } // namespace xdpgate::api

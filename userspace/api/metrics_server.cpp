@@ -45,8 +45,7 @@ HeadDecision judge(const Request &head, bool) {
 } // namespace
 
 MetricsServer::MetricsServer(ApiBackend backend)
-    : backend_(std::move(backend)), connection_(metrics_connections()),
-      threads_(kConnections, [this] { return stopping_.load(); }) {
+    : backend_(std::move(backend)), connection_(metrics_connections()) {
   handlers_.on_head = judge;
   handlers_.on_request = [this](const Request &) {
     Response res;
@@ -61,36 +60,23 @@ MetricsServer::start(const TcpAddress &address, ApiBackend backend) {
   Result<std::unique_ptr<Listener>> listener = Listener::bind_tcp(address);
   if (!listener)
     return listener.error();
-  server->listener_ = std::move(*listener);
   MetricsServer *s = server.get();
-  s->accepting_ = std::thread([s] {
-    // Signals belong to the daemon's main thread, which blocked them before
-    // starting any thread; this one and its connections inherit that mask.
-    s->listener_->run([s](Fd conn) {
-      const int fd = conn.release();
-      s->threads_.enqueue([s, fd] { s->serve(Fd(fd)); });
-    });
-  });
+  s->serving_ = std::make_unique<Serving>(
+      std::move(*listener), kConnections,
+      [s](Fd conn, const std::function<bool()> &keep_going) {
+        // A TCP peer has no credentials; the one route needs none.
+        Peer nobody;
+        nobody.uid = static_cast<uid_t>(-1);
+        nobody.gid = static_cast<gid_t>(-1);
+        serve_http(conn.get(), nobody, Access::Read, s->connection_,
+                   s->handlers_, keep_going);
+      });
   return server;
 }
 
-void MetricsServer::serve(Fd conn) {
-  // A TCP peer has no credentials; the one route needs none.
-  Peer nobody;
-  nobody.uid = static_cast<uid_t>(-1);
-  nobody.gid = static_cast<gid_t>(-1);
-  serve_http(conn.get(), nobody, Access::Read, connection_, handlers_,
-             [this] { return !stopping_.load(); });
-}
-
 void MetricsServer::stop() {
-  if (!accepting_.joinable())
-    return;
-  stopping_ = true;
-  listener_->stop();
-  accepting_.join();
-  threads_.shutdown();
-  listener_.reset();
+  if (serving_)
+    serving_->stop();
 }
 
 MetricsServer::~MetricsServer() { stop(); }

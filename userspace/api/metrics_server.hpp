@@ -7,14 +7,11 @@
 // listen backlog.
 #pragma once
 
-#include <atomic>
 #include <memory>
-#include <thread>
 
 #include "api/backend.hpp"
-#include "api/connection_threads.hpp"
 #include "api/http_connection.hpp"
-#include "api/listener.hpp"
+#include "api/serving.hpp"
 #include "common/result.hpp"
 #include "net/tcp_address.hpp"
 
@@ -34,15 +31,11 @@ public:
 
 private:
   explicit MetricsServer(ApiBackend backend);
-  void serve(Fd conn);
 
   ApiBackend backend_;
   HttpHandlers handlers_;
   ConnectionOptions connection_;
-  std::atomic<bool> stopping_{false};
-  ConnectionThreads threads_;
-  std::unique_ptr<Listener> listener_;
-  std::thread accepting_;
+  std::unique_ptr<Serving> serving_;
 };
 
 } // namespace xdpgate::api

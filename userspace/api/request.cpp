@@ -12,14 +12,6 @@ namespace xdpgate::api {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 // Input quoted back in a message is cut, so that a megabyte of key or
 // token does not come back as a megabyte of answer.
 constexpr std::size_t kMaxShown = 64;
@@ -80,7 +72,7 @@ Status body_media_type(const Request &req, BodyType type) {
            : std::vector<std::string_view>{"text/csv", "text/plain"};
   const std::string header(req.headers.get("Content-Type").value_or(""));
   const std::string_view media =
-      trim(std::string_view(header).substr(0, header.find(';')));
+      trim_ows(std::string_view(header).substr(0, header.find(';')));
   if (std::any_of(accepted.begin(), accepted.end(),
                   [&](std::string_view t) { return iequals(media, t); }))
     return {};
