@@ -145,5 +145,31 @@ TEST_F(AllowListChangeTest, AChangeOverCapacityIsRefusedAndNothingChanges) {
   EXPECT_EQ(small.allow_list(), prefixes({"10.0.0.1"}));
 }
 
+// What a dry run asks: the same answer as apply(), and nothing written.
+TEST_F(AllowListChangeTest, AdmitsAnswersAsApplyWouldWithoutWriting) {
+  DataPathOptions options;
+  options.capacity = 4;
+  DataPath small = load_data_path(options);
+  ASSERT_TRUE(small.apply(enforcing(), {}, {prefixes({"10.0.0.1"}), {}}));
+  const AllowListChange over = {
+      prefixes({"10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"}), {}};
+  Status refused = small.admits(over, false);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message,
+            small.apply(enforcing(), {}, over).error().message);
+  // One leaves as four enter: it fits.
+  EXPECT_TRUE(
+      small.admits({prefixes({"10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"}),
+                    prefixes({"10.0.0.1"})},
+                   false));
+  // As the whole list (at start), four fit and five do not.
+  EXPECT_TRUE(small.admits(over, true));
+  EXPECT_FALSE(small.admits(
+      {prefixes({"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"}),
+       {}},
+      true));
+  EXPECT_EQ(small.allow_list(), prefixes({"10.0.0.1"}));
+}
+
 } // namespace
 } // namespace xdpgate::test

@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -404,12 +405,13 @@ TEST_F(ApiTest, ADryRunImportReportsChangesAndChangesNothing) {
                  "203.0.113.0/24,hq\n198.51.100.0/24,lab\n192.0.2.1,\n",
                  "text/csv");
   ASSERT_EQ(r.status, 200) << r.text;
-  EXPECT_EQ(r.body, (json{{"dry_run", true},
-                          {"replace", true},
-                          {"added", {"192.0.2.1"}},
-                          {"updated", {"203.0.113.0/24"}},
-                          {"removed", json::array()},
-                          {"unchanged", 1}}));
+  EXPECT_EQ(r.body["dry_run"], true);
+  EXPECT_EQ(r.body["result"], (json{{"dry_run", true},
+                                    {"replace", true},
+                                    {"added", {"192.0.2.1"}},
+                                    {"updated", {"203.0.113.0/24"}},
+                                    {"removed", json::array()},
+                                    {"unchanged", 1}}));
   EXPECT_EQ(get(kList).body["total"], 2);
 }
 
@@ -550,6 +552,130 @@ TEST_F(ApiTest, MetricsArePrometheusTextWithEveryFamily) {
         " 1",
         "xdpgate_interface_attached{interface=\"eth2\",attach_mode=\"\"} 0"})
     EXPECT_NE(r.text.find(std::string(line) + "\n"), std::string::npos) << line;
+}
+
+// ---------------------------------------------------------------- previews
+
+// Ids made by a change are random, so a preview's differ from the real
+// call's: compare them as "new".
+json without_new_ids(json answer, const std::set<std::string> &known) {
+  if (answer.is_object()) {
+    for (auto &[key, value] : answer.items())
+      if (key == "id" && value.is_string() &&
+          !known.count(value.get<std::string>()))
+        value = "new";
+      else
+        value = without_new_ids(value, known);
+  } else if (answer.is_array()) {
+    for (json &item : answer)
+      item = without_new_ids(item, known);
+  }
+  return answer;
+}
+
+TEST_F(ApiTest, EveryChangingRouteTakesADryRunThatAnswersAsTheRealCall) {
+  struct Case {
+    std::string method, path, body, type;
+  };
+  const std::string office = add("203.0.113.0/24", "office");
+  const std::string lab = add("198.51.100.0/24", "lab");
+  ASSERT_EQ(post(kList + "/activate", {{"mode", "enforce"}}).status, 200);
+  const std::set<std::string> known = {office, lab};
+  const std::string csv = "ip_address,description\n192.0.2.1,vpn\n";
+  const Case cases[] = {
+      {"POST", kList, R"({"ip_range":"192.0.2.0/24"})", "application/json"},
+      {"POST", kList, R"([{"ip_range":"192.0.2.9"}])", "application/json"},
+      {"PATCH", kList + "/" + lab, R"({"description":"lab 2"})",
+       "application/json"},
+      {"POST", kList + "/" + lab + "/disable", "", ""},
+      {"POST", kList + "/" + lab + "/enable", "", ""},
+      {"POST", kList + "/import", csv, "text/csv"},
+      {"POST", kList + "/activate", R"({"mode":"monitor"})",
+       "application/json"},
+      {"POST", kList + "/deactivate", "", ""},
+      {"DELETE", kList + "/" + lab, "", ""},
+      {"PUT", kList, R"([{"ip_range":"203.0.113.0/24"}])", "application/json"},
+      {"POST", kList + "/import?replace=true", csv, "text/csv"},
+      {"DELETE", kList, "", ""},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.method + " " + c.path);
+    const std::string before = api_.snapshot();
+    const std::string sep = c.path.find('?') == std::string::npos ? "?" : "&";
+    Reply dry = call(c.method, c.path + sep + "dry_run=true", c.body, c.type);
+    EXPECT_EQ(api_.snapshot(), before) << "the dry run changed something";
+    Reply real = call(c.method, c.path, c.body, c.type);
+    ASSERT_EQ(dry.status, real.status) << dry.text << "\n" << real.text;
+    ASSERT_TRUE(dry.body.is_object()) << dry.text;
+    EXPECT_EQ(dry.body["dry_run"], true);
+    json result = dry.body["result"];
+    if (c.path.find("/import") != std::string::npos)
+      result["dry_run"] = false; // the import's answer says which it was
+    EXPECT_EQ(without_new_ids(result, known),
+              without_new_ids(real.body, known));
+    EXPECT_TRUE(dry.body["impact"].contains("start_dropping")) << dry.text;
+    EXPECT_EQ(api_.kernel_mismatch(), std::nullopt);
+  }
+}
+
+TEST_F(ApiTest, ARefusedDryRunIsTheRealCallsRefusal) {
+  const std::string office = add("203.0.113.0/24");
+  ASSERT_EQ(post(kList + "/activate", {{"mode", "enforce"}}).status, 200);
+  Reply dry = del(kList + "/" + office + "?dry_run=true");
+  Reply real = del(kList + "/" + office);
+  EXPECT_EQ(dry.status, 409);
+  EXPECT_EQ(dry.body, real.body);
+}
+
+TEST_F(ApiTest, ADryRunSaysWhoWouldStartAndStopBeingDropped) {
+  const std::string office = add("203.0.113.0/24");
+  ASSERT_EQ(post(kList + "/activate", {{"mode", "enforce"}}).status, 200);
+  // The fake sample holds 198.51.100.9; adding its range lets it through.
+  Reply r = post(kList + "?dry_run=true", {{"ip_range", "198.51.100.0/24"}});
+  ASSERT_EQ(r.status, 201) << r.text;
+  EXPECT_EQ(r.body["impact"]["stop_dropping"],
+            (json{{{"address", "198.51.100.9"},
+                   {"packets", 5},
+                   {"last_seen_at", kStart}}}));
+  EXPECT_EQ(r.body["impact"]["start_dropping"], json::array());
+  EXPECT_EQ(r.body["impact"]["caller_address"], nullptr);
+  EXPECT_EQ(r.body["impact"]["caller_cut_off"], false);
+}
+
+TEST_F(ApiTest, ADryRunTellsWhetherTheCallerInXClientAddressIsCutOff) {
+  const std::string office = add("203.0.113.0/24");
+  add("198.51.100.0/24");
+  ASSERT_EQ(post(kList + "/activate", {{"mode", "enforce"}}).status, 200);
+  auto disable_as = [&](const std::string &caller) {
+    httplib::Request req;
+    req.method = "POST";
+    req.path = kList + "/" + office + "/disable?dry_run=true";
+    req.set_header("X-Client-Address", caller);
+    return reply_of(client().send(req));
+  };
+  Reply inside = disable_as("203.0.113.7");
+  ASSERT_EQ(inside.status, 200) << inside.text;
+  EXPECT_EQ(inside.body["impact"]["caller_address"], "203.0.113.7");
+  EXPECT_EQ(inside.body["impact"]["caller_cut_off"], true);
+  Reply elsewhere = disable_as("198.51.100.7");
+  EXPECT_EQ(elsewhere.body["impact"]["caller_cut_off"], false);
+  Reply bad = disable_as("203.0.113.7:22");
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_EQ(error_code(bad), "invalid_ip_address");
+  EXPECT_EQ(bad.body["error"]["field"], "X-Client-Address");
+}
+
+TEST_F(ApiTest, RoutesThatChangeNothingRefuseADryRun) {
+  for (const auto &[method, path] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"GET", kList},
+           {"GET", kList + "/status"},
+           {"POST", kList + "/confirm"}}) {
+    SCOPED_TRACE(method + " " + path);
+    Reply r = call(method, path + "?dry_run=true");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(error_code(r), "invalid_parameter");
+  }
 }
 
 // ---------------------------------------------------------------- errors

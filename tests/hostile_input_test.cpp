@@ -264,7 +264,7 @@ std::vector<Row> hostile_rows(const std::string &id, const std::string &other) {
       {bad_description()});
   row("PUT ?force=yes", request("PUT", kList + "?force=yes", "[]"),
       {bad_parameter()});
-  row("PUT ?dry_run=true", request("PUT", kList + "?dry_run=true", "[]"),
+  row("PUT ?dry_run=maybe", request("PUT", kList + "?dry_run=maybe", "[]"),
       {bad_parameter()});
 
   // PATCH: every field, plus ids that are not there.

@@ -864,7 +864,7 @@ TEST_F(ListServiceTest, ImportRejectsTheWholeFileAndReportsEveryBadLine) {
                                          "\n"
                                          "198.51.100.0/"
                                          "24,dup\n",
-                                     false, false, "alice", false);
+                                     false, "alice", false);
   ASSERT_TRUE(report.ok()) << report.error().message;
   std::vector<std::size_t> lines;
   for (const CsvLineError &e : report->errors) {
@@ -877,7 +877,7 @@ TEST_F(ListServiceTest, ImportRejectsTheWholeFileAndReportsEveryBadLine) {
   expect_unchanged(before);
 
   auto no_header =
-      service_->import_csv("198.51.100.0/24,x\n", false, false, "alice", false);
+      service_->import_csv("198.51.100.0/24,x\n", false, "alice", false);
   ASSERT_TRUE(no_header.ok());
   ASSERT_EQ(no_header->errors.size(), 1u);
   EXPECT_EQ(no_header->errors.front().line, 1u);
@@ -891,7 +891,7 @@ TEST_F(ListServiceTest, ImportAddsAndUpdatesLikeAdd) {
                                      "192.0.2.0/24,a\n"
                                      "198.51.100.0/24,\n"
                                      "203.0.113.9,new\n",
-                                     false, false, "carol", false);
+                                     false, "carol", false);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->errors.empty());
   EXPECT_EQ(report->summary.added, std::vector<std::string>{"203.0.113.9"});
@@ -916,7 +916,7 @@ TEST_F(ListServiceTest, ImportIsAuditedWithEveryEntryBeforeAndAfter) {
                                      "192.0.2.0/24,same\n"
                                      "198.51.100.0/24,\n"
                                      "203.0.113.9,\"new, \"\"quoted\"\"\"\n",
-                                     false, false, "carol", false);
+                                     false, "carol", false);
   ASSERT_TRUE(report.ok());
   // One record for the whole (small) import; unchanged entries are not in it.
   ASSERT_EQ(audit_total(), before_import + 1);
@@ -1028,7 +1028,7 @@ TEST_F(ListServiceTest, NewEntriesOfOneRequestGetAscendingDistinctIds) {
   add_one("192.0.2.0/24");
   std::string csv =
       import_file(2000, [](int i) { return "10.0." + low_parts(i) + ","; });
-  ASSERT_TRUE(service_->import_csv(csv, false, false, "carol", false).ok());
+  ASSERT_TRUE(service_->import_csv(csv, false, "carol", false).ok());
   std::vector<EntryView> listed = service_->list(true);
   ASSERT_EQ(listed.size(), 2001u);
   // File order is listing order; the store's id index takes them in order.
@@ -1063,7 +1063,7 @@ TEST_F(ListServiceTest, LargeImportIsAuditedInRecordsOfTenThousand) {
   std::string csv =
       import_file(25000, [](int i) { return "10." + low_parts(i) + ".1,x"; });
   std::int64_t before_import = audit_total();
-  auto report = service_->import_csv(csv, false, false, "carol", false);
+  auto report = service_->import_csv(csv, false, "carol", false);
   ASSERT_TRUE(report.ok());
   ASSERT_EQ(report->summary.added.size(), 25000u);
   ASSERT_EQ(audit_total(), before_import + 3);
@@ -1087,16 +1087,20 @@ TEST_F(ListServiceTest, ImportDryRunChangesNothing) {
                           "192.0.2.0/24,a\n"
                           "198.51.100.0/24,changed\n"
                           "2001:db8::/32,new\n";
-  auto dry = service_->import_csv(csv, true, false, "alice", false);
+  Result<ImportReport> dry = Error{ErrorCode::Internal, "not run"};
+  service_->dry_run(
+      {}, [&] { dry = service_->import_csv(csv, false, "alice", false); });
   ASSERT_TRUE(dry.ok());
-  EXPECT_TRUE(dry->dry_run);
   EXPECT_FALSE(dry->replace);
   EXPECT_EQ(dry->summary.added, std::vector<std::string>{"2001:db8::/32"});
   EXPECT_EQ(dry->summary.updated, std::vector<std::string>{"198.51.100.0/24"});
   EXPECT_EQ(dry->summary.unchanged, std::vector<std::string>{"192.0.2.0/24"});
   EXPECT_TRUE(dry->summary.removed.empty());
 
-  auto dry_replace = service_->import_csv(csv, true, true, "alice", false);
+  Result<ImportReport> dry_replace = Error{ErrorCode::Internal, "not run"};
+  service_->dry_run({}, [&] {
+    dry_replace = service_->import_csv(csv, true, "alice", false);
+  });
   ASSERT_TRUE(dry_replace.ok());
   EXPECT_TRUE(dry_replace->replace);
   EXPECT_EQ(dry_replace->summary.removed,
@@ -1114,7 +1118,7 @@ TEST_F(ListServiceTest, ImportWithReplaceMakesTheFileTheWholeList) {
                                      "192.0.2.0/24,a\n"
                                      "198.51.100.0/24,b2\n"
                                      "2001:db8::/32,d\n",
-                                     false, true, "alice", false);
+                                     true, "alice", false);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->errors.empty());
   EXPECT_EQ(report->summary.removed,
@@ -1133,8 +1137,8 @@ TEST_F(ListServiceTest, ImportWithReplaceMakesTheFileTheWholeList) {
             (std::vector<std::string>{"192.0.2.0/24", "2001:db8::/32"}));
 
   // Replacing with an empty file empties the list.
-  auto emptied = service_->import_csv("ip_address,description\n", false, true,
-                                      "alice", false);
+  auto emptied =
+      service_->import_csv("ip_address,description\n", true, "alice", false);
   ASSERT_TRUE(emptied.ok());
   EXPECT_EQ(service_->total_count(), 0u);
 }
@@ -1143,14 +1147,13 @@ TEST_F(ListServiceTest, ImportWithReplaceWhileActiveKeepsAnEnabledEntry) {
   add_one("192.0.2.0/24");
   activate();
   Snapshot before = snapshot();
-  auto refused = service_->import_csv("ip_address,description\n", false, true,
-                                      "alice", false);
+  auto refused =
+      service_->import_csv("ip_address,description\n", true, "alice", false);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::LastEnabledEntry);
   expect_unchanged(before);
   EXPECT_TRUE(
-      service_
-          ->import_csv("ip_address,description\n", false, true, "alice", true)
+      service_->import_csv("ip_address,description\n", true, "alice", true)
           .ok());
   EXPECT_EQ(service_->total_count(), 0u);
 }
@@ -1181,7 +1184,7 @@ TEST_F(ListServiceTest, ExportThenImportIsLossless) {
                         other_kernel, [this] { return now_; });
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   std::unique_ptr<ListService> second = std::move(opened.value());
-  auto imported = second->import_csv(csv, false, false, "bob", false);
+  auto imported = second->import_csv(csv, false, "bob", false);
   ASSERT_TRUE(imported.ok());
   EXPECT_TRUE(imported->errors.empty());
   EXPECT_EQ(imported->summary.added.size(), original.size());
@@ -1202,7 +1205,7 @@ TEST_F(ListServiceTest, ExportThenImportIsLossless) {
 
   // Importing the export into its own list changes nothing.
   Snapshot before = snapshot();
-  auto again = service_->import_csv(csv, false, true, "alice", false);
+  auto again = service_->import_csv(csv, true, "alice", false);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->summary.unchanged.size(), original.size());
   EXPECT_TRUE(again->summary.added.empty());
@@ -1446,7 +1449,7 @@ TEST_F(ListServiceTest, KernelFailureLeavesStoreUnchanged) {
   n = kernel_.calls.size();
   kernel_.fail_next = 1;
   auto imported = service_->import_csv(
-      "ip_address,description\n203.0.113.0/24,x\n", false, true, "a", false);
+      "ip_address,description\n203.0.113.0/24,x\n", true, "a", false);
   ASSERT_FALSE(imported.ok());
   expect_failed_and_reverted(imported.error(), n);
 
@@ -1666,12 +1669,12 @@ TEST_F(ListServiceTest, DisableRacingAReplaceImportIsNeverUndone) {
   constexpr int kRounds = 25;
   const std::string file =
       import_file(kRows, [](int i) { return "10." + low_parts(i) + ".0/24"; });
-  ASSERT_TRUE(service_->import_csv(file, false, false, "alice", false).ok());
+  ASSERT_TRUE(service_->import_csv(file, false, "alice", false).ok());
   const std::string target = service_->list(true).front().entry.id;
   for (int round = 0; round < kRounds; ++round) {
     ASSERT_TRUE(service_->set_enabled(target, true, "alice", false).ok());
     std::thread import([&] {
-      auto done = service_->import_csv(file, false, true, "bob", false);
+      auto done = service_->import_csv(file, true, "bob", false);
       EXPECT_TRUE(done.ok());
     });
     // Each round lands the disable at another moment of the import (before,

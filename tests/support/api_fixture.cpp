@@ -93,6 +93,10 @@ api::ApiBackend InProcessApi::backend() {
                       {"last_seen_at", kApiStart}}}}}}}};
   };
   backend.last_sync_at = [] { return std::optional<EpochMs>(kApiStart); };
+  backend.recently_denied = [] {
+    return std::vector<SeenSource>{
+        {*IpPrefix::parse_address("198.51.100.9"), 5, kApiStart}};
+  };
   return backend;
 }
 

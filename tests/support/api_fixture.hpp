@@ -40,8 +40,8 @@ private:
 
 // The backend's views of the data path are fixed fakes: interfaces eth1
 // (attached, with counters) and eth2 (waiting), exemption 10943/tcp and
-// 192.0.2.0/28, protected port 22/tcp, one denied source 198.51.100.9 and
-// the last sync at kApiStart.
+// 192.0.2.0/28, protected port 22/tcp, one denied source 198.51.100.9 (5
+// packets, last seen at kApiStart) and the last sync at kApiStart.
 class InProcessApi {
 public:
   // The store lives in dir/state, the socket at dir/run/xdpgate.sock.

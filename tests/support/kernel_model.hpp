@@ -41,6 +41,8 @@ public:
   Status apply(const KernelChange &change) override {
     std::lock_guard lock(mutex);
     KernelState next = after_change(applied.value_or(KernelState{}), change);
+    if (Status s = room_for(next); !s)
+      return s;
     calls.push_back(next);
     changes.push_back(change);
     if (fail_next > 0) {
@@ -54,6 +56,12 @@ public:
                : counted.erase(it);
     applied = std::move(next);
     return {};
+  }
+
+  Status admits(const KernelChange &change) const override {
+    std::lock_guard lock(mutex);
+    KernelState next = after_change(applied.value_or(KernelState{}), change);
+    return room_for(next);
   }
 
   Status revert(const KernelChange &change, Mode mode) override {
@@ -105,11 +113,20 @@ public:
     return applied.value_or(KernelState{});
   }
 
+  Status room_for(const KernelState &next) const {
+    if (capacity && next.allow.size() > *capacity)
+      return Error{ErrorCode::CapacityExceeded,
+                   "the model kernel holds at most " +
+                       std::to_string(*capacity) + " ranges"};
+    return {};
+  }
+
   mutable std::mutex mutex;
   std::vector<KernelState> calls;         // every change asked for, as a state
   std::vector<KernelChange> changes;      // the same changes as sent
   std::optional<KernelState> applied;     // what the kernel holds
   int fail_next = 0;                      // fail this many apply calls
+  std::optional<std::size_t> capacity;    // ranges it holds, both families
   std::map<IpPrefix, KernelHits> counted; // per range the kernel holds
   std::vector<IpPrefix> exempt;           // the exempt sources
   mutable std::size_t hit_reads = 0;      // hits() calls

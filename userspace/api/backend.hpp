@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +30,8 @@ struct ApiBackend {
   std::function<nlohmann::json(std::size_t top)> denied = {};
   // When the kernel maps last took the list.
   std::function<std::optional<EpochMs>()> last_sync_at = {};
+  // Every source in the denied-source sample, for dry runs' impact.
+  std::function<std::vector<SeenSource>()> recently_denied = {};
 };
 
 } // namespace xdpgate::api

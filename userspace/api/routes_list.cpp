@@ -5,6 +5,7 @@
 #include <string>
 
 #include "api/list_input.hpp"
+#include "api/preview.hpp"
 #include "api/request.hpp"
 #include "api/responses.hpp"
 #include "api/routes.hpp"
@@ -203,8 +204,9 @@ void import_csv(const ApiBackend &b, const Call &call, Response &res) {
   Result<bool> force = query_flag(call.http, "force");
   if (!force)
     return send_error(res, force.error());
+  // A dry run is previewed() around this handler; the answer says which.
   Result<ImportReport> report =
-      b.list.import_csv(call.http.body, *dry_run, *replace, call.actor, *force);
+      b.list.import_csv(call.http.body, *replace, call.actor, *force);
   if (!report)
     return send_error(res, report.error());
   if (!report->errors.empty()) {
@@ -224,7 +226,7 @@ void import_csv(const ApiBackend &b, const Call &call, Response &res) {
   }
   const ChangeSummary &s = report->summary;
   send_json(res, 200,
-            {{"dry_run", report->dry_run},
+            {{"dry_run", *dry_run},
              {"replace", report->replace},
              {"added", s.added},
              {"updated", s.updated},
@@ -248,23 +250,49 @@ std::vector<Route> list_routes(const ApiBackend &b) {
        p + "/import",
        Access::Write,
        {"dry_run", "replace", "force"},
-       bound<import_csv>(b),
+       previewed(b, bound<import_csv>(b)),
        true,
        BodyType::Csv},
       {"GET", p + "/export", Access::Read, {}, bound<export_csv>(b)},
       {"GET", p, Access::Read, {"include_disabled"}, bound<list_entries>(b)},
-      {"POST", p, Access::Write, {"force"}, bound<add_entries>(b), true},
-      {"PUT", p, Access::Write, {"force"}, bound<replace_entries>(b), true},
-      {"DELETE", p, Access::Write, {}, bound<delete_all>(b)},
+      {"POST",
+       p,
+       Access::Write,
+       {"force", "dry_run"},
+       previewed(b, bound<add_entries>(b)),
+       true},
+      {"PUT",
+       p,
+       Access::Write,
+       {"force", "dry_run"},
+       previewed(b, bound<replace_entries>(b)),
+       true},
+      {"DELETE",
+       p,
+       Access::Write,
+       {"dry_run"},
+       previewed(b, bound<delete_all>(b))},
       {"GET", id, Access::Read, {}, bound<get_entry>(b)},
-      {"PATCH", id, Access::Write, {"force"}, bound<update_entry>(b)},
-      {"DELETE", id, Access::Write, {"force"}, bound<delete_entry>(b)},
-      {"POST", id + "/enable", Access::Write, {}, bound<enable_entry>(b)},
+      {"PATCH",
+       id,
+       Access::Write,
+       {"force", "dry_run"},
+       previewed(b, bound<update_entry>(b))},
+      {"DELETE",
+       id,
+       Access::Write,
+       {"force", "dry_run"},
+       previewed(b, bound<delete_entry>(b))},
+      {"POST",
+       id + "/enable",
+       Access::Write,
+       {"dry_run"},
+       previewed(b, bound<enable_entry>(b))},
       {"POST",
        id + "/disable",
        Access::Write,
-       {"force"},
-       bound<disable_entry>(b)},
+       {"force", "dry_run"},
+       previewed(b, bound<disable_entry>(b))},
   };
 }
 

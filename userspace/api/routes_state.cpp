@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "api/list_input.hpp"
+#include "api/preview.hpp"
 #include "api/request.hpp"
 #include "api/responses.hpp"
 #include "api/routes.hpp"
@@ -120,8 +121,16 @@ std::vector<Route> state_routes(const ApiBackend &b) {
   const std::string p = kListPrefix;
   return {
       {"GET", p + "/status", Access::Read, {}, bound<status>(b)},
-      {"POST", p + "/activate", Access::Write, {}, bound<activate>(b)},
-      {"POST", p + "/deactivate", Access::Write, {}, bound<deactivate>(b)},
+      {"POST",
+       p + "/activate",
+       Access::Write,
+       {"dry_run"},
+       previewed(b, bound<activate>(b))},
+      {"POST",
+       p + "/deactivate",
+       Access::Write,
+       {"dry_run"},
+       previewed(b, bound<deactivate>(b))},
       {"POST", p + "/confirm", Access::Write, {}, bound<confirm>(b)},
       {"GET", p + "/audit", Access::Read, {"offset", "limit"}, bound<audit>(b)},
       {"GET", p + "/denied", Access::Read, {"top"}, bound<denied>(b)},

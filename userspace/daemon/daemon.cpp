@@ -83,7 +83,8 @@ public:
         [this] { return exemptions(kernel_.settings()); },
         [this] { return scope(kernel_.settings()); },
         [this](std::size_t top) { return interfaces_.denied(top); },
-        [this] { return kernel_.last_sync_at(); }};
+        [this] { return kernel_.last_sync_at(); },
+        [this] { return interfaces_.recently_denied(); }};
     api::ApiServerOptions api_options;
     api_options.socket_path = config_.socket;
     api_options.access = {group_id(config_.write_group),

@@ -137,6 +137,20 @@ nlohmann::json Interfaces::denied(std::size_t top) const {
   return {{"interfaces", out}};
 }
 
+std::vector<SeenSource> Interfaces::recently_denied() const {
+  const std::uint64_t sample_rate = std::uint64_t{1}
+                                    << RuntimeConfig{}.denied_sample_shift;
+  std::lock_guard lock(mutex_);
+  std::vector<SeenSource> out;
+  for (const auto &[name, entry] : interfaces_)
+    if (entry.program)
+      if (auto found = entry.program->denied_sources())
+        for (const DeniedSource &s : *found)
+          out.push_back({s.address, s.sampled_packets * sample_rate,
+                         monotonic_ns_to_epoch_ms(s.last_seen_ns)});
+  return out;
+}
+
 std::map<std::string, VerdictCounters> Interfaces::counters() const {
   std::lock_guard lock(mutex_);
   std::map<std::string, VerdictCounters> out;

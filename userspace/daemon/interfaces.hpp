@@ -16,6 +16,7 @@
 
 #include "datapath/data_path.hpp"
 #include "datapath/xdp_attachment.hpp"
+#include "list/list_service.hpp"
 
 namespace xdpgate {
 
@@ -33,6 +34,8 @@ public:
   nlohmann::json status() const;
   // {interfaces: [{name, sources: [...]}]}, most packets first, at most top.
   nlohmann::json denied(std::size_t top) const;
+  // Every sampled source of every interface, for a dry run's impact.
+  std::vector<SeenSource> recently_denied() const;
   // Per interface, the verdict counters (for tests and metrics).
   std::map<std::string, VerdictCounters> counters() const;
 

@@ -201,7 +201,8 @@ Status AllowListMaps::adopt(Trie &trie) {
   return {};
 }
 
-Status AllowListMaps::sync(const std::vector<IpPrefix> &desired) {
+AllowListChange
+AllowListMaps::change_to(const std::vector<IpPrefix> &desired) const {
   std::unordered_set<IpPrefix> wanted(desired.begin(), desired.end());
   AllowListChange change;
   change.atomic = true;
@@ -212,45 +213,67 @@ Status AllowListMaps::sync(const std::vector<IpPrefix> &desired) {
     for (const auto &[prefix, slot] : trie->slots)
       if (!wanted.count(prefix))
         change.removed.push_back(prefix);
-  return apply(change);
+  return change;
 }
 
-Status AllowListMaps::apply(const AllowListChange &change) {
+Status AllowListMaps::sync(const std::vector<IpPrefix> &desired) {
+  return apply(change_to(desired));
+}
+
+Result<AllowListMaps::Plan>
+AllowListMaps::plan(const AllowListChange &change) const {
   // Per family, each range once, and only what changes the kernel.
-  struct Part {
-    Trie &trie;
-    std::vector<IpPrefix> added, removed;
+  Plan plan;
+  auto part_of = [&](const IpPrefix &p) -> Plan::Part & {
+    return plan.parts[p.family == Family::V4 ? 0 : 1];
   };
-  Part parts[] = {{v4_, {}, {}}, {v6_, {}, {}}};
-  auto part_of = [&](const IpPrefix &p) -> Part & {
-    return parts[p.family == Family::V4 ? 0 : 1];
+  auto trie_of = [&](const IpPrefix &p) -> const Trie & {
+    return p.family == Family::V4 ? v4_ : v6_;
   };
   std::unordered_set<IpPrefix> leaving(change.removed.begin(),
                                        change.removed.end());
   for (const IpPrefix &p : change.added) {
     leaving.erase(p); // it leaves and enters again: it stays
-    if (!part_of(p).trie.slots.count(p))
+    if (!trie_of(p).slots.count(p))
       part_of(p).added.push_back(p);
   }
   for (const IpPrefix &p : leaving)
-    if (part_of(p).trie.slots.count(p))
+    if (trie_of(p).slots.count(p))
       part_of(p).removed.push_back(p);
-  for (Part &part : parts) {
+  const Trie *tries[] = {&v4_, &v6_};
+  for (int i = 0; i < 2; ++i) {
+    Plan::Part &part = plan.parts[i];
     std::sort(part.added.begin(), part.added.end());
     part.added.erase(std::unique(part.added.begin(), part.added.end()),
                      part.added.end());
     std::size_t after =
-        part.trie.slots.size() + part.added.size() - part.removed.size();
+        tries[i]->slots.size() + part.added.size() - part.removed.size();
     if (after > capacity_)
       return Error{ErrorCode::CapacityExceeded,
                    "the allow list would hold " + std::to_string(after) +
-                       (part.trie.family == Family::V4 ? " IPv4" : " IPv6") +
+                       (i == 0 ? " IPv4" : " IPv6") +
                        " ranges, more than the capacity of " +
                        std::to_string(capacity_) +
                        "; raise `capacity` in the configuration"};
   }
-  for (Part &part : parts)
-    if (Status s = apply_to(part.trie, part.added, part.removed, change.atomic);
+  return plan;
+}
+
+Status AllowListMaps::admits(const AllowListChange &change) const {
+  Result<Plan> planned = plan(change);
+  if (!planned)
+    return planned.error();
+  return {};
+}
+
+Status AllowListMaps::apply(const AllowListChange &change) {
+  Result<Plan> planned = plan(change);
+  if (!planned)
+    return planned.error();
+  Trie *tries[] = {&v4_, &v6_};
+  for (int i = 0; i < 2; ++i)
+    if (Status s = apply_to(*tries[i], planned->parts[i].added,
+                            planned->parts[i].removed, change.atomic);
         !s)
       return s;
   return {};

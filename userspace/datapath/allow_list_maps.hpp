@@ -48,6 +48,10 @@ public:
   Status sync(const std::vector<IpPrefix> &desired);
   // Costs O(size of the change), unless it is atomic and larger than one.
   Status apply(const AllowListChange &change);
+  // Whether apply(change) finds room for it, writing nothing.
+  Status admits(const AllowListChange &change) const;
+  // The change that makes `desired` the whole list.
+  AllowListChange change_to(const std::vector<IpPrefix> &desired) const;
 
   std::vector<IpPrefix> prefixes() const;
   std::optional<IpPrefix> lookup(const IpPrefix &address) const;
@@ -68,6 +72,15 @@ private:
     std::size_t host_count = 0;      // full-length ranges in `slots`
     std::unordered_map<IpPrefix, std::uint32_t> slots;
   };
+
+  // A change per family (IPv4, IPv6): each range once, only what changes
+  // the kernel.
+  struct Plan {
+    struct Part {
+      std::vector<IpPrefix> added, removed;
+    } parts[2];
+  };
+  Result<Plan> plan(const AllowListChange &change) const;
 
   AllowListMaps(int stats_fd, int host_filter_fd, int block_filter_fd,
                 std::uint32_t capacity);

@@ -80,6 +80,11 @@ public:
   Status apply(const RuntimeConfig &config,
                const std::vector<IpPrefix> &exempt_sources,
                const AllowListChange &change);
+  // Whether apply() (sync() with `whole_list`) finds room for the list's
+  // part of the change, writing nothing.
+  Status admits(const AllowListChange &change, bool whole_list) const {
+    return allow_.admits(whole_list ? allow_.change_to(change.added) : change);
+  }
 
   // Loads another copy of the program for one interface. With a pin
   // directory, its own maps are pinned there and re-used from there.

@@ -49,6 +49,11 @@ Status Kernel::apply(const KernelChange &change) {
   return s;
 }
 
+Status Kernel::admits(const KernelChange &change) const {
+  std::lock_guard lock(mutex_);
+  return path_.admits(change.allow, change.whole_list);
+}
+
 Status Kernel::revert(const KernelChange &change, Mode mode) {
   return apply(inverse(change, mode));
 }

@@ -31,6 +31,7 @@ public:
   Kernel(DataPath path, FilterSettings settings);
 
   Status apply(const KernelChange &change) override;
+  Status admits(const KernelChange &change) const override;
   Status revert(const KernelChange &change, Mode mode) override;
   std::optional<IpPrefix> lookup(const IpPrefix &address) const override;
   bool exempt_source(const IpPrefix &address) const override;

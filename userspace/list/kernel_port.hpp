@@ -28,6 +28,9 @@ public:
   // Makes the kernel enforce `change`. On failure the kernel may hold part
   // of it: the caller reverts.
   virtual Status apply(const KernelChange &change) = 0;
+  // Whether apply(change) would find room for it (the capacity), without
+  // writing anything: what a dry run answers.
+  virtual Status admits(const KernelChange &change) const = 0;
   // Undoes `change`, applied in full or in part, and restores `mode`.
   virtual Status revert(const KernelChange &change, Mode mode) = 0;
   // Longest-prefix match in the kernel's own maps.

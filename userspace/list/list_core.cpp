@@ -16,6 +16,15 @@ Status ListService::Impl::commit(StoreChange change) {
   carry_hits(change, index, kernel);
   const RestrictionState next = change.state.value_or(state);
   const KernelChange planned = kernel_change(change, index, next.mode);
+  if (preview) {
+    if (Status s = kernel.admits(planned); !s)
+      return s;
+    if (preview->undo.empty())
+      preview->state = state;
+    preview->undo.push_back(index.apply_for_now(std::move(change)));
+    state = next;
+    return {};
+  }
   auto txn = store->begin(change);
   if (!txn)
     return txn.error();

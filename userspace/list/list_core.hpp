@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -66,7 +67,21 @@ struct ListService::Impl {
   Result<std::vector<std::string>>
   replace(std::vector<Wanted> wanted, const std::string &actor, bool force);
 
-  mutable std::mutex mutex;
+  // While a dry run goes on (ListService::dry_run), commit() changes only the
+  // index and the state, and records here how to put them back.
+  struct Preview {
+    std::vector<ListIndex::Undo> undo; // in the order applied
+    RestrictionState state;            // before the first change
+  };
+  std::optional<Preview> preview;
+
+  // Whether the data path would drop a TCP packet from every address of
+  // `source` to a protected, non-exempt port, by the list and mode as they
+  // are now.
+  bool drops(const IpPrefix &source) const;
+
+  // Recursive: a dry run holds it while the operation it runs takes it too.
+  mutable std::recursive_mutex mutex;
   std::unique_ptr<Store> store;
   KernelPort &kernel;
   Clock clock;

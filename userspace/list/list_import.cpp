@@ -41,12 +41,11 @@ ChangeSummary summary_of(const std::vector<Wanted> &wanted, bool replace,
 } // namespace
 
 Result<ImportReport> ListService::import_csv(std::string_view text,
-                                             bool dry_run, bool replace,
+                                             bool replace,
                                              const std::string &actor,
                                              bool force) {
   ReleaseMemoryAfter release;
   ImportReport report;
-  report.dry_run = dry_run;
   report.replace = replace;
   CsvParseResult parsed = parse_allowlist_csv(text);
   release.entries = parsed.rows.size();
@@ -66,8 +65,6 @@ Result<ImportReport> ListService::import_csv(std::string_view text,
   std::lock_guard lock(impl_->mutex);
   Impl &impl = *impl_;
   report.summary = summary_of(wanted, replace, impl.index);
-  if (dry_run)
-    return report;
   if (replace) {
     if (auto done = impl.replace(std::move(wanted), actor, force); !done)
       return done.error();

@@ -2,6 +2,7 @@
 #include "list/list_index.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace xdpgate {
 
@@ -47,10 +48,32 @@ Status ListIndex::load(std::vector<Entry> &&entries) {
 }
 
 void ListIndex::apply(StoreChange &&change) {
-  if (change.replace_all)
+  apply(std::move(change), nullptr);
+}
+
+ListIndex::Undo ListIndex::apply_for_now(StoreChange &&change) {
+  Undo undo;
+  undo.next_position = next_position_;
+  undo.enabled = enabled_;
+  undo.expiring = expiring_;
+  apply(std::move(change), &undo);
+  return undo;
+}
+
+void ListIndex::apply(StoreChange &&change, Undo *undo) {
+  if (change.replace_all && undo) {
+    // Set aside whole, not freed: the pool keeps both lists until undo().
+    undo->replaced_all = true;
+    undo->all_by_id = std::exchange(by_id_, ById(&pool_));
+    undo->all_by_range = std::exchange(by_range_, decltype(by_range_)(&pool_));
+    enabled_ = expiring_ = 0;
+  } else if (change.replace_all) {
     clear();
+  }
   for (const std::string &id : change.deletes)
     if (auto it = find(id); it != end()) {
+      if (undo)
+        remember(it->first, *undo);
       count(it->second, -1);
       by_range_.erase(it->second.range);
       by_id_.erase(it);
@@ -60,6 +83,8 @@ void ListIndex::apply(StoreChange &&change) {
   for (Entry &e : change.upserts) {
     // Ids are checked when they enter a change (EntryIds, the store).
     EntryId id = *EntryId::of(e.id);
+    if (undo)
+      remember(id, *undo);
     auto [it, fresh] = by_id_.try_emplace(id);
     if (fresh) {
       it->second.position = next_position_++;
@@ -71,6 +96,49 @@ void ListIndex::apply(StoreChange &&change) {
     store_into(it->second, std::move(e));
     count(it->second, +1);
   }
+}
+
+// An id's state before the change: recorded when the change first touches
+// it (after a replace_all, nothing is listed then).
+void ListIndex::remember(const EntryId &id, Undo &undo) const {
+  if (undo.replaced_all || !undo.seen.insert(id).second)
+    return;
+  auto it = by_id_.find(id);
+  undo.touched.emplace_back(id, it == by_id_.end()
+                                    ? std::nullopt
+                                    : std::optional<Listed>(it->second));
+}
+
+void ListIndex::undo(Undo &&undo) {
+  if (undo.replaced_all) {
+    by_id_ = std::move(undo.all_by_id);
+    by_range_ = std::move(undo.all_by_range);
+  } else {
+    // Every touched id leaves first, then each comes back as it was: ranges
+    // may have moved between them.
+    for (const auto &[id, was] : undo.touched)
+      if (auto it = by_id_.find(id); it != by_id_.end()) {
+        by_range_.erase(it->second.range);
+        by_id_.erase(it);
+      }
+    for (auto &[id, was] : undo.touched)
+      if (was) {
+        by_range_[was->range] = id;
+        by_id_.emplace(id, std::move(*was));
+      }
+  }
+  next_position_ = undo.next_position;
+  enabled_ = undo.enabled;
+  expiring_ = undo.expiring;
+}
+
+ListIndex::Iter ListIndex::covering(const IpPrefix &prefix) const {
+  for (int bits = prefix.length; bits >= 0; --bits) {
+    auto it = find(prefix.widened_to(static_cast<std::uint8_t>(bits)));
+    if (it != end() && it->second.enabled)
+      return it;
+  }
+  return end();
 }
 
 ListIndex::Iter ListIndex::find(std::string_view id) const {

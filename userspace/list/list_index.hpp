@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/result.hpp"
@@ -72,10 +73,19 @@ public:
   ListIndex(const ListIndex &) = delete;
   ListIndex &operator=(const ListIndex &) = delete;
 
+  // What a change replaced, for a dry run to put back (undo()).
+  class Undo;
+
   // The store's entries at start; store_corrupt for an id no xdpgate makes.
   Status load(std::vector<Entry> &&entries);
   // A change the store has committed; its entries move in.
   void apply(StoreChange &&change);
+  // A change a dry run makes for as long as it builds its answer; undo()
+  // then restores the index exactly, positions included.
+  Undo apply_for_now(StoreChange &&change);
+  void undo(Undo &&undo);
+  // The enabled entry with the longest range that holds all of `prefix`.
+  Iter covering(const IpPrefix &prefix) const;
 
   Iter begin() const { return by_id_.cbegin(); }
   Iter end() const { return by_id_.cend(); }
@@ -92,6 +102,8 @@ public:
   std::size_t expiring() const { return expiring_; } // enabled, with expiry
 
 private:
+  void apply(StoreChange &&change, Undo *undo);
+  void remember(const EntryId &id, Undo &undo) const;
   std::uint32_t intern(const std::string &creator);
   void store_into(Listed &l, Entry &&e);
   void count(const Listed &l, int sign);
@@ -108,6 +120,19 @@ private:
   std::uint64_t next_position_ = 0;
   std::size_t enabled_ = 0;
   std::size_t expiring_ = 0;
+};
+
+class ListIndex::Undo {
+  friend class ListIndex;
+  bool replaced_all = false;
+  ById all_by_id;                                          // when replaced_all
+  std::pmr::unordered_map<IpPrefix, EntryId> all_by_range; // when replaced_all
+  // Otherwise each id the change touched, as it was (none: not listed).
+  std::vector<std::pair<EntryId, std::optional<Listed>>> touched;
+  std::unordered_set<EntryId, EntryIdHash> seen; // the ids in `touched`
+  std::uint64_t next_position = 0;
+  std::size_t enabled = 0;
+  std::size_t expiring = 0;
 };
 
 } // namespace xdpgate

@@ -76,7 +76,7 @@ struct ActivateRequest {
   std::optional<std::int64_t> confirm_within_s;
 };
 
-// What a change would do, for dry runs and imports.
+// What an import does to the list.
 struct ChangeSummary {
   std::vector<std::string> added;   // canonical ranges
   std::vector<std::string> updated; // listed; something it sets changes
@@ -85,10 +85,38 @@ struct ChangeSummary {
 };
 
 struct ImportReport {
-  bool dry_run = false;
   bool replace = false;
   std::vector<CsvLineError> errors; // non-empty: nothing changed
   ChangeSummary summary;
+};
+
+// A source the data path saw lately, and what it counted: an address from
+// the denied-source sample, or the range of an entry that had hits.
+struct SeenSource {
+  IpPrefix address;
+  std::uint64_t packets = 0;
+  std::optional<EpochMs> last_seen_at;
+};
+
+// What a dry run is told besides the change: the denied-source sample (the
+// data path's, read by the daemon) and the caller's own address, if known.
+struct DryRunInput {
+  std::vector<SeenSource> denied;
+  std::optional<IpPrefix> caller;
+};
+
+// What a change would do to traffic (SPEC §3): the sources seen lately whose
+// verdict it turns from pass to drop, and back, the most active first (at
+// most kImpactListed of each; the totals count all), and whether the
+// caller's address is dropped afterwards.
+struct Impact {
+  static constexpr std::size_t kImpactListed = 100;
+  std::vector<SeenSource> start_dropping;
+  std::vector<SeenSource> stop_dropping;
+  std::size_t start_dropping_total = 0;
+  std::size_t stop_dropping_total = 0;
+  std::optional<IpPrefix> caller;
+  bool caller_cut_off = false;
 };
 
 struct ListWarnings {
@@ -126,9 +154,8 @@ public:
 
   CheckResult check(const IpPrefix &address) const;
 
-  Result<ImportReport> import_csv(std::string_view text, bool dry_run,
-                                  bool replace, const std::string &actor,
-                                  bool force);
+  Result<ImportReport> import_csv(std::string_view text, bool replace,
+                                  const std::string &actor, bool force);
   std::string export_csv() const;
 
   Result<RestrictionState> activate(const ActivateRequest &request,
@@ -143,6 +170,13 @@ public:
   ListWarnings warnings(std::chrono::milliseconds stale_after) const;
 
   Result<AuditPage> audit(std::int64_t offset, std::int64_t limit) const;
+
+  // Runs `change`, calls of this service's changing operations, as a dry
+  // run: they validate, plan and answer exactly as they would, capacity of
+  // the kernel included, but nothing reaches the store, the kernel or the
+  // audit log, and no other caller sees the list as changed (list_preview.cpp).
+  // Returns what the change would do to the traffic seen lately.
+  Impact dry_run(const DryRunInput &input, const std::function<void()> &change);
 
   // Disables expired entries and reverts unconfirmed activations; the daemon
   // calls it every second.
