@@ -24,17 +24,21 @@ _xdpgate_takes_value() {
 
 # _xdpgate_options_of SUBCOMMAND: its own options.
 _xdpgate_options_of() {
+	# Every command that changes the list or the restriction takes these.
+	local change="--dry-run -y --yes"
 	case $1 in
 	list) echo "-a --all" ;;
-	add) echo "-d --description --disabled --expires-at --force" ;;
+	add) echo "-d --description --disabled --expires-at --force $change" ;;
 	update) echo "--range -d --description --no-description --enable
-		--disable --expires-at --no-expiry --force" ;;
-	delete) echo "--all --force" ;;
-	disable) echo "--force" ;;
-	import) echo "--dry-run --replace --force" ;;
+		--disable --expires-at --no-expiry --force $change" ;;
+	delete) echo "--all --force $change" ;;
+	enable) echo "$change" ;;
+	disable) echo "--force $change" ;;
+	import) echo "--replace --force $change" ;;
 	export) echo "-o --output" ;;
-	replace) echo "--force" ;;
-	activate) echo "--monitor --allow-empty --confirm-within -y --yes" ;;
+	replace) echo "--force $change" ;;
+	activate) echo "--monitor --allow-empty --confirm-within $change" ;;
+	deactivate) echo "$change" ;;
 	stats) echo "-w --watch -i --interval -n --count" ;;
 	audit) echo "--limit --offset" ;;
 	denied) echo "--top" ;;

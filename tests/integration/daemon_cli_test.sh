@@ -140,6 +140,25 @@ mode_now() {
 }
 list_snapshot() { xg_cli --json list --all | jq -c '[.items[] | {id, ip_range, description, enabled}]'; }
 
+# Everything a dry run must leave alone: the store's files byte for byte
+# (but SQLite's -shm index of its log, which readers write), the ranges in
+# the kernel's tries and host tables, the kernel's runtime config, the audit
+# log's length, the list and the mode.
+everything_snapshot() {
+	local f
+	for f in "$XG_STATE"/*; do
+		[[ $f == *-shm ]] || sha256sum "$f"
+	done
+	"${XG_PYTHON:-python3}" -c 'import sys
+sys.path.insert(0, "tests/integration")
+import xg_crash
+print("kernel:", [sorted(s) for s in xg_crash.kernel_sets(sys.argv[1])])' "$XG_PINS"
+	bpftool map dump pinned "$XG_PINS/runtime_config" | sha256sum
+	xg_cli --json audit --limit 1 | jq .total
+	list_snapshot
+	mode_now
+}
+
 # --- tests -------------------------------------------------------------------
 
 test_list_of_an_empty_list() {
@@ -486,6 +505,50 @@ for _ in range(3000):
 	check "denied --json: it has a packet count" eq "${V[2]}" true
 }
 
+# Enforcing, with the allowed sender's pings counted on its entry and the
+# denied sender in the denied-source sample.
+test_every_change_previews_what_it_would_drop() {
+	local before id cmd real
+	id=$(id_of $SENDER_ALLOWED)
+	printf 'ip_address,description\n198.18.30.0/24,other\n' >"$XG_TMP/other.csv"
+	before=$(everything_snapshot)
+	check "the snapshot holds the kernel's list" \
+		matches "kernel: .*'$SENDER_ALLOWED'" "$before"
+	for cmd in "add 198.18.0.0/24" "update $id -d renamed" \
+		"update $id --disable --force" "delete $id --force" "delete --all" \
+		"enable $id" "disable $id --force" "import $XG_TMP/other.csv" \
+		"import --replace --force $XG_TMP/other.csv" \
+		"replace --force $XG_TMP/other.csv" "activate --monitor" "deactivate"; do
+		# shellcheck disable=SC2086 # the command's words
+		cli $cmd --dry-run
+		check "$cmd --dry-run exits 0" rc_is 0
+		check "$cmd --dry-run says nothing changed" out_has "dry run, nothing changed"
+	done
+	check "no dry run changed the store, the kernel maps or the audit log" \
+		eq "$(everything_snapshot)" "$before"
+
+	cli --json disable "$id" --force --dry-run
+	jqv .dry_run .result.enabled \
+		"[.impact.start_dropping[].address] | index(\"$SENDER_ALLOWED\") != null"
+	check "disable --dry-run --json: dry_run true" eq "${V[0]}" true
+	check "disable --dry-run --json: the result is the disabled entry" eq "${V[1]}" false
+	check "disable --dry-run: the pinging sender would start being dropped" \
+		eq "${V[2]}" true
+	cli disable "$id" --force --dry-run
+	check "disable --dry-run prints the sources as a table" out_has "WOULD START DROPPING"
+	check "disable --dry-run names the pinging sender" out_has "$SENDER_ALLOWED"
+	cli --json add 198.18.0.0/24 --dry-run
+	jqv "[.impact.stop_dropping[].address] | index(\"$SENDER_DENIED\") != null"
+	check "add --dry-run: the dropped sender would stop being dropped" eq "${V[0]}" true
+
+	cli --json delete ip_nosuchid00 --dry-run
+	real=$OUT
+	check "a refused dry run exits 1" rc_is 1
+	cli --json delete ip_nosuchid00
+	check "a refused dry run answers what the real call answers" eq "$OUT" "$real"
+	check "still nothing changed" eq "$(everything_snapshot)" "$before"
+}
+
 test_deactivate_keeps_the_list() {
 	local before
 	before=$(list_snapshot)
@@ -636,7 +699,7 @@ test_import_dry_run_changes_nothing() {
 	check "import --dry-run exits 0" rc_is 0
 	check "import --dry-run reports what it would add" out_has "198.18.10.0/24"
 	cli --json import --dry-run "$XG_TMP/good.csv"
-	jqv .dry_run '.added | length' .unchanged
+	jqv .dry_run '.result.added | length' .result.unchanged
 	check "import --dry-run --json: dry_run true" eq "${V[0]}" true
 	check "import --dry-run --json: 3 would be added" eq "${V[1]}" 3
 	check "import --dry-run --json: 1 unchanged" eq "${V[2]}" 1
@@ -758,6 +821,39 @@ test_ssh_guard() {
 	cli deactivate
 }
 
+# Over SSH every change is previewed, and one that would cut the session off
+# is refused without --yes.
+test_ssh_guard_covers_every_change() {
+	local ssh="$SENDER_ALLOWED 50000 $XG_HOST4 22" id cmd before
+	cli export -o "$XG_TMP/before-guard.csv"
+	cli add $SENDER_ALLOWED -d admin
+	cli add 198.18.40.0/24 -d other
+	cli activate --yes
+	id=$(id_of $SENDER_ALLOWED)
+	printf 'ip_address,description\n198.18.30.0/24,other\n' >"$XG_TMP/other.csv"
+	for cmd in "disable $id" "delete $id" "update $id --range 198.18.41.0/24" \
+		"replace $XG_TMP/other.csv" "import --replace $XG_TMP/other.csv"; do
+		before=$(list_snapshot)
+		# shellcheck disable=SC2086 # the command's words
+		run env SSH_CONNECTION="$ssh" "$XG_BUILD/xdpgate" --socket "$XG_SOCKET" \
+			--json $cmd </dev/null
+		check "ssh guard: $cmd, no --yes, no TTY: refused" rc_is 1
+		check "ssh guard: $cmd: the refusal object" json_error_is ssh_session_would_be_dropped
+		check "ssh guard: $cmd: the warning names the SSH client" err_has "$SENDER_ALLOWED"
+		check "ssh guard: $cmd changed nothing" eq "$(list_snapshot)" "$before"
+	done
+	run env SSH_CONNECTION="$ssh" "$XG_BUILD/xdpgate" --socket "$XG_SOCKET" \
+		disable "$(id_of 198.18.40.0/24)" </dev/null
+	check "ssh guard: a change that keeps the session passes without --yes" rc_is 0
+	check "ssh guard: ... and warns of nothing" err_lacks "$SENDER_ALLOWED"
+	run env SSH_CONNECTION="$ssh" "$XG_BUILD/xdpgate" --socket "$XG_SOCKET" \
+		delete --all </dev/null
+	check "ssh guard: delete --all deactivates, so it cuts nothing off" rc_is 0
+	check "ssh guard: the list is empty" eq "$(list_snapshot)" "[]"
+	cli import "$XG_TMP/before-guard.csv"
+	check "the list as the next tests expect it" rc_is 0
+}
+
 test_other_users_are_refused() {
 	local before
 	before=$(list_snapshot)
@@ -872,6 +968,7 @@ test_activate_enforces_and_check_follows
 test_status_shows_the_interface_attached
 test_stats_counts_and_watches
 test_denied_lists_a_dropped_source
+test_every_change_previews_what_it_would_drop
 test_deactivate_keeps_the_list
 test_activate_with_confirm_then_confirm
 test_unconfirmed_activation_reverts
@@ -885,6 +982,7 @@ test_export_then_import_is_lossless
 test_delete_all_deactivates
 test_curl_over_the_unix_socket
 test_ssh_guard
+test_ssh_guard_covers_every_change
 test_other_users_are_refused
 test_read_group_reads_but_may_not_write
 test_write_group_writes_as_its_user

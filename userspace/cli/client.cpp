@@ -112,7 +112,8 @@ struct Raw {
 // One request; a 2xx answer as is, any other as the daemon's error.
 CallResult<Raw> exchange(const std::string &socket_path,
                          const std::string &method, const std::string &path,
-                         std::string body, const std::string &content_type) {
+                         std::string body, const std::string &content_type,
+                         const ExtraHeaders &headers = {}) {
   // With AF_UNIX, httplib takes the host string as the socket path.
   httplib::Client client(socket_path, 80);
   client.set_address_family(AF_UNIX);
@@ -127,6 +128,8 @@ CallResult<Raw> exchange(const std::string &socket_path,
   request.path = std::string(kApiPrefix) + path;
   // What curl --unix-socket sends; the socket path is no host name.
   request.set_header("Host", "localhost");
+  for (const auto &[name, value] : headers)
+    request.set_header(name, value);
   if (!content_type.empty()) {
     request.set_header("Content-Type", content_type);
     request.body = std::move(body);
@@ -168,9 +171,10 @@ ApiClient::ApiClient(std::string socket_path)
 
 CallResult<Reply> ApiClient::call(const std::string &method,
                                   const std::string &path,
-                                  const std::optional<json> &body) const {
+                                  const std::optional<json> &body,
+                                  const ExtraHeaders &headers) const {
   if (!body)
-    return json_reply(exchange(socket_path_, method, path, "", ""));
+    return json_reply(exchange(socket_path_, method, path, "", "", headers));
   std::string text;
   try {
     text = body->dump();
@@ -181,13 +185,13 @@ CallResult<Reply> ApiClient::call(const std::string &method,
                          "(check the terminal's locale)"});
   }
   return json_reply(exchange(socket_path_, method, path, std::move(text),
-                             "application/json"));
+                             "application/json", headers));
 }
 
-CallResult<Reply> ApiClient::post_csv(const std::string &path,
-                                      std::string csv) const {
-  return json_reply(
-      exchange(socket_path_, "POST", path, std::move(csv), "text/csv"));
+CallResult<Reply> ApiClient::post_csv(const std::string &path, std::string csv,
+                                      const ExtraHeaders &headers) const {
+  return json_reply(exchange(socket_path_, "POST", path, std::move(csv),
+                             "text/csv", headers));
 }
 
 CallResult<std::string> ApiClient::get_text(const std::string &path) const {

@@ -9,6 +9,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/json.hpp"
 
@@ -51,6 +53,9 @@ struct Failure {
 
 template <typename T> using CallResult = Result<T, Failure>;
 
+// Request headers besides those every request carries.
+using ExtraHeaders = std::vector<std::pair<std::string, std::string>>;
+
 class ApiClient {
 public:
   explicit ApiClient(std::string socket_path);
@@ -60,9 +65,11 @@ public:
   // `path` is relative to kApiPrefix ("" for the collection, "/check", …);
   // a body, when given, is sent as application/json.
   CallResult<Reply> call(const std::string &method, const std::string &path,
-                         const std::optional<json> &body = {}) const;
+                         const std::optional<json> &body = {},
+                         const ExtraHeaders &headers = {}) const;
   // POSTs a CSV document (text/csv) and reads the JSON answer.
-  CallResult<Reply> post_csv(const std::string &path, std::string csv) const;
+  CallResult<Reply> post_csv(const std::string &path, std::string csv,
+                             const ExtraHeaders &headers = {}) const;
   // GETs a text document (the CSV export) as is.
   CallResult<std::string> get_text(const std::string &path) const;
 

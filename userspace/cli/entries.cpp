@@ -3,6 +3,7 @@
 // check.
 #include <iostream>
 
+#include "cli/change.hpp"
 #include "cli/commands.hpp"
 #include "cli/tables.hpp"
 #include "cli/timestamps.hpp"
@@ -60,13 +61,13 @@ int run_add(const Session &session, const Args &args) {
     body["enabled"] = false;
   if (auto expiry = put_expiry(body, args); !expiry)
     return usage_error(session, expiry.error().message);
-  auto reply = session.api.call("POST", force_query(args), body);
-  bool created = reply && reply->status == 201;
-  return show(session, reply, [created](const json &entry) {
-    std::cout << (created ? "added " : "already listed, updated: ")
-              << entry_name(entry) << "\n\n";
-    print_entry(std::cout, entry);
-  });
+  return make_change(
+      session, args, {"POST", force_query(args), body}, [](const Reply &reply) {
+        std::cout << (reply.status == 201 ? "added "
+                                          : "already listed, updated: ")
+                  << entry_name(reply.body) << "\n\n";
+        print_entry(std::cout, reply.body);
+      });
 }
 
 int run_update(const Session &session, const Args &args) {
@@ -86,49 +87,50 @@ int run_update(const Session &session, const Args &args) {
                        "update needs at least one of --range, --description, "
                        "--no-description, --enable, --disable, --expires-at, "
                        "--no-expiry");
-  auto reply =
-      session.api.call("PATCH", entry_path(args) + force_query(args), body);
-  return show(session, reply, [](const json &entry) {
-    std::cout << "updated " << entry_name(entry) << "\n\n";
-    print_entry(std::cout, entry);
-  });
+  return make_change(
+      session, args, {"PATCH", entry_path(args) + force_query(args), body},
+      [](const Reply &reply) {
+        std::cout << "updated " << entry_name(reply.body) << "\n\n";
+        print_entry(std::cout, reply.body);
+      });
 }
 
 int run_delete(const Session &session, const Args &args) {
-  if (args.all) {
-    auto reply = session.api.call("DELETE", "");
-    return show(session, reply, [](const json &answer) {
-      std::cout << "deleted " << text(member(answer, "deleted"))
+  if (args.all)
+    return make_change(session, args, {"DELETE", ""}, [](const Reply &reply) {
+      std::cout << "deleted " << text(member(reply.body, "deleted"))
                 << " entries; restriction inactive\n";
     });
-  }
   if (args.id.empty())
     return usage_error(session,
                        "delete needs an entry ID, or --all to delete every "
                        "entry");
-  auto reply = session.api.call("DELETE", entry_path(args) + force_query(args));
-  return show(session, reply, [](const json &answer) {
-    std::cout << "deleted " << text(member(answer, "id")) << '\n';
-  });
+  return make_change(
+      session, args, {"DELETE", entry_path(args) + force_query(args)},
+      [](const Reply &reply) {
+        std::cout << "deleted " << text(member(reply.body, "id")) << '\n';
+      });
 }
 
 int run_enable(const Session &session, const Args &args) {
-  auto reply =
-      session.api.call("POST", entry_path(args) + "/enable", json::object());
-  return show(session, reply, [](const json &answer) {
-    std::cout << "enabled " << text(member(answer, "id")) << " at "
-              << time_text(member(answer, "enabled_at")) << '\n';
-  });
+  return make_change(
+      session, args, {"POST", entry_path(args) + "/enable", json::object()},
+      [](const Reply &reply) {
+        std::cout << "enabled " << text(member(reply.body, "id")) << " at "
+                  << time_text(member(reply.body, "enabled_at")) << '\n';
+      });
 }
 
 int run_disable(const Session &session, const Args &args) {
-  auto reply = session.api.call(
-      "POST", entry_path(args) + "/disable" + force_query(args),
-      json::object());
-  return show(session, reply, [](const json &answer) {
-    std::cout << "disabled " << text(member(answer, "id")) << " at "
-              << time_text(member(answer, "disabled_at")) << '\n';
-  });
+  return make_change(session, args,
+                     {"POST", entry_path(args) + "/disable" + force_query(args),
+                      json::object()},
+                     [](const Reply &reply) {
+                       std::cout << "disabled "
+                                 << text(member(reply.body, "id")) << " at "
+                                 << time_text(member(reply.body, "disabled_at"))
+                                 << '\n';
+                     });
 }
 
 int run_check(const Session &session, const Args &args) {

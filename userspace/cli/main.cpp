@@ -28,6 +28,16 @@ void entry_id(CLI::App &c, Args &a) {
   c.add_option("ID", a.id, "Entry id (see `xdpgate list`)")->required();
 }
 
+// Every command that changes the list or the restriction (cli/change.hpp).
+void change_options(CLI::App &c, Args &a) {
+  c.add_flag("--dry-run", a.dry_run,
+             "Show what the change would do (its answer, the sources seen "
+             "lately it would start or stop dropping, this SSH session); "
+             "change nothing");
+  c.add_flag("-y,--yes", a.yes,
+             "Make the change even if it would drop this SSH session");
+}
+
 void force_last_entry(CLI::App &c, Args &a) {
   c.add_flag("--force", a.force,
              "Allow leaving no enabled entry while the restriction is active");
@@ -62,6 +72,7 @@ const Command kCommands[] = {
                     "Disable it automatically then: ISO 8601 (UTC unless an "
                     "offset is given) or epoch milliseconds");
        force_last_entry(c, a);
+       change_options(c, a);
      }},
     {"update", "Change an entry's range, description, state or expiry",
      "xdpgate update ip_3kq9x2m7ab --range 203.0.113.0/25 --disable",
@@ -82,6 +93,7 @@ const Command kCommands[] = {
        c.add_flag("--no-expiry", a.no_expiry, "Remove the expiry")
            ->excludes(at);
        force_last_entry(c, a);
+       change_options(c, a);
      }},
     {"delete", "Delete an entry, or every entry with --all (deactivates)",
      "xdpgate delete ip_3kq9x2m7ab", run_delete,
@@ -94,14 +106,19 @@ const Command kCommands[] = {
        c.add_flag("--force", a.force,
                   "Allow deleting the last enabled entry while active")
            ->excludes(all);
+       change_options(c, a);
      }},
     {"enable", "Enable an entry", "xdpgate enable ip_3kq9x2m7ab", run_enable,
-     entry_id},
+     [](CLI::App &c, Args &a) {
+       entry_id(c, a);
+       change_options(c, a);
+     }},
     {"disable", "Disable an entry (it stays listed)",
-     "xdpgate disable ip_3kq9x2m7ab", run_disable,
+     "xdpgate disable ip_3kq9x2m7ab --dry-run", run_disable,
      [](CLI::App &c, Args &a) {
        entry_id(c, a);
        force_last_entry(c, a);
+       change_options(c, a);
      }},
     {"check", "Tell whether the data path lets an address through",
      "xdpgate check 203.0.113.9", run_check,
@@ -116,11 +133,11 @@ const Command kCommands[] = {
        c.add_option("FILE", a.file, "CSV file, or - for standard input")
            ->required()
            ->check(kFileOrStdin);
-       c.add_flag("--dry-run", a.dry_run, "Report the changes, change nothing");
        c.add_flag("--replace", a.replace,
                   "Make the file the whole list (removes unlisted entries)");
        c.add_flag("--force", a.force,
                   "Allow the import to leave no enabled entry while active");
+       change_options(c, a);
      }},
     {"export",
      "Write the list as CSV (ip_address,description,enabled,expires_at): "
@@ -141,6 +158,7 @@ const Command kCommands[] = {
            ->check(CLI::ExistingFile);
        c.add_flag("--force", a.force,
                   "Allow the new list to have no enabled entry while active");
+       change_options(c, a);
      }},
     {"activate", "Start filtering (enforce, or --monitor to count only)",
      "xdpgate activate --confirm-within 120   # then: xdpgate confirm",
@@ -155,11 +173,10 @@ const Command kCommands[] = {
                     "Revert after SECONDS (at most a day) unless `xdpgate "
                     "confirm` arrives")
            ->check(CLI::Range(1u, 86400u));
-       c.add_flag("-y,--yes", a.yes,
-                  "Activate even if this SSH session would be dropped");
+       change_options(c, a);
      }},
     {"deactivate", "Stop filtering (the list stays)", "xdpgate deactivate",
-     run_deactivate, no_options},
+     run_deactivate, change_options},
     {"confirm", "Confirm a provisional activation (--confirm-within)",
      "xdpgate confirm", run_confirm, no_options},
     {"status", "Show the mode, interfaces, exemptions and counters",

@@ -13,6 +13,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "cli/change.hpp"
 #include "cli/commands.hpp"
 #include "cli/tables.hpp"
 
@@ -64,19 +65,14 @@ void print_changes(char sign, const json &changes) {
               << " more (--json lists all)\n";
 }
 
-void print_import(const json &answer) {
+void print_import(const Reply &reply) {
+  const json &answer = reply.body;
   auto count = [&](const char *key) {
     const json &list = member(answer, key);
     return list.is_array() ? list.size() : 0;
   };
-  bool dry_run = member(answer, "dry_run") == true;
-  if (dry_run)
-    std::cout << "dry run, nothing changed: would add " << count("added")
-              << ", update " << count("updated") << ", remove "
-              << count("removed");
-  else
-    std::cout << "added " << count("added") << ", updated " << count("updated")
-              << ", removed " << count("removed");
+  std::cout << "added " << count("added") << ", updated " << count("updated")
+            << ", removed " << count("removed");
   std::cout << "; " << text(member(answer, "unchanged")) << " unchanged\n";
   print_changes('+', member(answer, "added"));
   print_changes('~', member(answer, "updated"));
@@ -91,12 +87,11 @@ int run_import(const Session &session, const Args &args) {
   auto csv = read_input(args.file);
   if (!csv)
     return report(session, csv.error());
-  auto reply =
-      session.api.post_csv("/import" + query({{"dry_run", flag(args.dry_run)},
-                                              {"replace", flag(args.replace)},
-                                              {"force", flag(args.force)}}),
-                           std::move(*csv));
-  return show(session, reply, print_import);
+  ChangeRequest change{"POST",
+                       "/import" + query({{"replace", flag(args.replace)},
+                                          {"force", flag(args.force)}})};
+  change.csv = std::move(*csv);
+  return make_change(session, args, change, print_import);
 }
 
 int run_export(const Session &session, const Args &args) {
@@ -131,10 +126,11 @@ int run_replace(const Session &session, const Args &args) {
   if (!content)
     return report(session, content.error());
   if (is_csv) {
-    auto reply = session.api.post_csv(
-        "/import" + query({{"replace", "true"}, {"force", flag(args.force)}}),
-        std::move(*content));
-    return show(session, reply, print_import);
+    ChangeRequest change{
+        "POST",
+        "/import" + query({{"replace", "true"}, {"force", flag(args.force)}})};
+    change.csv = std::move(*content);
+    return make_change(session, args, change, print_import);
   }
 
   json entries = json::parse(*content, nullptr, false);
@@ -143,12 +139,12 @@ int run_replace(const Session &session, const Args &args) {
                   Error{ErrorCode::InvalidJson,
                         args.file + ": expected a JSON array of entries "
                                     "({\"ip_range\": …, \"description\": …})"});
-  auto reply =
-      session.api.call("PUT", query({{"force", flag(args.force)}}), entries);
-  return show(session, reply, [](const json &answer) {
-    std::cout << "replaced the list: " << text(member(answer, "total"))
-              << " entries\n";
-  });
+  return make_change(
+      session, args, {"PUT", query({{"force", flag(args.force)}}), entries},
+      [](const Reply &reply) {
+        std::cout << "replaced the list: " << text(member(reply.body, "total"))
+                  << " entries\n";
+      });
 }
 
 } // namespace xdpgate::cli
