@@ -88,25 +88,56 @@ Status body_media_type(const Request &req, BodyType type) {
                            "text/csv' --data-binary @FILE)")};
 }
 
+namespace {
+
+// nlohmann keeps the last of duplicate keys; a body that says two things
+// about one field is refused instead. Found by a pass of its own over the
+// text: the parse callback that could see keys costs a scan of the parent
+// container per value (nlohmann 3.x before 3.12), quadratic in a list of a
+// million entries.
+class DuplicateKeys final : public nlohmann::json_sax<nlohmann::json> {
+public:
+  std::optional<std::string> first; // the first key named twice
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t &) override { return true; }
+  bool string(string_t &) override { return true; }
+  bool binary(binary_t &) override { return true; }
+  bool start_object(std::size_t) override {
+    open_objects_.emplace_back();
+    return true;
+  }
+  bool key(string_t &key) override {
+    if (!first && !open_objects_.back().insert(key).second)
+      first = shown(key);
+    return true;
+  }
+  bool end_object() override {
+    open_objects_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  // The parse proper reports the error, with its position.
+  bool parse_error(std::size_t, const std::string &,
+                   const nlohmann::detail::exception &) override {
+    return false;
+  }
+
+private:
+  std::vector<std::set<std::string>> open_objects_;
+};
+
+} // namespace
+
 Result<nlohmann::json> parse_json(std::string_view text) {
   if (auto deep = too_deep(text))
     return *deep;
-  // nlohmann keeps the last of duplicate keys; a body that says two things
-  // about one field is refused instead.
-  std::vector<std::set<std::string>> open_objects;
-  std::optional<std::string> duplicate;
-  auto watch = [&](int, nlohmann::json::parse_event_t event,
-                   nlohmann::json &parsed) {
-    using Event = nlohmann::json::parse_event_t;
-    if (event == Event::object_start)
-      open_objects.emplace_back();
-    else if (event == Event::object_end)
-      open_objects.pop_back();
-    else if (event == Event::key && !duplicate &&
-             !open_objects.back().insert(parsed.get<std::string>()).second)
-      duplicate = shown(parsed.get<std::string>());
-    return true;
-  };
+  DuplicateKeys keys;
+  nlohmann::json::sax_parse(text, &keys);
   // what() is "[json.exception.parse_error.101] parse error at …"; the
   // message may quote the last token read, which may be huge.
   auto why_of = [](const nlohmann::json::exception &e) {
@@ -119,11 +150,11 @@ Result<nlohmann::json> parse_json(std::string_view text) {
     return why;
   };
   try {
-    nlohmann::json value = nlohmann::json::parse(text, watch);
-    if (duplicate)
+    nlohmann::json value = nlohmann::json::parse(text);
+    if (keys.first)
       return Error{ErrorCode::InvalidJson,
-                   "the body names the key \"" + *duplicate + "\" twice",
-                   *duplicate};
+                   "the body names the key \"" + *keys.first + "\" twice",
+                   *keys.first};
     return value;
   } catch (const nlohmann::json::parse_error &e) {
     return invalid_json(e.byte, why_of(e));
