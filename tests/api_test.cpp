@@ -179,8 +179,25 @@ TEST_F(ApiTest, AnEmptyListAnswersNoItemsAndRestrictionOff) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, (json{{"items", json::array()},
                           {"total", 0},
+                          {"offset", 0},
                           {"restriction_active", false},
                           {"mode", "off"}}));
+}
+
+TEST_F(ApiTest, TheListIsReadInPagesWithTheWholeListsTotal) {
+  add("203.0.113.0/24");
+  add("198.51.100.0/24");
+  add("192.0.2.0/24");
+  Reply page = get(kList + "?offset=1&limit=1");
+  ASSERT_EQ(page.status, 200) << page.text;
+  EXPECT_EQ(page.body["total"], 3);
+  EXPECT_EQ(page.body["offset"], 1);
+  ASSERT_EQ(page.body["items"].size(), 1u);
+  EXPECT_EQ(page.body["items"][0]["ip_range"], "198.51.100.0/24");
+  EXPECT_EQ(get(kList + "?offset=3").body["items"], json::array());
+  EXPECT_EQ(get(kList).body["items"].size(), 3u) << "no limit: everything";
+  EXPECT_EQ(error_code(get(kList + "?limit=0")), "invalid_parameter");
+  EXPECT_EQ(error_code(get(kList + "?offset=-1")), "invalid_parameter");
 }
 
 TEST_F(ApiTest, AddingAnEntryAnswers201WithTheEntryCreatedByTheCaller) {

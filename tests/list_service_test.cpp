@@ -319,6 +319,28 @@ TEST_F(ListServiceTest, TheKernelIsSentOnlyWhatAChangeChanges) {
             std::vector<std::string>{"10.0.1.0/24"});
 }
 
+TEST_F(ListServiceTest, AListIsReadInPagesInListingOrder) {
+  for (int i = 0; i < 10; ++i)
+    add_one(entry("198.51.100." + std::to_string(i), std::nullopt,
+                  i % 3 == 0 ? std::optional(false) : std::nullopt));
+  const std::vector<EntryView> all = service_->list(true);
+  std::vector<Entry> paged;
+  for (std::size_t offset = 0; offset < 12; offset += 3) {
+    ListService::Page page = service_->list_page(true, offset, 3);
+    EXPECT_EQ(page.total, 10u);
+    EXPECT_EQ(page.items.size(),
+              std::min<std::size_t>(3, 10 - std::min<std::size_t>(offset, 10)));
+    for (const EntryView &v : page.items)
+      paged.push_back(v.entry);
+  }
+  EXPECT_EQ(paged, records(all));
+  ListService::Page enabled = service_->list_page(false, 2, 100);
+  EXPECT_EQ(enabled.total, 6u) << "4 of the 10 are disabled";
+  ASSERT_EQ(enabled.items.size(), 4u);
+  EXPECT_EQ(enabled.items[0].entry, service_->list(false)[2].entry);
+  EXPECT_TRUE(service_->list_page(true, 10, 5).items.empty());
+}
+
 TEST_F(ListServiceTest, GettingAnUnknownIdIsNotFound) {
   auto got = service_->get("ip_0000000000");
   ASSERT_FALSE(got.ok());

@@ -757,6 +757,26 @@ test_export_then_import_is_lossless() {
 	check "ranges and descriptions survive export and import" eq "${V[0]}" "$before"
 }
 
+# The CLI reads the list in pages of 10,000; a longer list comes whole.
+# (Disabled entries: the daemon's capacity here is 4,096.)
+test_list_pages_through_a_long_list() {
+	local total
+	"${XG_PYTHON:-python3}" -c 'print("ip_address,description,enabled,expires_at")
+for i in range(10050):
+    print(f"198.19.{i // 256}.{i % 256},page test,false,")' >"$XG_TMP/long.csv"
+	cli import "$XG_TMP/long.csv"
+	check "import of 10,050 entries exits 0" rc_is 0
+	total=$(xg_cli --json list --all | jq '.total')
+	cli --json list --all
+	jqv '.items | length' '[.items[].id] | unique | length' '.items[-1].ip_range'
+	check "list --json: every entry of a list longer than a page" eq "${V[0]}" "$total"
+	check "list --json: each entry once" eq "${V[1]}" "$total"
+	check "list --json: the last entry added is last" eq "${V[2]}" 198.19.39.65
+	cli list --all
+	check "list: the table reaches the last entry" out_has 198.19.39.65
+	check "list: the count is the whole list's" out_has "$total entries"
+}
+
 test_delete_all_deactivates() {
 	cli add 198.18.14.0/24 -d tmp
 	cli activate
@@ -979,6 +999,7 @@ test_import_with_a_bad_line_changes_nothing
 test_import_dry_run_changes_nothing
 test_import_adds_the_file
 test_export_then_import_is_lossless
+test_list_pages_through_a_long_list
 test_delete_all_deactivates
 test_curl_over_the_unix_socket
 test_ssh_guard

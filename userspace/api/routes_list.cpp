@@ -2,6 +2,7 @@
 // The entry routes: /api/admin/ip-allowlist[/:id[/enable|/disable]],
 // /check, /import and /export.
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "api/list_input.hpp"
@@ -28,15 +29,27 @@ json items_of(const std::vector<EntryView> &views) {
   return items;
 }
 
+// A page of the list: `limit` entries from `offset` in listing order (all
+// of them without `limit`); `total` counts the whole list.
 void list_entries(const ApiBackend &b, const Call &call, Response &res) {
   Result<bool> all = query_flag(call.http, "include_disabled");
   if (!all)
     return send_error(res, all.error());
-  std::vector<EntryView> views = b.list.list(*all);
+  Result<std::int64_t> offset = query_int(call.http, "offset", 0, 0, INT64_MAX);
+  if (!offset)
+    return send_error(res, offset.error());
+  Result<std::int64_t> limit =
+      query_int(call.http, "limit", INT64_MAX, 1, INT64_MAX);
+  if (!limit)
+    return send_error(res, limit.error());
+  ListService::Page page =
+      b.list.list_page(*all, static_cast<std::size_t>(*offset),
+                       static_cast<std::size_t>(*limit));
   RestrictionState state = b.list.state();
   send_json(res, 200,
-            {{"items", items_of(views)},
-             {"total", views.size()},
+            {{"items", items_of(page.items)},
+             {"total", page.total},
+             {"offset", *offset},
              {"restriction_active", state.active()},
              {"mode", to_string(state.mode)}});
 }
@@ -254,7 +267,11 @@ std::vector<Route> list_routes(const ApiBackend &b) {
        true,
        BodyType::Csv},
       {"GET", p + "/export", Access::Read, {}, bound<export_csv>(b)},
-      {"GET", p, Access::Read, {"include_disabled"}, bound<list_entries>(b)},
+      {"GET",
+       p,
+       Access::Read,
+       {"include_disabled", "offset", "limit"},
+       bound<list_entries>(b)},
       {"POST",
        p,
        Access::Write,

@@ -34,17 +34,48 @@ Status put_expiry(json &body, const Args &args) {
 
 } // namespace
 
+// The list comes in pages, so that a million entries never make one
+// answer; each page is printed as it arrives (with --json, one object is
+// printed once all have come). A change made meanwhile may shift an entry
+// between pages.
 int run_list(const Session &session, const Args &args) {
-  auto reply = session.api.call(
-      "GET", query({{"include_disabled", args.all ? "true" : ""}}));
-  return show(session, reply, [all = args.all](const json &answer) {
-    print_entry_table(std::cout, member(answer, "items"));
-    std::cout << '\n'
-              << text(member(answer, "total"))
-              << (all ? " entries" : " enabled entries (--all adds disabled)")
-              << "; ";
-    print_restriction(std::cout, answer);
-  });
+  constexpr std::size_t kPage = 10000;
+  json merged;
+  std::size_t offset = 0;
+  for (;;) {
+    auto reply = session.api.call(
+        "GET", query({{"include_disabled", args.all ? "true" : ""},
+                      {"offset", std::to_string(offset)},
+                      {"limit", std::to_string(kPage)}}));
+    if (!reply)
+      return report(session, reply.error());
+    json &answer = reply->body;
+    const json &items = member(answer, "items");
+    const std::size_t got = items.is_array() ? items.size() : 0;
+    if (!session.json && (got > 0 || offset == 0))
+      print_entry_table(std::cout, items);
+    if (offset == 0)
+      merged = answer;
+    else if (session.json)
+      for (const json &item : items)
+        merged["items"].push_back(item);
+    offset += got;
+    const json &total = member(answer, "total");
+    if (got == 0 || !total.is_number_unsigned() ||
+        offset >= total.get<std::size_t>())
+      break;
+  }
+  if (session.json) {
+    merged.erase("offset");
+    return show(session, Reply{200, std::move(merged)}, nullptr);
+  }
+  std::cout << '\n'
+            << text(member(merged, "total"))
+            << (args.all ? " entries"
+                         : " enabled entries (--all adds disabled)")
+            << "; ";
+  print_restriction(std::cout, merged);
+  return kExitOk;
 }
 
 int run_get(const Session &session, const Args &args) {

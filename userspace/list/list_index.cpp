@@ -2,6 +2,7 @@
 #include "list/list_index.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 namespace xdpgate {
@@ -152,15 +153,35 @@ ListIndex::Iter ListIndex::find(const IpPrefix &range) const {
 }
 
 std::vector<ListIndex::Iter> ListIndex::in_order(bool include_disabled) const {
+  std::size_t total = 0;
+  return page(include_disabled, 0, SIZE_MAX, total);
+}
+
+std::vector<ListIndex::Iter> ListIndex::page(bool include_disabled,
+                                             std::size_t offset,
+                                             std::size_t limit,
+                                             std::size_t &total) const {
   std::vector<Iter> chosen;
   chosen.reserve(include_disabled ? by_id_.size() : enabled_);
   for (auto it = by_id_.cbegin(); it != by_id_.cend(); ++it)
     if (include_disabled || it->second.enabled)
       chosen.push_back(it);
-  std::sort(chosen.begin(), chosen.end(), [](Iter a, Iter b) {
+  total = chosen.size();
+  auto earlier = [](Iter a, Iter b) {
     return a->second.position < b->second.position;
-  });
-  return chosen;
+  };
+  const std::size_t first = std::min(offset, chosen.size());
+  const std::size_t last = first + std::min(limit, chosen.size() - first);
+  // Everything before `first` to the left of it, then the page's end.
+  if (first > 0)
+    std::nth_element(chosen.begin(), chosen.begin() + first - 1, chosen.end(),
+                     earlier);
+  if (last < chosen.size())
+    std::nth_element(chosen.begin() + first, chosen.begin() + last,
+                     chosen.end(), earlier);
+  std::vector<Iter> out(chosen.begin() + first, chosen.begin() + last);
+  std::sort(out.begin(), out.end(), earlier);
+  return out;
 }
 
 Entry ListIndex::entry(Iter it) const {

@@ -93,6 +93,11 @@ public:
   Iter find(const IpPrefix &range) const;
   // Every entry (or every enabled one) in listing order.
   std::vector<Iter> in_order(bool include_disabled) const;
+  // The entries `in_order` has at [offset, offset + limit), found in time
+  // linear in the list (a page of a million-entry list need not sort it);
+  // `total` is how many in_order has.
+  std::vector<Iter> page(bool include_disabled, std::size_t offset,
+                         std::size_t limit, std::size_t &total) const;
 
   Entry entry(Iter it) const;
   static std::optional<EpochMs> time(EpochMs t);

@@ -3,6 +3,8 @@
 // plan, commit (list_core.cpp), answer.
 #include "list/list_core.hpp"
 
+#include <cstdint>
+
 #include "list/audit_records.hpp"
 #include "list/bulk_audit.hpp"
 #include "model/entry_json.hpp"
@@ -10,15 +12,30 @@
 namespace xdpgate {
 
 std::vector<EntryView> ListService::list(bool include_disabled) const {
+  return list_page(include_disabled, 0, SIZE_MAX).items;
+}
+
+ListService::Page ListService::list_page(bool include_disabled,
+                                         std::size_t offset,
+                                         std::size_t limit) const {
+  // A small part of the list reads its entries' hits one by one; the whole
+  // list, or a large part, reads every entry's in batches (a system call
+  // per batch, not per entry).
+  constexpr std::size_t kReadEachUpTo = 4096;
   std::lock_guard lock(impl_->mutex);
+  Page page;
   const std::vector<ListIndex::Iter> chosen =
-      impl_->index.in_order(include_disabled);
+      impl_->index.page(include_disabled, offset, limit, page.total);
+  page.items.reserve(chosen.size());
+  if (chosen.size() < page.total && chosen.size() <= kReadEachUpTo) {
+    for (ListIndex::Iter it : chosen)
+      page.items.push_back(impl_->view(it));
+    return page;
+  }
   const HitTable hits = impl_->kernel.all_hits();
-  std::vector<EntryView> out;
-  out.reserve(chosen.size());
   for (ListIndex::Iter it : chosen)
-    out.push_back(impl_->view(it, hits));
-  return out;
+    page.items.push_back(impl_->view(it, hits));
+  return page;
 }
 
 Result<EntryView> ListService::get(const std::string &id) const {

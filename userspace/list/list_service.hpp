@@ -135,6 +135,13 @@ public:
   open(std::unique_ptr<Store> store, KernelPort &kernel, Clock clock);
 
   std::vector<EntryView> list(bool include_disabled) const;
+  // The entries list() has at [offset, offset + limit), and how many it has.
+  struct Page {
+    std::vector<EntryView> items;
+    std::size_t total = 0;
+  };
+  Page list_page(bool include_disabled, std::size_t offset,
+                 std::size_t limit) const;
   Result<EntryView> get(const std::string &id) const;
   // Upsert by range (NewEntry says what a listed range gets); the existing
   // entry comes back. A range twice in one request is refused. All or
