@@ -423,12 +423,17 @@ TEST_F(ApiTest, ADryRunImportReportsChangesAndChangesNothing) {
                  "text/csv");
   ASSERT_EQ(r.status, 200) << r.text;
   EXPECT_EQ(r.body["dry_run"], true);
-  EXPECT_EQ(r.body["result"], (json{{"dry_run", true},
-                                    {"replace", true},
-                                    {"added", {"192.0.2.1"}},
-                                    {"updated", {"203.0.113.0/24"}},
-                                    {"removed", json::array()},
-                                    {"unchanged", 1}}));
+  EXPECT_EQ(
+      r.body["result"],
+      (json{
+          {"dry_run", true},
+          {"replace", true},
+          {"added", {"192.0.2.1"}},
+          {"updated", {"203.0.113.0/24"}},
+          {"removed", json::array()},
+          {"unchanged", 1},
+          {"counts",
+           {{"added", 1}, {"updated", 1}, {"removed", 0}, {"unchanged", 1}}}}));
   EXPECT_EQ(get(kList).body["total"], 2);
 }
 

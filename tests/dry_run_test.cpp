@@ -111,10 +111,10 @@ template <> json answer_of(const Result<ImportReport> &r) {
   if (!r)
     return {{"error", wire_name(r.error().code)},
             {"message", r.error().message}};
-  return {{"added", r->summary.added},
-          {"updated", r->summary.updated},
-          {"removed", r->summary.removed},
-          {"unchanged", r->summary.unchanged},
+  return {{"added", r->summary.added.first},
+          {"updated", r->summary.updated.first},
+          {"removed", r->summary.removed.first},
+          {"unchanged", r->summary.unchanged.first},
           {"errors", r->errors.size()}};
 }
 

@@ -916,12 +916,13 @@ TEST_F(ListServiceTest, ImportAddsAndUpdatesLikeAdd) {
                                      false, "carol", false);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->errors.empty());
-  EXPECT_EQ(report->summary.added, std::vector<std::string>{"203.0.113.9"});
-  EXPECT_EQ(report->summary.updated,
+  EXPECT_EQ(report->summary.added.first,
+            std::vector<std::string>{"203.0.113.9"});
+  EXPECT_EQ(report->summary.updated.first,
             std::vector<std::string>{"198.51.100.0/24"});
-  EXPECT_EQ(report->summary.unchanged,
+  EXPECT_EQ(report->summary.unchanged.first,
             std::vector<std::string>{"192.0.2.0/24"});
-  EXPECT_TRUE(report->summary.removed.empty());
+  EXPECT_TRUE(report->summary.removed.first.empty());
   EXPECT_EQ(service_->total_count(), 3u);
   EXPECT_EQ(service_->get(a.entry.id)->entry, a.entry);
   Entry b_after = service_->get(b.entry.id)->entry;
@@ -1087,7 +1088,10 @@ TEST_F(ListServiceTest, LargeImportIsAuditedInRecordsOfTenThousand) {
   std::int64_t before_import = audit_total();
   auto report = service_->import_csv(csv, false, "carol", false);
   ASSERT_TRUE(report.ok());
-  ASSERT_EQ(report->summary.added.size(), 25000u);
+  ASSERT_EQ(report->summary.added.count, 25000u);
+  // The answer names the first ranges only; the audit log names them all.
+  ASSERT_EQ(report->summary.added.first.size(), ChangeSummary::kListed);
+  EXPECT_EQ(report->summary.added.first.front(), "10.0.0.1");
   ASSERT_EQ(audit_total(), before_import + 3);
   std::size_t listed = 0;
   for (const AuditRecord &r : audit_log()) {
@@ -1114,10 +1118,13 @@ TEST_F(ListServiceTest, ImportDryRunChangesNothing) {
       {}, [&] { dry = service_->import_csv(csv, false, "alice", false); });
   ASSERT_TRUE(dry.ok());
   EXPECT_FALSE(dry->replace);
-  EXPECT_EQ(dry->summary.added, std::vector<std::string>{"2001:db8::/32"});
-  EXPECT_EQ(dry->summary.updated, std::vector<std::string>{"198.51.100.0/24"});
-  EXPECT_EQ(dry->summary.unchanged, std::vector<std::string>{"192.0.2.0/24"});
-  EXPECT_TRUE(dry->summary.removed.empty());
+  EXPECT_EQ(dry->summary.added.first,
+            std::vector<std::string>{"2001:db8::/32"});
+  EXPECT_EQ(dry->summary.updated.first,
+            std::vector<std::string>{"198.51.100.0/24"});
+  EXPECT_EQ(dry->summary.unchanged.first,
+            std::vector<std::string>{"192.0.2.0/24"});
+  EXPECT_TRUE(dry->summary.removed.first.empty());
 
   Result<ImportReport> dry_replace = Error{ErrorCode::Internal, "not run"};
   service_->dry_run({}, [&] {
@@ -1125,7 +1132,7 @@ TEST_F(ListServiceTest, ImportDryRunChangesNothing) {
   });
   ASSERT_TRUE(dry_replace.ok());
   EXPECT_TRUE(dry_replace->replace);
-  EXPECT_EQ(dry_replace->summary.removed,
+  EXPECT_EQ(dry_replace->summary.removed.first,
             std::vector<std::string>{"203.0.113.0/24"});
 
   expect_unchanged(before);
@@ -1143,7 +1150,7 @@ TEST_F(ListServiceTest, ImportWithReplaceMakesTheFileTheWholeList) {
                                      true, "alice", false);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->errors.empty());
-  EXPECT_EQ(report->summary.removed,
+  EXPECT_EQ(report->summary.removed.first,
             std::vector<std::string>{"203.0.113.0/24"});
   std::vector<std::string> listed;
   for (const EntryView &v : service_->list(true))
@@ -1209,7 +1216,7 @@ TEST_F(ListServiceTest, ExportThenImportIsLossless) {
   auto imported = second->import_csv(csv, false, "bob", false);
   ASSERT_TRUE(imported.ok());
   EXPECT_TRUE(imported->errors.empty());
-  EXPECT_EQ(imported->summary.added.size(), original.size());
+  EXPECT_EQ(imported->summary.added.count, original.size());
 
   // What a backup must restore: range, description, enabled, expiry.
   auto rows = [](const std::vector<EntryView> &views) {
@@ -1229,10 +1236,10 @@ TEST_F(ListServiceTest, ExportThenImportIsLossless) {
   Snapshot before = snapshot();
   auto again = service_->import_csv(csv, true, "alice", false);
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->summary.unchanged.size(), original.size());
-  EXPECT_TRUE(again->summary.added.empty());
-  EXPECT_TRUE(again->summary.updated.empty());
-  EXPECT_TRUE(again->summary.removed.empty());
+  EXPECT_EQ(again->summary.unchanged.count, original.size());
+  EXPECT_TRUE(again->summary.added.first.empty());
+  EXPECT_TRUE(again->summary.updated.first.empty());
+  EXPECT_TRUE(again->summary.removed.first.empty());
   EXPECT_EQ(records(service_->list(true)), before.listed);
 }
 

@@ -241,10 +241,15 @@ void import_csv(const ApiBackend &b, const Call &call, Response &res) {
   send_json(res, 200,
             {{"dry_run", *dry_run},
              {"replace", report->replace},
-             {"added", s.added},
-             {"updated", s.updated},
-             {"removed", s.removed},
-             {"unchanged", s.unchanged.size()}});
+             {"added", s.added.first},
+             {"updated", s.updated.first},
+             {"removed", s.removed.first},
+             {"unchanged", s.unchanged.count},
+             {"counts",
+              {{"added", s.added.count},
+               {"updated", s.updated.count},
+               {"removed", s.removed.count},
+               {"unchanged", s.unchanged.count}}}});
 }
 
 void export_csv(const ApiBackend &b, const Call &, Response &res) {

@@ -43,40 +43,31 @@ bool has_extension(std::string name, std::string_view extension) {
   return name.size() > extension.size() && name.ends_with(extension);
 }
 
-// "+ 203.0.113.0/24  office" for each change, the first few of each kind.
-void print_changes(char sign, const json &changes) {
+// "+ 203.0.113.0/24" for each change, the first few of each kind; `count`
+// is how many there are (the answer lists at most the first 1,000).
+void print_changes(char sign, const json &changes, std::size_t count) {
   constexpr std::size_t kShown = 50;
   if (!changes.is_array())
     return;
-  for (std::size_t i = 0; i < changes.size() && i < kShown; ++i) {
-    const json &change = changes[i];
-    std::cout << sign << ' ';
-    if (change.is_object()) {
-      std::cout << text(member(change, "ip_range"));
-      if (const json &d = member(change, "description"); !d.is_null())
-        std::cout << "  " << cell(text(d));
-    } else {
-      std::cout << text(change);
-    }
-    std::cout << '\n';
-  }
-  if (changes.size() > kShown)
-    std::cout << "  … and " << changes.size() - kShown
-              << " more (--json lists all)\n";
+  for (std::size_t i = 0; i < changes.size() && i < kShown; ++i)
+    std::cout << sign << ' ' << text(changes[i]) << '\n';
+  if (count > std::min(changes.size(), kShown))
+    std::cout << "  … and " << count - std::min(changes.size(), kShown)
+              << " more (`xdpgate audit` names every one)\n";
 }
 
 void print_import(const Reply &reply) {
   const json &answer = reply.body;
-  auto count = [&](const char *key) {
-    const json &list = member(answer, key);
-    return list.is_array() ? list.size() : 0;
+  auto count = [&](const char *key) -> std::size_t {
+    const json &n = member(member(answer, "counts"), key);
+    return n.is_number_unsigned() ? n.get<std::size_t>() : 0;
   };
   std::cout << "added " << count("added") << ", updated " << count("updated")
-            << ", removed " << count("removed");
-  std::cout << "; " << text(member(answer, "unchanged")) << " unchanged\n";
-  print_changes('+', member(answer, "added"));
-  print_changes('~', member(answer, "updated"));
-  print_changes('-', member(answer, "removed"));
+            << ", removed " << count("removed") << "; " << count("unchanged")
+            << " unchanged\n";
+  print_changes('+', member(answer, "added"), count("added"));
+  print_changes('~', member(answer, "updated"), count("updated"));
+  print_changes('-', member(answer, "removed"), count("removed"));
 }
 
 std::string flag(bool on) { return on ? "true" : ""; }

@@ -19,22 +19,21 @@ ChangeSummary summary_of(const std::vector<Wanted> &wanted, bool replace,
   for (const Wanted &w : wanted) {
     if (replace)
       in_file.insert(w.range);
-    std::string range = w.range.to_string();
     auto listed = index.find(w.range);
     if (listed == index.end()) {
-      summary.added.push_back(std::move(range));
+      summary.added.note(w.range);
       continue;
     }
     const Entry before = index.entry(listed);
     if (upserted(before, Wanted(w)) == before)
-      summary.unchanged.push_back(std::move(range));
+      summary.unchanged.note(w.range);
     else
-      summary.updated.push_back(std::move(range));
+      summary.updated.note(w.range);
   }
   if (replace)
     for (auto it = index.begin(); it != index.end(); ++it)
       if (!in_file.count(it->second.range))
-        summary.removed.push_back(it->second.range.to_string());
+        summary.removed.note(it->second.range);
   return summary;
 }
 

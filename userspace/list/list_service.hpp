@@ -76,12 +76,23 @@ struct ActivateRequest {
   std::optional<std::int64_t> confirm_within_s;
 };
 
-// What an import does to the list.
+// What an import does to the list: per kind of change, how many ranges and
+// the first kListed of them (canonical text). A million-range answer would
+// cost more than the import; the audit log lists every entry.
 struct ChangeSummary {
-  std::vector<std::string> added;   // canonical ranges
-  std::vector<std::string> updated; // listed; something it sets changes
-  std::vector<std::string> removed; // only with replace
-  std::vector<std::string> unchanged;
+  static constexpr std::size_t kListed = 1000;
+  struct Ranges {
+    std::size_t count = 0;
+    std::vector<std::string> first; // at most kListed
+    void note(const IpPrefix &range) {
+      if (count++ < kListed)
+        first.push_back(range.to_string());
+    }
+  };
+  Ranges added;
+  Ranges updated; // listed; something it sets changes
+  Ranges removed; // only with replace
+  Ranges unchanged;
 };
 
 struct ImportReport {
