@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "datapath/lpm_key.hpp"
+#include "datapath/map_pin.hpp"
 #include "xdpgate.skel.h"
 
 namespace xdpgate {
@@ -88,9 +89,8 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
   if (options.pin_dir) {
     bpf_map *map;
     bpf_object__for_each_map(map, skel->obj) {
-      std::string path = (*options.pin_dir / bpf_map__name(map)).string();
-      if (int err = bpf_map__set_pin_path(map, path.c_str()); err)
-        return load_error("setting the pin path " + path + " failed", -err);
+      if (Status s = pin_map_at(map, *options.pin_dir / bpf_map__name(map)); !s)
+        return s.error();
     }
   }
   if (int err = xdpgate_bpf__load(skel.get()); err)
@@ -219,9 +219,8 @@ Result<InterfaceProgram> DataPath::load_interface_program(
         map == skel->maps.denied_sources) {
       if (!pin_dir)
         continue;
-      std::string path = (*pin_dir / name).string();
-      if (int err = bpf_map__set_pin_path(map, path.c_str()); err)
-        return load_error("setting the pin path " + path + " failed", -err);
+      if (Status s = pin_map_at(map, *pin_dir / name); !s)
+        return s.error();
       continue;
     }
     const bpf_map *shared =
