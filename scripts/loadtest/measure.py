@@ -151,6 +151,14 @@ class RunTimeStats:
         os.close(self.fd)
 
 
+def bpf_stats_sysctl():
+    """kernel.bpf_stats_enabled as found (read, never written: other tools
+    and other runs may be using it). While it is 1, every BPF run also
+    pays for the statistics, which benchmarks report beside their times."""
+    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+        return int(f.read().strip())
+
+
 def xdpgate_counters(cli, socket):
     """xdpgate's own verdict counters, summed over interfaces (cross-check only)."""
     status = json.loads(run([cli, "--socket", socket, "--json", "status"]))

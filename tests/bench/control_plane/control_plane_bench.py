@@ -554,8 +554,7 @@ def main():
     # takes ~10-40 s here, and they are kept for the next run).
     budget = Budget(a.budget)
 
-    stats_before = measure.read_bpf_stats_sysctl()
-    measure.write_bpf_stats_sysctl(0)
+    stats_before = measure.bpf_stats_sysctl()
     d = Daemon(a)
     r = {"budget_s": a.budget}
     not_measured = {}
@@ -663,7 +662,6 @@ def main():
         visibility.close()
         prog.close()
     finally:
-        measure.write_bpf_stats_sysctl(stats_before)
         d.stop()
     r["not_measured"] = not_measured
 

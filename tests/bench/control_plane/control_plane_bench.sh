@@ -26,7 +26,6 @@ runner_pid=''
 cleanup() {
 	trap - EXIT INT TERM HUP
 	[ -n "$runner_pid" ] && kill -TERM "$runner_pid" 2>/dev/null
-	lt_restore_bpf_stats
 	local pid
 	pid=$(cat "$tmp/daemon.pid" 2>/dev/null)
 	if [ -n "$pid" ]; then

@@ -34,7 +34,6 @@ cleanup() {
 	[ -n "$runner_pid" ] && kill -TERM "$runner_pid" 2>/dev/null && sleep 0.3
 	lt_kill_group_from "$tmp/trafgen.pgid"
 	[ -n "$runner_pid" ] && kill -KILL "$runner_pid" 2>/dev/null
-	lt_restore_bpf_stats
 	if [ -n "$daemon_pid" ]; then
 		kill -TERM "$daemon_pid" 2>/dev/null
 		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
