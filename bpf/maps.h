@@ -150,13 +150,24 @@ struct {
 	__type(value, struct xdpgate_entry_stats);
 } entry_stats SEC(".maps");
 
-/* Bounded sample of denied sources: LRU evicts the rarely seen ones. */
+/*
+ * The denied sources: a bounded map, where LRU evicts the sources not seen
+ * lately. Counts as xdpgate/abi.h says (struct xdpgate_source_stats).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct xdpgate_source_key);
 	__type(value, struct xdpgate_source_stats);
 } denied_sources SEC(".maps");
+
+/* How many new sources each CPU inserted into denied_sources this window. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdpgate_denied_budget);
+} denied_budget SEC(".maps");
 
 /* Flows this host opened (filled on egress); their replies always pass. */
 struct {

@@ -214,25 +214,93 @@ static __always_inline int is_allowed(const struct packet *pkt)
 	return 1;
 }
 
+/* True for 1 call in 2^shift, from the kernel's per-CPU random state. */
+static __always_inline int one_in(__u32 shift)
+{
+	return !(bpf_get_prandom_u32() & ((1u << shift) - 1));
+}
+
+/*
+ * Whether this CPU may insert one more new source exactly: a flood of
+ * spoofed new sources pays a map insert per packet only up to the budget of
+ * the window. Per CPU, so no atomics: XDP does not migrate mid-program.
+ */
+static __always_inline int within_insert_budget(__u64 now)
+{
+	__u32 zero = 0;
+	struct xdpgate_denied_budget *budget =
+		bpf_map_lookup_elem(&denied_budget, &zero);
+
+	if (!budget)
+		return 0;
+	if (now - budget->window_start_ns >= XDPGATE_DENIED_WINDOW_NS) {
+		budget->window_start_ns = now;
+		budget->inserted = 0;
+	}
+	if (budget->inserted >= XDPGATE_DENIED_NEW_SOURCES_PER_WINDOW)
+		return 0;
+	budget->inserted++;
+	return 1;
+}
+
+/*
+ * Counts a packet on an entry: `packets` is 1, or a sampled packet's weight
+ * 2^shift, or 0 for a packet that sampling left out, which makes the count
+ * an estimate all the same. Stores only on change: other CPUs read the
+ * entry's cache line too.
+ */
+static __always_inline void count_on(struct xdpgate_source_stats *stats,
+				     __u64 packets, int estimated, __u64 now)
+{
+	if (packets)
+		__sync_fetch_and_add(&stats->packets, packets);
+	if (estimated && !stats->estimated)
+		stats->estimated = 1;
+	if (stats->last_seen_ns != now)
+		stats->last_seen_ns = now;
+}
+
+/*
+ * The denied-source sample (SPEC §1): every denied packet looks its source
+ * up once. A known source counts exactly up to XDPGATE_DENIED_EXACT_PACKETS,
+ * then 1 packet in 2^shift with weight 2^shift. A new source is inserted
+ * with an exact 1 while this CPU's insert budget lasts, then 1 in 2^shift
+ * with weight 2^shift.
+ */
 static __always_inline void
 sample_denied_source(const struct xdpgate_config *cfg, const struct packet *pkt)
 {
 	struct xdpgate_source_key key = {.family = pkt->family};
-	struct xdpgate_source_stats fresh = {.packets = 1};
+	/* Zeroed, then set: an initialiser this size would go to .rodata. */
+	struct xdpgate_source_stats fresh = {};
 	struct xdpgate_source_stats *stats;
-	__u32 mask = (1u << (cfg->denied_sample_shift & 31)) - 1;
+	__u32 shift = cfg->denied_sample_shift & 31;
+	__u64 now = bpf_ktime_get_coarse_ns();
 
-	if (bpf_get_prandom_u32() & mask)
-		return;
 	__builtin_memcpy(key.addr, pkt->source, 16);
-	fresh.last_seen_ns = bpf_ktime_get_coarse_ns();
 	stats = bpf_map_lookup_elem(&denied_sources, &key);
-	if (!stats) {
-		bpf_map_update_elem(&denied_sources, &key, &fresh, BPF_NOEXIST);
+	if (stats) {
+		if (stats->packets < XDPGATE_DENIED_EXACT_PACKETS || !shift)
+			count_on(stats, 1, 0, now);
+		else
+			count_on(stats, one_in(shift) ? 1ULL << shift : 0, 1,
+				 now);
 		return;
 	}
-	__sync_fetch_and_add(&stats->packets, 1);
-	stats->last_seen_ns = fresh.last_seen_ns;
+	fresh.packets = 1;
+	if (!within_insert_budget(now)) {
+		if (!one_in(shift))
+			return;
+		fresh.packets = 1ULL << shift;
+		fresh.estimated = shift != 0;
+	}
+	fresh.last_seen_ns = now;
+	if (!bpf_map_update_elem(&denied_sources, &key, &fresh, BPF_NOEXIST))
+		return;
+	/* Another CPU inserted it first: count on its entry. */
+	stats = bpf_map_lookup_elem(&denied_sources, &key);
+	if (stats)
+		count_on(stats, fresh.packets, fresh.estimated, now);
 }
 
 /*

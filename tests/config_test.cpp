@@ -20,6 +20,7 @@ void expect_defaults(const Config &c) {
   EXPECT_EQ(c.read_group, "xdpgate-read");
   EXPECT_EQ(c.capacity, 1048576u);
   EXPECT_FALSE(c.metrics_address);
+  EXPECT_EQ(c.denied_sample_rate, 64u);
   EXPECT_EQ(c.exempt_tcp_ports, std::vector<std::uint16_t>{10943});
   EXPECT_TRUE(c.exempt_udp_ports.empty());
   EXPECT_TRUE(c.exempt_sources.empty());
@@ -121,6 +122,7 @@ write_group = "netops"
 read_group  = "auditors"
 capacity    = 4096
 metrics_address = "[::1]:9433"
+denied_sample_rate = 256
 
 [exempt]
 tcp_ports = [10943, 8080]
@@ -143,6 +145,7 @@ protected_udp_ports = [443]
   EXPECT_EQ(c.capacity, 4096u);
   ASSERT_TRUE(c.metrics_address);
   EXPECT_EQ(c.metrics_address->to_string(), "[::1]:9433");
+  EXPECT_EQ(c.denied_sample_rate, 256u);
   EXPECT_EQ(c.exempt_tcp_ports, (std::vector<std::uint16_t>{10943, 8080}));
   EXPECT_EQ(c.exempt_udp_ports, (std::vector<std::uint16_t>{53}));
   EXPECT_EQ(c.exempt_sources, (std::vector<IpPrefix>{prefix("192.0.2.0/24"),
@@ -161,6 +164,29 @@ TEST(Config, AttachModesAreNamedAsInTheFile) {
     ASSERT_TRUE(config.ok()) << config.error().message;
     EXPECT_EQ(config->attach_mode, mode);
     EXPECT_EQ(to_string(mode), text);
+  }
+}
+
+// The denied-source sample counts 1 packet in this many past its exact
+// counts: any power of two the kernel's shift can hold, 1 counting all.
+TEST(Config, DeniedSampleRateIsAPowerOfTwoFromOneTo65536) {
+  for (std::uint32_t rate : {1u, 2u, 64u, 1024u, 65536u}) {
+    auto config =
+        parse_config("denied_sample_rate = " + std::to_string(rate), "t.toml");
+    ASSERT_TRUE(config.ok()) << config.error().message;
+    EXPECT_EQ(config->denied_sample_rate, rate);
+  }
+  for (const char *rate : {"0", "3", "100", "-64", "131072", "4294967296"}) {
+    SCOPED_TRACE(rate);
+    auto config =
+        parse_config(std::string("#\ndenied_sample_rate = ") + rate, "t.toml");
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.error().field, "denied_sample_rate");
+    EXPECT_EQ(config.error().message,
+              std::string("t.toml:2: denied_sample_rate: expected a power of "
+                          "two from 1 to 65536 (1 in that many packets "
+                          "counted; 1: every packet), got ") +
+                  rate);
   }
 }
 
@@ -333,8 +359,11 @@ const BadConfig kBadConfigs[] = {
      "tcp_ports", "unknown key", 2},
     {Fault::UnknownKey, "interface in the singular", "#\ninterface = \"eth1\"",
      "interface", "unknown key", 2},
-    {Fault::UnknownKey, "denied_sample_rate is not a key",
-     "#\ndenied_sample_rate = 1", "denied_sample_rate", "unknown key", 2},
+    {Fault::WrongType, "denied sample rate a string",
+     "#\ndenied_sample_rate = \"64\"", "denied_sample_rate", "got \"64\"", 2},
+    {Fault::OutOfRange, "denied sample rate not a power of two",
+     "#\ndenied_sample_rate = 48", "denied_sample_rate",
+     "expected a power of two from 1 to 65536", 2},
 };
 
 TEST(Config, EveryBadValueIsNamedWithItsLineAndWhatIsExpected) {
@@ -399,8 +428,9 @@ bool has_row(const std::string &field, Fault fault) {
 
 TEST(Config, EveryKeyHasABadConfigOfEachFault) {
   std::vector<std::string> top = known_keys("");
-  EXPECT_EQ(top.size(), 10u) << "SPEC §5 has eight keys and two tables "
-                                "(store comes with the etcd store)";
+  EXPECT_EQ(top.size(), 11u)
+      << "SPEC §5 has eight keys and two tables (store comes with the etcd "
+         "store), and denied_sample_rate (SPEC §1's sample)";
   EXPECT_TRUE(has_row("", Fault::UnknownKey)) << "the top level";
   for (const std::string &key : top) {
     SCOPED_TRACE(key);

@@ -111,12 +111,48 @@ struct xdpgate_source_key {
 };
 XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_source_key) == 20, "source key");
 
+/*
+ * A denied source's packets: exact (each packet adds 1) until sampling
+ * counts for it, 1 packet in 2^shift with weight 2^shift, which happens past
+ * XDPGATE_DENIED_EXACT_PACKETS or when it was inserted past the insertion
+ * budget; `estimated` then says so. Already weighted: userspace shows
+ * `packets` as it is. Shared by the CPUs, so packets grows by atomic adds.
+ */
 struct xdpgate_source_stats {
-	__u64 packets; /* sampled packets; multiply by the sample rate */
-	__u64 last_seen_ns;
+	__u64 packets;
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(), CLOCK_MONOTONIC */
+	__u8 estimated;	    /* 1: packets is an estimate (sampled) */
+	__u8 pad[7];
 };
-XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_source_stats) == 16,
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_source_stats) == 24,
 		      "source stats");
+
+/*
+ * Counts stay exact up to this many packets per source: one atomic add per
+ * denied packet costs little while a source is slow, and a source past it
+ * is flooding, where an estimate within a few percent serves as well and
+ * the writes to its shared entry drop 2^shift-fold.
+ */
+#define XDPGATE_DENIED_EXACT_PACKETS 1024
+
+/*
+ * New sources each CPU inserts exactly per window before insertion is
+ * sampled too (1 in 2^shift): enough that every source of a scan or a
+ * misconfigured fleet shows within a second, a quarter of the sample so a
+ * burst does not flush it on its own, and at most a few hundred us of map
+ * inserts per CPU per second under a flood of spoofed sources.
+ */
+#define XDPGATE_DENIED_NEW_SOURCES_PER_WINDOW 1024
+#define XDPGATE_DENIED_WINDOW_NS	      (1000ULL * 1000 * 1000)
+
+/* Per-CPU state of that budget, the one element of a per-CPU array. */
+struct xdpgate_denied_budget {
+	__u64 window_start_ns; /* bpf_ktime_get_coarse_ns() */
+	__u32 inserted;	       /* exact insertions in this window */
+	__u32 pad;
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_denied_budget) == 16,
+		      "denied budget");
 
 /*
  * Key of a flow this host opened, written by the TC egress program with the
@@ -145,7 +181,7 @@ struct xdpgate_config {
 	__u8 mode;		  /* enum xdpgate_mode */
 	__u8 scope_tcp;		  /* 1: only protected_tcp ports are filtered */
 	__u8 scope_udp;		  /* 1: only protected_udp ports are filtered */
-	__u8 denied_sample_shift; /* sample 1 in 2^shift denied packets */
+	__u8 denied_sample_shift; /* past the exact counts: 1 in 2^shift */
 	__u8 track_replies;	  /* 1: own_flows is filled on egress */
 	__u8 has_exempt_v4;	  /* 0: skip the empty exempt_v4 lookup */
 	__u8 has_exempt_v6;	  /* 0: skip the empty exempt_v6 lookup */

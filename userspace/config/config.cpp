@@ -160,6 +160,16 @@ Result<std::uint32_t> capacity(const Where &w, const toml::node &node) {
   return static_cast<std::uint32_t>(i->get());
 }
 
+Result<std::uint32_t> sample_rate(const Where &w, const toml::node &node) {
+  constexpr std::int64_t kMax = 65536;
+  const auto *i = node.as_integer();
+  if (i == nullptr || i->get() < 1 || i->get() > kMax ||
+      (i->get() & (i->get() - 1)) != 0)
+    return w.fail(node, "a power of two from 1 to 65536 (1 in that many "
+                        "packets counted; 1: every packet)");
+  return static_cast<std::uint32_t>(i->get());
+}
+
 // "" (the default) for none.
 Result<std::optional<TcpAddress>> tcp_address(const Where &w,
                                               const toml::node &node) {
@@ -313,6 +323,10 @@ constexpr Key kTopKeys[] = {
     {"metrics_address",
      [](const Where &w, const toml::node &n, Config &c) {
        return assign(c.metrics_address, tcp_address(w, n));
+     }},
+    {"denied_sample_rate",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.denied_sample_rate, sample_rate(w, n));
      }},
     {"exempt", nullptr, kExemptKeys},
     {"scope", nullptr, kScopeKeys},

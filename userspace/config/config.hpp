@@ -33,6 +33,9 @@ struct Config {
   std::uint32_t capacity = 1048576; // entries per address family
   // Where GET /metrics is served over TCP for Prometheus; none: nowhere.
   std::optional<TcpAddress> metrics_address;
+  // Past a denied source's exact counts (and past the insert budget), 1 in
+  // this many packets is counted, weighted; a power of two, 1: every packet.
+  std::uint32_t denied_sample_rate = 64;
   std::vector<std::uint16_t> exempt_tcp_ports = {10943}; // polling tentacles
   std::vector<std::uint16_t> exempt_udp_ports;
   std::vector<IpPrefix> exempt_sources;

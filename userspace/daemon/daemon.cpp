@@ -24,9 +24,9 @@ namespace xdpgate {
 namespace {
 
 FilterSettings filter_settings(const Config &config) {
-  return {config.exempt_tcp_ports, config.exempt_udp_ports,
-          config.exempt_sources, config.protected_tcp_ports,
-          config.protected_udp_ports};
+  return {config.exempt_tcp_ports,    config.exempt_udp_ports,
+          config.exempt_sources,      config.protected_tcp_ports,
+          config.protected_udp_ports, config.denied_sample_rate};
 }
 
 std::optional<gid_t> group_id(const std::string &name) {
@@ -77,14 +77,16 @@ public:
       return links.error();
     links_ = std::move(links.value());
 
-    api::ApiBackend backend{
-        *list_,
-        [this] { return interfaces_.status(); },
-        [this] { return exemptions(kernel_.settings()); },
-        [this] { return scope(kernel_.settings()); },
-        [this](std::size_t top) { return interfaces_.denied(top); },
-        [this] { return kernel_.last_sync_at(); },
-        [this] { return interfaces_.recently_denied(); }};
+    api::ApiBackend backend{*list_,
+                            [this] { return interfaces_.status(); },
+                            [this] { return exemptions(kernel_.settings()); },
+                            [this] { return scope(kernel_.settings()); },
+                            [this](std::size_t top) {
+                              return interfaces_.denied(
+                                  top, kernel_.settings().denied_sample_rate);
+                            },
+                            [this] { return kernel_.last_sync_at(); },
+                            [this] { return interfaces_.recently_denied(); }};
     api::ApiServerOptions api_options;
     api_options.socket_path = config_.socket;
     api_options.access = {group_id(config_.write_group),

@@ -111,9 +111,8 @@ nlohmann::json Interfaces::status() const {
   return out;
 }
 
-nlohmann::json Interfaces::denied(std::size_t top) const {
-  const std::uint64_t sample_rate = std::uint64_t{1}
-                                    << RuntimeConfig{}.denied_sample_shift;
+nlohmann::json Interfaces::denied(std::size_t top,
+                                  std::uint64_t sample_rate) const {
   std::lock_guard lock(mutex_);
   nlohmann::json out = nlohmann::json::array();
   for (const auto &[name, entry] : interfaces_) {
@@ -122,12 +121,12 @@ nlohmann::json Interfaces::denied(std::size_t top) const {
       if (auto found = entry.program->denied_sources()) {
         auto &list = found.value();
         std::sort(list.begin(), list.end(), [](const auto &a, const auto &b) {
-          return a.sampled_packets > b.sampled_packets;
+          return a.packets > b.packets;
         });
         for (std::size_t i = 0; i < list.size() && i < top; ++i)
           sources.push_back({{"address", list[i].address.to_string()},
-                             // An estimate: 1 in sample_rate is counted.
-                             {"packets", list[i].sampled_packets * sample_rate},
+                             {"packets", list[i].packets},
+                             {"estimated", list[i].estimated},
                              {"sample_rate", sample_rate},
                              {"last_seen_at",
                               monotonic_ns_to_epoch_ms(list[i].last_seen_ns)}});
@@ -138,15 +137,13 @@ nlohmann::json Interfaces::denied(std::size_t top) const {
 }
 
 std::vector<SeenSource> Interfaces::recently_denied() const {
-  const std::uint64_t sample_rate = std::uint64_t{1}
-                                    << RuntimeConfig{}.denied_sample_shift;
   std::lock_guard lock(mutex_);
   std::vector<SeenSource> out;
   for (const auto &[name, entry] : interfaces_)
     if (entry.program)
       if (auto found = entry.program->denied_sources())
         for (const DeniedSource &s : *found)
-          out.push_back({s.address, s.sampled_packets * sample_rate,
+          out.push_back({s.address, s.packets,
                          monotonic_ns_to_epoch_ms(s.last_seen_ns)});
   return out;
 }

@@ -32,8 +32,10 @@ public:
   void refresh();
 
   nlohmann::json status() const;
-  // {interfaces: [{name, sources: [...]}]}, most packets first, at most top.
-  nlohmann::json denied(std::size_t top) const;
+  // {interfaces: [{name, sources: [{address, packets, estimated,
+  // sample_rate, last_seen_at}]}]}, most packets first, at most top;
+  // sample_rate is the rate in force (counts are weighted in the kernel).
+  nlohmann::json denied(std::size_t top, std::uint64_t sample_rate) const;
   // Every sampled source of every interface, for a dry run's impact.
   std::vector<SeenSource> recently_denied() const;
   // Per interface, the verdict counters (for tests and metrics).

@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <cstring>
 
+#include "common/fd.hpp"
 #include "datapath/lpm_key.hpp"
 #include "datapath/map_pin.hpp"
 #include "xdpgate.skel.h"
@@ -216,7 +217,7 @@ Result<InterfaceProgram> DataPath::load_interface_program(
   bpf_object__for_each_map(map, skel->obj) {
     std::string name = bpf_map__name(map);
     if (map == skel->maps.verdict_counters ||
-        map == skel->maps.denied_sources) {
+        map == skel->maps.denied_sources || map == skel->maps.denied_budget) {
       if (!pin_dir)
         continue;
       if (Status s = pin_map_at(map, *pin_dir / name); !s)

@@ -31,9 +31,10 @@ struct RuntimeConfig {
   std::set<std::uint16_t> exempt_udp_ports;
   std::set<std::uint16_t> protected_tcp_ports; // empty: every port protected
   std::set<std::uint16_t> protected_udp_ports;
-  // Sample 1 in 2^shift denied packets: the denied-source map is a bounded
-  // view of who is turned away, and a flood must not pay a hash update per
-  // packet. Tests that count exactly set 0.
+  // The denied-source sample counts each source exactly up to
+  // XDPGATE_DENIED_EXACT_PACKETS, then 1 packet in 2^shift (weighted), so a
+  // flood does not pay an atomic add per packet; new sources past the insert
+  // budget are sampled alike. 0: every packet counted.
   std::uint8_t denied_sample_shift = 6;
   bool track_replies = false;
 
@@ -55,7 +56,8 @@ struct DataPathOptions {
 };
 
 // The program of one protected interface: it shares every map of its
-// DataPath except its own verdict counters and denied-source sample.
+// DataPath except its own verdict counters and denied-source sample (with
+// its insert budget).
 class InterfaceProgram {
 public:
   int program_fd() const;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "datapath/kernel.hpp"
 
+#include <bit>
+
 #include "model/clock.hpp"
 
 namespace xdpgate {
@@ -31,6 +33,8 @@ RuntimeConfig Kernel::runtime_config(Mode mode) const {
                            settings_.protected_tcp_ports.end()};
   r.protected_udp_ports = {settings_.protected_udp_ports.begin(),
                            settings_.protected_udp_ports.end()};
+  r.denied_sample_shift =
+      static_cast<std::uint8_t>(std::countr_zero(settings_.denied_sample_rate));
   r.track_replies = true; // every protected interface records egress flows
   return r;
 }

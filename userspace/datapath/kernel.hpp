@@ -24,6 +24,8 @@ struct FilterSettings {
   // Empty: every destination port is protected.
   std::vector<std::uint16_t> protected_tcp_ports;
   std::vector<std::uint16_t> protected_udp_ports;
+  // A power of two: past a denied source's exact counts, 1 in this many.
+  std::uint32_t denied_sample_rate = 64;
 };
 
 class Kernel final : public KernelPort {

@@ -56,7 +56,8 @@ Result<std::vector<DeniedSource>> read_denied_sources(int map_fd) {
     source.address.family = key.family == 4 ? Family::V4 : Family::V6;
     source.address.length = source.address.max_length();
     std::memcpy(source.address.addr.data(), key.addr, key.family == 4 ? 4 : 16);
-    source.sampled_packets = stats.packets;
+    source.packets = stats.packets;
+    source.estimated = stats.estimated != 0;
     source.last_seen_ns = stats.last_seen_ns;
     out.push_back(source);
   }

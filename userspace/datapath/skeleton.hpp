@@ -28,8 +28,9 @@ struct VerdictCount {
 using VerdictCounters = std::array<VerdictCount, XDPGATE_VERDICT_COUNT>;
 
 struct DeniedSource {
-  IpPrefix address; // full-length prefix
-  std::uint64_t sampled_packets = 0;
+  IpPrefix address;          // full-length prefix
+  std::uint64_t packets = 0; // weighted already: an estimate if `estimated`
+  bool estimated = false;
   std::uint64_t last_seen_ns = 0; // CLOCK_MONOTONIC (coarse)
 };
 
