@@ -484,25 +484,50 @@ test_stats_counts_and_watches() {
 	check "stats --watch names the interface" out_has "$XG_RECEIVER_IF"
 }
 
-test_denied_lists_a_dropped_source() {
-	# The data path samples 1 in 64 denied packets: send plenty.
+# send_denied N: N UDP datagrams from the denied sender to the host.
+send_denied() {
 	xg_in_sender "${XG_PYTHON:-python3}" -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 0))
-for _ in range(3000):
+for _ in range(int(sys.argv[3])):
     s.sendto(b"x", (sys.argv[2], 9))
-' $SENDER_DENIED $XG_HOST4
+' $SENDER_DENIED $XG_HOST4 "$1"
+}
+
+# denied_packets ADDRESS: its count in the sample (0 when absent).
+denied_packets() {
+	xg_cli --json denied --top 1000 | jq -r --arg a "$1" \
+		'[.interfaces[].sources[] | select(.address == $a) | .packets] | add // 0'
+}
+denied_packets_are() { [ "$(denied_packets "$1")" = "$2" ]; }
+
+test_denied_lists_a_dropped_source() {
+	# Exact while few: the sample has each of a few packets within a second.
+	local before
+	before=$(denied_packets $SENDER_DENIED)
+	send_denied 5
+	check "denied: 5 datagrams more from the denied sender, counted exactly" \
+		xg_wait_until 1 denied_packets_are $SENDER_DENIED $((before + 5))
+	cli --json denied --top 1
+	jqv '.interfaces[0].sources[0].address' '.interfaces[0].sources[0].estimated'
+	check "denied --json: the top source is the dropped one" eq "${V[0]}" $SENDER_DENIED
+	check "denied --json: a count of a few packets is no estimate" eq "${V[1]}" false
 	cli denied
 	check "denied exits 0" rc_is 0
 	check "denied lists the dropped source" out_has "$SENDER_DENIED"
 	check "denied does not list the allowed source" out_lacks "$SENDER_ALLOWED"
+	# Past 1,024 packets the count is sampled, an estimate, and says so.
+	send_denied 3000
 	cli --json denied --top 1
-	jqv '.interfaces[0].sources | length' '.interfaces[0].sources[0].address' \
-		'.interfaces[0].sources[0].packets > 0'
+	jqv '.interfaces[0].sources | length' '.interfaces[0].sources[0].estimated' \
+		'.interfaces[0].sources[0].packets > 1024' '.interfaces[0].sources[0].sample_rate'
 	check "denied --json --top 1: one source" eq "${V[0]}" 1
-	check "denied --json: the top source is the dropped one" eq "${V[1]}" $SENDER_DENIED
-	check "denied --json: it has a packet count" eq "${V[2]}" true
+	check "denied --json: past 1,024 packets the count is an estimate" eq "${V[1]}" true
+	check "denied --json: it has a packet count past the exact ones" eq "${V[2]}" true
+	check "denied --json: the sample rate is the default 64" eq "${V[3]}" 64
+	cli denied
+	check "denied marks the estimate with ~" out_matches "$SENDER_DENIED +~[0-9,]+ "
 }
 
 # Enforcing, with the allowed sender's pings counted on its entry and the

@@ -90,6 +90,8 @@ api::ApiBackend InProcessApi::backend() {
                    {"sources",
                     {{{"address", "198.51.100.9"},
                       {"packets", 5},
+                      {"estimated", false},
+                      {"sample_rate", 64},
                       {"last_seen_at", kApiStart}}}}}}}};
   };
   backend.last_sync_at = [] { return std::optional<EpochMs>(kApiStart); };

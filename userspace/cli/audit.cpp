@@ -93,24 +93,42 @@ void print_audit(const json &answer, unsigned offset) {
             << " of " << text(member(answer, "total")) << ", newest first\n";
 }
 
+// "12,800", and "~12,800" where sampling made the count an estimate.
+std::string packets_text(const json &source) {
+  const json &packets = member(source, "packets");
+  if (!packets.is_number_unsigned())
+    return text(packets);
+  std::string digits = std::to_string(packets.get<std::uint64_t>());
+  for (int at = static_cast<int>(digits.size()) - 3; at > 0; at -= 3)
+    digits.insert(static_cast<std::size_t>(at), ",");
+  return (member(source, "estimated") == true ? "~" : "") + digits;
+}
+
 void print_denied(const json &answer) {
   Table table({{"INTERFACE"}, {"ADDRESS"}, {"PACKETS", true}, {"LAST SEEN"}});
+  std::string estimate_rate; // the sample rate, once an estimate is shown
   const json &interfaces = member(answer, "interfaces");
   if (interfaces.is_array())
     for (const json &interface : interfaces) {
       const json &sources = member(interface, "sources");
       if (!sources.is_array())
         continue;
-      for (const json &source : sources)
+      for (const json &source : sources) {
         table.add_row({cell(text(member(interface, "name"))),
-                       text(member(source, "address")),
-                       text(member(source, "packets")),
+                       text(member(source, "address")), packets_text(source),
                        time_text(member(source, "last_seen_at"))});
+        if (member(source, "estimated") == true)
+          estimate_rate = text(member(source, "sample_rate"));
+      }
     }
-  if (table.empty())
+  if (table.empty()) {
     std::cout << "no denied sources sampled\n";
-  else
-    table.print(std::cout);
+    return;
+  }
+  table.print(std::cout);
+  if (!estimate_rate.empty())
+    std::cout << "\n~: an estimate: past its first packets, 1 packet in "
+              << estimate_rate << " of a source is counted\n";
 }
 
 std::string number(const std::optional<unsigned> &value) {
