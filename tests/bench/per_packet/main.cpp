@@ -4,9 +4,12 @@
 // xdp-filter), through BPF_PROG_TEST_RUN with lists of 1 to 1M prefixes.
 // No interface is touched. Prints a table, writes JSON; progress on stderr.
 //
+// Then the cost per denied packet under a flood (denied_flood.hpp).
+//
 // Usage: per_packet_bench [--out FILE] [--runs N] [--repeat N]
 //                         [--sources K] [--cold-frames N] [--cold-repeat N]
 //                         [--syscall-frames N] [--capacity N] [--quick]
+//                         [--denied-flood-only]
 #include <bpf/libbpf.h>
 #include <chrono>
 #include <cstdarg>
@@ -21,6 +24,7 @@
 
 #include "config/config.hpp"
 #include "datapath/data_path.hpp"
+#include "per_packet/denied_flood.hpp"
 #include "per_packet/peers.hpp"
 #include "per_packet/prefix_mix.hpp"
 #include "per_packet/report.hpp"
@@ -38,6 +42,7 @@ struct Options {
   std::filesystem::path out = "build/bench/per_packet.json";
   std::vector<std::size_t> v4_sizes = {1, 1000, 100000, 1000000};
   std::vector<std::size_t> v6_sizes = {1000, 100000};
+  bool denied_flood_only = false;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -368,6 +373,8 @@ Options parse(int argc, char **argv) {
     } else if (a == "--syscall-frames") {
       o.settings.syscall_frames = parse_count(a, next);
       ++i;
+    } else if (a == "--denied-flood-only") {
+      o.denied_flood_only = true;
     } else if (a == "--quick") {
       // For development: smaller lists, fewer frames. Not for reporting.
       o.v4_sizes = {1, 1000};
@@ -379,7 +386,8 @@ Options parse(int argc, char **argv) {
       throw std::invalid_argument(
           "usage: per_packet_bench [--out FILE] [--runs N] [--repeat N] "
           "[--sources K] [--cold-frames N] [--cold-repeat N] "
-          "[--syscall-frames N] [--capacity N] [--quick]");
+          "[--syscall-frames N] [--capacity N] [--quick] "
+          "[--denied-flood-only]");
     }
   }
   if (o.settings.runs < 1 || o.settings.repeat < 1 ||
@@ -417,16 +425,26 @@ int run(int argc, char **argv) {
                               " not found (install xdp-tools or set "
                               "XDP_OBJECT_PATH): not measured");
 
-  for (std::size_t n : options.v4_sizes)
-    measure_scenario(results, Family::V4, n, peers, options);
-  for (std::size_t n : options.v6_sizes)
-    measure_scenario(results, Family::V6, n, peers, options);
+  if (options.denied_flood_only) {
+    results.notes.push_back("--denied-flood-only: the list scenarios were not "
+                            "measured");
+  } else {
+    for (std::size_t n : options.v4_sizes)
+      measure_scenario(results, Family::V4, n, peers, options);
+    for (std::size_t n : options.v6_sizes)
+      measure_scenario(results, Family::V6, n, peers, options);
+  }
+  DeniedFlood flood =
+      measure_denied_flood(options.settings, peers.bare, options.capacity);
 
   print_table(std::cout, results);
+  print_denied_flood(std::cout, flood, options.settings);
   if (options.out.has_parent_path())
     std::filesystem::create_directories(options.out.parent_path());
+  nlohmann::json out = to_json(results);
+  out["denied_flood"] = to_json(flood);
   std::ofstream json(options.out);
-  json << to_json(results).dump(2) << "\n";
+  json << out.dump(2) << "\n";
   if (!json.flush())
     throw std::runtime_error("cannot write " + options.out.string());
   std::cout << "\nJSON: " << options.out.string() << "\n";

@@ -233,12 +233,14 @@ nlohmann::json method(const Settings &s) {
       {"bpf_stats", "kernel.bpf_stats_enabled recorded, set to 0 while "
                     "timing, restored afterwards (also on SIGINT/SIGTERM/"
                     "SIGHUP/SIGQUIT, and by scripts/run-bench.sh on exit)"},
-      {"xdpgate", "the xdpgate XDP program as DataPath::load builds it with "
-                  "the daemon's defaults: capacity max(N, settings.capacity "
-                  "= the daemon's 1,048,576 unless --capacity) per family, "
-                  "enforce mode, exempt TCP port 10943, replies tracked, "
-                  "1 in 64 denied packets sampled; the list written by "
-                  "DataPath::sync"},
+      {"xdpgate",
+       "the xdpgate XDP program as DataPath::load builds it with "
+       "the daemon's defaults: capacity max(N, settings.capacity "
+       "= the daemon's 1,048,576 unless --capacity) per family, "
+       "enforce mode, exempt TCP port 10943, replies tracked, "
+       "denied sources counted exactly to 1,024 packets, then 1 in 64 "
+       "(denied_sample_rate 64); the list written by "
+       "DataPath::sync"},
       {"plain_lpm", "tests/bench/bpf/plain_lpm.bpf.c: parse Ethernet + IP, "
                     "one LPM trie lookup of the source (the same prefixes, "
                     "trie sized N), pass on hit, drop on miss"},
