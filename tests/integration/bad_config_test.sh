@@ -4,7 +4,8 @@
 # `xdpgated --config BAD` exits non-zero with a message naming the file, the
 # line and the key, before it pins, loads or listens on anything; files
 # that used to crash the TOML parser are refused too. A good file with the
-# same flags does start (so the refusals are the file's doing), and a bad
+# same flags does start (so the refusals are the file's doing), its
+# denied_sample_rate reaches the kernel and a SIGHUP changes it, and a bad
 # file given to it on SIGHUP is refused while it keeps running.
 # tests/config_test.cpp holds every key to this in the parser; this is the
 # daemon's side of it.
@@ -42,6 +43,13 @@ trap cleanup EXIT
 . tests/integration/common.bash
 . scripts/wait-lib.sh
 contains() { grep -qF -- "$2" "$1"; }
+eq() { [ "$1" = "$2" ]; }
+# The denied-sample shift the kernel holds (runtime_config, byte 3).
+sample_shift() {
+	bpftool -j map lookup pinned "$PINS/runtime_config" key 0 0 0 0 2>/dev/null |
+		jq -r '.value[3] // empty' | xargs -r printf '%d\n'
+}
+sample_shift_is() { [ "$(sample_shift)" = "$1" ]; }
 
 # xdpgated in a network namespace of its own, pinned, listening and storing
 # under this run's directories.
@@ -91,6 +99,8 @@ protected_udp_ports = [70000]'
 
 refused write-group-gid write_group 1 'write_group = 1001'
 
+refused sample-rate-not-a-power-of-two denied_sample_rate 1 'denied_sample_rate = 100'
+
 # A syntax error names the file and line (there may be no key to name).
 printf 'capacity = = 2\n' >"$TMP/syntax.toml"
 daemon --config "$TMP/syntax.toml" >"$TMP/syntax.log" 2>&1
@@ -123,8 +133,8 @@ check "missing file: the message names it" \
 
 if [ "$(id -u)" -eq 0 ]; then
 	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-	printf '%s\n' 'interfaces = []' 'capacity = 1024' '[exempt]' \
-		'sources = ["10.0.0.0/8"]' >"$TMP/good.toml"
+	printf '%s\n' 'interfaces = []' 'capacity = 1024' 'denied_sample_rate = 256' \
+		'[exempt]' 'sources = ["10.0.0.0/8"]' >"$TMP/good.toml"
 	# exec (and unshare execs): $! is the daemon itself.
 	(exec "${DAEMON_CMD[@]}" --config "$TMP/good.toml") >"$TMP/good.log" 2>&1 &
 	DAEMON_PID=$!
@@ -134,6 +144,15 @@ if [ "$(id -u)" -eq 0 ]; then
 		sleep 0.1
 	done
 	check "good file: the daemon listens" test -S "$SOCK"
+	# denied_sample_rate reaches the data path as a shift (byte 3 of the
+	# runtime configuration), and a reload changes it.
+	check "denied_sample_rate 256: the kernel samples 1 in 2^8" \
+		eq "$(sample_shift)" 8
+	printf '%s\n' 'interfaces = []' 'capacity = 1024' 'denied_sample_rate = 16' \
+		>"$TMP/good.toml"
+	kill -HUP "$DAEMON_PID"
+	check "denied_sample_rate 16 on SIGHUP: 1 in 2^4" \
+		xg_wait_until 5 sample_shift_is 4
 	# A reload with a bad file keeps the daemon and its configuration.
 	printf '[\n' >"$TMP/good.toml"
 	kill -HUP "$DAEMON_PID"
