@@ -143,8 +143,8 @@ std::vector<SeenSource> Interfaces::recently_denied() const {
     if (entry.program)
       if (auto found = entry.program->denied_sources())
         for (const DeniedSource &s : *found)
-          out.push_back({s.address, s.packets,
-                         monotonic_ns_to_epoch_ms(s.last_seen_ns)});
+          out.push_back(
+              {s.address, s.packets, monotonic_ns_to_epoch_ms(s.last_seen_ns)});
   return out;
 }
 
