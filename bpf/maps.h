@@ -177,4 +177,23 @@ struct {
 	__type(value, __u64);
 } own_flows SEC(".maps");
 
+/*
+ * The live view of denied packets: one ring buffer and one budget for all
+ * interfaces, shared like the list rather than per interface program,
+ * because its reader is one thread of one daemon and the budget protects
+ * that daemon, not an interface; each event names its ifindex. Pinned with
+ * the other shared maps, so a restarted daemon reads the same buffer.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} denied_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xdpgate_follow_window);
+} follow_window SEC(".maps");
+
 #endif /* XDPGATE_MAPS_H */

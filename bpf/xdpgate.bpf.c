@@ -303,6 +303,54 @@ sample_denied_source(const struct xdpgate_config *cfg, const struct packet *pkt)
 		count_on(stats, fresh.packets, fresh.estimated, now);
 }
 
+#define NSEC_PER_SEC 1000000000ULL
+
+/*
+ * The live view of denied packets (xdpgate denied --follow): while someone
+ * follows, one event per denied packet, at most the budget per CPU and
+ * second. Idle, it costs the one branch on the config; under a flood past
+ * the budget, a per-CPU array lookup and a compare.
+ */
+static __always_inline void follow_denied(struct xdp_md *ctx,
+					  const struct xdpgate_config *cfg,
+					  const struct packet *pkt,
+					  enum xdpgate_verdict verdict)
+{
+	struct xdpgate_denied_event *event;
+	struct xdpgate_follow_window *window;
+	__u32 zero = 0;
+	__u64 now;
+
+	if (!cfg->follow_denied)
+		return;
+	window = bpf_map_lookup_elem(&follow_window, &zero);
+	if (!window)
+		return;
+	now = bpf_ktime_get_coarse_ns();
+	if (now - window->window_start_ns >= NSEC_PER_SEC) {
+		window->window_start_ns = now;
+		window->used = 0;
+	}
+	if (window->used >= window->limit)
+		return;
+	event = bpf_ringbuf_reserve(&denied_events, sizeof(*event), 0);
+	if (!event) {
+		window->ring_full++;
+		return;
+	}
+	window->used++;
+	event->at_ns = now;
+	event->ifindex = ctx->ingress_ifindex;
+	event->family = pkt->family;
+	event->verdict = verdict;
+	event->protocol = pkt->l4_protocol;
+	event->has_port = pkt->has_ports;
+	__builtin_memcpy(event->addr, pkt->source, 16);
+	event->dest_port = pkt->dest_port;
+	__builtin_memset(event->pad, 0, sizeof(event->pad));
+	bpf_ringbuf_submit(event, 0);
+}
+
 /*
  * Steps 4-8 of SPEC §1 for a parsed IP packet. The reply check (step 6) runs
  * after the allow list: both pass, so no verdict changes, and the allowed
@@ -310,8 +358,11 @@ sample_denied_source(const struct xdpgate_config *cfg, const struct packet *pkt)
  * counts as allowed.
  */
 static __always_inline enum xdpgate_verdict
-judge_ip(const struct xdpgate_config *cfg, const struct packet *pkt)
+judge_ip(struct xdp_md *ctx, const struct xdpgate_config *cfg,
+	 const struct packet *pkt)
 {
+	enum xdpgate_verdict denied;
+
 	if (is_exempt_source(cfg, pkt))
 		return XDPGATE_VERDICT_EXEMPT_SOURCE;
 	if (is_exempt_port(cfg, pkt))
@@ -323,8 +374,10 @@ judge_ip(const struct xdpgate_config *cfg, const struct packet *pkt)
 	if (is_reply(cfg, pkt))
 		return XDPGATE_VERDICT_REPLY;
 	sample_denied_source(cfg, pkt);
-	return cfg->mode == XDPGATE_MODE_ENFORCE ? XDPGATE_VERDICT_DROPPED
-						 : XDPGATE_VERDICT_WOULD_DROP;
+	denied = cfg->mode == XDPGATE_MODE_ENFORCE ? XDPGATE_VERDICT_DROPPED
+						   : XDPGATE_VERDICT_WOULD_DROP;
+	follow_denied(ctx, cfg, pkt, denied);
+	return denied;
 }
 
 /* The one exit: counts the verdict and turns it into an XDP action. */
@@ -374,8 +427,8 @@ int xdpgate_xdp(struct xdp_md *ctx)
 		verdict = XDPGATE_VERDICT_MALFORMED;
 		break;
 	default:
-		verdict =
-			pkt.is_ndp ? XDPGATE_VERDICT_NDP : judge_ip(cfg, &pkt);
+		verdict = pkt.is_ndp ? XDPGATE_VERDICT_NDP
+				     : judge_ip(ctx, cfg, &pkt);
 	}
 	return record_verdict(ctx, cfg, verdict);
 }

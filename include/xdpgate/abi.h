@@ -173,6 +173,43 @@ XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_flow_key) == 24, "flow key");
 #define XDPGATE_PORT_BITMAP_WORDS (65536 / 64)
 
 /*
+ * One denied packet, written to the denied_events ring buffer while
+ * follow_denied is set (xdpgate denied --follow). 40 bytes, widest field
+ * first, so that only the tail needs padding.
+ */
+struct xdpgate_denied_event {
+	__u64 at_ns;	 /* bpf_ktime_get_coarse_ns(), CLOCK_MONOTONIC */
+	__u32 ifindex;	 /* the interface the packet came in on */
+	__u8 family;	 /* 4 or 6 */
+	__u8 verdict;	 /* XDPGATE_VERDICT_DROPPED or _WOULD_DROP */
+	__u8 protocol;	 /* IPPROTO_* of the L4 header, as parsed */
+	__u8 has_port;	 /* 1: dest_port is set (first TCP/UDP fragment) */
+	__u8 addr[16];	 /* source, network order; IPv4 in the first 4 */
+	__u16 dest_port; /* host order */
+	__u8 pad[6];
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_denied_event) == 40,
+		      "denied event");
+
+/*
+ * The ring buffer's budget, per CPU and second: the one element of a per-CPU
+ * array. The program writes window_start_ns and used; the daemon writes
+ * limit (the per-second budget shared out among the CPUs) into every CPU's
+ * copy, which also restarts the window. It is not in struct xdpgate_config
+ * so that runtime_config keeps its value size and a daemon of this version
+ * re-uses the pins of an older one (SPEC §1, upgrades); a denied packet
+ * that is followed reads the limit from the cache line it updates anyway.
+ */
+struct xdpgate_follow_window {
+	__u64 window_start_ns; /* bpf_ktime_get_coarse_ns() */
+	__u32 used;	       /* events written in this window */
+	__u32 limit;	       /* events allowed per window */
+	__u64 ring_full;       /* events lost: the ring buffer was full */
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_follow_window) == 24,
+		      "follow window");
+
+/*
  * Runtime configuration, the single element of an array map. mode is one
  * byte so that a concurrent update can never be seen half-written; the
  * other fields only widen or narrow exemptions and tolerate a torn read.
@@ -185,7 +222,7 @@ struct xdpgate_config {
 	__u8 track_replies;	  /* 1: own_flows is filled on egress */
 	__u8 has_exempt_v4;	  /* 0: skip the empty exempt_v4 lookup */
 	__u8 has_exempt_v6;	  /* 0: skip the empty exempt_v6 lookup */
-	__u8 pad[1];
+	__u8 follow_denied;	  /* 1: someone follows denied packets live */
 	__u64 exempt_tcp[XDPGATE_PORT_BITMAP_WORDS];
 	__u64 exempt_udp[XDPGATE_PORT_BITMAP_WORDS];
 	__u64 protected_tcp[XDPGATE_PORT_BITMAP_WORDS];

@@ -152,6 +152,7 @@ Status DataPath::write_config(const RuntimeConfig &config, bool has_exempt_v4,
   value.scope_udp = !config.protected_udp_ports.empty();
   value.denied_sample_shift = config.denied_sample_shift;
   value.track_replies = config.track_replies;
+  value.follow_denied = config.follow_denied;
   set_ports(value.exempt_tcp, config.exempt_tcp_ports);
   set_ports(value.exempt_udp, config.exempt_udp_ports);
   set_ports(value.protected_tcp, config.protected_tcp_ports);
@@ -202,6 +203,35 @@ Result<VerdictCounters> DataPath::verdict_counters() const {
 Status DataPath::reset_verdict_counters() {
   return xdpgate::reset_verdict_counters(
       bpf_map__fd(skel_->maps.verdict_counters));
+}
+
+int DataPath::denied_events_fd() const {
+  return bpf_map__fd(skel_->maps.denied_events);
+}
+
+Status DataPath::set_follow_limit(std::uint32_t per_cpu) {
+  std::vector<xdpgate_follow_window> windows(possible_cpus());
+  for (xdpgate_follow_window &w : windows)
+    w.limit = per_cpu;
+  std::uint32_t zero = 0;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.follow_window), &zero,
+                          windows.data(), BPF_ANY) != 0)
+    return system_error(ErrorCode::KernelUpdateFailed,
+                        "writing the follow budget failed");
+  return {};
+}
+
+Result<std::uint64_t> DataPath::follow_ring_full() const {
+  std::vector<xdpgate_follow_window> windows(possible_cpus());
+  std::uint32_t zero = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.follow_window), &zero,
+                          windows.data()) != 0)
+    return system_error(ErrorCode::KernelReadFailed,
+                        "reading the follow budget failed");
+  std::uint64_t total = 0;
+  for (const xdpgate_follow_window &w : windows)
+    total += w.ring_full;
+  return total;
 }
 
 Result<std::vector<DeniedSource>> DataPath::denied_sources() const {

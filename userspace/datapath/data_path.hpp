@@ -37,6 +37,9 @@ struct RuntimeConfig {
   // budget are sampled alike. 0: every packet counted.
   std::uint8_t denied_sample_shift = 6;
   bool track_replies = false;
+  // Someone follows denied packets live: the program writes them to the
+  // denied_events ring buffer, within the follow budget.
+  bool follow_denied = false;
 
   bool operator==(const RuntimeConfig &) const = default;
 };
@@ -112,6 +115,14 @@ public:
   Result<std::vector<DeniedSource>> denied_sources() const;
   // Zeroes the verdict counters (tests and benchmarks).
   Status reset_verdict_counters();
+
+  // The ring buffer of denied-packet events, shared by every interface.
+  int denied_events_fd() const;
+  // The follow budget: at most `per_cpu` events per CPU and second. Restarts
+  // every CPU's window.
+  Status set_follow_limit(std::uint32_t per_cpu);
+  // Events lost because the ring buffer was full, summed over CPUs.
+  Result<std::uint64_t> follow_ring_full() const;
 
 private:
   DataPath(Skeleton skel, AllowListMaps allow);

@@ -36,6 +36,7 @@ RuntimeConfig Kernel::runtime_config(Mode mode) const {
   r.denied_sample_shift =
       static_cast<std::uint8_t>(std::countr_zero(settings_.denied_sample_rate));
   r.track_replies = true; // every protected interface records egress flows
+  r.follow_denied = following_;
   return r;
 }
 
@@ -103,6 +104,21 @@ Status Kernel::reconfigure(FilterSettings settings) {
   std::lock_guard lock(mutex_);
   settings_ = std::move(settings);
   return path_.apply(runtime_config(mode_), settings_.exempt_sources, {});
+}
+
+Status Kernel::set_following(bool following) {
+  std::lock_guard lock(mutex_);
+  following_ = following;
+  return path_.apply(runtime_config(mode_), settings_.exempt_sources, {});
+}
+
+// The budget is shared out among the CPUs, so that a flood spread over all
+// of them stays within it; one on a single queue gets that CPU's share.
+Status Kernel::set_follow_budget(std::uint32_t events_per_second) {
+  std::lock_guard lock(mutex_);
+  const auto cpus = static_cast<std::uint32_t>(possible_cpus());
+  return path_.set_follow_limit(std::max<std::uint32_t>(
+      1, events_per_second / std::max<std::uint32_t>(cpus, 1)));
 }
 
 FilterSettings Kernel::settings() const {

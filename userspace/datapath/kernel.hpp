@@ -46,6 +46,11 @@ public:
   // When the maps last took a change of the list or the mode.
   std::optional<EpochMs> last_sync_at() const;
 
+  // Whether the program writes denied packets to the ring buffer (while at
+  // least one follower is connected), and at most how many per second.
+  Status set_following(bool following);
+  Status set_follow_budget(std::uint32_t events_per_second);
+
   // For loading the interfaces' programs, which only read the data path.
   const DataPath &data_path() const { return path_; }
 
@@ -56,6 +61,7 @@ private:
   DataPath path_;
   FilterSettings settings_;
   Mode mode_ = Mode::Off; // as last written
+  bool following_ = false;
   std::optional<EpochMs> last_sync_;
 };
 
