@@ -99,6 +99,7 @@ api::ApiBackend InProcessApi::backend() {
     return std::vector<SeenSource>{
         {*IpPrefix::parse_address("198.51.100.9"), 5, kApiStart}};
   };
+  backend.denied_followers = &denied_followers;
   return backend;
 }
 

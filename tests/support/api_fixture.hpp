@@ -74,6 +74,10 @@ public:
   std::atomic<EpochMs> now{kApiStart};
   // The `top` the last GET /denied asked the backend for.
   std::atomic<std::size_t> denied_top{0};
+  // The live view's fan-out (GET /denied?follow=true); `following` is what
+  // the daemon would have the kernel do. A follower's queue holds 4 events.
+  std::atomic<bool> following{false};
+  api::DeniedFollowers denied_followers{[this](bool on) { following = on; }, 4};
 
 private:
   std::filesystem::path dir_;

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/denied_followers.hpp"
 #include "list/list_service.hpp"
 #include "model/entry.hpp"
 
@@ -32,6 +33,9 @@ struct ApiBackend {
   std::function<std::optional<EpochMs>()> last_sync_at = {};
   // Every source in the denied-source sample, for dry runs' impact.
   std::function<std::vector<SeenSource>()> recently_denied = {};
+  // The live view of denied packets (GET /denied?follow=true); none: the
+  // route answers that it is not available.
+  DeniedFollowers *denied_followers = nullptr;
 };
 
 } // namespace xdpgate::api

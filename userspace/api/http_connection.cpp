@@ -10,13 +10,16 @@
 #include <string_view>
 #include <sys/socket.h>
 
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -140,6 +143,51 @@ std::string what_of(const std::exception_ptr &ep) {
   return "unknown exception";
 }
 
+// The sink of a streamed answer: each piece one chunk (HTTP/1.0: the bare
+// bytes, the body ending with the connection), each with a write deadline
+// of its own.
+class StreamSink final : public ChunkSink {
+public:
+  StreamSink(PeerSocket &socket, bool chunked,
+             const std::function<bool()> &keep_going)
+      : socket_(socket), chunked_(chunked), keep_going_(keep_going) {}
+
+  bool write(std::string_view piece) override {
+    if (!open())
+      return false;
+    if (piece.empty())
+      return true; // an empty chunk would end the body
+    socket_.begin_piece();
+    beast::error_code ec;
+    const boost::asio::const_buffer data(piece.data(), piece.size());
+    if (chunked_)
+      boost::asio::write(socket_, http::make_chunk(data), ec);
+    else
+      boost::asio::write(socket_, data, ec);
+    failed_ = failed_ || ec;
+    return !failed_;
+  }
+
+  bool open() override {
+    return !failed_ && keep_going_() && !socket_.peer_gone();
+  }
+
+  // The end of the body, if the connection is still good for it.
+  void finish() {
+    if (failed_ || !chunked_)
+      return;
+    socket_.begin_piece();
+    beast::error_code ec;
+    boost::asio::write(socket_, http::make_chunk_last(), ec);
+  }
+
+private:
+  PeerSocket &socket_;
+  const bool chunked_;
+  const std::function<bool()> &keep_going_;
+  bool failed_ = false;
+};
+
 class Connection {
 public:
   Connection(int sock, const Peer &peer, Access access,
@@ -148,6 +196,7 @@ public:
         options_(options), handlers_(handlers) {}
 
   void serve(const std::function<bool()> &keep_going) {
+    keep_going_ = &keep_going;
     for (std::size_t served = 0; served < options_.max_requests; ++served) {
       if (buffer_.size() == 0 &&
           !socket_.wait_for_request(options_.idle, keep_going))
@@ -288,6 +337,8 @@ private:
   // Writes the answer; false when the connection must end.
   bool answer(const std::string &method, int version, Response res,
               bool close) {
+    if (res.stream)
+      return stream(method, version, std::move(res));
     close |= res.close;
     // HTTP/1.1 whatever the request's version (RFC 9112 §2.3: the highest
     // the server conforms to); a 1.0 client is told of keep-alive below.
@@ -314,12 +365,41 @@ private:
     return !ec && !close;
   }
 
+  // A streamed answer: its head, then its producer's pieces until it ends,
+  // the client goes away or the server stops. Always the connection's last.
+  bool stream(const std::string &method, int version, Response res) {
+    http::response<http::empty_body> out;
+    out.version(11);
+    out.result(static_cast<unsigned>(res.status));
+    for (const Header &h : res.headers)
+      out.insert(h.name, h.value);
+    if (!res.content_type.empty())
+      out.set(http::field::content_type, res.content_type);
+    out.keep_alive(false);
+    const bool chunked = version != 10; // a 1.0 client reads to the close
+    out.chunked(chunked);
+    http::response_serializer<http::empty_body> head(out);
+    beast::error_code ec;
+    http::write_header(socket_, head, ec);
+    if (ec || method == "HEAD")
+      return false;
+    StreamSink sink(socket_, chunked, *keep_going_);
+    try {
+      res.stream(sink);
+    } catch (...) {
+      return false; // the head is gone: no error answer can follow
+    }
+    sink.finish();
+    return false;
+  }
+
   PeerSocket socket_;
   beast::flat_buffer buffer_; // read ahead: may hold pipelined requests
   const Peer &peer_;
   const Access access_;
   const ConnectionOptions &options_;
   const HttpHandlers &handlers_;
+  const std::function<bool()> *keep_going_ = nullptr;
 };
 
 } // namespace

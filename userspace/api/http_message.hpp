@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,6 +58,22 @@ struct Request {
   std::optional<std::string_view> param(std::string_view name) const;
 };
 
+// Where a streamed answer's body goes, piece by piece, as it is made.
+class ChunkSink {
+public:
+  virtual ~ChunkSink() = default;
+  // Sends one piece, which must leave within the connection's wait for a
+  // write; false once the client is gone or too slow, or the server stops.
+  virtual bool write(std::string_view piece) = 0;
+  // False once the client has gone away or the server is stopping: a
+  // producer with nothing to write checks it at least every few 100 ms.
+  virtual bool open() = 0;
+};
+
+// Writes a streamed body until it has nothing more to say or the sink
+// closes; the connection ends with it.
+using ChunkProducer = std::function<void(ChunkSink &)>;
+
 struct Response {
   int status = 200;
   std::string content_type;
@@ -65,6 +82,8 @@ struct Response {
   // Ends the connection once sent: the rest of the request was left unread,
   // so the byte stream cannot be trusted to start another.
   bool close = false;
+  // Set: the body is streamed by it (chunked), and `body` is ignored.
+  ChunkProducer stream;
 
   void set_content(std::string content, std::string type) {
     body = std::move(content);

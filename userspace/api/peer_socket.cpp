@@ -36,6 +36,16 @@ void PeerSocket::begin_request() {
   response_deadline_.reset();
 }
 
+void PeerSocket::begin_piece() {
+  response_deadline_ = Clock::now() + limits_.io_wait;
+}
+
+bool PeerSocket::peer_gone() const {
+  pollfd p{sock_, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 &&
+         (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 bool PeerSocket::wait(short events, Clock::time_point deadline) const {
   for (;;) {
     auto left =

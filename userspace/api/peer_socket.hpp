@@ -43,6 +43,11 @@ public:
                         const std::function<bool()> &keep_going);
   // Starts the deadlines of a new request and its answer.
   void begin_request();
+  // Starts the write deadline of one piece of a streamed answer: io_wait,
+  // rather than response_time for the whole of an endless answer.
+  void begin_piece();
+  // True once the peer has closed or shut down its side.
+  bool peer_gone() const;
   // Bytes read and written since begin_request(): the request and answer.
   std::uint64_t exchanged_bytes() const { return exchanged_; }
 

@@ -19,6 +19,9 @@ std::vector<Route> list_routes(const ApiBackend &backend);
 // Restriction and observation: status, activate, deactivate, confirm, audit,
 // denied.
 std::vector<Route> state_routes(const ApiBackend &backend);
+// GET /denied?follow=true: a streamed answer (routes_follow.cpp).
+void follow_denied(const ApiBackend &backend, const Call &call, Response &res);
+nlohmann::json denied_event_json(const DeniedEvent &event);
 // GET /metrics.
 std::vector<Route> metrics_routes(const ApiBackend &backend);
 

@@ -106,6 +106,11 @@ void audit(const ApiBackend &b, const Call &call, Response &res) {
 }
 
 void denied(const ApiBackend &b, const Call &call, Response &res) {
+  Result<bool> follow = query_flag(call.http, "follow");
+  if (!follow)
+    return send_error(res, follow.error());
+  if (*follow)
+    return follow_denied(b, call, res);
   Result<std::int64_t> top =
       query_int(call.http, "top", kDefaultDeniedTop, 1, kMaxDeniedTop);
   if (!top)
@@ -133,7 +138,7 @@ std::vector<Route> state_routes(const ApiBackend &b) {
        previewed(b, bound<deactivate>(b))},
       {"POST", p + "/confirm", Access::Write, {}, bound<confirm>(b)},
       {"GET", p + "/audit", Access::Read, {"offset", "limit"}, bound<audit>(b)},
-      {"GET", p + "/denied", Access::Read, {"top"}, bound<denied>(b)},
+      {"GET", p + "/denied", Access::Read, {"top", "follow"}, bound<denied>(b)},
   };
 }
 
