@@ -21,6 +21,7 @@ void expect_defaults(const Config &c) {
   EXPECT_EQ(c.capacity, 1048576u);
   EXPECT_FALSE(c.metrics_address);
   EXPECT_EQ(c.denied_sample_rate, 64u);
+  EXPECT_EQ(c.denied_follow_events_per_second, 1000u);
   EXPECT_EQ(c.exempt_tcp_ports, std::vector<std::uint16_t>{10943});
   EXPECT_TRUE(c.exempt_udp_ports.empty());
   EXPECT_TRUE(c.exempt_sources.empty());
@@ -123,6 +124,7 @@ read_group  = "auditors"
 capacity    = 4096
 metrics_address = "[::1]:9433"
 denied_sample_rate = 256
+denied_follow_events_per_second = 50
 
 [exempt]
 tcp_ports = [10943, 8080]
@@ -146,6 +148,7 @@ protected_udp_ports = [443]
   ASSERT_TRUE(c.metrics_address);
   EXPECT_EQ(c.metrics_address->to_string(), "[::1]:9433");
   EXPECT_EQ(c.denied_sample_rate, 256u);
+  EXPECT_EQ(c.denied_follow_events_per_second, 50u);
   EXPECT_EQ(c.exempt_tcp_ports, (std::vector<std::uint16_t>{10943, 8080}));
   EXPECT_EQ(c.exempt_udp_ports, (std::vector<std::uint16_t>{53}));
   EXPECT_EQ(c.exempt_sources, (std::vector<IpPrefix>{prefix("192.0.2.0/24"),
@@ -276,6 +279,17 @@ const BadConfig kBadConfigs[] = {
      "got -1", 2},
     {Fault::OutOfRange, "capacity too large", "#\ncapacity = 16777217",
      "capacity", "got 16777217", 2},
+    // denied_follow_events_per_second
+    {Fault::WrongType, "follow budget a string",
+     "#\ndenied_follow_events_per_second = \"10/s\"",
+     "denied_follow_events_per_second", "got \"10/s\"", 2},
+    {Fault::OutOfRange, "follow budget zero",
+     "#\ndenied_follow_events_per_second = 0",
+     "denied_follow_events_per_second", "expected an integer from 1 to 100000",
+     2},
+    {Fault::OutOfRange, "follow budget too large",
+     "#\ndenied_follow_events_per_second = 100001",
+     "denied_follow_events_per_second", "got 100001", 2},
     // metrics_address
     {Fault::WrongType, "metrics_address a number", "#\nmetrics_address = 9433",
      "metrics_address", "expected an IP address and a port", 2},
@@ -430,7 +444,8 @@ TEST(Config, EveryKeyHasABadConfigOfEachFault) {
   std::vector<std::string> top = known_keys("");
   EXPECT_EQ(top.size(), 11u)
       << "SPEC §5 has eight keys and two tables (store comes with the etcd "
-         "store), and denied_sample_rate (SPEC §1's sample)";
+         "store), denied_sample_rate (SPEC §1's sample) and\n"
+         "denied_follow_events_per_second";
   EXPECT_TRUE(has_row("", Fault::UnknownKey)) << "the top level";
   for (const std::string &key : top) {
     SCOPED_TRACE(key);

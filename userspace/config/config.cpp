@@ -170,6 +170,15 @@ Result<std::uint32_t> sample_rate(const Where &w, const toml::node &node) {
   return static_cast<std::uint32_t>(i->get());
 }
 
+Result<std::uint32_t> events_per_second(const Where &w,
+                                        const toml::node &node) {
+  constexpr std::int64_t kMax = 100000;
+  const auto *i = node.as_integer();
+  if (i == nullptr || i->get() < 1 || i->get() > kMax)
+    return w.fail(node, "an integer from 1 to 100000 (events per second)");
+  return static_cast<std::uint32_t>(i->get());
+}
+
 // "" (the default) for none.
 Result<std::optional<TcpAddress>> tcp_address(const Where &w,
                                               const toml::node &node) {
@@ -327,6 +336,11 @@ constexpr Key kTopKeys[] = {
     {"denied_sample_rate",
      [](const Where &w, const toml::node &n, Config &c) {
        return assign(c.denied_sample_rate, sample_rate(w, n));
+     }},
+    {"denied_follow_events_per_second",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.denied_follow_events_per_second,
+                     events_per_second(w, n));
      }},
     {"exempt", nullptr, kExemptKeys},
     {"scope", nullptr, kScopeKeys},

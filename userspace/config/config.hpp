@@ -36,6 +36,9 @@ struct Config {
   // Past a denied source's exact counts (and past the insert budget), 1 in
   // this many packets is counted, weighted; a power of two, 1: every packet.
   std::uint32_t denied_sample_rate = 64;
+  // The live view of denied packets: at most this many events a second
+  // from the kernel, shared out among the CPUs.
+  std::uint32_t denied_follow_events_per_second = 1000;
   std::vector<std::uint16_t> exempt_tcp_ports = {10943}; // polling tentacles
   std::vector<std::uint16_t> exempt_udp_ports;
   std::vector<IpPrefix> exempt_sources;

@@ -4,14 +4,17 @@
 #include <csignal>
 #include <grp.h>
 #include <linux/magic.h>
+#include <net/if.h>
 #include <spdlog/spdlog.h>
 #include <sys/statfs.h>
 #include <systemd/sd-daemon.h>
 
 #include "api/api_server.hpp"
+#include "api/denied_followers.hpp"
 #include "api/metrics_server.hpp"
 #include "daemon/interfaces.hpp"
 #include "datapath/data_path.hpp"
+#include "datapath/denied_events.hpp"
 #include "datapath/kernel.hpp"
 #include "datapath/pin_owner.hpp"
 #include "links/link_watcher.hpp"
@@ -58,8 +61,8 @@ public:
   Daemon(const DaemonOptions &options, Config config, DataPath path)
       : options_(options), config_(std::move(config)),
         kernel_(std::move(path), filter_settings(config_)),
-        interfaces_(kernel_.data_path(), options.pin_dir, config_.attach_mode) {
-  }
+        interfaces_(kernel_.data_path(), options.pin_dir, config_.attach_mode),
+        followers_([this](bool on) { follow_in_kernel(on); }) {}
 
   Status start(std::unique_ptr<Store> store) {
     auto service = ListService::open(std::move(store), kernel_, now_epoch_ms);
@@ -76,6 +79,16 @@ public:
     if (!links)
       return links.error();
     links_ = std::move(links.value());
+    if (Status s =
+            kernel_.set_follow_budget(config_.denied_follow_events_per_second);
+        !s)
+      return s;
+    auto reader = DeniedEventReader::start(
+        kernel_.data_path().denied_events_fd(),
+        [this](const DeniedEvent &event) { publish(event); });
+    if (!reader)
+      return reader.error();
+    reader_ = std::move(reader.value());
 
     api::ApiBackend backend{*list_,
                             [this] { return interfaces_.status(); },
@@ -86,7 +99,8 @@ public:
                                   top, kernel_.settings().denied_sample_rate);
                             },
                             [this] { return kernel_.last_sync_at(); },
-                            [this] { return interfaces_.recently_denied(); }};
+                            [this] { return interfaces_.recently_denied(); },
+                            &followers_};
     api::ApiServerOptions api_options;
     api_options.socket_path = config_.socket;
     api_options.access = {group_id(config_.write_group),
@@ -129,19 +143,43 @@ public:
     if (Status s = kernel_.reconfigure(filter_settings(*next)); !s)
       spdlog::error("applying the reloaded configuration failed: {}",
                     s.error().message);
+    if (Status s =
+            kernel_.set_follow_budget(next->denied_follow_events_per_second);
+        !s)
+      spdlog::error("applying denied_follow_events_per_second failed: {}",
+                    s.error().message);
     interfaces_.configure(next->interfaces);
     spdlog::info("configuration reloaded");
   }
 
+  // Followers' streams end first, so the API's stop does not wait on them.
   void stop() {
     links_.reset();
+    followers_.close();
     if (api_)
       api_->stop();
     if (metrics_)
       metrics_->stop();
+    reader_.reset();
   }
 
 private:
+  void follow_in_kernel(bool on) {
+    if (Status s = kernel_.set_following(on); !s)
+      spdlog::error("{} following denied packets failed: {}",
+                    on ? "starting" : "stopping", s.error().message);
+  }
+
+  // On the reader's thread: names the interface, hands it to the followers.
+  void publish(const DeniedEvent &event) {
+    DeniedEvent named = event;
+    char name[IF_NAMESIZE] = {};
+    named.interface = if_indextoname(event.ifindex, name)
+                          ? name
+                          : "ifindex " + std::to_string(event.ifindex);
+    followers_.publish(named);
+  }
+
   static nlohmann::json exemptions(const FilterSettings &settings) {
     nlohmann::json sources = nlohmann::json::array();
     for (const IpPrefix &p : settings.exempt_sources)
@@ -160,6 +198,10 @@ private:
   const Config config_; // as started; reload() changes only the kernel's part
   Kernel kernel_;
   Interfaces interfaces_;
+  // Before the API, whose streams hold followers, and the reader, which
+  // publishes to them: destroyed after both.
+  api::DeniedFollowers followers_;
+  std::unique_ptr<DeniedEventReader> reader_;
   std::unique_ptr<ListService> list_;
   std::unique_ptr<LinkWatcher> links_;
   std::unique_ptr<api::ApiServer> api_;
