@@ -12,7 +12,7 @@ _xdpgate_global_options="-h --help --socket --json"
 
 # Options that take a value (the next word).
 _xdpgate_valued="--socket -d --description --expires-at --range -o --output
---confirm-within -i --interval -n --count --limit --offset --top"
+--confirm-within -i --interval -n --count --limit --offset --top --for"
 
 _xdpgate_takes_value() {
 	local option
@@ -41,7 +41,7 @@ _xdpgate_options_of() {
 	deactivate) echo "$change" ;;
 	stats) echo "-w --watch -i --interval -n --count" ;;
 	audit) echo "--limit --offset" ;;
-	denied) echo "--top" ;;
+	denied) echo "--top -f --follow -n --count --for" ;;
 	esac
 }
 

@@ -47,10 +47,13 @@ struct Args {
   double interval_s = 1.0;
   std::optional<unsigned> count;
 
-  // audit, denied.
+  // audit, denied (--count also bounds denied --follow).
   std::optional<unsigned> limit;
   std::optional<unsigned> offset;
   std::optional<unsigned> top;
+  // denied --follow, with --count (above) and --for as bounds.
+  bool follow = false;
+  std::optional<double> for_s;
 };
 
 } // namespace xdpgate::cli

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // Handlers that show who changed the list (audit) and who was turned away
 // (denied).
+#include <chrono>
+#include <cmath>
+#include <iomanip>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -146,7 +149,64 @@ int run_audit(const Session &session, const Args &args) {
               [offset](const json &answer) { print_audit(answer, offset); });
 }
 
+// One event of the live view as a line: address, verdict, interface, time,
+// and what it was sent to.
+void print_event(const json &event) {
+  const json &port = member(event, "dest_port");
+  const json &protocol = member(event, "protocol");
+  std::string to = protocol.is_null() ? "" : text(protocol);
+  if (!port.is_null())
+    to += "/" + text(port);
+  std::cout << std::left << std::setw(39)
+            << cell(text(member(event, "address"))) << ' ' << std::setw(10)
+            << cell(text(member(event, "verdict"))) << ' ' << std::setw(15)
+            << cell(text(member(event, "interface"))) << ' '
+            << time_text(member(event, "at")) << ' ' << cell(to) << std::endl;
+}
+
+// `denied --follow`: every denied packet the kernel reports, as it comes,
+// until Ctrl-C, --count events or --for seconds.
+int follow_denied(const Session &session, const Args &args) {
+  unsigned seen = 0;
+  std::optional<std::chrono::milliseconds> within;
+  if (args.for_s)
+    within = std::chrono::milliseconds(std::llround(*args.for_s * 1000));
+  auto on_open = [&] {
+    if (!session.json)
+      std::cerr << "following denied packets (Ctrl-C to stop)" << std::endl;
+  };
+  auto on_line = [&](const std::string &line) {
+    json event = json::parse(line, nullptr, false);
+    if (event.is_discarded() || !event.is_object())
+      return true; // a line from a newer daemon this CLI cannot read
+    if (event.contains("lost")) {
+      if (session.json)
+        std::cout << line << std::endl;
+      else
+        std::cerr << "xdpgate: " << text(member(event, "lost"))
+                  << " events lost (this reader was too slow)" << std::endl;
+      return true;
+    }
+    if (session.json)
+      std::cout << line << std::endl;
+    else
+      print_event(event);
+    return !(args.count && ++seen >= *args.count);
+  };
+  auto followed =
+      session.api.follow_lines("/denied?follow=true", on_open, on_line, within);
+  if (!followed)
+    return report(session, followed.error());
+  if (!*followed) {
+    std::cerr << "xdpgate: xdpgated ended the stream (stopping?)" << std::endl;
+    return kExitApiError;
+  }
+  return kExitOk;
+}
+
 int run_denied(const Session &session, const Args &args) {
+  if (args.follow)
+    return follow_denied(session, args);
   auto reply =
       session.api.call("GET", "/denied" + query({{"top", number(args.top)}}));
   return show(session, reply, print_denied);

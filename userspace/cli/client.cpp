@@ -201,6 +201,64 @@ CallResult<std::string> ApiClient::get_text(const std::string &path) const {
   return std::move(raw->body);
 }
 
+CallResult<bool>
+ApiClient::follow_lines(const std::string &path,
+                        const std::function<void()> &on_open,
+                        const std::function<bool(const std::string &)> &on_line,
+                        std::optional<std::chrono::milliseconds> within) const {
+  using Clock = std::chrono::steady_clock;
+  const std::optional<Clock::time_point> until =
+      within ? std::optional(Clock::now() + *within) : std::nullopt;
+  httplib::Client client(socket_path_, 80);
+  client.set_address_family(AF_UNIX);
+  client.set_connection_timeout(kConnectTimeoutS);
+  client.set_write_timeout(kReplyTimeoutS);
+  client.set_url_encode(false);
+  // Events come when packets are denied, which may be never: wait until the
+  // bound, or a week (httplib's wait is an int of milliseconds).
+  const auto wait_ms = within ? within->count() + 100 : 7LL * 86400 * 1000;
+  client.set_read_timeout(static_cast<time_t>(wait_ms / 1000),
+                          static_cast<time_t>(wait_ms % 1000 * 1000));
+
+  int status = 0;
+  std::string pending, error_body;
+  bool stopped = false; // by on_line, or by the bound
+  auto out_of_time = [&] { return until && Clock::now() >= *until; };
+  auto result = client.Get(
+      (std::string(kApiPrefix) + path).c_str(), {{"Host", "localhost"}},
+      [&](const httplib::Response &head) {
+        status = head.status;
+        if (status >= 200 && status <= 299 && on_open)
+          on_open();
+        return true;
+      },
+      [&](const char *data, std::size_t size) {
+        if (status < 200 || status > 299) {
+          error_body.append(data, size);
+          return true;
+        }
+        pending.append(data, size);
+        std::size_t start = 0;
+        for (std::size_t end;
+             (end = pending.find('\n', start)) != std::string::npos;
+             start = end + 1)
+          if (!on_line(pending.substr(start, end - start))) {
+            stopped = true;
+            return false;
+          }
+        pending.erase(0, start);
+        stopped = out_of_time();
+        return !stopped;
+      });
+  if (stopped || (!result && out_of_time()))
+    return true;
+  if (!result)
+    return Failure(unreachable(socket_path_, result.error()));
+  if (result->status < 200 || result->status > 299)
+    return api_error(result->status, error_body);
+  return false;
+}
+
 std::string path_segment(const std::string &text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

@@ -7,6 +7,8 @@
 // error object that --json prints.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -72,6 +74,15 @@ public:
                              const ExtraHeaders &headers = {}) const;
   // GETs a text document (the CSV export) as is.
   CallResult<std::string> get_text(const std::string &path) const;
+
+  // GETs a streamed answer of JSON lines: `on_open` once the daemon has
+  // accepted it, then `on_line` with each line as it arrives, until
+  // `on_line` returns false, `within` runs out (true then) or the daemon ends
+  // the stream (false). An error answer is a Failure as for call().
+  CallResult<bool>
+  follow_lines(const std::string &path, const std::function<void()> &on_open,
+               const std::function<bool(const std::string &)> &on_line,
+               std::optional<std::chrono::milliseconds> within) const;
 
 private:
   std::string socket_path_;

@@ -200,10 +200,23 @@ const Command kCommands[] = {
        c.add_option("--limit", a.limit, "Records to show (daemon default 50)");
        c.add_option("--offset", a.offset, "Records to skip");
      }},
-    {"denied", "Show the most frequent denied sources per interface",
-     "xdpgate denied --top 20", run_denied,
+    {"denied",
+     "Show the most frequent denied sources per interface, or follow them "
+     "live with --follow",
+     "xdpgate denied --top 20; xdpgate denied --follow", run_denied,
      [](CLI::App &c, Args &a) {
-       c.add_option("--top", a.top, "Sources per interface");
+       auto *top = c.add_option("--top", a.top, "Sources per interface");
+       auto *follow = c.add_flag(
+           "-f,--follow", a.follow,
+           "Print each denied packet as it comes (within the daemon's "
+           "budget) until Ctrl-C");
+       follow->excludes(top);
+       c.add_option("-n,--count", a.count, "With --follow: stop after N")
+           ->check(CLI::Range(1u, std::numeric_limits<unsigned>::max()))
+           ->needs(follow);
+       c.add_option("--for", a.for_s, "With --follow: stop after SECONDS")
+           ->check(CLI::Range(0.1, 31536000.0))
+           ->needs(follow);
      }},
 };
 
