@@ -85,7 +85,8 @@ public:
       return s;
     auto reader = DeniedEventReader::start(
         kernel_.data_path().denied_events_fd(),
-        [this](const DeniedEvent &event) { publish(event); });
+        [this](const DeniedEvent &event) { publish(event); },
+        [](const Error &e) { spdlog::error("{}", e.message); });
     if (!reader)
       return reader.error();
     reader_ = std::move(reader.value());

@@ -4,7 +4,6 @@
 #include <bpf/libbpf.h>
 #include <cerrno>
 #include <cstring>
-#include <spdlog/spdlog.h>
 
 #include "model/clock.hpp"
 
@@ -33,15 +32,16 @@ std::optional<DeniedEvent> decode_denied_event(const void *data,
   return event;
 }
 
-DeniedEventReader::DeniedEventReader(Sink sink,
+DeniedEventReader::DeniedEventReader(Sink sink, ErrorSink on_error,
                                      std::chrono::milliseconds poll_timeout)
-    : sink_(std::move(sink)), poll_timeout_(poll_timeout) {}
+    : sink_(std::move(sink)), on_error_(std::move(on_error)),
+      poll_timeout_(poll_timeout) {}
 
 Result<std::unique_ptr<DeniedEventReader>>
-DeniedEventReader::start(int ring_fd, Sink sink,
+DeniedEventReader::start(int ring_fd, Sink sink, ErrorSink on_error,
                          std::chrono::milliseconds poll_timeout) {
-  std::unique_ptr<DeniedEventReader> reader(
-      new DeniedEventReader(std::move(sink), poll_timeout));
+  std::unique_ptr<DeniedEventReader> reader(new DeniedEventReader(
+      std::move(sink), std::move(on_error), poll_timeout));
   reader->ring_ = ring_buffer__new(ring_fd, &DeniedEventReader::on_sample,
                                    reader.get(), nullptr);
   if (!reader->ring_)
@@ -71,8 +71,11 @@ void DeniedEventReader::run() {
   while (!stopping_) {
     int n = ring_buffer__poll(ring_, timeout);
     if (n < 0 && n != -EINTR && n != -ECANCELED) {
-      spdlog::error("reading the denied-events ring buffer failed: {}",
-                    std::strerror(-n));
+      if (on_error_)
+        on_error_(system_error(ErrorCode::KernelReadFailed,
+                               "reading the denied-events ring buffer "
+                               "failed; following denied packets stopped",
+                               -n));
       return;
     }
   }

@@ -2,7 +2,8 @@
 // The reader of the denied_events ring buffer (bpf/maps.h): one thread that
 // polls it with a bounded timeout and hands each event, decoded, to a
 // callback. The callback runs on that thread and must not block; stopping
-// (the destructor) waits at most one poll timeout.
+// (the destructor) waits at most one poll timeout. A failed poll ends the
+// thread and is handed to `on_error`.
 #pragma once
 
 #include <atomic>
@@ -25,20 +26,23 @@ std::optional<DeniedEvent> decode_denied_event(const void *data,
 class DeniedEventReader {
 public:
   using Sink = std::function<void(const DeniedEvent &)>;
+  using ErrorSink = std::function<void(const Error &)>;
 
   static Result<std::unique_ptr<DeniedEventReader>> start(
-      int ring_fd, Sink sink,
+      int ring_fd, Sink sink, ErrorSink on_error = {},
       std::chrono::milliseconds poll_timeout = std::chrono::milliseconds(100));
   ~DeniedEventReader();
   DeniedEventReader(const DeniedEventReader &) = delete;
   DeniedEventReader &operator=(const DeniedEventReader &) = delete;
 
 private:
-  DeniedEventReader(Sink sink, std::chrono::milliseconds poll_timeout);
+  DeniedEventReader(Sink sink, ErrorSink on_error,
+                    std::chrono::milliseconds poll_timeout);
   static int on_sample(void *self, void *data, std::size_t size);
   void run();
 
   Sink sink_;
+  ErrorSink on_error_;
   std::chrono::milliseconds poll_timeout_;
   ring_buffer *ring_ = nullptr;
   std::atomic<bool> stopping_{false};
