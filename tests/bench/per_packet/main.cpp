@@ -9,7 +9,7 @@
 // Usage: per_packet_bench [--out FILE] [--runs N] [--repeat N]
 //                         [--sources K] [--cold-frames N] [--cold-repeat N]
 //                         [--syscall-frames N] [--capacity N] [--quick]
-//                         [--denied-flood-only]
+//                         [--denied-flood-only] [--follow-only]
 #include <bpf/libbpf.h>
 #include <chrono>
 #include <cstdarg>
@@ -25,6 +25,7 @@
 #include "config/config.hpp"
 #include "datapath/data_path.hpp"
 #include "per_packet/denied_flood.hpp"
+#include "per_packet/follow.hpp"
 #include "per_packet/peers.hpp"
 #include "per_packet/prefix_mix.hpp"
 #include "per_packet/report.hpp"
@@ -43,6 +44,7 @@ struct Options {
   std::vector<std::size_t> v4_sizes = {1, 1000, 100000, 1000000};
   std::vector<std::size_t> v6_sizes = {1000, 100000};
   bool denied_flood_only = false;
+  bool follow_only = false; // only the following figures
 };
 
 using Clock = std::chrono::steady_clock;
@@ -375,6 +377,8 @@ Options parse(int argc, char **argv) {
       ++i;
     } else if (a == "--denied-flood-only") {
       o.denied_flood_only = true;
+    } else if (a == "--follow-only") {
+      o.follow_only = true;
     } else if (a == "--quick") {
       // For development: smaller lists, fewer frames. Not for reporting.
       o.v4_sizes = {1, 1000};
@@ -387,7 +391,7 @@ Options parse(int argc, char **argv) {
           "usage: per_packet_bench [--out FILE] [--runs N] [--repeat N] "
           "[--sources K] [--cold-frames N] [--cold-repeat N] "
           "[--syscall-frames N] [--capacity N] [--quick] "
-          "[--denied-flood-only]");
+          "[--denied-flood-only] [--follow-only]");
     }
   }
   if (o.settings.runs < 1 || o.settings.repeat < 1 ||
@@ -425,24 +429,37 @@ int run(int argc, char **argv) {
                               " not found (install xdp-tools or set "
                               "XDP_OBJECT_PATH): not measured");
 
-  if (options.denied_flood_only) {
-    results.notes.push_back("--denied-flood-only: the list scenarios were not "
-                            "measured");
+  if (options.denied_flood_only || options.follow_only) {
+    results.notes.push_back(
+        "--denied-flood-only or --follow-only: the list scenarios were not "
+        "measured");
   } else {
     for (std::size_t n : options.v4_sizes)
       measure_scenario(results, Family::V4, n, peers, options);
     for (std::size_t n : options.v6_sizes)
       measure_scenario(results, Family::V6, n, peers, options);
   }
-  DeniedFlood flood =
-      measure_denied_flood(options.settings, peers.bare, options.capacity);
+  std::optional<DeniedFlood> flood;
+  if (!options.follow_only)
+    flood = measure_denied_flood(options.settings, peers.bare,
+                                 options.capacity);
+  std::optional<FollowFigures> follow;
+  if (!options.denied_flood_only)
+    follow = measure_follow(options.settings);
 
-  print_table(std::cout, results);
-  print_denied_flood(std::cout, flood, options.settings);
+  if (!options.denied_flood_only && !options.follow_only)
+    print_table(std::cout, results);
+  if (flood)
+    print_denied_flood(std::cout, *flood, options.settings);
+  if (follow)
+    print_follow(std::cout, *follow);
   if (options.out.has_parent_path())
     std::filesystem::create_directories(options.out.parent_path());
   nlohmann::json out = to_json(results);
-  out["denied_flood"] = to_json(flood);
+  if (flood)
+    out["denied_flood"] = to_json(*flood);
+  if (follow)
+    out["denied_follow"] = follow_json(*follow);
   std::ofstream json(options.out);
   json << out.dump(2) << "\n";
   if (!json.flush())
