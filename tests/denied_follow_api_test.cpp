@@ -180,6 +180,17 @@ TEST_F(DeniedFollowApiTest, AFollowValueThatIsNoFlagIsRefused) {
   EXPECT_NE(answer.bytes.find("invalid_parameter"), std::string::npos);
 }
 
+TEST_F(DeniedFollowApiTest, TopDoesNotGoWithFollow) {
+  RawAnswer answer = raw_exchange(
+      api_.socket_path(),
+      "GET /api/admin/ip-allowlist/denied?follow=true&top=3 HTTP/1.1\r\n"
+      "Host: localhost\r\nConnection: close\r\n\r\n",
+      milliseconds(2000));
+  EXPECT_EQ(status_of_raw(answer.bytes), 400) << answer.bytes;
+  EXPECT_NE(answer.bytes.find("invalid_parameter"), std::string::npos);
+  EXPECT_FALSE(api_.following.load());
+}
+
 TEST(DeniedFollowersTest, ASlowFollowerLosesWhatItsQueueCannotHoldAndIsTold) {
   int toggles = 0;
   api::DeniedFollowers hub([&](bool) { ++toggles; }, 4);

@@ -109,6 +109,11 @@ void denied(const ApiBackend &b, const Call &call, Response &res) {
   Result<bool> follow = query_flag(call.http, "follow");
   if (!follow)
     return send_error(res, follow.error());
+  if (*follow && call.http.param("top"))
+    return send_error(res, {ErrorCode::InvalidParameter,
+                            "top: not with follow=true (the stream shows "
+                            "every reported packet)",
+                            "top"});
   if (*follow)
     return follow_denied(b, call, res);
   Result<std::int64_t> top =
