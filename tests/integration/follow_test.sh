@@ -9,7 +9,8 @@
 #   packets and time), the events delivered stay within the budget
 #   (denied_follow_events_per_second) while the counters show the flood
 #   went far past it;
-# - once nobody follows, the kernel's follow flag is off again.
+# - once nobody follows, the kernel's follow flag is off again, and a
+#   daemon killed while someone follows leaves it off once restarted.
 #
 # Runs from the repository root; XDPGATE_BUILD names the build directory.
 set -u
@@ -129,12 +130,34 @@ test_flood_stays_within_the_budget() {
 		xg_wait_until 3 not kernel_follows
 }
 
+test_restart_after_a_crash_while_following() {
+	start_follow "$XG_TMP/crash.out" --for 30 ||
+		{ check "denied --follow starts before the crash" false; return; }
+	check "following before the crash" kernel_follows
+	xg_stop_daemon KILL
+	xg_wait_exit "$FOLLOW_PID" 10
+	check "the follower ends when the daemon is killed" [ $? -ne 124 ]
+	FOLLOW_PID=
+	xg_start_daemon --config "$XG_TMP/xdpgate.toml" ||
+		{ check "the daemon restarts on its pins" false; return; }
+	check "restarted, nobody follows: the kernel's follow flag is off" \
+		not kernel_follows
+	start_follow "$XG_TMP/again.out" --count 1 ||
+		{ check "denied --follow starts after the restart" false; return; }
+	send $D4 1
+	xg_wait_exit "$FOLLOW_PID" 5
+	check "after the restart, a denied packet shows again" [ $? -eq 0 ]
+	FOLLOW_PID=
+	check "  ... naming the source" grep -q "^$D4 " "$XG_TMP/again.out"
+}
+
 if ! setup; then
 	echo "not ok - setup"
 	exit 1
 fi
 test_one_packet_shows_within_a_second
 test_flood_stays_within_the_budget
+test_restart_after_a_crash_while_following
 [ -z "$FOLLOW_PID" ] || kill "$FOLLOW_PID" 2>/dev/null
 echo "# $failures failed"
 [ "$failures" -eq 0 ]
