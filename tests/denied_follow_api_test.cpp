@@ -180,6 +180,26 @@ TEST_F(DeniedFollowApiTest, AFollowValueThatIsNoFlagIsRefused) {
   EXPECT_NE(answer.bytes.find("invalid_parameter"), std::string::npos);
 }
 
+TEST_F(DeniedFollowApiTest, ASlowClientIsToldHowManyEventsItLost) {
+  Fd fd = open_stream();
+  ASSERT_TRUE(read_until(fd, "\r\n\r\n"));
+  ASSERT_TRUE(eventually([&] { return api_.following.load(); }));
+  // Far faster than the stream takes them: its queue holds 4.
+  constexpr int kPublished = 1000;
+  for (int i = 0; i < kPublished; ++i)
+    api_.denied_followers.publish(event("198.51.100.1"));
+  ASSERT_TRUE(read_until(fd, "\"lost\"", milliseconds(3000))) << wire_;
+  ASSERT_TRUE(read_until(fd, "}\n"));
+  std::uint64_t shown = 0, lost = 0;
+  for (const json &line : lines())
+    if (line.contains("lost"))
+      lost += line["lost"].get<std::uint64_t>();
+    else
+      ++shown;
+  EXPECT_GT(lost, 0u);
+  EXPECT_EQ(shown + lost, static_cast<std::uint64_t>(kPublished));
+}
+
 TEST_F(DeniedFollowApiTest, TopDoesNotGoWithFollow) {
   RawAnswer answer = raw_exchange(
       api_.socket_path(),
