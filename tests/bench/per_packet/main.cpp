@@ -441,8 +441,8 @@ int run(int argc, char **argv) {
   }
   std::optional<DeniedFlood> flood;
   if (!options.follow_only)
-    flood = measure_denied_flood(options.settings, peers.bare,
-                                 options.capacity);
+    flood =
+        measure_denied_flood(options.settings, peers.bare, options.capacity);
   std::optional<FollowFigures> follow;
   if (!options.denied_flood_only)
     follow = measure_follow(options.settings);
