@@ -5,8 +5,8 @@
 # - one crafted packet from an unlisted source shows, with its verdict and
 #   interface, within a second of being sent (`--count 1` then exits);
 # - a packet from a listed source shows nothing;
-# - during a flood from an unlisted source (crafted frames, bounded in
-#   packets and time), the events delivered stay within the budget
+# - during a trafgen flood from an unlisted source (bounded in packets and
+#   time), the events delivered stay within the budget
 #   (denied_follow_events_per_second) while the counters show the flood
 #   went far past it;
 # - once nobody follows, the kernel's follow flag is off again, and a
@@ -25,7 +25,7 @@ BUDGET=20
 A4=198.18.0.2  # the sender's own address, listed
 D4=198.18.0.40 # crafted, unlisted: the one packet
 F4=198.18.0.41 # crafted, unlisted: the flood
-FLOOD_PACKETS=5000
+FLOOD_PACKETS=200000
 FOLLOW_S=5
 FOLLOW_PID=
 
@@ -63,6 +63,21 @@ send() {
 	xg_in_sender timeout 30 "$XG_PYTHON" "$FRAMES" send --ifname "$XG_SENDER_IF" \
 		--dst-mac "$RECEIVER_MAC" --src "$1" --dst $XG_HOST4 --proto tcp \
 		--dport 22 --count "$2" >/dev/null
+}
+
+# flood SOURCE COUNT: COUNT UDP frames from SOURCE to the host's port 22 as
+# fast as trafgen sends them (one CPU), at most 60 s.
+flood() {
+	local mac
+	mac=$(xg_mac_of sender "$XG_SENDER_IF")
+	"$XG_PYTHON" -c 'import sys
+sys.path.insert(0, "scripts/loadtest")
+import frames
+f = frames.udp_frame(sys.argv[2], sys.argv[3], 4, frames.host_int(sys.argv[4]),
+                     frames.host_int(sys.argv[5]), 22, 64)
+frames.write_trafgen(sys.argv[1], [f])' "$XG_TMP/flood.cfg" "$RECEIVER_MAC" "$mac" "$1" $XG_HOST4 &&
+		xg_in_sender timeout 60 trafgen --no-sock-mem -Q -i "$XG_TMP/flood.cfg" \
+			-o "$XG_SENDER_IF" -P 1 -n "$2" >"$XG_TMP/trafgen.log" 2>&1
 }
 
 dropped() {
@@ -110,7 +125,9 @@ test_flood_stays_within_the_budget() {
 	before=$(dropped)
 	start_follow "$XG_TMP/flood.out" --for $FOLLOW_S ||
 		{ check "denied --follow --for starts" false; return; }
-	send $F4 $FLOOD_PACKETS
+	flood $F4 $FLOOD_PACKETS
+	check "trafgen sent the flood" [ $? -eq 0 ] ||
+		sed 's/^/#   trafgen: /' "$XG_TMP/trafgen.log"
 	xg_wait_exit "$FOLLOW_PID" $((FOLLOW_S + 10))
 	check "denied --follow --for $FOLLOW_S exits 0 when the time is up" [ $? -eq 0 ]
 	FOLLOW_PID=
