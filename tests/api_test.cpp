@@ -36,6 +36,7 @@
 #include "list/list_service.hpp"
 #include "support/api_fixture.hpp"
 #include "support/http_wire.hpp"
+#include "support/new_ids.hpp"
 
 namespace xdpgate::api {
 namespace {
@@ -46,6 +47,7 @@ using test::InProcessApi;
 using test::raw_exchange;
 using test::status_of_raw;
 using test::TempDir;
+using test::without_new_ids;
 
 constexpr EpochMs kStart = test::kApiStart;
 constexpr gid_t kWriteGid = 4242;
@@ -577,23 +579,6 @@ TEST_F(ApiTest, MetricsArePrometheusTextWithEveryFamily) {
 }
 
 // ---------------------------------------------------------------- previews
-
-// Ids made by a change are random, so a preview's differ from the real
-// call's: compare them as "new".
-json without_new_ids(json answer, const std::set<std::string> &known) {
-  if (answer.is_object()) {
-    for (auto &[key, value] : answer.items())
-      if (key == "id" && value.is_string() &&
-          !known.count(value.get<std::string>()))
-        value = "new";
-      else
-        value = without_new_ids(value, known);
-  } else if (answer.is_array()) {
-    for (json &item : answer)
-      item = without_new_ids(item, known);
-  }
-  return answer;
-}
 
 TEST_F(ApiTest, EveryChangingRouteTakesADryRunThatAnswersAsTheRealCall) {
   struct Case {

@@ -60,14 +60,7 @@ protected:
 
   // `frame` `times` times in one test run: one CPU, well within one window.
   void run(const std::vector<std::uint8_t> &frame, std::uint32_t times = 1) {
-    std::vector<std::uint8_t> out(frame.size() + 256);
-    LIBBPF_OPTS(bpf_test_run_opts, opts);
-    opts.data_in = frame.data();
-    opts.data_size_in = static_cast<__u32>(frame.size());
-    opts.data_out = out.data();
-    opts.data_size_out = static_cast<__u32>(out.size());
-    opts.repeat = times;
-    ASSERT_EQ(bpf_prog_test_run_opts(path_->program_fd(), &opts), 0);
+    run_action(*path_, frame, times);
   }
 
   // Every event the ring buffer holds now.

@@ -23,21 +23,6 @@ namespace {
 
 const std::uint8_t kDefaultShift = RuntimeConfig{}.denied_sample_shift;
 
-// Runs `frame` `repeat` times in one call, as a burst from one source.
-void run_repeated(const DataPath &path, const std::vector<std::uint8_t> &frame,
-                  std::uint32_t repeat) {
-  std::vector<std::uint8_t> out(frame.size() + 256);
-  LIBBPF_OPTS(bpf_test_run_opts, opts);
-  opts.data_in = frame.data();
-  opts.data_size_in = static_cast<__u32>(frame.size());
-  opts.data_out = out.data();
-  opts.data_size_out = static_cast<__u32>(out.size());
-  opts.repeat = repeat;
-  if (bpf_prog_test_run_opts(path.program_fd(), &opts) != 0)
-    throw std::runtime_error("BPF_PROG_TEST_RUN failed");
-  ASSERT_EQ(opts.retval, static_cast<__u32>(XDP_DROP));
-}
-
 std::vector<std::uint8_t> denied_frame(const std::string &source) {
   return (source.find(':') == std::string::npos ? Frame::ipv4(source)
                                                 : Frame::ipv6(source))
@@ -122,8 +107,8 @@ protected:
 
 TEST_F(DeniedSample, ASourceThatSentOnePacketIsThereWithCountOne) {
   enforce_with_shift(kDefaultShift);
-  run_repeated(*path_, denied_frame("198.51.100.7"), 1);
-  run_repeated(*path_, denied_frame("2001:db8:bad::7"), 1);
+  run_action(*path_, denied_frame("198.51.100.7"), 1);
+  run_action(*path_, denied_frame("2001:db8:bad::7"), 1);
   auto seen = sample();
   ASSERT_TRUE(seen.count("198.51.100.7"));
   EXPECT_EQ(seen["198.51.100.7"].packets, 1u);
@@ -138,7 +123,7 @@ TEST_F(DeniedSample, CountsBelowTheThresholdAreExact) {
   for (std::uint32_t n : {2u, 37u, XDPGATE_DENIED_EXACT_PACKETS - 1u}) {
     SCOPED_TRACE(n);
     std::string source = "198.51.100." + std::to_string(n % 256);
-    run_repeated(*path_, denied_frame(source), n);
+    run_action(*path_, denied_frame(source), n);
     EXPECT_EQ(sample()[source].packets, n);
     EXPECT_FALSE(sample()[source].estimated);
   }
@@ -147,7 +132,7 @@ TEST_F(DeniedSample, CountsBelowTheThresholdAreExact) {
 TEST_F(DeniedSample, PastTheThresholdTheCountIsAMarkedEstimateNearTheTruth) {
   enforce_with_shift(kDefaultShift);
   const std::uint64_t truth = XDPGATE_DENIED_EXACT_PACKETS + 100000;
-  run_repeated(*path_, denied_frame("203.0.113.9"), truth);
+  run_action(*path_, denied_frame("203.0.113.9"), truth);
   DeniedSource s = sample()["203.0.113.9"];
   EXPECT_TRUE(s.estimated);
   // 100,000 packets sampled 1 in 64 with weight 64: a standard deviation of
@@ -161,7 +146,7 @@ TEST_F(DeniedSample, PastTheThresholdTheCountIsAMarkedEstimateNearTheTruth) {
 TEST_F(DeniedSample, ARateOfOneCountsEveryPacketExactlyPastTheThreshold) {
   enforce_with_shift(0);
   const std::uint64_t truth = 3 * XDPGATE_DENIED_EXACT_PACKETS + 5;
-  run_repeated(*path_, denied_frame("203.0.113.10"), truth);
+  run_action(*path_, denied_frame("203.0.113.10"), truth);
   DeniedSource s = sample()["203.0.113.10"];
   EXPECT_EQ(s.packets, truth);
   EXPECT_FALSE(s.estimated);
@@ -175,7 +160,7 @@ TEST_F(DeniedSample, NewSourcesPastThePerCpuBudgetAreInsertedOneInTheRate) {
   const std::uint32_t past = 64 * 60; // about 60 of them sampled in
   auto start = std::chrono::steady_clock::now();
   for (std::uint32_t i = 0; i < budget + past; ++i)
-    run_repeated(*path_, denied_frame(nth_source(i)), 1);
+    run_action(*path_, denied_frame(nth_source(i)), 1);
   ASSERT_LT(std::chrono::steady_clock::now() - start,
             std::chrono::nanoseconds(XDPGATE_DENIED_WINDOW_NS))
       << "the sources must all arrive within one window";
@@ -214,12 +199,12 @@ TEST_F(DeniedSample, AnExhaustedBudgetRenewsWithTheNextWindow) {
                          static_cast<std::uint64_t>(now.tv_nsec);
   set_budget({now_ns, XDPGATE_DENIED_NEW_SOURCES_PER_WINDOW, 0});
   enforce_with_shift(20); // 1 in a million: nothing is sampled in
-  run_repeated(*path_, denied_frame("198.51.100.20"), 1);
+  run_action(*path_, denied_frame("198.51.100.20"), 1);
   EXPECT_FALSE(sample().count("198.51.100.20"));
   // ... and in a window that is over: the next new source is exact again.
   set_budget({now_ns - XDPGATE_DENIED_WINDOW_NS,
               XDPGATE_DENIED_NEW_SOURCES_PER_WINDOW, 0});
-  run_repeated(*path_, denied_frame("198.51.100.21"), 1);
+  run_action(*path_, denied_frame("198.51.100.21"), 1);
   ASSERT_TRUE(sample().count("198.51.100.21"));
   EXPECT_EQ(sample()["198.51.100.21"].packets, 1u);
   EXPECT_EQ(inserted_here(), 1u);

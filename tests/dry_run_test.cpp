@@ -25,11 +25,13 @@
 #include "model/entry_json.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/kernel_model.hpp"
+#include "support/new_ids.hpp"
 
 namespace xdpgate {
 namespace {
 
 using nlohmann::json;
+using test::without_new_ids;
 
 constexpr EpochMs kNow = 1'763'880'000'000;
 constexpr EpochMs kHour = 3600 * 1000;
@@ -65,6 +67,10 @@ std::vector<std::string> addresses(const std::vector<SeenSource> &sources) {
 // or what it returned.
 template <typename T> json answer_of(const Result<T> &r);
 
+json refusal(const Error &e) {
+  return {{"error", wire_name(e.code)}, {"message", e.message}};
+}
+
 json view_json(const EntryView &v) {
   json out = to_json(v.entry);
   out["hits"] = v.hits;
@@ -73,8 +79,7 @@ json view_json(const EntryView &v) {
 
 template <> json answer_of(const Result<std::vector<AddOutcome>> &r) {
   if (!r)
-    return {{"error", wire_name(r.error().code)},
-            {"message", r.error().message}};
+    return refusal(r.error());
   json out = json::array();
   for (const AddOutcome &o : *r)
     out.push_back({{"created", o.created}, {"entry", view_json(o.view)}});
@@ -82,8 +87,7 @@ template <> json answer_of(const Result<std::vector<AddOutcome>> &r) {
 }
 template <> json answer_of(const Result<std::vector<EntryView>> &r) {
   if (!r)
-    return {{"error", wire_name(r.error().code)},
-            {"message", r.error().message}};
+    return refusal(r.error());
   json out = json::array();
   for (const EntryView &v : *r)
     out.push_back(view_json(v));
@@ -91,26 +95,22 @@ template <> json answer_of(const Result<std::vector<EntryView>> &r) {
 }
 template <> json answer_of(const Result<EntryView> &r) {
   if (!r)
-    return {{"error", wire_name(r.error().code)},
-            {"message", r.error().message}};
+    return refusal(r.error());
   return view_json(*r);
 }
 template <> json answer_of(const Result<void> &r) {
   if (!r)
-    return {{"error", wire_name(r.error().code)},
-            {"message", r.error().message}};
+    return refusal(r.error());
   return "ok";
 }
 template <> json answer_of(const Result<RestrictionState> &r) {
   if (!r)
-    return {{"error", wire_name(r.error().code)},
-            {"message", r.error().message}};
+    return refusal(r.error());
   return to_json(*r);
 }
 template <> json answer_of(const Result<ImportReport> &r) {
   if (!r)
-    return {{"error", wire_name(r.error().code)},
-            {"message", r.error().message}};
+    return refusal(r.error());
   return {{"added", r->summary.added.first},
           {"updated", r->summary.updated.first},
           {"removed", r->summary.removed.first},
@@ -182,23 +182,6 @@ protected:
     out << "audit " << (audit ? audit->total : -1) << '\n';
     out << "kernel changes " << kernel_.changes.size() << '\n';
     return out.str();
-  }
-
-  // Ids made by a change differ between a preview and the real call (they
-  // are random): compare them as "new".
-  json without_new_ids(json answer, const std::set<std::string> &known) {
-    if (answer.is_object()) {
-      for (auto &[key, value] : answer.items())
-        if (key == "id" && value.is_string() &&
-            !known.count(value.get<std::string>()))
-          value = "new";
-        else
-          value = without_new_ids(value, known);
-    } else if (answer.is_array()) {
-      for (json &item : answer)
-        item = without_new_ids(item, known);
-    }
-    return answer;
   }
 
   std::set<std::string> known_ids() const {

@@ -29,14 +29,15 @@ std::string action_name(int action) {
   }
 }
 
-int run_action(const DataPath &path, const std::vector<std::uint8_t> &frame) {
+int run_action(const DataPath &path, const std::vector<std::uint8_t> &frame,
+               std::uint32_t repeat) {
   std::vector<std::uint8_t> out(frame.size() + 256);
   LIBBPF_OPTS(bpf_test_run_opts, opts);
   opts.data_in = frame.data();
   opts.data_size_in = static_cast<__u32>(frame.size());
   opts.data_out = out.data();
   opts.data_size_out = static_cast<__u32>(out.size());
-  opts.repeat = 1;
+  opts.repeat = repeat;
   if (bpf_prog_test_run_opts(path.program_fd(), &opts) != 0)
     throw std::runtime_error("BPF_PROG_TEST_RUN failed: errno " +
                              std::to_string(errno));

@@ -22,9 +22,11 @@ struct Outcome {
 std::string verdict_name(int verdict);
 std::string action_name(int action);
 
-// Runs `frame` once and returns the action (no counter bookkeeping).
-// Throws std::runtime_error if the kernel refuses the run.
-int run_action(const DataPath &path, const std::vector<std::uint8_t> &frame);
+// Runs `frame` `repeat` times in one test run (one CPU, back to back, as a
+// burst from one source) and returns the last action (no counter
+// bookkeeping). Throws std::runtime_error if the kernel refuses the run.
+int run_action(const DataPath &path, const std::vector<std::uint8_t> &frame,
+               std::uint32_t repeat = 1);
 // Runs `frame` once and returns the action and the verdict counter it moved.
 // Throws if the run or reading the counters fails.
 Outcome run_frame(const DataPath &path, const std::vector<std::uint8_t> &frame);

@@ -334,21 +334,27 @@ private:
     answer(method, version, std::move(res), true);
   }
 
+  // The head of an answer: HTTP/1.1 whatever the request's version (RFC
+  // 9112 §2.3: the highest the server conforms to; a 1.0 client is told of
+  // keep-alive by the caller), its status and headers.
+  static http::response_header<> head_of(const Response &res) {
+    http::response_header<> head;
+    head.version(11);
+    head.result(static_cast<unsigned>(res.status));
+    for (const Header &h : res.headers)
+      head.insert(h.name, h.value);
+    if (!res.content_type.empty())
+      head.set(http::field::content_type, res.content_type);
+    return head;
+  }
+
   // Writes the answer; false when the connection must end.
   bool answer(const std::string &method, int version, Response res,
               bool close) {
     if (res.stream)
       return stream(method, version, std::move(res));
     close |= res.close;
-    // HTTP/1.1 whatever the request's version (RFC 9112 §2.3: the highest
-    // the server conforms to); a 1.0 client is told of keep-alive below.
-    http::response<http::string_body> out;
-    out.version(11);
-    out.result(static_cast<unsigned>(res.status));
-    for (const Header &h : res.headers)
-      out.insert(h.name, h.value);
-    if (!res.content_type.empty())
-      out.set(http::field::content_type, res.content_type);
+    http::response<http::string_body> out(head_of(res));
     out.body() = std::move(res.body);
     out.keep_alive(!close);
     if (!close && version == 10)
@@ -368,13 +374,7 @@ private:
   // A streamed answer: its head, then its producer's pieces until it ends,
   // the client goes away or the server stops. Always the connection's last.
   bool stream(const std::string &method, int version, Response res) {
-    http::response<http::empty_body> out;
-    out.version(11);
-    out.result(static_cast<unsigned>(res.status));
-    for (const Header &h : res.headers)
-      out.insert(h.name, h.value);
-    if (!res.content_type.empty())
-      out.set(http::field::content_type, res.content_type);
+    http::response<http::empty_body> out(head_of(res));
     out.keep_alive(false);
     const bool chunked = version != 10; // a 1.0 client reads to the close
     out.chunked(chunked);
