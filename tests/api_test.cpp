@@ -666,6 +666,10 @@ TEST_F(ApiTest, ADryRunTellsWhetherTheCallerInXClientAddressIsCutOff) {
   EXPECT_EQ(inside.body["impact"]["caller_cut_off"], true);
   Reply elsewhere = disable_as("198.51.100.7");
   EXPECT_EQ(elsewhere.body["impact"]["caller_cut_off"], false);
+  Reply mapped = disable_as("::ffff:203.0.113.7");
+  EXPECT_EQ(mapped.body["impact"]["caller_address"], "203.0.113.7")
+      << "a v4-mapped caller is judged as the IPv4 address it sends from";
+  EXPECT_EQ(mapped.body["impact"]["caller_cut_off"], true);
   Reply bad = disable_as("203.0.113.7:22");
   EXPECT_EQ(bad.status, 422);
   EXPECT_EQ(error_code(bad), "invalid_ip_address");

@@ -212,6 +212,14 @@ TEST(IpPrefixParseAddress, AcceptsSingleAddressesOnly) {
   }
 }
 
+TEST(IpPrefixUnmapped, AnIpv4MappedAddressIsTheIpv4AddressOnTheWire) {
+  EXPECT_EQ(prefix("::ffff:198.18.0.3").unmapped(), prefix("198.18.0.3"));
+  EXPECT_EQ(prefix("198.18.0.3").unmapped(), prefix("198.18.0.3"));
+  EXPECT_EQ(prefix("2001:db8::ffff:1").unmapped(), prefix("2001:db8::ffff:1"));
+  EXPECT_EQ(prefix("::ffff:0:0/96").unmapped(), prefix("::ffff:0:0/96"))
+      << "a range stays a range";
+}
+
 TEST(IpPrefixContains, PrefixContainsItsAddressesAndNarrowerPrefixes) {
   auto net = prefix("10.0.0.0/8");
   EXPECT_TRUE(net.contains(prefix("10.1.2.3")));

@@ -39,7 +39,7 @@ Result<std::optional<IpPrefix>> client_address(const Request &req) {
       IpPrefix::parse_address(*header, kClientAddressHeader);
   if (!address)
     return address.error();
-  return std::optional<IpPrefix>(*address);
+  return std::optional<IpPrefix>(address->unmapped());
 }
 
 } // namespace

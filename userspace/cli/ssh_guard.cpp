@@ -11,23 +11,6 @@ namespace xdpgate::cli {
 
 namespace {
 
-// A dual-stack sshd reports IPv4 clients as ::ffff:a.b.c.d, but their
-// packets reach the XDP program as IPv4.
-IpPrefix unmap_ipv4(IpPrefix address) {
-  const auto &a = address.addr;
-  bool mapped =
-      address.family == Family::V6 &&
-      std::all_of(a.begin(), a.begin() + 10, [](auto b) { return b == 0; }) &&
-      a[10] == 0xff && a[11] == 0xff;
-  if (!mapped)
-    return address;
-  IpPrefix v4;
-  v4.family = Family::V4;
-  v4.length = 32;
-  std::copy(a.begin() + 12, a.end(), v4.addr.begin());
-  return v4;
-}
-
 bool contains_port(const json &ports, unsigned port) {
   return ports.is_array() &&
          std::any_of(ports.begin(), ports.end(), [port](const json &p) {
@@ -54,7 +37,8 @@ CallResult<std::optional<SshClient>> ssh_client() {
                           "off: " +
                               parsed.error().message +
                               " (unset SSH_CONNECTION to skip the check)"});
-  return std::optional(SshClient{unmap_ipv4(*parsed), server_port});
+  // A dual-stack sshd reports IPv4 clients as ::ffff:a.b.c.d.
+  return std::optional(SshClient{parsed->unmapped(), server_port});
 }
 
 CallResult<std::optional<std::string>> port_exemption(const ApiClient &api,

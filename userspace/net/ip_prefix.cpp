@@ -186,6 +186,20 @@ IpPrefix IpPrefix::widened_to(std::uint8_t bits) const {
   return wider;
 }
 
+IpPrefix IpPrefix::unmapped() const {
+  const bool mapped = family == Family::V6 && length == 128 &&
+                      std::all_of(addr.begin(), addr.begin() + 10,
+                                  [](std::uint8_t b) { return b == 0; }) &&
+                      addr[10] == 0xff && addr[11] == 0xff;
+  if (!mapped)
+    return *this;
+  IpPrefix v4;
+  v4.family = Family::V4;
+  v4.length = 32;
+  std::copy(addr.begin() + 12, addr.end(), v4.addr.begin());
+  return v4;
+}
+
 bool IpPrefix::contains(const IpPrefix &other) const {
   if (family != other.family || length > other.length)
     return false;

@@ -29,6 +29,10 @@ struct IpPrefix {
   // The prefix of `bits` bits (at most this one's length) that contains this
   // one: the bits past `bits` cleared.
   IpPrefix widened_to(std::uint8_t bits) const;
+  // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 address its
+  // packets carry on the wire (a dual-stack socket reports IPv4 peers so);
+  // anything else as it is.
+  IpPrefix unmapped() const;
   // True when every address of `other` is inside this prefix.
   bool contains(const IpPrefix &other) const;
   // Canonical text: "192.0.2.0/24", "2001:db8::/32", "198.18.0.1".
