@@ -4,6 +4,7 @@
 // kernel (records what it is told, can be told to fail, answers lookups by
 // longest-prefix match over the allow list it holds).
 #include "list/list_service.hpp"
+#include "list/list_snapshot.hpp"
 #include "model/verdicts.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/kernel_model.hpp"
@@ -91,6 +92,15 @@ std::vector<std::string> ranges_of(const std::vector<IpPrefix> &prefixes) {
     out.push_back(p.to_string());
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// What the export route sends for the list: its snapshot as CSV.
+std::string exported(const ListService &service) {
+  const ListSnapshot snapshot = service.export_snapshot();
+  std::vector<CsvExportRow> rows;
+  for (std::size_t i = 0; i < snapshot.size(); ++i)
+    rows.push_back(snapshot.csv_row(i));
+  return format_allowlist_csv(rows);
 }
 
 // The lines of a CSV text, sorted: the list's order is not part of a rule.
@@ -326,19 +336,19 @@ TEST_F(ListServiceTest, AListIsReadInPagesInListingOrder) {
   const std::vector<EntryView> all = service_->list(true);
   std::vector<Entry> paged;
   for (std::size_t offset = 0; offset < 12; offset += 3) {
-    ListService::Page page = service_->list_page(true, offset, 3);
-    EXPECT_EQ(page.total, 10u);
-    EXPECT_EQ(page.items.size(),
+    const ListSnapshot page = service_->snapshot(true, offset, 3);
+    EXPECT_EQ(page.total(), 10u);
+    EXPECT_EQ(page.size(),
               std::min<std::size_t>(3, 10 - std::min<std::size_t>(offset, 10)));
-    for (const EntryView &v : page.items)
-      paged.push_back(v.entry);
+    for (std::size_t i = 0; i < page.size(); ++i)
+      paged.push_back(page.view(i).entry);
   }
   EXPECT_EQ(paged, records(all));
-  ListService::Page enabled = service_->list_page(false, 2, 100);
-  EXPECT_EQ(enabled.total, 6u) << "4 of the 10 are disabled";
-  ASSERT_EQ(enabled.items.size(), 4u);
-  EXPECT_EQ(enabled.items[0].entry, service_->list(false)[2].entry);
-  EXPECT_TRUE(service_->list_page(true, 10, 5).items.empty());
+  const ListSnapshot enabled = service_->snapshot(false, 2, 100);
+  EXPECT_EQ(enabled.total(), 6u) << "4 of the 10 are disabled";
+  ASSERT_EQ(enabled.size(), 4u);
+  EXPECT_EQ(enabled.view(0).entry, service_->list(false)[2].entry);
+  EXPECT_EQ(service_->snapshot(true, 10, 5).size(), 0u);
 }
 
 TEST_F(ListServiceTest, GettingAnUnknownIdIsNotFound) {
@@ -415,7 +425,7 @@ TEST_F(ListServiceTest, SingleAddressIsShownWithoutPrefixLength) {
   EXPECT_EQ(add_one("2001:db8:1::/48").entry.range.to_string(),
             "2001:db8:1::/48");
   EXPECT_EQ(
-      csv_lines(service_->export_csv()),
+      csv_lines(exported(*service_)),
       (std::vector<std::string>{"192.0.2.7,,true,", "2001:db8:1::/48,,true,",
                                 "2001:db8::1,,true,", "2001:db8::2,,true,",
                                 "ip_address,description,enabled,expires_at"}));
@@ -1202,7 +1212,7 @@ TEST_F(ListServiceTest, ExportThenImportIsLossless) {
                kStart + 2 * kDay),
   };
   ASSERT_TRUE(service_->add(original, "alice").ok());
-  const std::string csv = service_->export_csv();
+  const std::string csv = exported(*service_);
 
   auto second_store_dir = dir_ / "other";
   auto store = SqliteStore::open(second_store_dir);
@@ -1230,7 +1240,7 @@ TEST_F(ListServiceTest, ExportThenImportIsLossless) {
   };
   EXPECT_EQ(rows(second->list(true)), rows(service_->list(true)));
   // Entries created in the same millisecond have no defined order.
-  EXPECT_EQ(csv_lines(second->export_csv()), csv_lines(csv));
+  EXPECT_EQ(csv_lines(exported(*second)), csv_lines(csv));
 
   // Importing the export into its own list changes nothing.
   Snapshot before = snapshot();
@@ -1639,7 +1649,7 @@ TEST_F(ListServiceTest, WholeListAnswersReadTheKernelInOneBatch) {
   for (int i = 0; i < 50; ++i)
     add_one("10.0." + low_parts(i) + "/32");
   kernel_.hit_reads = kernel_.batched_reads = 0;
-  (void)service_->export_csv();
+  (void)exported(*service_);
   EXPECT_EQ(kernel_.hit_reads + kernel_.batched_reads, 0u);
   EXPECT_EQ(service_->list(true).size(), 50u);
   (void)service_->warnings(std::chrono::milliseconds(kDay));

@@ -3,8 +3,10 @@
 // /check, /import and /export.
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "api/list_answers.hpp"
 #include "api/list_input.hpp"
 #include "api/preview.hpp"
 #include "api/request.hpp"
@@ -42,16 +44,16 @@ void list_entries(const ApiBackend &b, const Call &call, Response &res) {
       query_int(call.http, "limit", INT64_MAX, 1, INT64_MAX);
   if (!limit)
     return send_error(res, limit.error());
-  ListService::Page page =
-      b.list.list_page(*all, static_cast<std::size_t>(*offset),
-                       static_cast<std::size_t>(*limit));
+  auto snapshot = std::make_shared<const ListSnapshot>(
+      b.list.snapshot(*all, static_cast<std::size_t>(*offset),
+                      static_cast<std::size_t>(*limit)));
   RestrictionState state = b.list.state();
-  send_json(res, 200,
-            {{"items", items_of(page.items)},
-             {"total", page.total},
-             {"offset", *offset},
-             {"restriction_active", state.active()},
-             {"mode", to_string(state.mode)}});
+  const std::size_t total = snapshot->total();
+  send_entries(res, std::move(snapshot),
+               {{"total", total},
+                {"offset", *offset},
+                {"restriction_active", state.active()},
+                {"mode", to_string(state.mode)}});
 }
 
 void get_entry(const ApiBackend &b, const Call &call, Response &res) {
@@ -253,8 +255,8 @@ void import_csv(const ApiBackend &b, const Call &call, Response &res) {
 }
 
 void export_csv(const ApiBackend &b, const Call &, Response &res) {
-  res.status = 200;
-  res.set_content(b.list.export_csv(), "text/csv; charset=utf-8");
+  send_csv_export(
+      res, std::make_shared<const ListSnapshot>(b.list.export_snapshot()));
 }
 
 } // namespace

@@ -17,6 +17,15 @@ std::optional<EpochMs> latest(std::optional<EpochMs> a,
   return std::max(*a, *b);
 }
 
+KernelHits past_and_now(KernelHits total, bool enabled,
+                        const KernelHits *in_kernel) {
+  if (in_kernel && enabled) {
+    total.packets += in_kernel->packets;
+    total.last_hit_at = latest(total.last_hit_at, in_kernel->last_hit_at);
+  }
+  return total;
+}
+
 } // namespace
 
 KernelChange kernel_change(const StoreChange &change, const ListIndex &index,
@@ -74,12 +83,15 @@ void carry_hits(StoreChange &change, const ListIndex &index,
 }
 
 KernelHits total_hits(const Entry &entry, const KernelHits *in_kernel) {
-  KernelHits total{entry.past_hits, entry.past_last_hit_at};
-  if (in_kernel && entry.enabled) {
-    total.packets += in_kernel->packets;
-    total.last_hit_at = latest(total.last_hit_at, in_kernel->last_hit_at);
-  }
-  return total;
+  return past_and_now({entry.past_hits, entry.past_last_hit_at}, entry.enabled,
+                      in_kernel);
+}
+
+KernelHits total_hits(const ListIndex::Listed &listed,
+                      const KernelHits *in_kernel) {
+  return past_and_now(
+      {listed.past_hits, ListIndex::time(listed.past_last_hit_at)},
+      listed.enabled, in_kernel);
 }
 
 } // namespace xdpgate

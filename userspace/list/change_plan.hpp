@@ -29,5 +29,8 @@ void carry_hits(StoreChange &change, const ListIndex &index,
 
 // An entry's statistics: its past plus what the kernel counts now.
 KernelHits total_hits(const Entry &entry, const KernelHits *in_kernel);
+// The same for an entry as the index lists it.
+KernelHits total_hits(const ListIndex::Listed &listed,
+                      const KernelHits *in_kernel);
 
 } // namespace xdpgate

@@ -322,18 +322,23 @@ CsvParseResult parse_allowlist_csv(std::string_view text) {
   return result;
 }
 
+std::string csv_export_header() { return std::string(kHeader) + "\n"; }
+
+void append_csv_row(std::string &out, const CsvExportRow &row) {
+  out += row.range.to_string();
+  out += ',';
+  if (row.description)
+    out += csv_field(*row.description);
+  out += row.enabled ? ",true," : ",false,";
+  if (row.expires_at)
+    out += std::to_string(*row.expires_at);
+  out += '\n';
+}
+
 std::string format_allowlist_csv(const std::vector<CsvExportRow> &rows) {
-  std::string out = std::string(kHeader) + "\n";
-  for (const CsvExportRow &row : rows) {
-    out += row.range.to_string();
-    out += ',';
-    if (row.description)
-      out += csv_field(*row.description);
-    out += row.enabled ? ",true," : ",false,";
-    if (row.expires_at)
-      out += std::to_string(*row.expires_at);
-    out += '\n';
-  }
+  std::string out = csv_export_header();
+  for (const CsvExportRow &row : rows)
+    append_csv_row(out, row);
   return out;
 }
 

@@ -71,5 +71,9 @@ struct CsvParseResult {
 CsvParseResult parse_allowlist_csv(std::string_view text);
 
 std::string format_allowlist_csv(const std::vector<CsvExportRow> &rows);
+// The same in pieces, for an export streamed as it is made: the header
+// line, then each row's line.
+std::string csv_export_header();
+void append_csv_row(std::string &out, const CsvExportRow &row);
 
 } // namespace xdpgate

@@ -76,20 +76,4 @@ Result<ImportReport> ListService::import_csv(std::string_view text,
   return report;
 }
 
-std::string ListService::export_csv() const {
-  std::lock_guard lock(impl_->mutex);
-  const ListIndex &index = impl_->index;
-  std::vector<CsvExportRow> rows;
-  rows.reserve(index.size());
-  for (ListIndex::Iter it : index.in_order(true)) {
-    const ListIndex::Listed &l = it->second;
-    rows.push_back(CsvExportRow{l.range,
-                                l.description.empty()
-                                    ? std::nullopt
-                                    : std::optional<std::string>(l.description),
-                                l.enabled, ListIndex::time(l.expires_at)});
-  }
-  return format_allowlist_csv(rows);
-}
-
 } // namespace xdpgate

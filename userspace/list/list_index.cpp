@@ -184,15 +184,15 @@ std::vector<ListIndex::Iter> ListIndex::page(bool include_disabled,
   return out;
 }
 
-Entry ListIndex::entry(Iter it) const {
-  const Listed &l = it->second;
+Entry ListIndex::entry(const EntryId &id, const Listed &l,
+                       const std::vector<std::string> &creators) {
   Entry e;
-  e.id = it->first.str();
+  e.id = id.str();
   e.range = l.range;
   if (!l.description.empty())
     e.description = l.description;
   e.enabled = l.enabled;
-  e.created_by = creators_[l.creator];
+  e.created_by = creators[l.creator];
   e.created_at = l.created_at;
   e.updated_at = time(l.updated_at);
   e.expires_at = time(l.expires_at);

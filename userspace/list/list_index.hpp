@@ -99,7 +99,15 @@ public:
   std::vector<Iter> page(bool include_disabled, std::size_t offset,
                          std::size_t limit, std::size_t &total) const;
 
-  Entry entry(Iter it) const;
+  Entry entry(Iter it) const { return entry(it->first, it->second); }
+  Entry entry(const EntryId &id, const Listed &l) const {
+    return entry(id, l, creators_);
+  }
+  // An entry from its listed form, with the creator names it was interned
+  // in (a snapshot keeps a copy of them).
+  static Entry entry(const EntryId &id, const Listed &l,
+                     const std::vector<std::string> &creators);
+  const std::vector<std::string> &creators() const { return creators_; }
   static std::optional<EpochMs> time(EpochMs t);
 
   std::size_t size() const { return by_id_.size(); }

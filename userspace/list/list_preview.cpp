@@ -44,9 +44,8 @@ std::vector<SeenSource> recently_seen(const ListService::Impl &impl,
     if (!it->second.enabled)
       continue;
     auto counted = hits.find(it->second.range);
-    KernelHits total =
-        total_hits(impl.index.entry(it),
-                   counted == hits.end() ? nullptr : &counted->second);
+    KernelHits total = total_hits(
+        it->second, counted == hits.end() ? nullptr : &counted->second);
     if (total.packets > 0 && recent(total.last_hit_at, now))
       merged.try_emplace(
           it->second.range,

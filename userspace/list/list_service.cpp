@@ -7,35 +7,62 @@
 
 #include "list/audit_records.hpp"
 #include "list/bulk_audit.hpp"
+#include "list/change_plan.hpp"
+#include "list/list_snapshot.hpp"
 #include "model/entry_json.hpp"
 
 namespace xdpgate {
 
 std::vector<EntryView> ListService::list(bool include_disabled) const {
-  return list_page(include_disabled, 0, SIZE_MAX).items;
+  const ListSnapshot snap = snapshot(include_disabled, 0, SIZE_MAX);
+  std::vector<EntryView> out;
+  out.reserve(snap.size());
+  for (std::size_t i = 0; i < snap.size(); ++i)
+    out.push_back(snap.view(i));
+  return out;
 }
 
-ListService::Page ListService::list_page(bool include_disabled,
-                                         std::size_t offset,
-                                         std::size_t limit) const {
+ListSnapshot ListService::snapshot(bool include_disabled, std::size_t offset,
+                                   std::size_t limit) const {
   // A small part of the list reads its entries' hits one by one; the whole
   // list, or a large part, reads every entry's in batches (a system call
   // per batch, not per entry).
   constexpr std::size_t kReadEachUpTo = 4096;
   std::lock_guard lock(impl_->mutex);
-  Page page;
+  const ListIndex &index = impl_->index;
+  ListSnapshot snap;
   const std::vector<ListIndex::Iter> chosen =
-      impl_->index.page(include_disabled, offset, limit, page.total);
-  page.items.reserve(chosen.size());
-  if (chosen.size() < page.total && chosen.size() <= kReadEachUpTo) {
-    for (ListIndex::Iter it : chosen)
-      page.items.push_back(impl_->view(it));
-    return page;
+      index.page(include_disabled, offset, limit, snap.total_);
+  std::optional<HitTable> all_hits;
+  if (chosen.size() == snap.total_ || chosen.size() > kReadEachUpTo)
+    all_hits = impl_->kernel.all_hits();
+  snap.rows_.reserve(chosen.size());
+  for (ListIndex::Iter it : chosen) {
+    const ListIndex::Listed &l = it->second;
+    std::optional<KernelHits> counted;
+    if (!all_hits && l.enabled)
+      counted = impl_->kernel.hits(l.range);
+    else if (all_hits)
+      if (auto found = all_hits->find(l.range); found != all_hits->end())
+        counted = found->second;
+    snap.rows_.push_back(
+        {it->first, l, total_hits(l, counted ? &*counted : nullptr)});
   }
-  const HitTable hits = impl_->kernel.all_hits();
-  for (ListIndex::Iter it : chosen)
-    page.items.push_back(impl_->view(it, hits));
-  return page;
+  snap.creators_ = index.creators();
+  return snap;
+}
+
+ListSnapshot ListService::export_snapshot() const {
+  std::lock_guard lock(impl_->mutex);
+  const ListIndex &index = impl_->index;
+  ListSnapshot snap;
+  const std::vector<ListIndex::Iter> all = index.in_order(true);
+  snap.total_ = all.size();
+  snap.rows_.reserve(all.size());
+  for (ListIndex::Iter it : all)
+    snap.rows_.push_back({it->first, it->second, {}});
+  snap.creators_ = index.creators();
+  return snap;
 }
 
 Result<EntryView> ListService::get(const std::string &id) const {

@@ -27,6 +27,8 @@ namespace xdpgate {
 
 // An entry as the API shows it: the record plus its statistics (the hits of
 // earlier ranges and enablings plus what the kernel counts now).
+class ListSnapshot; // list_snapshot.hpp
+
 struct EntryView {
   Entry entry;
   std::uint64_t hits = 0;
@@ -145,14 +147,14 @@ public:
   static Result<std::unique_ptr<ListService>>
   open(std::unique_ptr<Store> store, KernelPort &kernel, Clock clock);
 
+  // Every entry (or every enabled one) in listing order.
   std::vector<EntryView> list(bool include_disabled) const;
-  // The entries list() has at [offset, offset + limit), and how many it has.
-  struct Page {
-    std::vector<EntryView> items;
-    std::size_t total = 0;
-  };
-  Page list_page(bool include_disabled, std::size_t offset,
-                 std::size_t limit) const;
+  // The entries list() has at [offset, offset + limit), with their
+  // statistics, as of one moment.
+  ListSnapshot snapshot(bool include_disabled, std::size_t offset,
+                        std::size_t limit) const;
+  // Every entry, for the export (without statistics).
+  ListSnapshot export_snapshot() const;
   Result<EntryView> get(const std::string &id) const;
   // Upsert by range (NewEntry says what a listed range gets); the existing
   // entry comes back. A range twice in one request is refused. All or
@@ -174,7 +176,6 @@ public:
 
   Result<ImportReport> import_csv(std::string_view text, bool replace,
                                   const std::string &actor, bool force);
-  std::string export_csv() const;
 
   Result<RestrictionState> activate(const ActivateRequest &request,
                                     const std::string &actor);
