@@ -7,7 +7,6 @@
 #include <cstring>
 #include <unordered_set>
 
-#include "datapath/lpm_key.hpp"
 #include "datapath/skeleton.hpp"
 #include "xdpgate/abi.h"
 
@@ -183,22 +182,66 @@ Status AllowListMaps::adopt(Trie &trie) {
   trie.hosts = std::move(hosts.value());
   trie.host_capacity = *host_capacity;
   // The trie holds every entry: it alone tells which slot each one owns.
+  if (Status s = read_slots(trie); !s)
+    return s;
+  // A table from an older xdpgate may be too small for what it now holds.
+  if (trie.host_count > trie.host_capacity)
+    return grow_host_table(trie);
+  return {};
+}
+
+// Reads the trie's entries in batches (a system call per few thousand: a
+// million-entry trie is read in a fraction of a second, not seconds), or one
+// by one where the kernel has no batches for tries.
+Status AllowListMaps::read_slots(Trie &trie) {
+  constexpr std::uint32_t kBatch = 4096;
+  const std::size_t key_size = lpm_key_size(trie.family);
+  std::vector<std::uint8_t> keys(kBatch * key_size);
+  std::vector<xdpgate_allow_value> values(kBatch);
+  LpmKey in{}, out{};
+  for (bool first = true;; first = false) {
+    std::uint32_t got = kBatch;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int err = bpf_map_lookup_batch(
+        trie.inner.get(), first ? nullptr : in.bytes.data(), out.bytes.data(),
+        keys.data(), values.data(), &got, &opts);
+    if (err != 0 && first &&
+        (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP))
+      return read_slots_one_by_one(trie);
+    // ENOENT marks the last batch, which may still carry entries.
+    if (err != 0 && errno != ENOENT)
+      return system_error(ErrorCode::KernelReadFailed,
+                          "reading a pinned allow-list trie failed");
+    for (std::uint32_t k = 0; k < got; ++k) {
+      LpmKey key{};
+      std::copy_n(keys.begin() + static_cast<std::ptrdiff_t>(k * key_size),
+                  key_size, key.bytes.begin());
+      record(trie, key, values[k]);
+    }
+    if (err != 0 || got == 0)
+      return {};
+    in = out;
+  }
+}
+
+Status AllowListMaps::read_slots_one_by_one(Trie &trie) {
   LpmKey key{}, next{};
   const void *prev = nullptr;
   while (bpf_map_get_next_key(trie.inner.get(), prev, next.bytes.data()) == 0) {
     key = next;
     prev = key.bytes.data();
     xdpgate_allow_value value{};
-    if (bpf_map_lookup_elem(trie.inner.get(), key.bytes.data(), &value) != 0)
-      continue;
-    IpPrefix range = prefix_from_lpm_key(trie.family, key);
-    trie.host_count += range.is_single_address();
-    trie.slots.emplace(range, value.slot);
+    if (bpf_map_lookup_elem(trie.inner.get(), key.bytes.data(), &value) == 0)
+      record(trie, key, value);
   }
-  // A table from an older xdpgate may be too small for what it now holds.
-  if (trie.host_count > trie.host_capacity)
-    return grow_host_table(trie);
   return {};
+}
+
+void AllowListMaps::record(Trie &trie, const LpmKey &key,
+                           const xdpgate_allow_value &value) {
+  IpPrefix range = prefix_from_lpm_key(trie.family, key);
+  trie.host_count += range.is_single_address();
+  trie.slots.emplace(range, value.slot);
 }
 
 AllowListChange

@@ -18,6 +18,7 @@
 #include "common/fd.hpp"
 #include "common/result.hpp"
 #include "datapath/entry_stats.hpp"
+#include "datapath/lpm_key.hpp"
 #include "datapath/presence_filter.hpp"
 #include "model/allow_list_change.hpp"
 #include "net/ip_prefix.hpp"
@@ -85,6 +86,10 @@ private:
   AllowListMaps(int stats_fd, int host_filter_fd, int block_filter_fd,
                 std::uint32_t capacity);
   Status adopt(Trie &trie);
+  Status read_slots(Trie &trie);
+  Status read_slots_one_by_one(Trie &trie);
+  static void record(Trie &trie, const LpmKey &key,
+                     const xdpgate_allow_value &value);
   Result<Fd> adopt_table(int outer_fd,
                          Result<Fd> (*create)(Family, std::uint32_t),
                          Family family, std::uint32_t size);
