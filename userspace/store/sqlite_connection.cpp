@@ -299,7 +299,7 @@ Status SqliteConnection::prepare_all() {
       {&select_entries,
        "SELECT id, ip_range, description, enabled, created_by, created_at,"
        " updated_at, expires_at, past_hits, past_last_hit_at"
-       " FROM entries ORDER BY created_at, rowid"},
+       " FROM entries ORDER BY rowid"},
       {&select_state, "SELECT mode, confirm_deadline, revert_mode FROM state"
                       " WHERE singleton = 1"},
       {&select_audit,

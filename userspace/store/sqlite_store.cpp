@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "store/sqlite_store.hpp"
 
+#include <algorithm>
+
 #include "store/sqlite_connection.hpp"
 
 namespace xdpgate {
@@ -110,6 +112,15 @@ Result<std::vector<Entry>> SqliteStore::entries() const {
   }
   if (rc != SQLITE_DONE)
     return db_->fail(rc, "reading");
+  // Then by creation time. Rows come in insertion order, which is nearly
+  // always creation order already: sorted here (stable, so ties keep their
+  // insertion order) only when not, rather than by SQLite, which would sort
+  // a million rows on every start.
+  auto earlier = [](const Entry &a, const Entry &b) {
+    return a.created_at < b.created_at;
+  };
+  if (!std::is_sorted(out.begin(), out.end(), earlier))
+    std::stable_sort(out.begin(), out.end(), earlier);
   return out;
 }
 
