@@ -57,7 +57,9 @@ public:
   std::vector<IpPrefix> prefixes() const;
   std::optional<IpPrefix> lookup(const IpPrefix &address) const;
   std::optional<EntryHits> hits(const IpPrefix &range) const;
-  // Every listed range's hits, from one batched read of the statistics.
+  // The hits of every listed range that has any, from one batched read of
+  // the statistics (a million-entry list that sees traffic on a few is
+  // answered with a few, not a million).
   Result<std::vector<std::pair<IpPrefix, EntryHits>>> all_hits() const;
 
 private:

@@ -42,7 +42,7 @@ public:
   virtual std::optional<KernelHits> hits(const IpPrefix &range) const = 0;
   // Hits of every range the kernel holds, read in batches: for answers
   // about the whole list, where one read per entry would cost a system call
-  // each.
+  // each. A range it leaves out counted nothing.
   virtual std::unordered_map<IpPrefix, KernelHits> all_hits() const = 0;
 };
 

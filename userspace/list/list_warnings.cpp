@@ -21,8 +21,10 @@ ListService::warnings(std::chrono::milliseconds stale_after) const {
   std::size_t checked = 0;
   for (auto it = index.begin(); it != index.end(); ++it) {
     const ListIndex::Listed &entry = it->second;
-    if (!entry.enabled || ++checked > kMaxChecked)
+    if (!entry.enabled)
       continue;
+    if (++checked > kMaxChecked)
+      break;
     const std::string id = it->first.str();
     for (int len = entry.range.length - 1;
          len >= 0 && w.overlaps.size() < kMaxReported; --len) {
