@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Group 3 of `make bench`: the control plane (one add, 1M import and replace,
-# memory). A namespace holding a veth pair gives xdpgated an interface to
-# attach to; control_plane_bench.py starts the daemon there and measures.
+# PUT replace, GET and export, restart with 1M stored, memory, and ipset and
+# nft loading the same 1M prefixes in the same namespace). A namespace
+# holding a veth pair gives xdpgated an interface to attach to;
+# control_plane_bench.py starts the daemon there and measures.
 # Everything is removed on every exit. The generated 1M-entry lists are kept
 # in BUILD_DIR/bench/control_plane/ for the next run.
 # Usage: tests/bench/control_plane/control_plane_bench.sh BUILD_DIR OUT [options]
@@ -39,6 +41,12 @@ cleanup() {
 	[ -n "$runner_pid" ] && kill -KILL "$runner_pid" 2>/dev/null
 	"$build/xdpgated" --uninstall --bpf-pin-dir "$pins" >/dev/null 2>&1
 	rm -rf "$pins"
+	# The peers' sets (control_plane_bench.py destroys them after each load;
+	# deleting the namespace would too).
+	if [ -e /run/netns/"$ns" ]; then
+		lt_in "$ns" ipset destroy xdpgate_bench >/dev/null 2>&1
+		lt_in "$ns" nft delete table ip xdpgate_bench >/dev/null 2>&1
+	fi
 	lt_del_netns "$ns"
 	rm -rf "$tmp"
 }
