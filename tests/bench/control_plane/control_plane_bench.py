@@ -1236,7 +1236,8 @@ def main():
                 destroy_peers(a)
             r["peers_1m"][kind] = x
             log(f"  {x.get('seconds', x.get('failed', 'not finished'))} s, "
-                f"{x.get('elements_loaded')} elements in the kernel")
+                f"{x.get('elements_loaded')} elements"
+                + (" (the file's)" if "elements_loaded_how" in x else " (read back)"))
 
         # Repeats of the 1M import and replace, as the budget allows.
         if import_s is not None and not a.chunked and "repeats" not in not_measured:
@@ -1570,6 +1571,8 @@ def print_summary(r, path):
             else:
                 print(f"    {label:<21} " + (x.get("failed") or x.get("not_measured")
                                               or f"not finished after {x.get('not_finished_after_s')} s"))
+            if x.get("what"):
+                print(f"      ({x['what']})")
         if ours:
             print(f"    note: {ours['note']}")
     m = r.get("memory_1m")
