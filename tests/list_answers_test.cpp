@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// The answers that carry a whole list (GET of the list, the export): up to
+// The answers that carry a whole list (GET of the list, the export, a
+// replace's answer): up to
 // 1,000 entries sent whole with their length, more streamed as they are
 // made, to the same text; a snapshot of one moment, so that a write made
 // while a slow client reads is neither held up nor half shown; an HTTP/1.0
@@ -135,6 +136,40 @@ TEST_F(ListAnswersTest, ALargeExportIsStreamedInListingOrder) {
   EXPECT_EQ(lines[0], "ip_address,description,enabled,expires_at");
   EXPECT_EQ(lines[1], "10.0.0.0,entry 0,false,");
   EXPECT_EQ(lines[2500], "10.0.9.195,entry 2499,false,");
+}
+
+TEST_F(ListAnswersTest, AReplaceOfManyIsAnsweredStreamedAndItsPreviewWhole) {
+  list(10);
+  json body = json::array();
+  for (int i = 0; i < 1500; ++i)
+    body.push_back({{"ip_range", "192.0." + std::to_string(i >> 8) + "." +
+                                     std::to_string(i & 255)}});
+  httplib::Client c(api_.socket_path().string());
+  c.set_address_family(AF_UNIX);
+  c.set_read_timeout(10, 0);
+
+  auto preview =
+      c.Put(kList + "?dry_run=true", body.dump(), "application/json");
+  ASSERT_TRUE(preview);
+  ASSERT_EQ(preview->status, 200) << preview->body.substr(0, 300);
+  EXPECT_TRUE(preview->has_header("Content-Length")) << "a preview is whole";
+  const json previewed = json::parse(preview->body);
+  EXPECT_EQ(previewed["dry_run"], true);
+  EXPECT_EQ(previewed["result"]["total"], 1500);
+  EXPECT_EQ(previewed["result"]["items"].size(), 1500u);
+  EXPECT_EQ(api_.service().list(true).size(), 10u)
+      << "a preview changes nothing";
+
+  auto replaced = c.Put(kList, body.dump(), "application/json");
+  ASSERT_TRUE(replaced);
+  ASSERT_EQ(replaced->status, 200) << replaced->body.substr(0, 300);
+  EXPECT_EQ(replaced->get_header_value("Transfer-Encoding"), "chunked");
+  const json answer = json::parse(replaced->body);
+  EXPECT_EQ(replaced->body, api::json_text(answer));
+  EXPECT_EQ(answer["total"], 1500);
+  ASSERT_EQ(answer["items"].size(), 1500u);
+  EXPECT_EQ(answer["items"][1499]["ip_range"], "192.0.5.219");
+  EXPECT_EQ(api_.service().list(true).size(), 1500u);
 }
 
 // The client reads the head, then nothing while the whole list is deleted

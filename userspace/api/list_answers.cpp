@@ -64,21 +64,20 @@ private:
 
 } // namespace
 
-void send_entries(Response &res, std::shared_ptr<const ListSnapshot> snapshot,
+void send_entries(Response &res, std::size_t count, EntryAt entry_at,
                   const nlohmann::json &rest) {
   // The members after "items": the object's text, its opening brace made a
   // comma.
   std::string tail = json_text(rest);
   tail.front() = ',';
-  const std::size_t entries = snapshot->size();
-  send_made(res, entries, "application/json",
-            [snapshot = std::move(snapshot), tail](const Put &put) {
+  send_made(res, count, "application/json",
+            [count, entry_at = std::move(entry_at), tail](const Put &put) {
               Pieces out(put);
               if (!out.add(R"({"items":[)"))
                 return;
-              for (std::size_t i = 0; i < snapshot->size(); ++i)
+              for (std::size_t i = 0; i < count; ++i)
                 if ((i > 0 && !out.add(",")) ||
-                    !out.add(json_text(to_json(snapshot->view(i)))))
+                    !out.add(json_text(to_json(entry_at(i)))))
                   return;
               if (out.add("]") && out.add(tail))
                 out.flush();

@@ -42,6 +42,22 @@ Result<std::optional<IpPrefix>> client_address(const Request &req) {
   return std::optional<IpPrefix>(address->unmapped());
 }
 
+// The text a streamed answer would send: a preview holds the answer in its
+// own.
+std::string whole_text(const ChunkProducer &stream) {
+  class Text : public ChunkSink {
+  public:
+    bool write(std::string_view piece) override {
+      text += piece;
+      return true;
+    }
+    bool open() override { return true; }
+    std::string text;
+  } sink;
+  stream(sink);
+  return std::move(sink.text);
+}
+
 } // namespace
 
 RouteHandler previewed(const ApiBackend &backend, RouteHandler handler) {
@@ -63,7 +79,8 @@ RouteHandler previewed(const ApiBackend &backend, RouteHandler handler) {
     // A refusal is the real call's, status and error alike.
     if (res.status < 200 || res.status > 299)
       return;
-    json result = json::parse(res.body);
+    json result = json::parse(res.stream ? whole_text(res.stream) : res.body);
+    res.stream = nullptr;
     send_json(res, res.status,
               {{"dry_run", true},
                {"result", std::move(result)},

@@ -24,13 +24,6 @@ using nlohmann::json;
 // A 64 MiB file of bad lines must not become a gigabyte of error report.
 constexpr std::size_t kMaxReportedCsvLines = 1000;
 
-json items_of(const std::vector<EntryView> &views) {
-  json items = json::array();
-  for (const EntryView &v : views)
-    items.push_back(to_json(v));
-  return items;
-}
-
 // A page of the list: `limit` entries from `offset` in listing order (all
 // of them without `limit`); `total` counts the whole list.
 void list_entries(const ApiBackend &b, const Call &call, Response &res) {
@@ -48,8 +41,11 @@ void list_entries(const ApiBackend &b, const Call &call, Response &res) {
       b.list.snapshot(*all, static_cast<std::size_t>(*offset),
                       static_cast<std::size_t>(*limit)));
   RestrictionState state = b.list.state();
-  const std::size_t total = snapshot->total();
-  send_entries(res, std::move(snapshot),
+  const std::size_t total = snapshot->total(), count = snapshot->size();
+  send_entries(res, count,
+               [snapshot = std::move(snapshot)](std::size_t i) {
+                 return snapshot->view(i);
+               },
                {{"total", total},
                 {"offset", *offset},
                 {"restriction_active", state.active()},
@@ -113,11 +109,15 @@ void replace_entries(const ApiBackend &b, const Call &call, Response &res) {
   Result<std::vector<NewEntry>> entries = new_entries_from(**body);
   if (!entries)
     return send_error(res, entries.error());
-  Result<std::vector<EntryView>> views =
+  Result<std::vector<EntryView>> replaced =
       b.list.replace(*entries, call.actor, *force);
-  if (!views)
-    return send_error(res, views.error());
-  send_json(res, 200, {{"items", items_of(*views)}, {"total", views->size()}});
+  if (!replaced)
+    return send_error(res, replaced.error());
+  auto views =
+      std::make_shared<const std::vector<EntryView>>(std::move(*replaced));
+  const std::size_t count = views->size();
+  send_entries(res, count, [views](std::size_t i) { return (*views)[i]; },
+               {{"total", count}});
 }
 
 void update_entry(const ApiBackend &b, const Call &call, Response &res) {
