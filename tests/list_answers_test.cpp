@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The answers that carry a whole list (GET of the list, the export, a
-// replace's answer): up to
-// 1,000 entries sent whole with their length, more streamed as they are
-// made, to the same text; a snapshot of one moment, so that a write made
-// while a slow client reads is neither held up nor half shown; an HTTP/1.0
-// client reads a streamed answer to the connection's close.
+// replace's answer): up to 1,000 entries sent whole with their length, more
+// streamed as they are made, to the same text; a snapshot of one moment, so
+// that a write made while a slow client reads is neither held up nor half
+// shown; an HTTP/1.0 client reads a streamed answer to the connection's
+// close.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <poll.h>
