@@ -182,7 +182,9 @@ def timed_request(path_socket, method, target, body=None, content_type="applicat
     """One request on a new connection, its answer read to the last byte and
     counted, not kept (only its first and last `keep` bytes). The time runs
     from just before the connect to the last byte. Raises StepTimeout when
-    the answer is not complete within `timeout`."""
+    the answer is not complete within `timeout`. Asked in HTTP/1.0, so that
+    a streamed answer comes bare to the close and its bytes and lines are
+    the body's own, not counted with a chunked framing."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     t0 = time.monotonic()
     deadline = t0 + timeout
@@ -201,7 +203,7 @@ def timed_request(path_socket, method, target, body=None, content_type="applicat
         s.settimeout(timeout)
         s.connect(path_socket)
         payload = b"" if body is None else body
-        head = (f"{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        head = (f"{method} {target} HTTP/1.0\r\nHost: localhost\r\n"
                 f"Content-Length: {len(payload)}\r\n")
         if body is not None:
             head += f"Content-Type: {content_type}\r\n"
@@ -721,19 +723,9 @@ def peer_files(cache, name, entries):
     os.replace(ipset_file + ".tmp", ipset_file)
     disjoint = outermost(entries)
     nft_file = os.path.join(cache, f"peer-{name}.nft")
-    with open(nft_file + ".tmp", "w") as f:
-        f.write(f"table ip {PEER_NFT_TABLE} {{\n\tset allow {{\n\t\ttype ipv4_addr\n"
-                "\t\tflags interval\n\t\telements = {\n")
-        f.write(",\n".join("\t\t\t" + prefixes.to_text(4, p) for p in disjoint))
-        f.write("\n\t\t}\n\t}\n}\n")
-    os.replace(nft_file + ".tmp", nft_file)
+    write_nft_set(nft_file, disjoint, auto_merge=False)
     merged_file = os.path.join(cache, f"peer-{name}-auto-merge.nft")
-    with open(merged_file + ".tmp", "w") as f:
-        f.write(f"table ip {PEER_NFT_TABLE} {{\n\tset allow {{\n\t\ttype ipv4_addr\n"
-                "\t\tflags interval\n\t\tauto-merge\n\t\telements = {\n")
-        f.write(",\n".join("\t\t\t" + prefixes.to_text(4, p) for p in entries))
-        f.write("\n\t\t}\n\t}\n}\n")
-    os.replace(merged_file + ".tmp", merged_file)
+    write_nft_set(merged_file, entries, auto_merge=True)
     info = {"nft_auto_merge": {
                 "file": merged_file, "elements": len(entries),
                 "what": f"nft -f of one table holding one ipv4_addr set with flags interval "
@@ -754,6 +746,18 @@ def peer_files(cache, name, entries):
         json.dump(info, f, indent=2)
     os.replace(info_path + ".tmp", info_path)
     return info
+
+
+def write_nft_set(path, elements, auto_merge):
+    """An nft file creating the peer's table with one ipv4_addr interval set
+    holding `elements`, auto-merged by nft or not."""
+    flags = "\t\tflags interval\n" + ("\t\tauto-merge\n" if auto_merge else "")
+    with open(path + ".tmp", "w") as f:
+        f.write(f"table ip {PEER_NFT_TABLE} {{\n\tset allow {{\n\t\ttype ipv4_addr\n"
+                f"{flags}\t\telements = {{\n")
+        f.write(",\n".join("\t\t\t" + prefixes.to_text(4, p) for p in elements))
+        f.write("\n\t\t}\n\t}\n}\n")
+    os.replace(path + ".tmp", path)
 
 
 def in_ns(a, argv, timeout):
