@@ -20,21 +20,33 @@ the kernel's allow-list maps hold.
       RC ID", "disable ID RANGE RC" or "delete ID RANGE RC" (RC: the CLI's
       exit status). NOW must hold every acknowledged change (RC 0), in order,
       plus the first unacknowledged one or not; exits 1 otherwise.
+  xg_crash.py gen1m DIR SEED
+      Writes DIR/c.csv (1,000,000 entries: base and others) and DIR/d.csv
+      (1,000,000: base, a tenth of c's others and new ones), made from SEED,
+      in ranges outside the test's networks.
+  xg_crash.py after-kill BEFORE.json NOW.json import|replace FILE.csv PIN_DIR
+      classify and kernel at once, NOW read once: prints "list: " and
+      classify's answer, then "kernel: " and kernel's; exits 1 if either
+      fails.
   xg_crash.py dump PIN_DIR
       Prints what the tries and host tables hold, sorted (for comparing the
       kernel before and after something that must not touch it).
   xg_crash.py kernel PIN_DIR NOW.json
-      Reads the allow-list tries and host tables through bpftool (the pinned
-      outer array-of-maps, then the inner map by id) and checks the tries
+      Reads the allow-list tries and host tables with the bpf(2) system
+      call (the pinned outer array-of-maps, then the inner map by id;
+      batched lookups, as a million entries need) and checks the tries
       hold exactly NOW's enabled ranges and the host tables exactly its
       enabled single addresses. Prints the counts; exits 1 on a difference.
 """
 import csv
+import ctypes
+import errno
 import io
 import ipaddress
 import json
+import os
+import random
 import socket
-import subprocess
 import sys
 
 BASE = [
@@ -113,6 +125,83 @@ def cmd_gen(d):
             assert shown(ipaddress.ip_network(r)) == r, r
 
 
+MILLION = 1_000_000
+
+
+def v6_host(prefix, n):
+    """prefix::n (prefix: the first three groups), as RFC 5952 writes it."""
+    hi, lo = n >> 16, n & 0xFFFF
+    if hi:
+        return f"{prefix}::{hi:x}:{lo:x}"
+    return f"{prefix}{v6_tail(lo)}"
+
+
+def v6_net64(group2, n):
+    """2001:db8:G:Y::/64, G = group2 + n // 65536, Y = n % 65536."""
+    g, y = group2 + (n >> 16), n & 0xFFFF
+    return f"2001:db8:{g:x}:{y:x}::/64" if y else f"2001:db8:{g:x}::/64"
+
+
+def generated_1m(kind, count, offset):
+    """Like generated(), for lists of a million: IPv4 hosts in 10.0.0.0/9
+    (kind c) or 10.128.0.0/9 (d), IPv4 /30s in 100.64.0.0/11 (c) or /29s in
+    100.96.0.0/11 (d), IPv6 hosts in 2001:db8:c1::/48 or 2001:db8:d1::/48,
+    IPv6 /64s in 2001:db8:c200::/40 or 2001:db8:d200::/40. Nothing covers a
+    test host (these live only in the daemon and the maps). OFFSET (from the
+    seed, < 2**16) shifts every numbering."""
+    hosts4 = (10 << 24) + (0 if kind == "c" else 1 << 23) + offset
+    nets4, length = ((100 << 24 | 64 << 16), 30) if kind == "c" else ((100 << 24 | 96 << 16), 29)
+    hosts6 = f"2001:db8:{kind}1"
+    nets6 = 0xC200 if kind == "c" else 0xD200
+    out = []
+    append = out.append
+    seen = dict.fromkeys(SHAPES, 0)
+    for i in range(count):
+        shape = SHAPES[i % len(SHAPES)]
+        n = seen[shape]
+        seen[shape] = n + 1
+        if shape == "v4 host":
+            append(v4(hosts4 + n))
+        elif shape == "v6 host":
+            append(v6_host(hosts6, n + offset))
+        elif shape == "v6 net":
+            append(v6_net64(nets6, n + offset))
+        else:
+            n += offset
+            assert n < 1 << (length - 11), "too many IPv4 networks"
+            append(f"{v4(nets4 + (n << (32 - length)))}/{length}")
+    return out
+
+
+def write_lines(path, lines):
+    with open(path, "w") as f:
+        f.write("ip_address,description\n")
+        f.write("\n".join(lines))
+        f.write("\n")
+
+
+def cmd_gen1m(d, seed):
+    """c.csv: BASE and 999,995 more; d.csv: BASE, one in ten of c's others
+    (some with a new description) and new ones, a million in all."""
+    rng = random.Random(int(seed))
+    new_c = generated_1m("c", MILLION - len(BASE), rng.randrange(1 << 12))
+    base = [f"{r},{desc}" for r, desc in BASE]
+    write_lines(f"{d}/c.csv", base + [f"{r},c {i}" if i % 3 else f"{r}," for i, r in enumerate(new_c)])
+    phase = rng.randrange(10)
+    kept = [f"{r},d {i}" if i % 7 == 0 else (f"{r},c {i}" if i % 3 else f"{r},")
+            for i, r in enumerate(new_c) if i % 10 == phase]
+    new_d = generated_1m("d", MILLION - len(BASE) - len(kept), rng.randrange(1 << 12))
+    write_lines(f"{d}/d.csv", base + kept + [f"{r},new d {i}" for i, r in enumerate(new_d)])
+    for name in ("c", "d"):
+        rows = read_csv(f"{d}/{name}.csv")
+        assert len(rows) == MILLION, (name, len(rows))
+        assert len({r for r, _ in rows}) == MILLION, name
+        for r, _ in rows[::997]:
+            assert shown(ipaddress.ip_network(r)) == r, r
+        assert not any(ipaddress.ip_network(r).overlaps(ipaddress.ip_network("198.18.0.0/15"))
+                       for r, _ in rows[len(BASE)::991]), name
+
+
 def shown(net):
     """A range as the daemon shows it: a single address without a length."""
     if net.prefixlen == net.max_prefixlen:
@@ -133,12 +222,17 @@ def load_list(path):
     with open(path) as f:
         text = f.read()
     items = json.loads(text)["items"] if text else []
-    out = {}
-    for it in items:
-        net = it["ip_range"]
-        if net in out:
-            raise SystemExit(f"{path}: {it['ip_range']} listed twice")
-        out[net] = it
+    del text
+    out = {it["ip_range"]: it for it in items}
+    if len(out) != len(items):
+        seen = set()
+        for it in items:
+            if it["ip_range"] in seen:
+                raise SystemExit(f"{path}: {it['ip_range']} listed twice")
+            seen.add(it["ip_range"])
+    for it in items:  # what traffic changes (the only fields no check uses)
+        it.pop("hits", None)
+        it.pop("last_hit_at", None)
     return out
 
 
@@ -168,36 +262,33 @@ def describe_difference(want, got, limit=5):
     return "; ".join(parts)
 
 
-def stable_fields(it):
-    return {k: v for k, v in it.items() if k not in ("hits", "last_hit_at")}
-
-
 def cmd_classify(before_path, now_path, kind=None, csv_path=None):
-    before = load_list(before_path)
-    now = load_list(now_path)
-    if {n: stable_fields(i) for n, i in now.items()} == \
-            {n: stable_fields(i) for n, i in before.items()}:
-        print("before")
-        return 0
-    got = content(now)
+    rc, text = classify(load_list(before_path), load_list(now_path), kind, csv_path)
+    print(text)
+    return rc
+
+
+def classify(before, now, kind=None, csv_path=None):
+    """(0, "before" or "after"), or (1, what is wrong). The contents are
+    compared first: at a million entries, comparing every field of every
+    entry is the slow part, and it is needed only for "before"."""
+    got, was = content(now), content(before)
+    if got == was and now == before:  # (without hits: load_list drops them)
+        return 0, "before"
     if kind is None:
-        print("changed: " + describe_difference(content(before), got))
-        return 1
-    after = expected_after(kind, content(before), csv_path)
+        return 1, "changed: " + describe_difference(was, got)
+    after = expected_after(kind, was, csv_path)
     if got == after:
         moved = [n for n in now if n in before and
                  (now[n]["id"], now[n]["created_at"]) !=
                  (before[n]["id"], before[n]["created_at"])]
         if moved:
-            print(f"after, but {len(moved)} entries that stayed changed id or "
-                  f"created_at: {moved[:5]}")
-            return 1
-        print("after")
-        return 0
-    print("neither before nor after; against before: " +
-          describe_difference(content(before), got) + " | against after: " +
-          describe_difference(after, got))
-    return 1
+            return 1, (f"after, but {len(moved)} entries that stayed changed id "
+                       f"or created_at: {moved[:5]}")
+        return 0, "after"
+    return 1, ("neither before nor after; against before: " +
+               describe_difference(was, got) + " | against after: " +
+               describe_difference(after, got))
 
 
 def cmd_stream(before_path, ops_path, now_path):
@@ -252,26 +343,140 @@ def apply_change(model, ids, change):
         ids.pop(net, None)
 
 
-def bpftool_keys(*where):
-    """The keys of a map, as bytes, from bpftool's plain dump ("key: 20 00
-    ...  value: ..."; wide keys wrap onto the next lines)."""
-    out = subprocess.run(["bpftool", "map", "dump", *where], check=True,
-                         capture_output=True, text=True).stdout
-    keys = []
-    for record in out.split("key:")[1:]:
-        hexes = record.split("value:")[0].split()
-        keys.append(bytes.fromhex("".join(hexes)))
-    return keys
+# The bpf(2) system call, through ctypes: a million keys come out of a map in
+# a few batched calls (bpftool makes two calls per key and prints each one,
+# which takes half a minute at a million entries here).
+BPF_MAP_LOOKUP_ELEM, BPF_MAP_GET_NEXT_KEY, BPF_OBJ_GET = 1, 4, 7
+BPF_MAP_GET_FD_BY_ID, BPF_OBJ_GET_INFO_BY_FD, BPF_MAP_LOOKUP_BATCH = 14, 15, 24
+SYS_BPF = {"x86_64": 321, "aarch64": 280}[os.uname().machine]
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def bpf(cmd, attr):
+    """bpf(cmd, attr) -> its result, or -errno."""
+    rc = _libc.syscall(SYS_BPF, ctypes.c_int(cmd), ctypes.byref(attr),
+                       ctypes.c_uint(ctypes.sizeof(attr)))
+    return rc if rc >= 0 else -ctypes.get_errno()
+
+
+def bpf_ok(cmd, attr, what):
+    rc = bpf(cmd, attr)
+    if rc < 0:
+        raise OSError(-rc, f"bpf: {what}: {os.strerror(-rc)}")
+    return rc
+
+
+def attr(*fields):
+    """A bpf_attr of the given (name, ctypes type) fields, zeroed, padded to
+    the size the kernel accepts for any command."""
+    class Attr(ctypes.Structure):
+        _fields_ = list(fields)
+    class Padded(ctypes.Union):
+        _fields_ = [("a", Attr), ("pad", ctypes.c_char * 144)]
+    return Padded()
+
+
+def map_fd_pinned(path):
+    a = attr(("pathname", ctypes.c_uint64), ("bpf_fd", ctypes.c_uint32),
+             ("file_flags", ctypes.c_uint32))
+    name = ctypes.create_string_buffer(path.encode())
+    a.a.pathname = ctypes.addressof(name)
+    return bpf_ok(BPF_OBJ_GET, a, path)
+
+
+def map_fd_by_id(map_id):
+    a = attr(("map_id", ctypes.c_uint32))
+    a.a.map_id = map_id
+    return bpf_ok(BPF_MAP_GET_FD_BY_ID, a, f"map id {map_id}")
+
+
+def map_sizes(fd):
+    """(key_size, value_size, max_entries) of a map."""
+    info = (ctypes.c_uint32 * 32)()
+    a = attr(("bpf_fd", ctypes.c_uint32), ("info_len", ctypes.c_uint32),
+             ("info", ctypes.c_uint64))
+    a.a.bpf_fd, a.a.info_len = fd, ctypes.sizeof(info)
+    a.a.info = ctypes.addressof(info)
+    bpf_ok(BPF_OBJ_GET_INFO_BY_FD, a, "map info")
+    return info[2], info[3], info[4]
+
+
+def map_keys(fd):
+    """Every key of a map, as bytes: batched lookups where the map has them
+    (hash tables; tries since Linux 5.15), else one get-next-key per key."""
+    key_size, value_size, max_entries = map_sizes(fd)
+    chunk = 65536
+    keys = ctypes.create_string_buffer(chunk * key_size)
+    values = ctypes.create_string_buffer(chunk * value_size)
+    cursor = [ctypes.create_string_buffer(max(key_size, 8)) for _ in range(2)]
+    a = attr(("in_batch", ctypes.c_uint64), ("out_batch", ctypes.c_uint64),
+             ("keys", ctypes.c_uint64), ("values", ctypes.c_uint64),
+             ("count", ctypes.c_uint32), ("map_fd", ctypes.c_uint32),
+             ("elem_flags", ctypes.c_uint64), ("flags", ctypes.c_uint64))
+    a.a.keys, a.a.values, a.a.map_fd = ctypes.addressof(keys), ctypes.addressof(values), fd
+    out = []
+    first = True
+    while True:
+        a.a.in_batch = 0 if first else ctypes.addressof(cursor[0])
+        a.a.out_batch = ctypes.addressof(cursor[1])
+        a.a.count = chunk
+        rc = bpf(BPF_MAP_LOOKUP_BATCH, a)
+        if rc < 0 and rc not in (-errno.ENOENT,):
+            if first and rc in (-errno.EINVAL, -errno.ENOTSUP, -524):
+                return map_keys_one_by_one(fd, key_size)
+            raise OSError(-rc, f"bpf: map lookup batch: {os.strerror(-rc)}")
+        raw = keys.raw[:a.a.count * key_size]
+        out.extend(raw[i:i + key_size] for i in range(0, len(raw), key_size))
+        if rc < 0:  # ENOENT: that was the last of them
+            break
+        first = False
+        ctypes.memmove(cursor[0], cursor[1], max(key_size, 8))
+        if len(out) > 4 * max_entries:
+            raise SystemExit("map_keys: the batch cursor does not move")
+    return out
+
+
+def map_keys_one_by_one(fd, key_size):
+    key, nxt = (ctypes.create_string_buffer(key_size) for _ in range(2))
+    a = attr(("map_fd", ctypes.c_uint32), ("pad", ctypes.c_uint32),
+             ("key", ctypes.c_uint64), ("next_key", ctypes.c_uint64))
+    a.a.map_fd, a.a.next_key = fd, ctypes.addressof(nxt)
+    out = []
+    a.a.key = 0
+    while bpf(BPF_MAP_GET_NEXT_KEY, a) == 0:
+        out.append(nxt.raw)
+        ctypes.memmove(key, nxt, key_size)
+        a.a.key = ctypes.addressof(key)
+    return out
 
 
 def inner_map_id(pin):
-    out = subprocess.run(["bpftool", "-j", "map", "dump", "pinned", pin],
-                         check=True, capture_output=True, text=True).stdout
-    outer = json.loads(out)
-    if not outer:
-        return None
-    value = bytes(int(b, 16) for b in outer[0]["value"])
-    return int.from_bytes(value[:4], "little")
+    """The id of the table in slot 0 of a pinned array of maps (None when
+    the slot is empty)."""
+    fd = map_fd_pinned(pin)
+    try:
+        key = ctypes.c_uint32(0)
+        value = ctypes.c_uint32(0)
+        a = attr(("map_fd", ctypes.c_uint32), ("pad", ctypes.c_uint32),
+                 ("key", ctypes.c_uint64), ("value", ctypes.c_uint64),
+                 ("flags", ctypes.c_uint64))
+        a.a.map_fd, a.a.key, a.a.value = fd, ctypes.addressof(key), ctypes.addressof(value)
+        rc = bpf(BPF_MAP_LOOKUP_ELEM, a)
+        if rc == -errno.ENOENT:
+            return None
+        if rc < 0:
+            raise OSError(-rc, f"bpf: lookup in {pin}: {os.strerror(-rc)}")
+        return value.value
+    finally:
+        os.close(fd)
+
+
+def keys_of_map(map_id):
+    fd = map_fd_by_id(map_id)
+    try:
+        return map_keys(fd)
+    finally:
+        os.close(fd)
 
 
 def kernel_sets(pin_dir):
@@ -280,12 +485,12 @@ def kernel_sets(pin_dir):
     tries, hosts = set(), set()
     for fam, family, size in (("v4", socket.AF_INET, 4), ("v6", socket.AF_INET6, 16)):
         trie_id = inner_map_id(f"{pin_dir}/allow_{fam}")
-        for k in bpftool_keys("id", str(trie_id)) if trie_id else []:
+        for k in keys_of_map(trie_id) if trie_id else []:
             plen = int.from_bytes(k[:4], "little")
             addr = socket.inet_ntop(family, k[4:4 + size])
             tries.add(addr if plen == 8 * size else f"{addr}/{plen}")
         hosts_id = inner_map_id(f"{pin_dir}/allow_{fam}_hosts")
-        for k in bpftool_keys("id", str(hosts_id)) if hosts_id else []:
+        for k in keys_of_map(hosts_id) if hosts_id else []:
             hosts.add(socket.inet_ntop(family, k[:size]))
     return tries, hosts
 
@@ -306,31 +511,52 @@ def cmd_dump(pin_dir):
 
 
 def cmd_kernel(pin_dir, now_path):
-    enabled = {n for n, (_, on) in content(load_list(now_path)).items() if on}
+    rc, text = kernel_check(pin_dir, load_list(now_path))
+    print(text)
+    return rc
+
+
+def kernel_check(pin_dir, now):
+    """(0 or 1, the counts and, on a difference, what differs)."""
+    enabled = {n for n, (_, on) in content(now).items() if on}
     single = {n for n in enabled if is_single(n)}
     tries, hosts = kernel_sets(pin_dir)
-    print(f"tries {len(tries)} (store: {len(enabled)} enabled), "
-          f"host tables {len(hosts)} (store: {len(single)} single addresses)")
-    ok = True
+    lines = [f"tries {len(tries)} (store: {len(enabled)} enabled), "
+             f"host tables {len(hosts)} (store: {len(single)} single addresses)"]
     for name, want, got in (("tries", enabled, tries), ("host tables", single, hosts)):
         if want != got:
-            ok = False
             lost, extra = sorted(want - got), sorted(got - want)
-            print(f"{name} differ from the store: {len(lost)} missing "
-                  f"{lost[:5]}, {len(extra)} extra {extra[:5]}")
-    return 0 if ok else 1
+            lines.append(f"{name} differ from the store: {len(lost)} missing "
+                         f"{lost[:5]}, {len(extra)} extra {extra[:5]}")
+    return (0 if len(lines) == 1 else 1), "\n".join(lines)
+
+
+def cmd_after_kill(before_path, now_path, kind, csv_path, pin_dir):
+    """classify and kernel at once, reading NOW once (a million entries take
+    seconds to read): prints classify's line, then kernel's lines, each
+    prefixed "list: " and "kernel: "; exits 1 if either fails."""
+    now = load_list(now_path)
+    rc1, text = classify(load_list(before_path), now, kind, csv_path)
+    print("list: " + text)
+    rc2, text = kernel_check(pin_dir, now)
+    print("kernel: " + text.replace("\n", "\nkernel: "))
+    return rc1 or rc2
 
 
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "gen":
         return cmd_gen(*args)
+    if cmd == "gen1m":
+        return cmd_gen1m(*args)
     if cmd == "classify":
         return cmd_classify(*args)
     if cmd == "stream":
         return cmd_stream(*args)
     if cmd == "dump":
         return cmd_dump(*args)
+    if cmd == "after-kill":
+        return cmd_after_kill(*args)
     if cmd == "kernel":
         return cmd_kernel(*args)
     raise SystemExit(f"unknown command {cmd}")
