@@ -16,7 +16,9 @@ fi
 
 # Bounds, far above a loaded 2-vCPU machine's times (with two other CI runs
 # alongside, the suite took under 30 s, the slowest script, crash_test,
-# 130 s, all of make test about 5 min), so only a hang reaches them.
+# 130 s, all of make test about 5 min; crash_test's two kill rounds at a
+# million entries since added about 3 min, crash_test then taking about
+# 300 s of its 15), so only a hang reaches them.
 suite_minutes=${XDPGATE_SUITE_MINUTES:-20}
 script_minutes=${XDPGATE_SCRIPT_MINUTES:-15}
 

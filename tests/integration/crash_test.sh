@@ -59,6 +59,7 @@ STREAM_ROUNDS=${XG_STREAM_ROUNDS:-3}
 # the two that make the first import and the first replace are the
 # default; each costs one to two minutes here (see 1e).
 M_ROUNDS=${XG_1M_ROUNDS:-2}
+read -ra M_KILL_MS <<<"${XG_1M_KILL_MS:-}"
 # A start re-reads 100,000 entries and may rebuild the kernel maps.
 XG_START_TIMEOUT_S=30
 STREAM_OPS=30 # single changes per stream (the kill usually ends it sooner)
@@ -266,6 +267,9 @@ million_round() {
 	label="1M kill round $round ($kind $file)"
 	est=${M_EST[$kind-$file]}
 	delay=$((est / 10 + RANDOM * (est * 8 / 10) / 32768))
+	# XG_1M_KILL_MS="MS MS ...": the kill points of a failed run (they
+	# depend on the measured times, which XG_SEED does not repeat).
+	[ -n "${M_KILL_MS[round - 1]:-}" ] && delay=${M_KILL_MS[round - 1]}
 	run_big "$kind" "$file" "$delay"
 	echo "#   $label: killed after $delay ms of an estimated $est (the CLI ran $OP_MS ms, status $OP_RC)"
 	restart "$label" || return 1
@@ -622,7 +626,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "not ok - needs root (network namespaces, XDP, mounts)"
 	exit 1
 fi
-echo "# seed $SEED (XG_SEED=$SEED repeats the kill points)"
+echo "# seed $SEED (XG_SEED=$SEED repeats the kill points, and the 1M lists; XG_1M_KILL_MS=\"MS MS\" the 1M rounds' kill points, printed there)"
 xg_setup_pair $ALLOWED4 $DENIED4 $ALLOWED6 || exit 1
 crash gen "$XG_TMP" || exit 1
 crash gen1m "$XG_TMP" "$SEED" &
