@@ -18,7 +18,7 @@ fi
 # alongside, the suite took under 30 s, the slowest script, crash_test,
 # 130 s, all of make test about 5 min; crash_test's two kill rounds at a
 # million entries since added about 3 min, crash_test then taking about
-# 300 s of its 15), so only a hang reaches them.
+# 300 s of its 15 min bound), so only a hang reaches them.
 suite_minutes=${XDPGATE_SUITE_MINUTES:-20}
 script_minutes=${XDPGATE_SCRIPT_MINUTES:-15}
 

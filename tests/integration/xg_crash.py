@@ -269,12 +269,10 @@ def cmd_classify(before_path, now_path, kind=None, csv_path=None):
 
 
 def classify(before, now, kind=None, csv_path=None):
-    """(0, "before" or "after"), or (1, what is wrong). The contents are
-    compared first: at a million entries, comparing every field of every
-    entry is the slow part, and it is needed only for "before"."""
-    got, was = content(now), content(before)
-    if got == was and now == before:  # (without hits: load_list drops them)
+    """(0, "before" or "after"), or (1, what is wrong)."""
+    if now == before:  # every field (but hits: load_list drops them)
         return 0, "before"
+    got, was = content(now), content(before)
     if kind is None:
         return 1, "changed: " + describe_difference(was, got)
     after = expected_after(kind, was, csv_path)
@@ -518,7 +516,7 @@ def cmd_kernel(pin_dir, now_path):
 
 def kernel_check(pin_dir, now):
     """(0 or 1, the counts and, on a difference, what differs)."""
-    enabled = {n for n, (_, on) in content(now).items() if on}
+    enabled = {n for n, it in now.items() if it["enabled"]}
     single = {n for n in enabled if is_single(n)}
     tries, hosts = kernel_sets(pin_dir)
     lines = [f"tries {len(tries)} (store: {len(enabled)} enabled), "
