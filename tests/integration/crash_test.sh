@@ -247,85 +247,6 @@ test_big_changes_killed() {
 	echo "# $((round - 1)) kill rounds: $KILLS_BEFORE left the state before, $KILLS_AFTER the state after ($KILLS_ACKED acknowledged before the kill); $RETRIES retried"
 }
 
-# --- 1e: a million entries: import and replace, killed -----------------------------
-
-# The changes at a million entries, in turn: base -> c (1,000,000: base and
-# others) -> d (1,000,000: base, a tenth of c's others, 900,000 new) -> base.
-# xg_crash.py gen1m writes c.csv and d.csv in the background from the start.
-M_OPS=("import c.csv" "replace d.csv" "replace base.csv")
-# Kill points: in [10%, 90%] of an estimate of the change's duration (an
-# uninterrupted run of each would cost a minute more): the 100,000-entry
-# import's measured time times 10 for the import of c, the import of c's
-# (measured when it was retried, else estimated) times 2 for the replace by d
-# (the benchmarks' ratio), times 1 for the replace by base.
-declare -A M_EST
-
-# million_round ROUND: kills the next change of M_OPS, restarts, checks.
-million_round() {
-	local round=$1 kind file est delay outcome out t0 label
-	read -r kind file <<<"${M_OPS[(round - 1) % ${#M_OPS[@]}]}"
-	label="1M kill round $round ($kind $file)"
-	est=${M_EST[$kind-$file]}
-	delay=$((est / 10 + RANDOM * (est * 8 / 10) / 32768))
-	# XG_1M_KILL_MS="MS MS ...": the kill points of a failed run (they
-	# depend on the measured times, which XG_SEED does not repeat).
-	[ -n "${M_KILL_MS[round - 1]:-}" ] && delay=${M_KILL_MS[round - 1]}
-	run_big "$kind" "$file" "$delay"
-	echo "#   $label: killed after $delay ms of an estimated $est (the CLI ran $OP_MS ms, status $OP_RC)"
-	restart "$label" || return 1
-	t0=$(now_ms)
-	list_to "$XG_TMP/now.json"
-	echo "#   (list read in $(($(now_ms) - t0)) ms)"
-	t0=$(now_ms)
-	out=$(crash after-kill "$XG_TMP/before.json" "$XG_TMP/now.json" "$kind" "$XG_TMP/$file" "$XG_PINS")
-	echo "#   (list classified and kernel maps compared in $(($(now_ms) - t0)) ms)"
-	outcome=$(sed -n 's/^list: //p' <<<"$out")
-	check "$label, killed after $delay ms (CLI status $OP_RC): the list is the state before or after, never a mix ($outcome)" \
-		eval '[ "$outcome" = before ] || [ "$outcome" = after ]'
-	if [ "$OP_RC" -eq 0 ]; then
-		KILLS_ACKED=$((KILLS_ACKED + 1))
-		check "$label: it was acknowledged, so the list is the state after" [ "$outcome" = after ]
-	fi
-	check "$label: kernel maps equal the store: $(sed -n '0,/^kernel: /s/^kernel: //p' <<<"$out")" \
-		eval 'grep -q "^kernel: tries" <<<"$out" && ! grep -q "differ from the store" <<<"$out"' ||
-		echo "#   ${out//$'\n'/$'\n'#   }" >&2
-	check_attached "$label"
-	[ "$outcome" = before ] && KILLS_BEFORE=$((KILLS_BEFORE + 1))
-	[ "$outcome" = after ] && KILLS_AFTER=$((KILLS_AFTER + 1))
-	# The next round starts from the state after: retry an interrupted change
-	# (not after the last round: at a million entries that costs a minute).
-	if [ "$outcome" = before ] && [ "$round" -lt "$M_ROUNDS" ]; then
-		RETRIES=$((RETRIES + 1))
-		run_big "$kind" "$file"
-		check "$label: the retry is acknowledged, in $OP_MS ms" [ "$OP_RC" -eq 0 ] ||
-			sed 's/^/#   /' "$XG_TMP/op.out" >&2
-		[ "$kind $file" = "import c.csv" ] && M_EST[replace-d.csv]=$((2 * OP_MS))
-		list_to "$XG_TMP/now.json"
-		outcome=$(crash classify "$XG_TMP/before.json" "$XG_TMP/now.json" "$kind" "$XG_TMP/$file")
-		check "$label: after the retry the list is the state after ($outcome)" [ "$outcome" = after ]
-	fi
-	mv "$XG_TMP/now.json" "$XG_TMP/before.json"
-}
-
-test_million_killed() {
-	local round XG_START_TIMEOUT_S=240 # a start re-reads a million entries
-	KILLS_BEFORE=0 KILLS_AFTER=0 KILLS_ACKED=0 RETRIES=0
-	check "the million-entry lists were written (xg_crash.py gen1m, seed $SEED)" wait "$GEN1M_PID" || return 1
-	# From the base list, wherever the rounds above stopped.
-	run_big replace base.csv
-	check "replace base.csv before the 1M rounds is acknowledged, in $OP_MS ms" [ "$OP_RC" -eq 0 ] ||
-		return 1
-	list_to "$XG_TMP/before.json"
-	M_EST[import-c.csv]=$((10 * ${OP_TIME[import-a.csv]}))
-	M_EST[replace-d.csv]=$((2 * ${M_EST[import-c.csv]}))
-	M_EST[replace-base.csv]=${M_EST[import-c.csv]}
-	for ((round = 1; round <= M_ROUNDS; round++)); do
-		phase "1M kill round $round"
-		million_round "$round" || return 1
-	done
-	echo "# $M_ROUNDS kill rounds at 1M: $KILLS_BEFORE left the state before, $KILLS_AFTER the state after ($KILLS_ACKED acknowledged before the kill); $RETRIES retried"
-}
-
 # --- 1c: a stream of single changes, killed ---------------------------------------
 
 # stream_run OPS FIRST: single changes through the CLI, one after another,
@@ -455,6 +376,85 @@ test_kill_between_kernel_writes() {
 	list_to "$XG_TMP/now.json"
 	check_kernel "delete killed between the two writes, deleted again" "$XG_TMP/now.json"
 	check_attached "kills between kernel writes"
+}
+
+# --- 1e: a million entries: import and replace, killed -----------------------------
+
+# The changes at a million entries, in turn: base -> c (1,000,000: base and
+# others) -> d (1,000,000: base, a tenth of c's others, 900,000 new) -> base.
+# xg_crash.py gen1m writes c.csv and d.csv in the background from the start.
+M_OPS=("import c.csv" "replace d.csv" "replace base.csv")
+# Kill points: in [10%, 90%] of an estimate of the change's duration (an
+# uninterrupted run of each would cost a minute more): the 100,000-entry
+# import's measured time times 10 for the import of c, the import of c's
+# (measured when it was retried, else estimated) times 2 for the replace by d
+# (the benchmarks' ratio), times 1 for the replace by base.
+declare -A M_EST
+
+# million_round ROUND: kills the next change of M_OPS, restarts, checks.
+million_round() {
+	local round=$1 kind file est delay outcome out t0 label
+	read -r kind file <<<"${M_OPS[(round - 1) % ${#M_OPS[@]}]}"
+	label="1M kill round $round ($kind $file)"
+	est=${M_EST[$kind-$file]}
+	delay=$((est / 10 + RANDOM * (est * 8 / 10) / 32768))
+	# XG_1M_KILL_MS="MS MS ...": the kill points of a failed run (they
+	# depend on the measured times, which XG_SEED does not repeat).
+	[ -n "${M_KILL_MS[round - 1]:-}" ] && delay=${M_KILL_MS[round - 1]}
+	run_big "$kind" "$file" "$delay"
+	echo "#   $label: killed after $delay ms of an estimated $est (the CLI ran $OP_MS ms, status $OP_RC)"
+	restart "$label" || return 1
+	t0=$(now_ms)
+	list_to "$XG_TMP/now.json"
+	echo "#   (list read in $(($(now_ms) - t0)) ms)"
+	t0=$(now_ms)
+	out=$(crash after-kill "$XG_TMP/before.json" "$XG_TMP/now.json" "$kind" "$XG_TMP/$file" "$XG_PINS")
+	echo "#   (list classified and kernel maps compared in $(($(now_ms) - t0)) ms)"
+	outcome=$(sed -n 's/^list: //p' <<<"$out")
+	check "$label, killed after $delay ms (CLI status $OP_RC): the list is the state before or after, never a mix ($outcome)" \
+		eval '[ "$outcome" = before ] || [ "$outcome" = after ]'
+	if [ "$OP_RC" -eq 0 ]; then
+		KILLS_ACKED=$((KILLS_ACKED + 1))
+		check "$label: it was acknowledged, so the list is the state after" [ "$outcome" = after ]
+	fi
+	check "$label: kernel maps equal the store: $(sed -n '0,/^kernel: /s/^kernel: //p' <<<"$out")" \
+		eval 'grep -q "^kernel: tries" <<<"$out" && ! grep -q "differ from the store" <<<"$out"' ||
+		echo "#   ${out//$'\n'/$'\n'#   }" >&2
+	check_attached "$label"
+	[ "$outcome" = before ] && KILLS_BEFORE=$((KILLS_BEFORE + 1))
+	[ "$outcome" = after ] && KILLS_AFTER=$((KILLS_AFTER + 1))
+	# The next round starts from the state after: retry an interrupted change
+	# (not after the last round: at a million entries that costs a minute).
+	if [ "$outcome" = before ] && [ "$round" -lt "$M_ROUNDS" ]; then
+		RETRIES=$((RETRIES + 1))
+		run_big "$kind" "$file"
+		check "$label: the retry is acknowledged, in $OP_MS ms" [ "$OP_RC" -eq 0 ] ||
+			sed 's/^/#   /' "$XG_TMP/op.out" >&2
+		[ "$kind $file" = "import c.csv" ] && M_EST[replace-d.csv]=$((2 * OP_MS))
+		list_to "$XG_TMP/now.json"
+		outcome=$(crash classify "$XG_TMP/before.json" "$XG_TMP/now.json" "$kind" "$XG_TMP/$file")
+		check "$label: after the retry the list is the state after ($outcome)" [ "$outcome" = after ]
+	fi
+	mv "$XG_TMP/now.json" "$XG_TMP/before.json"
+}
+
+test_million_killed() {
+	local round XG_START_TIMEOUT_S=240 # a start re-reads a million entries
+	KILLS_BEFORE=0 KILLS_AFTER=0 KILLS_ACKED=0 RETRIES=0
+	check "the million-entry lists were written (xg_crash.py gen1m, seed $SEED)" wait "$GEN1M_PID" || return 1
+	# From the base list, wherever the rounds above stopped.
+	run_big replace base.csv
+	check "replace base.csv before the 1M rounds is acknowledged, in $OP_MS ms" [ "$OP_RC" -eq 0 ] ||
+		return 1
+	list_to "$XG_TMP/before.json"
+	M_EST[import-c.csv]=$((10 * ${OP_TIME[import-a.csv]}))
+	M_EST[replace-d.csv]=$((2 * ${M_EST[import-c.csv]}))
+	M_EST[replace-base.csv]=${M_EST[import-c.csv]}
+	for ((round = 1; round <= M_ROUNDS; round++)); do
+		phase "1M kill round $round"
+		million_round "$round" || return 1
+	done
+	echo "# $M_ROUNDS kill rounds at 1M: $KILLS_BEFORE left the state before, $KILLS_AFTER the state after ($KILLS_ACKED acknowledged before the kill); $RETRIES retried"
 }
 
 # --- 2/3: full disk, read-only state dir -------------------------------------------
