@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The answers that carry a whole list: entries (GET of the list, the
-// answer of PUT) and the CSV export. Made from a snapshot, piece by piece: a small answer
-// is sent whole, a large one streamed as it is made (chunked), so that a
-// million entries cost the daemon their snapshot, not their text.
+// answer of PUT) and the CSV export. Made from a snapshot, piece by piece: a
+// small answer is sent whole, a large one streamed as it is made (chunked), so
+// that a million entries cost the daemon their snapshot, not their text.
 #pragma once
 
 #include <cstddef>
