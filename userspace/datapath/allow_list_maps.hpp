@@ -25,10 +25,6 @@
 
 namespace xdpgate {
 
-// Empty tables of the layouts the XDP program expects.
-Result<Fd> create_lpm_trie(Family family, std::uint32_t capacity);
-Result<Fd> create_host_table(Family family, std::uint32_t capacity);
-
 // The outer array-of-maps fds of one family.
 struct AllowOuterMaps {
   int trie = -1;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/fd.hpp"
+#include "datapath/allow_list_tables.hpp"
 #include "datapath/lpm_key.hpp"
 #include "datapath/map_pin.hpp"
 #include "xdpgate.skel.h"

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The allow list's kernel tables themselves: making empty ones of the
+// layouts the XDP program expects, sizing host tables, and the one slot of
+// the outer array-of-maps that holds each. Private to userspace/datapath/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "common/fd.hpp"
+#include "common/result.hpp"
+#include "net/ip_prefix.hpp"
+
+namespace xdpgate {
+
+// The slot of an outer array-of-maps that holds the table in force.
+inline constexpr std::uint32_t kOuterSlot = 0;
+
+// Empty tables of the layouts the XDP program expects.
+Result<Fd> create_lpm_trie(Family family, std::uint32_t capacity);
+Result<Fd> create_host_table(Family family, std::uint32_t capacity);
+
+// Host tables are sized to what they hold (twice over, 1024 at least), not
+// to the capacity: a lookup reads one bucket, and in a table of a million
+// buckets that read is a cache miss for every new source address.
+std::uint32_t host_table_size(std::size_t hosts, std::uint32_t capacity);
+
+// A table's max_entries, as the kernel has it.
+Result<std::uint32_t> max_entries(int fd);
+
+} // namespace xdpgate
