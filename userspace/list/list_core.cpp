@@ -68,29 +68,41 @@ EntryView ListService::Impl::view(ListIndex::Iter it,
 ListService::ListService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ListService::~ListService() = default;
 
+Result<ListService::Stored> ListService::read(const Store &store) {
+  Result<std::vector<Entry>> entries = store.entries();
+  if (!entries)
+    return entries.error();
+  Result<RestrictionState> state = store.state();
+  if (!state)
+    return state.error();
+  return Stored{std::move(*entries), *state};
+}
+
 Result<std::unique_ptr<ListService>>
 ListService::open(std::unique_ptr<Store> store, KernelPort &kernel,
                   Clock clock) {
-  ReleaseMemoryAfter release;
-  Result<std::vector<Entry>> entries = store->entries();
-  if (!entries)
-    return entries.error();
-  release.entries = entries->size();
-  Result<RestrictionState> state = store->state();
-  if (!state)
-    return state.error();
+  Result<Stored> stored = read(*store);
+  if (!stored)
+    return stored.error();
+  return open(std::move(store), std::move(*stored), kernel, std::move(clock));
+}
+
+Result<std::unique_ptr<ListService>>
+ListService::open(std::unique_ptr<Store> store, Stored stored,
+                  KernelPort &kernel, Clock clock) {
+  ReleaseMemoryAfter release(stored.entries.size());
   auto impl =
       std::make_unique<Impl>(std::move(store), kernel, std::move(clock));
   KernelChange whole;
-  whole.mode = state->mode;
+  whole.mode = stored.state.mode;
   whole.whole_list = true;
-  for (const Entry &e : *entries)
+  for (const Entry &e : stored.entries)
     if (e.enabled)
       whole.allow.added.push_back(e.range);
-  if (Status s = impl->index.load(std::move(*entries)); !s)
+  if (Status s = impl->index.load(std::move(stored.entries)); !s)
     return s.error();
-  entries = std::vector<Entry>();
-  impl->state = *state;
+  stored.entries = std::vector<Entry>();
+  impl->state = stored.state;
   if (Status s = kernel.apply(whole); !s)
     return s.error();
   if (release.entries >= kLargeChange)

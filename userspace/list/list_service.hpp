@@ -147,6 +147,19 @@ public:
   static Result<std::unique_ptr<ListService>>
   open(std::unique_ptr<Store> store, KernelPort &kernel, Clock clock);
 
+  // What a store holds, read before the service opens: a daemon reads a
+  // million entries while it loads the data path, on another thread.
+  struct Stored {
+    std::vector<Entry> entries;
+    RestrictionState state;
+  };
+  static Result<Stored> read(const Store &store);
+  // open() with what read() found in `store`.
+  static Result<std::unique_ptr<ListService>> open(std::unique_ptr<Store> store,
+                                                   Stored stored,
+                                                   KernelPort &kernel,
+                                                   Clock clock);
+
   // Every entry (or every enabled one) in listing order.
   std::vector<EntryView> list(bool include_disabled) const;
   // The entries list() has at [offset, offset + limit), with their
