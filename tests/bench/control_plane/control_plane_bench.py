@@ -422,10 +422,10 @@ class ReplaceWatch:
                 "pause_between_runs_s": self.PAUSE_S}
 
 
-def replace_probe_candidates(list_a, list_b, rng):
+def probe_candidates(lists, rng):
     """Addresses inside some entries of each list, and random ones."""
     out = []
-    for lst in (list_a, list_b):
+    for lst in lists:
         for _ in range(200):
             address, length = lst[rng.below(len(lst))]
             out.append(address | rng.below(1 << (32 - length)))
@@ -926,15 +926,7 @@ def restart(a, d, prog, index, entries, rng, cap):
     clock when the whole list had been written to the kernel maps:
     ListService::open does it before the API starts). Meanwhile the pinned
     program runs on probes the list allows and probes it does not."""
-    candidates = []
-    for _ in range(200):
-        address, length = entries[rng.below(len(entries))]
-        candidates.append(address | rng.below(1 << (32 - length)))
-    for _ in range(400):
-        address = prefixes.random_address(4, rng)
-        if not prefixes.reserved(4, address):
-            candidates.append(address)
-    watch = ReplaceWatch(prog, index, index, candidates)
+    watch = ReplaceWatch(prog, index, index, probe_candidates([entries], rng))
     notify = Notify(os.path.join(a.tmp, "notify.sock"))
     out = {}
     watch.start()
@@ -998,7 +990,7 @@ def watched_replace(d, prog, index_from, index_to, entries_from, entries_to, csv
     """`xdpgate replace FILE.csv --force`, watched for wrong verdicts, with
     the daemon's peak RSS of the replace alone."""
     watch = ReplaceWatch(prog, index_from, index_to,
-                         replace_probe_candidates(entries_from, entries_to, rng))
+                         probe_candidates([entries_from, entries_to], rng))
     hwm_before = d.rss()["VmHWM"]
     hwm_reset = reset_hwm(d.proc.pid)
     watch.start()
@@ -1174,7 +1166,7 @@ def main():
                 log(f"replacing by PUT {API}?force=true ({len(body) / 1e6:.1f} MB of JSON), "
                     f"at most {cap:.0f} s")
                 watch = ReplaceWatch(prog, index_b, index_a,
-                                     replace_probe_candidates(entries_b, entries_a, rng))
+                                     probe_candidates([entries_b, entries_a], rng))
                 watch.start()
                 try:
                     put = put_replace(a, d, body, cap)
