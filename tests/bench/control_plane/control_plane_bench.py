@@ -926,7 +926,8 @@ def restart(a, d, prog, index, entries, rng, cap):
     clock when the whole list had been written to the kernel maps:
     ListService::open does it before the API starts). Meanwhile the pinned
     program runs on probes the list allows and probes it does not."""
-    watch = ReplaceWatch(prog, index, index, probe_candidates([entries], rng))
+    candidates = probe_candidates([entries], rng)
+    watch = ReplaceWatch(prog, index, index, candidates)
     notify = Notify(os.path.join(a.tmp, "notify.sock"))
     out = {}
     watch.start()
