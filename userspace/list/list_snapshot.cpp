@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "list/list_snapshot.hpp"
 
-#include <utility>
-
 namespace xdpgate {
 
 EntryView ListSnapshot::view(std::size_t i) const {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // A part of the list as it was at one moment, copied under the service's
-// lock in the index's compact form (about 140 bytes an entry, a tenth of the
-// JSON it becomes). An answer of any size is then made and sent piece by
+// lock in the index's compact form (144 bytes an entry, where its JSON text
+// takes about 200). An answer of any size is then made and sent piece by
 // piece without the lock: a slow reader does not hold up writers, and a
 // change made meanwhile does not show half in it.
 #pragma once
