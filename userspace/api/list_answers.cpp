@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "api/entry_text.hpp"
 #include "api/responses.hpp"
 
 namespace xdpgate::api {
@@ -75,10 +76,15 @@ void send_entries(Response &res, std::size_t count, EntryAt entry_at,
               Pieces out(put);
               if (!out.add(R"({"items":[)"))
                 return;
-              for (std::size_t i = 0; i < count; ++i)
-                if ((i > 0 && !out.add(",")) ||
-                    !out.add(json_text(to_json(entry_at(i)))))
+              std::string item;
+              for (std::size_t i = 0; i < count; ++i) {
+                item.clear();
+                if (i > 0)
+                  item += ',';
+                append_entry_text(item, entry_at(i));
+                if (!out.add(item))
                   return;
+              }
               if (out.add("]") && out.add(tail))
                 out.flush();
             });
