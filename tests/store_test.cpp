@@ -133,8 +133,8 @@ TEST(Store, EntriesRoundTripWithEveryOptionalField) {
   SqliteStore reopened = open_store(dir.path());
   auto entries = reopened.entries();
   ASSERT_TRUE(entries.ok()) << entries.error().message;
-  // Ordered by created_at, then by insertion (full went in before bare).
-  EXPECT_EQ(*entries, (std::vector<Entry>{empty_description, full, bare}));
+  // In insertion order: the list orders them by creation itself.
+  EXPECT_EQ(*entries, (std::vector<Entry>{full, bare, empty_description}));
 }
 
 TEST(Store, UpsertReplacesAnEntryWithTheSameIdAndDeleteRemovesIt) {

@@ -68,14 +68,18 @@ EntryView ListService::Impl::view(ListIndex::Iter it,
 ListService::ListService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ListService::~ListService() = default;
 
+ListService::Stored::~Stored() = default;
+
 Result<ListService::Stored> ListService::read(const Store &store) {
-  Result<std::vector<Entry>> entries = store.entries();
-  if (!entries)
-    return entries.error();
+  Stored stored;
+  stored.index = std::make_unique<ListIndex>();
+  if (Status s = stored.index->load(store, stored.enabled_ranges); !s)
+    return s.error();
   Result<RestrictionState> state = store.state();
   if (!state)
     return state.error();
-  return Stored{std::move(*entries), *state};
+  stored.state = *state;
+  return stored;
 }
 
 Result<std::unique_ptr<ListService>>
@@ -90,18 +94,13 @@ ListService::open(std::unique_ptr<Store> store, KernelPort &kernel,
 Result<std::unique_ptr<ListService>>
 ListService::open(std::unique_ptr<Store> store, Stored stored,
                   KernelPort &kernel, Clock clock) {
-  ReleaseMemoryAfter release(stored.entries.size());
-  auto impl =
-      std::make_unique<Impl>(std::move(store), kernel, std::move(clock));
+  ReleaseMemoryAfter release(stored.index->size());
   KernelChange whole;
   whole.mode = stored.state.mode;
   whole.whole_list = true;
-  for (const Entry &e : stored.entries)
-    if (e.enabled)
-      whole.allow.added.push_back(e.range);
-  if (Status s = impl->index.load(std::move(stored.entries)); !s)
-    return s.error();
-  stored.entries = std::vector<Entry>();
+  whole.allow.added = std::move(stored.enabled_ranges);
+  auto impl = std::make_unique<Impl>(std::move(store), kernel, std::move(clock),
+                                     std::move(stored.index));
   impl->state = stored.state;
   if (Status s = kernel.apply(whole); !s)
     return s.error();

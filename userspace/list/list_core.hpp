@@ -23,6 +23,9 @@ namespace xdpgate {
 
 // After a change of this many entries the heap goes back to the system.
 inline constexpr std::size_t kLargeChange = 10000;
+// Up to this many entries' kernel counters are read one by one; more, all
+// in batches (a system call per batch, not per entry).
+inline constexpr std::size_t kReadHitsEachUpTo = 4096;
 
 // Declared first in an operation, so that it runs once the operation's
 // temporaries are freed: after a large change the heap goes back to the
@@ -39,8 +42,10 @@ public:
 using HitTable = std::unordered_map<IpPrefix, KernelHits>;
 
 struct ListService::Impl {
-  Impl(std::unique_ptr<Store> store, KernelPort &kernel, Clock clock)
-      : store(std::move(store)), kernel(kernel), clock(std::move(clock)) {}
+  Impl(std::unique_ptr<Store> store, KernelPort &kernel, Clock clock,
+       std::unique_ptr<ListIndex> loaded)
+      : store(std::move(store)), kernel(kernel), clock(std::move(clock)),
+        loaded_index(std::move(loaded)), index(*loaded_index) {}
 
   // Durable and enforced, or neither. Takes the change: its entries move
   // into the index once committed.
@@ -85,7 +90,8 @@ struct ListService::Impl {
   std::unique_ptr<Store> store;
   KernelPort &kernel;
   Clock clock;
-  ListIndex index;
+  std::unique_ptr<ListIndex> loaded_index; // as ListService::read() made it
+  ListIndex &index;
   RestrictionState state;
   EntryIds ids;
 };

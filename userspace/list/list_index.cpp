@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
+#include <tuple>
 #include <utility>
 
 namespace xdpgate {
@@ -28,24 +30,52 @@ std::optional<EpochMs> ListIndex::time(EpochMs t) {
   return t == kNoTime ? std::nullopt : std::optional(t);
 }
 
-Status ListIndex::load(std::vector<Entry> &&entries) {
+Status ListIndex::load(const Store &store,
+                       std::vector<IpPrefix> &enabled_ranges) {
   clear();
-  by_id_.reserve(entries.size());
-  by_range_.reserve(entries.size());
-  for (Entry &e : entries) {
+  bool in_creation_order = true;
+  EpochMs latest = std::numeric_limits<EpochMs>::min();
+  Status read = store.each_entry([&](Entry &&e) -> Status {
     auto id = EntryId::of(e.id);
     if (!id)
       return Error{ErrorCode::StoreCorrupt,
                    "the store holds an entry id longer than " +
                        std::to_string(EntryId::kMax) + " characters (" + e.id +
                        "), which no xdpgate makes; restore a backup"};
+    in_creation_order = in_creation_order && e.created_at >= latest;
+    latest = std::max(latest, e.created_at);
+    if (e.enabled)
+      enabled_ranges.push_back(e.range);
     by_range_[e.range] = *id;
     Listed &l = by_id_[*id];
     l.position = next_position_++;
     store_into(l, std::move(e));
     count(l, +1);
+    return {};
+  });
+  if (!read) {
+    clear();
+    return read;
   }
+  if (!in_creation_order)
+    order_by_creation();
   return {};
+}
+
+// The listing order is creation order, then insertion. Rows come in
+// insertion order, which is nearly always creation order already; when not
+// (a clock stepped back), positions are given again, stably.
+void ListIndex::order_by_creation() {
+  std::vector<Listed *> all;
+  all.reserve(by_id_.size());
+  for (auto &[id, l] : by_id_)
+    all.push_back(&l);
+  std::sort(all.begin(), all.end(), [](const Listed *a, const Listed *b) {
+    return std::tie(a->created_at, a->position) <
+           std::tie(b->created_at, b->position);
+  });
+  for (std::size_t i = 0; i < all.size(); ++i)
+    all[i]->position = i;
 }
 
 void ListIndex::apply(StoreChange &&change) {

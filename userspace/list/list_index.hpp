@@ -76,8 +76,11 @@ public:
   // What a change replaced, for a dry run to put back (undo()).
   class Undo;
 
-  // The store's entries at start; store_corrupt for an id no xdpgate makes.
-  Status load(std::vector<Entry> &&entries);
+  // The store's entries at start, read straight in, and the ranges of the
+  // enabled ones into `enabled_ranges` (what the kernel is to hold: walking
+  // a million-entry index afterwards would cost a cache miss per entry);
+  // store_corrupt for an id no xdpgate makes.
+  Status load(const Store &store, std::vector<IpPrefix> &enabled_ranges);
   // A change the store has committed; its entries move in.
   void apply(StoreChange &&change);
   // A change a dry run makes for as long as it builds its answer; undo()
@@ -120,6 +123,7 @@ private:
   std::uint32_t intern(const std::string &creator);
   void store_into(Listed &l, Entry &&e);
   void count(const Listed &l, int sign);
+  void order_by_creation();
   void clear();
 
   // Both maps allocate from one pool: a million nodes packed in large

@@ -24,17 +24,13 @@ std::vector<EntryView> ListService::list(bool include_disabled) const {
 
 ListSnapshot ListService::snapshot(bool include_disabled, std::size_t offset,
                                    std::size_t limit) const {
-  // A small part of the list reads its entries' hits one by one; the whole
-  // list, or a large part, reads every entry's in batches (a system call
-  // per batch, not per entry).
-  constexpr std::size_t kReadEachUpTo = 4096;
   std::lock_guard lock(impl_->mutex);
   const ListIndex &index = impl_->index;
   ListSnapshot snap;
   const std::vector<ListIndex::Iter> chosen =
       index.page(include_disabled, offset, limit, snap.total_);
   std::optional<HitTable> all_hits;
-  if (chosen.size() == snap.total_ || chosen.size() > kReadEachUpTo)
+  if (chosen.size() == snap.total_ || chosen.size() > kReadHitsEachUpTo)
     all_hits = impl_->kernel.all_hits();
   snap.rows_.reserve(chosen.size());
   for (ListIndex::Iter it : chosen) {

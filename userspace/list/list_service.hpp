@@ -18,6 +18,7 @@
 #include "common/result.hpp"
 #include "list/csv.hpp"
 #include "list/kernel_port.hpp"
+#include "list/list_index.hpp"
 #include "model/entry.hpp"
 #include "net/ip_prefix.hpp"
 #include "store/store.hpp"
@@ -147,11 +148,19 @@ public:
   static Result<std::unique_ptr<ListService>>
   open(std::unique_ptr<Store> store, KernelPort &kernel, Clock clock);
 
-  // What a store holds, read before the service opens: a daemon reads a
-  // million entries while it loads the data path, on another thread.
+  // What a store holds, read into the list's index before the service
+  // opens: a daemon reads and indexes a million entries while it loads the
+  // data path, on another thread.
   struct Stored {
-    std::vector<Entry> entries;
+    std::unique_ptr<ListIndex> index;
+    std::vector<IpPrefix> enabled_ranges;
     RestrictionState state;
+    Stored() = default;
+    Stored(Stored &&) noexcept = default;
+    Stored &operator=(Stored &&) noexcept = default;
+    // Out of line: GCC 12 inlines the destructor of a vector moved out of,
+    // inside std::variant, and warns of a free of an object never allocated.
+    ~Stored();
   };
   static Result<Stored> read(const Store &store);
   // open() with what read() found in `store`.

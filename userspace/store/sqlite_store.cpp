@@ -87,10 +87,10 @@ Result<SqliteStore> SqliteStore::open(const std::filesystem::path &state_dir) {
   return SqliteStore(std::move(db.value()));
 }
 
-Result<std::vector<Entry>> SqliteStore::entries() const {
+Status
+SqliteStore::each_entry(const std::function<Status(Entry &&)> &visit) const {
   sqlite3_stmt *stmt = db_->select_entries.get();
   sqlite::ResetOnExit reset(stmt);
-  std::vector<Entry> out;
   int rc;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     Entry entry;
@@ -108,20 +108,12 @@ Result<std::vector<Entry>> SqliteStore::entries() const {
     entry.expires_at = sqlite::column_optional_int(stmt, 7);
     entry.past_hits = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 8));
     entry.past_last_hit_at = sqlite::column_optional_int(stmt, 9);
-    out.push_back(std::move(entry));
+    if (Status s = visit(std::move(entry)); !s)
+      return s;
   }
   if (rc != SQLITE_DONE)
     return db_->fail(rc, "reading");
-  // Then by creation time. Rows come in insertion order, which is nearly
-  // always creation order already: sorted here (stable, so ties keep their
-  // insertion order) only when not, rather than by SQLite, which would sort
-  // a million rows on every start.
-  auto earlier = [](const Entry &a, const Entry &b) {
-    return a.created_at < b.created_at;
-  };
-  if (!std::is_sorted(out.begin(), out.end(), earlier))
-    std::stable_sort(out.begin(), out.end(), earlier);
-  return out;
+  return {};
 }
 
 Result<RestrictionState> SqliteStore::state() const {

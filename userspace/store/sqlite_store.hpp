@@ -30,7 +30,8 @@ public:
   SqliteStore &operator=(SqliteStore &&) noexcept;
   ~SqliteStore() override;
 
-  Result<std::vector<Entry>> entries() const override;
+  Status
+  each_entry(const std::function<Status(Entry &&)> &visit) const override;
   Result<RestrictionState> state() const override;
   Result<std::unique_ptr<Txn>> begin(const StoreChange &change) override;
   Result<AuditPage> audit(std::int64_t offset,
