@@ -254,5 +254,32 @@ TEST(IpPrefixHash, EqualPrefixesHashEquallyAndDistinctOnesAreKeptApart) {
   EXPECT_TRUE(set.contains(prefix("10.0.0.0/32")));
 }
 
+// Lists are runs of neighbours: sequential hosts, and IPv6 prefixes that
+// differ in one byte of any position. None may crowd a hash table's bucket.
+TEST(IpPrefixHash, RunsOfNeighbouringRangesSpreadOverTheBuckets) {
+  std::unordered_set<IpPrefix> set;
+  set.reserve(5 * 65536);
+  for (std::uint32_t i = 0; i < 65536; ++i) {
+    IpPrefix host = prefix("10.0.0.0");
+    host.addr[2] = static_cast<std::uint8_t>(i >> 8);
+    host.addr[3] = static_cast<std::uint8_t>(i);
+    set.insert(host);
+    host.length = 31;
+    host.addr[3] &= 0xfe;
+    set.insert(host);
+    for (int byte : {5, 7, 15}) {
+      IpPrefix v6 = prefix("2001:db8::/128");
+      v6.addr[byte - 1] = static_cast<std::uint8_t>(i >> 8);
+      v6.addr[byte] = static_cast<std::uint8_t>(i);
+      set.insert(v6);
+    }
+  }
+  std::size_t fullest = 0;
+  for (std::size_t b = 0; b < set.bucket_count(); ++b)
+    fullest = std::max(fullest, set.bucket_size(b));
+  EXPECT_LE(fullest, 12u) << set.size() << " ranges in " << set.bucket_count()
+                          << " buckets";
+}
+
 } // namespace
 } // namespace xdpgate

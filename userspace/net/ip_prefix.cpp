@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <optional>
 
 #include "common/quoted_input.hpp"
@@ -272,15 +274,22 @@ Result<IpPrefix> IpPrefix::parse_address(std::string_view text,
 
 std::size_t std::hash<xdpgate::IpPrefix>::operator()(
     const xdpgate::IpPrefix &p) const noexcept {
-  // FNV-1a over every field; prefixes are canonical, so equal means equal.
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  auto mix = [&h](std::uint8_t byte) {
-    h ^= byte;
-    h *= 0x100000001b3ULL;
-  };
-  mix(static_cast<std::uint8_t>(p.family));
-  mix(p.length);
-  for (auto byte : p.addr)
-    mix(byte);
+  // The address as two words, each multiplied by an odd constant, with the
+  // family and length, then mixed (SplitMix64's finaliser): a handful of
+  // instructions where a byte-at-a-time hash took 18 dependent multiplies,
+  // and a start with a million entries hashes each range several times.
+  // Prefixes are canonical, so equal means equal.
+  std::uint64_t low = 0;
+  std::uint64_t high = 0;
+  std::memcpy(&low, p.addr.data(), sizeof low);
+  std::memcpy(&high, p.addr.data() + sizeof low, sizeof high);
+  std::uint64_t h = low * 0x9e3779b97f4a7c15ULL ^
+                    std::rotl(high * 0xc2b2ae3d27d4eb4fULL, 31) ^
+                    (static_cast<std::uint64_t>(p.family) << 8 | p.length);
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 31;
   return static_cast<std::size_t>(h);
 }
