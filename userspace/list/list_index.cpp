@@ -33,6 +33,14 @@ std::optional<EpochMs> ListIndex::time(EpochMs t) {
 Status ListIndex::load(const Store &store,
                        std::vector<IpPrefix> &enabled_ranges) {
   clear();
+  // Room for all at once: growing by rehashing would move every node of a
+  // million-entry table several times.
+  Result<std::size_t> stored = store.entry_count();
+  if (!stored)
+    return stored.error();
+  by_id_.reserve(*stored);
+  by_range_.reserve(*stored);
+  enabled_ranges.reserve(*stored);
   bool in_creation_order = true;
   EpochMs latest = std::numeric_limits<EpochMs>::min();
   Status read = store.each_entry([&](Entry &&e) -> Status {

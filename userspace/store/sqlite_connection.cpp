@@ -306,6 +306,7 @@ Status SqliteConnection::prepare_all() {
        "SELECT sequence, at, actor, action, entry_id, \"before\", \"after\""
        " FROM audit ORDER BY sequence DESC LIMIT ?1 OFFSET ?2"},
       {&count_audit, "SELECT count(*) FROM audit"},
+      {&count_entries, "SELECT count(*) FROM entries"},
   };
   for (const auto &[target, sql] : statements) {
     auto stmt = prepare(sql);

@@ -25,7 +25,8 @@ struct SqliteConnection {
   // statement a million times instead of compiling SQL for each.
   sqlite::Stmt begin, commit, rollback;
   sqlite::Stmt delete_all, delete_one, upsert, update_state, insert_audit;
-  sqlite::Stmt select_entries, select_state, select_audit, count_audit;
+  sqlite::Stmt select_entries, select_state, select_audit, count_audit,
+      count_entries;
 
   // Turns a SQLite result code into an Error that says what to do.
   Error fail(int rc, std::string_view doing) const;

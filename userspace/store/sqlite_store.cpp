@@ -72,6 +72,16 @@ Status write_change(const SqliteConnection &db, const StoreChange &change) {
   return {};
 }
 
+// What a prepared `SELECT count(*)` answers.
+Result<std::int64_t> count_rows(const SqliteConnection &db,
+                                sqlite3_stmt *count) {
+  sqlite::ResetOnExit reset(count);
+  const int rc = sqlite3_step(count);
+  if (rc != SQLITE_ROW)
+    return db.fail(rc, "reading");
+  return sqlite3_column_int64(count, 0);
+}
+
 } // namespace
 
 SqliteStore::SqliteStore(std::unique_ptr<SqliteConnection> db)
@@ -85,6 +95,13 @@ Result<SqliteStore> SqliteStore::open(const std::filesystem::path &state_dir) {
   if (!db)
     return db.error();
   return SqliteStore(std::move(db.value()));
+}
+
+Result<std::size_t> SqliteStore::entry_count() const {
+  Result<std::int64_t> count = count_rows(*db_, db_->count_entries.get());
+  if (!count)
+    return count.error();
+  return static_cast<std::size_t>(*count);
 }
 
 Status
@@ -157,14 +174,10 @@ Result<AuditPage> SqliteStore::audit(std::int64_t offset,
     return Error{ErrorCode::InvalidParameter, "limit must not be negative",
                  "limit"};
   AuditPage page;
-  {
-    sqlite3_stmt *count = db_->count_audit.get();
-    sqlite::ResetOnExit reset(count);
-    const int rc = sqlite3_step(count);
-    if (rc != SQLITE_ROW)
-      return db_->fail(rc, "reading");
-    page.total = sqlite3_column_int64(count, 0);
-  }
+  Result<std::int64_t> total = count_rows(*db_, db_->count_audit.get());
+  if (!total)
+    return total.error();
+  page.total = *total;
   sqlite3_stmt *stmt = db_->select_audit.get();
   sqlite::ResetOnExit reset(stmt);
   if (int rc = sqlite::bind_all(stmt, limit, offset); rc != SQLITE_OK)

@@ -30,6 +30,7 @@ public:
   SqliteStore &operator=(SqliteStore &&) noexcept;
   ~SqliteStore() override;
 
+  Result<std::size_t> entry_count() const override;
   Status
   each_entry(const std::function<Status(Entry &&)> &visit) const override;
   Result<RestrictionState> state() const override;

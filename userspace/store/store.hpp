@@ -55,6 +55,8 @@ public:
   // is creation order; the index restores it when a clock stepped back.)
   virtual Status
   each_entry(const std::function<Status(Entry &&)> &visit) const = 0;
+  // How many entries each_entry() would visit now.
+  virtual Result<std::size_t> entry_count() const = 0;
   // Every entry, in insertion order (each_entry() collected).
   Result<std::vector<Entry>> entries() const;
   virtual Result<RestrictionState> state() const = 0;
