@@ -4,8 +4,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <thread>
 #include <tuple>
 #include <utility>
+
+#include "list/hand_over.hpp"
 
 namespace xdpgate {
 
@@ -41,32 +44,75 @@ Status ListIndex::load(const Store &store,
   by_id_.reserve(*stored);
   by_range_.reserve(*stored);
   enabled_ranges.reserve(*stored);
+
+  // This thread reads the store while another indexes the rows read: a
+  // million of them take the longer of the two, not their sum.
+  constexpr std::size_t kRowsPerBatch = 4096;
+  constexpr std::size_t kBatchesInFlight = 8;
+  HandOver<std::vector<Entry>> rows(kBatchesInFlight);
   bool in_creation_order = true;
-  EpochMs latest = std::numeric_limits<EpochMs>::min();
-  Status read = store.each_entry([&](Entry &&e) -> Status {
-    auto id = EntryId::of(e.id);
-    if (!id)
-      return Error{ErrorCode::StoreCorrupt,
-                   "the store holds an entry id longer than " +
-                       std::to_string(EntryId::kMax) + " characters (" + e.id +
-                       "), which no xdpgate makes; restore a backup"};
-    in_creation_order = in_creation_order && e.created_at >= latest;
-    latest = std::max(latest, e.created_at);
-    if (e.enabled)
-      enabled_ranges.push_back(e.range);
-    by_range_[e.range] = *id;
-    Listed &l = by_id_[*id];
-    l.position = next_position_++;
-    store_into(l, std::move(e));
-    count(l, +1);
-    return {};
+  Status indexed;
+  std::thread indexer([&] {
+    EpochMs latest = std::numeric_limits<EpochMs>::min();
+    while (std::optional<std::vector<Entry>> batch = rows.take())
+      for (Entry &e : *batch) {
+        in_creation_order = in_creation_order && e.created_at >= latest;
+        latest = std::max(latest, e.created_at);
+        if (e.enabled)
+          enabled_ranges.push_back(e.range);
+        if (indexed = add_stored(std::move(e)); !indexed) {
+          rows.stop();
+          return;
+        }
+      }
   });
-  if (!read) {
+  Status read;
+  {
+    // However this block is left, the indexer ends and is joined.
+    struct Joined {
+      HandOver<std::vector<Entry>> &rows;
+      std::thread &indexer;
+      ~Joined() {
+        rows.close();
+        indexer.join();
+      }
+    } joined{rows, indexer};
+    std::vector<Entry> batch;
+    batch.reserve(kRowsPerBatch);
+    read = store.each_entry([&](Entry &&e) -> Status {
+      batch.push_back(std::move(e));
+      if (batch.size() < kRowsPerBatch)
+        return {};
+      std::vector<Entry> full = std::exchange(batch, {});
+      batch.reserve(kRowsPerBatch);
+      if (!rows.give(std::move(full)))
+        return Error{ErrorCode::StoreCorrupt, "stopped"}; // `indexed` says why
+      return {};
+    });
+    if (read && !batch.empty())
+      rows.give(std::move(batch));
+  }
+  if (Status failed = !indexed ? indexed : read; !failed) {
     clear();
-    return read;
+    return failed;
   }
   if (!in_creation_order)
     order_by_creation();
+  return {};
+}
+
+Status ListIndex::add_stored(Entry &&e) {
+  auto id = EntryId::of(e.id);
+  if (!id)
+    return Error{ErrorCode::StoreCorrupt,
+                 "the store holds an entry id longer than " +
+                     std::to_string(EntryId::kMax) + " characters (" + e.id +
+                     "), which no xdpgate makes; restore a backup"};
+  by_range_[e.range] = *id;
+  Listed &l = by_id_[*id];
+  l.position = next_position_++;
+  store_into(l, std::move(e));
+  count(l, +1);
   return {};
 }
 

@@ -123,6 +123,7 @@ private:
   std::uint32_t intern(const std::string &creator);
   void store_into(Listed &l, Entry &&e);
   void count(const Listed &l, int sign);
+  Status add_stored(Entry &&e);
   void order_by_creation();
   void clear();
 
