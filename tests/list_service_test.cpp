@@ -8,6 +8,7 @@
 #include "model/verdicts.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/kernel_model.hpp"
+#include "support/stored_entries.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -171,7 +172,7 @@ protected:
     EXPECT_TRUE(store.ok());
     if (!store)
       return {};
-    auto entries = store->entries();
+    auto entries = test::stored_entries(*store);
     EXPECT_TRUE(entries.ok());
     return entries.ok() ? *entries : std::vector<Entry>{};
   }

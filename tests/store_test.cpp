@@ -12,8 +12,12 @@
 #include <iterator>
 #include <string>
 
+#include "support/stored_entries.hpp"
+
 namespace xdpgate {
 namespace {
+
+using test::stored_entries;
 
 // A fresh directory per test, removed with everything in it.
 class TempDir {
@@ -90,7 +94,7 @@ AuditRecord record(std::string action, std::string entry_id = "") {
 TEST(Store, NewStoreIsEmptyAndInactive) {
   TempDir dir;
   SqliteStore store = open_store(dir.path());
-  auto entries = store.entries();
+  auto entries = stored_entries(store);
   ASSERT_TRUE(entries.ok()) << entries.error().message;
   EXPECT_TRUE(entries->empty());
   auto state = store.state();
@@ -131,7 +135,7 @@ TEST(Store, EntriesRoundTripWithEveryOptionalField) {
     ASSERT_TRUE(store.apply({.upserts = {full, bare, empty_description}}));
   }
   SqliteStore reopened = open_store(dir.path());
-  auto entries = reopened.entries();
+  auto entries = stored_entries(reopened);
   ASSERT_TRUE(entries.ok()) << entries.error().message;
   // In insertion order: the list orders them by creation itself.
   EXPECT_EQ(*entries, (std::vector<Entry>{full, bare, empty_description}));
@@ -147,7 +151,7 @@ TEST(Store, UpsertReplacesAnEntryWithTheSameIdAndDeleteRemovesIt) {
   a.description = "whole office";
   a.updated_at = 10;
   ASSERT_TRUE(store.apply({.upserts = {a}, .deletes = {"ip_b", "ip_gone"}}));
-  auto entries = store.entries();
+  auto entries = stored_entries(store);
   ASSERT_TRUE(entries.ok()) << entries.error().message;
   EXPECT_EQ(*entries, std::vector<Entry>{a});
 }
@@ -158,7 +162,7 @@ TEST(Store, DeletesApplyBeforeUpsertsSoARangeCanMoveToANewEntry) {
   ASSERT_TRUE(store.apply({.upserts = {entry("ip_old", "192.0.2.1", 1)}}));
   Entry moved = entry("ip_new", "192.0.2.1", 2);
   ASSERT_TRUE(store.apply({.upserts = {moved}, .deletes = {"ip_old"}}));
-  EXPECT_EQ(*store.entries(), std::vector<Entry>{moved});
+  EXPECT_EQ(*stored_entries(store), std::vector<Entry>{moved});
 }
 
 TEST(Store, ReplaceAllDeletesEveryEntryFirst) {
@@ -169,9 +173,9 @@ TEST(Store, ReplaceAllDeletesEveryEntryFirst) {
   // The new list may reuse a range that an old entry held.
   Entry c = entry("ip_c", "192.0.2.2", 3);
   ASSERT_TRUE(store.apply({.replace_all = true, .upserts = {c}}));
-  EXPECT_EQ(*store.entries(), std::vector<Entry>{c});
+  EXPECT_EQ(*stored_entries(store), std::vector<Entry>{c});
   ASSERT_TRUE(store.apply({.replace_all = true}));
-  EXPECT_TRUE(store.entries()->empty());
+  EXPECT_TRUE(stored_entries(store)->empty());
 }
 
 TEST(Store, TxnNotCommittedRollsBackTheWholeChange) {
@@ -189,7 +193,7 @@ TEST(Store, TxnNotCommittedRollsBackTheWholeChange) {
     ASSERT_TRUE(txn.ok()) << txn.error().message;
     // The caller gives up (say, the kernel refused the change).
   }
-  EXPECT_EQ(*store.entries(), std::vector<Entry>{kept});
+  EXPECT_EQ(*stored_entries(store), std::vector<Entry>{kept});
   EXPECT_EQ(*store.state(), RestrictionState{});
   EXPECT_EQ(store.audit(0, 10)->total, 1);
   // The store is usable afterwards.
@@ -205,7 +209,7 @@ TEST(Store, TxnCommitMakesTheChangeDurable) {
     ASSERT_TRUE(txn.ok()) << txn.error().message;
     ASSERT_TRUE((*txn)->commit());
   }
-  EXPECT_EQ(*open_store(dir.path()).entries(), std::vector<Entry>{e});
+  EXPECT_EQ(*stored_entries(open_store(dir.path())), std::vector<Entry>{e});
 }
 
 TEST(Store, KeepsAnEntrysPastHits) {
@@ -215,7 +219,7 @@ TEST(Store, KeepsAnEntrysPastHits) {
   e.past_hits = 12;
   e.past_last_hit_at = 5;
   ASSERT_TRUE(open_store(dir.path()).apply({.upserts = {e}}));
-  EXPECT_EQ(*open_store(dir.path()).entries(), std::vector<Entry>{e});
+  EXPECT_EQ(*stored_entries(open_store(dir.path())), std::vector<Entry>{e});
 }
 
 TEST(Store, UpgradesAVersion1FileKeepingItsEntries) {
@@ -245,11 +249,11 @@ PRAGMA user_version = 1;
   SqliteStore store = open_store(dir.path());
   Entry a = entry("ip_a", "192.0.2.1", 1);
   a.description = "old";
-  EXPECT_EQ(*store.entries(), std::vector<Entry>{a});
+  EXPECT_EQ(*stored_entries(store), std::vector<Entry>{a});
   EXPECT_EQ(store.state()->mode, Mode::Enforce);
   a.past_hits = 3;
   ASSERT_TRUE(store.apply({.upserts = {a}}));
-  EXPECT_EQ(*open_store(dir.path()).entries(), std::vector<Entry>{a});
+  EXPECT_EQ(*stored_entries(open_store(dir.path())), std::vector<Entry>{a});
 }
 
 TEST(Store, DuplicateRangeIsRefusedAndNothingChanges) {
@@ -262,7 +266,7 @@ TEST(Store, DuplicateRangeIsRefusedAndNothingChanges) {
                                .audit = {record("add")}});
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, ErrorCode::StoreConflict);
-  EXPECT_EQ(*store.entries(), std::vector<Entry>{a});
+  EXPECT_EQ(*stored_entries(store), std::vector<Entry>{a});
   EXPECT_EQ(store.audit(0, 10)->total, 0);
 }
 
@@ -338,7 +342,7 @@ TEST(Store, MovedStoreKeepsWorking) {
   ASSERT_TRUE(moved.apply({.upserts = {entry("ip_a", "192.0.2.1", 1)}}));
   SqliteStore assigned = open_store(other.path());
   assigned = std::move(moved);
-  EXPECT_EQ(assigned.entries()->size(), 1u);
+  EXPECT_EQ(stored_entries(assigned)->size(), 1u);
 }
 
 void expect_refused_as_corrupt(const TempDir &dir) {
@@ -401,10 +405,13 @@ TEST(Store, HundredThousandUpsertsInOneChange) {
   for (int i = 0; i < 100000; ++i)
     change.upserts.push_back(numbered_entry(i));
   ASSERT_TRUE(store.apply(change));
-  auto entries = store.entries();
+  auto entries = stored_entries(store);
   ASSERT_TRUE(entries.ok()) << entries.error().message;
   EXPECT_EQ(entries->size(), 100000u);
   EXPECT_EQ(entries->back(), change.upserts.back());
+  EXPECT_EQ(*store.entry_count(), 100000u);
+  ASSERT_TRUE(store.apply({.deletes = {change.upserts[7].id}}));
+  EXPECT_EQ(*store.entry_count(), 99999u);
 }
 
 // A tmpfs of `size` mounted on `dir` for the life of the guard, so a test
@@ -457,7 +464,7 @@ TEST(Store, FullDiskWriteFailsCleanlyAndKeepsThePreviousState) {
   EXPECT_NE(status.error().message.find("free space in " + state_dir),
             std::string::npos)
       << status.error().message;
-  auto entries = store->entries();
+  auto entries = stored_entries(*store);
   ASSERT_TRUE(entries.ok()) << entries.error().message;
   EXPECT_EQ(*entries, std::vector<Entry>{kept});
 }

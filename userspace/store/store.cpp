@@ -10,15 +10,4 @@ Status Store::apply(const StoreChange &change) {
   return (*txn)->commit();
 }
 
-Result<std::vector<Entry>> Store::entries() const {
-  std::vector<Entry> all;
-  Status read = each_entry([&all](Entry &&e) {
-    all.push_back(std::move(e));
-    return Status{};
-  });
-  if (!read)
-    return read.error();
-  return all;
-}
-
 } // namespace xdpgate

@@ -57,8 +57,6 @@ public:
   each_entry(const std::function<Status(Entry &&)> &visit) const = 0;
   // How many entries each_entry() would visit now.
   virtual Result<std::size_t> entry_count() const = 0;
-  // Every entry, in insertion order (each_entry() collected).
-  Result<std::vector<Entry>> entries() const;
   virtual Result<RestrictionState> state() const = 0;
   virtual Result<std::unique_ptr<Txn>> begin(const StoreChange &change) = 0;
   // Newest first. Negative offset or limit: error invalid_parameter.
