@@ -166,6 +166,17 @@ protected:
     service_ = std::move(opened.value());
   }
 
+  // Another service, on the store in `dir`, with a kernel of its own.
+  Result<std::unique_ptr<ListService>>
+  open_service_on(const std::filesystem::path &dir, ModelKernel &kernel) {
+    auto store = SqliteStore::open(dir);
+    if (!store)
+      return store.error();
+    return ListService::open(
+        std::make_unique<SqliteStore>(std::move(store.value())), kernel,
+        [this] { return now_; });
+  }
+
   // What is on disk, read through a second connection.
   std::vector<Entry> stored_entries() const {
     auto store = SqliteStore::open(dir_);
@@ -1083,12 +1094,8 @@ TEST_F(ListServiceTest, StoreWithAnIdTooLongToHoldIsRefusedAsCorrupt) {
     e.created_by = "alice";
     ASSERT_TRUE(store->apply({.upserts = {e}}).ok());
   }
-  auto store = SqliteStore::open(dir);
-  ASSERT_TRUE(store.ok());
   ModelKernel other_kernel;
-  auto opened =
-      ListService::open(std::make_unique<SqliteStore>(std::move(store.value())),
-                        other_kernel, [this] { return now_; });
+  auto opened = open_service_on(dir, other_kernel);
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.error().code, ErrorCode::StoreCorrupt);
 }
@@ -1118,12 +1125,8 @@ TEST_F(ListServiceTest, EntriesStoredOutOfCreationOrderAreListedInIt) {
     }
     ASSERT_TRUE(store->apply(change).ok());
   }
-  auto store = SqliteStore::open(dir);
-  ASSERT_TRUE(store.ok());
   ModelKernel other_kernel;
-  auto opened =
-      ListService::open(std::make_unique<SqliteStore>(std::move(store.value())),
-                        other_kernel, [this] { return now_; });
+  auto opened = open_service_on(dir, other_kernel);
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   ASSERT_TRUE((*opened)->add({entry("198.18.0.0/15")}, "bob").ok());
 
@@ -1260,12 +1263,8 @@ TEST_F(ListServiceTest, ExportThenImportIsLossless) {
   const std::string csv = exported(*service_);
 
   auto second_store_dir = dir_ / "other";
-  auto store = SqliteStore::open(second_store_dir);
-  ASSERT_TRUE(store.ok());
   ModelKernel other_kernel;
-  auto opened =
-      ListService::open(std::make_unique<SqliteStore>(std::move(store.value())),
-                        other_kernel, [this] { return now_; });
+  auto opened = open_service_on(second_store_dir, other_kernel);
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   std::unique_ptr<ListService> second = std::move(opened.value());
   auto imported = second->import_csv(csv, false, "bob", false);
