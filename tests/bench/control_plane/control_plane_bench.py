@@ -141,32 +141,45 @@ class StepTimeout(Exception):
 
 # ------------------------------------------------------------ HTTP client
 
+def request_bytes(method, target, body, content_type, version):
+    """A request's bytes; HTTP/1.1 ones ask for the connection's close."""
+    payload = b"" if body is None else body
+    head = f"{method} {target} {version}\r\nHost: localhost\r\n"
+    if version == "HTTP/1.1":
+        head += "Connection: close\r\n"
+    head += f"Content-Length: {len(payload)}\r\n"
+    if body is not None:
+        head += f"Content-Type: {content_type}\r\n"
+    return head.encode() + b"\r\n" + payload
+
+
+def read_head(recv):
+    """Reads an answer's head with `recv`; returns (status, its headers with
+    lower-case names, the body bytes read with it)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = recv()
+        if not chunk:
+            raise ConnectionError("connection closed before the headers")
+        data += chunk
+    header, rest = data.split(b"\r\n\r\n", 1)
+    lines = header.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return int(lines[0].split()[1]), headers, rest
+
+
 def request(path_socket, method, target, body=None, content_type="application/json"):
     """One request on a new connection; returns (status, body bytes)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(60)
     try:
         s.connect(path_socket)
-        payload = b"" if body is None else body
-        head = (f"{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-                f"Content-Length: {len(payload)}\r\n")
-        if body is not None:
-            head += f"Content-Type: {content_type}\r\n"
-        s.sendall(head.encode() + b"\r\n" + payload)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = s.recv(65536)
-            if not chunk:
-                raise ConnectionError("connection closed before the headers")
-            data += chunk
-        header, rest = data.split(b"\r\n\r\n", 1)
-        lines = header.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        length = None
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            if k.strip().lower() == "content-length":
-                length = int(v.strip())
+        s.sendall(request_bytes(method, target, body, content_type, "HTTP/1.1"))
+        status, headers, rest = read_head(lambda: s.recv(65536))
+        length = int(headers["content-length"]) if "content-length" in headers else None
         while length is not None and len(rest) < length:
             chunk = s.recv(65536)
             if not chunk:
@@ -202,31 +215,16 @@ def timed_request(path_socket, method, target, body=None, content_type="applicat
     try:
         s.settimeout(timeout)
         s.connect(path_socket)
-        payload = b"" if body is None else body
-        head = (f"{method} {target} HTTP/1.0\r\nHost: localhost\r\n"
-                f"Content-Length: {len(payload)}\r\n")
-        if body is not None:
-            head += f"Content-Type: {content_type}\r\n"
         try:
-            s.sendall(head.encode() + b"\r\n" + payload)
+            s.sendall(request_bytes(method, target, body, content_type, "HTTP/1.0"))
         except socket.timeout:
             raise StepTimeout(time.monotonic() - t0) from None
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = recv()
-            if not chunk:
-                raise ConnectionError("connection closed before the headers")
-            data += chunk
-        header, rest = data.split(b"\r\n\r\n", 1)
-        lines = header.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
+        status, headers, rest = read_head(recv)
         length, framing = None, "close"
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            if k.strip().lower() == "content-length":
-                length, framing = int(v.strip()), "content-length"
-            elif k.strip().lower() == "transfer-encoding":
-                framing = "chunked (counted with its framing)"
+        if "content-length" in headers:
+            length, framing = int(headers["content-length"]), "content-length"
+        elif "transfer-encoding" in headers:
+            framing = "chunked (counted with its framing)"
         got, newlines = len(rest), rest.count(b"\n")
         first, last = rest[:keep], rest[-keep:]
         while length is None or got < length:
