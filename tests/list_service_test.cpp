@@ -8,6 +8,7 @@
 #include "model/verdicts.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/kernel_model.hpp"
+#include "support/sqlite_shell.hpp"
 #include "support/stored_entries.hpp"
 
 #include <gtest/gtest.h>
@@ -1539,6 +1540,58 @@ TEST_F(ListServiceTest, KernelFailureLeavesStoreUnchanged) {
   // The same operation goes through once the kernel recovers.
   ASSERT_TRUE(service_->add({entry("203.0.113.0/24")}, "alice").ok());
   EXPECT_EQ(kernel_.applied->allow.size(), 3u);
+}
+
+// A change of 10,000 entries or more goes into the store and the kernel at
+// the same time (each takes seconds at a million): whichever refuses it,
+// the other is undone.
+TEST_F(ListServiceTest, LargeImportTheKernelRefusesLeavesTheStoreUnchanged) {
+  add_one("192.0.2.0/24", "a");
+  const Snapshot before = snapshot();
+  const std::string csv =
+      import_file(15000, [](int i) { return "10.0." + low_parts(i) + ","; });
+  for (bool replace : {false, true}) {
+    SCOPED_TRACE(replace ? "replace" : "import");
+    kernel_.fail_next = 1;
+    auto imported = service_->import_csv(csv, replace, "carol", true);
+    ASSERT_FALSE(imported.ok());
+    EXPECT_EQ(imported.error().code, ErrorCode::KernelUpdateFailed);
+    expect_unchanged(before);
+  }
+}
+
+TEST_F(ListServiceTest, LargeImportTheStoreRefusesPutsTheKernelBack) {
+  add_one("192.0.2.0/24", "a");
+  const Snapshot before = snapshot();
+  // Every new row is refused, as by a full disk (a trigger's refusal is a
+  // constraint failure to SQLite).
+  test::sql(dir_ / "xdpgate.db",
+            "CREATE TRIGGER refuse BEFORE INSERT ON entries "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+  const std::string csv =
+      import_file(15000, [](int i) { return "10.0." + low_parts(i) + ","; });
+  for (bool replace : {false, true}) {
+    SCOPED_TRACE(replace ? "replace" : "import");
+    const std::size_t calls = kernel_.calls.size();
+    auto imported = service_->import_csv(csv, replace, "carol", true);
+    ASSERT_FALSE(imported.ok());
+    EXPECT_EQ(imported.error().code, ErrorCode::StoreConflict);
+    // The kernel took the change while the store wrote it, then the old
+    // list again.
+    ASSERT_EQ(kernel_.calls.size(), calls + 2);
+    EXPECT_EQ(kernel_.calls[calls].allow.size(), replace ? 15000u : 15001u);
+    expect_unchanged(before);
+  }
+  // A small change never reaches the kernel when the store refuses it.
+  const std::size_t calls = kernel_.calls.size();
+  auto added = service_->add({entry("203.0.113.0/24")}, "alice");
+  ASSERT_FALSE(added.ok());
+  EXPECT_EQ(kernel_.calls.size(), calls);
+  expect_unchanged(before);
+
+  test::sql(dir_ / "xdpgate.db", "DROP TRIGGER refuse");
+  ASSERT_TRUE(service_->import_csv(csv, true, "carol", true).ok());
+  EXPECT_EQ(kernel_.applied->allow.size(), 15000u);
 }
 
 TEST_F(ListServiceTest, KernelFailureDuringTickIsRetried) {

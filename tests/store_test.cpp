@@ -2,7 +2,6 @@
 #include "store/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -12,11 +11,13 @@
 #include <iterator>
 #include <string>
 
+#include "support/sqlite_shell.hpp"
 #include "support/stored_entries.hpp"
 
 namespace xdpgate {
 namespace {
 
+using test::sql;
 using test::stored_entries;
 
 // A fresh directory per test, removed with everything in it.
@@ -46,15 +47,6 @@ void write_bytes(const std::filesystem::path &path, const std::string &bytes,
     out.open(path, std::ios::binary | std::ios::out);
   out.seekp(at);
   out << bytes;
-}
-
-// Runs raw SQL on a file, as an operator's sqlite3 shell would.
-void sql(const std::filesystem::path &file, const char *statement) {
-  sqlite3 *db = nullptr;
-  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
-  EXPECT_EQ(sqlite3_exec(db, statement, nullptr, nullptr, nullptr), SQLITE_OK)
-      << sqlite3_errmsg(db);
-  sqlite3_close(db);
 }
 
 SqliteStore open_store(const std::filesystem::path &dir) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "list/list_core.hpp"
 
+#include <future>
 #include <malloc.h>
 
 #include "list/change_plan.hpp"
@@ -25,21 +26,33 @@ Status ListService::Impl::commit(StoreChange change) {
     state = next;
     return {};
   }
-  auto txn = store->begin(change);
-  if (!txn)
-    return txn.error();
+  const bool large =
+      change.upserts.size() + change.deletes.size() >= kLargeChange;
   // Until the commit below succeeds, every way out rolls the store back
   // (the Txn's destructor) and puts the kernel back as it was.
-  if (Status s = kernel.apply(planned); !s) {
-    (void)kernel.revert(planned, state.mode); // a part may have been applied
-    return s;
+  std::optional<Status> applied; // once the kernel was given the change
+  Result<std::unique_ptr<Store::Txn>> txn = [&] {
+    if (!large)
+      return store->begin(change);
+    // A large change goes into the store on another thread while the kernel
+    // takes it on this one: at a million entries each takes seconds, and
+    // they share only the change, which neither modifies.
+    auto writing =
+        std::async(std::launch::async, [&] { return store->begin(change); });
+    applied = kernel.apply(planned);
+    return writing.get();
+  }();
+  if (txn && !applied)
+    applied = kernel.apply(planned);
+  if (!txn || !*applied) {
+    if (applied) // a part may have been applied
+      (void)kernel.revert(planned, state.mode);
+    return txn ? *applied : Status(txn.error());
   }
   if (Status s = (*txn)->commit(); !s) {
     (void)kernel.revert(planned, state.mode);
     return s;
   }
-  const bool large =
-      change.upserts.size() + change.deletes.size() >= kLargeChange;
   state = next;
   index.apply(std::move(change));
   if (large)
