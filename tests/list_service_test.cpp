@@ -1209,6 +1209,13 @@ TEST_F(ListServiceTest, ImportWithReplaceMakesTheFileTheWholeList) {
                                      true, "alice", false);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->errors.empty());
+  // What happened to each range, in file order, then list order.
+  EXPECT_EQ(report->summary.added.first,
+            std::vector<std::string>{"2001:db8::/32"});
+  EXPECT_EQ(report->summary.updated.first,
+            std::vector<std::string>{"198.51.100.0/24"});
+  EXPECT_EQ(report->summary.unchanged.first,
+            std::vector<std::string>{"192.0.2.0/24"});
   EXPECT_EQ(report->summary.removed.first,
             std::vector<std::string>{"203.0.113.0/24"});
   std::vector<std::string> listed;
@@ -1228,6 +1235,10 @@ TEST_F(ListServiceTest, ImportWithReplaceMakesTheFileTheWholeList) {
   auto emptied =
       service_->import_csv("ip_address,description\n", true, "alice", false);
   ASSERT_TRUE(emptied.ok());
+  EXPECT_EQ(emptied->summary.removed.count, 3u);
+  EXPECT_EQ(emptied->summary.added.count + emptied->summary.updated.count +
+                emptied->summary.unchanged.count,
+            0u);
   EXPECT_EQ(service_->total_count(), 0u);
 }
 

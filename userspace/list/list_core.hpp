@@ -64,13 +64,17 @@ struct ListService::Impl {
     bool created = false;
   };
   // Upserts `wanted` (no range twice), in request order (list_upsert.cpp).
+  // Notes in `summary`, when given, what it does to each range.
   Result<std::vector<Placed>> upsert(std::vector<Wanted> wanted,
                                      const std::string &actor, AuditStyle audit,
-                                     bool force);
+                                     bool force,
+                                     ChangeSummary *summary = nullptr);
   // Makes `wanted` (no range twice) the whole list; the ids of the new list,
-  // in request order (list_upsert.cpp).
-  Result<std::vector<std::string>>
-  replace(std::vector<Wanted> wanted, const std::string &actor, bool force);
+  // in request order (list_upsert.cpp). Notes in `summary`, when given, what
+  // it does to each range.
+  Result<std::vector<std::string>> replace(std::vector<Wanted> wanted,
+                                           const std::string &actor, bool force,
+                                           ChangeSummary *summary = nullptr);
 
   // While a dry run goes on (ListService::dry_run), commit() changes only the
   // index and the state, and records here how to put them back.
