@@ -210,6 +210,24 @@ TEST(CsvParse, DuplicateAfterCanonicalisationNamesTheFirstLine) {
   EXPECT_EQ(errors[1].message, "duplicate of line 3 (both are 2001:db8::/32)");
 }
 
+TEST(CsvParse, EveryRepeatOfARangeNamesItsFirstLineInLineOrder) {
+  auto errors = rejected("ip_address,description\n"
+                         "10.0.0.1,a\n"
+                         "10.0.0.1,b\n"
+                         "bad,c\n"
+                         "10.0.0.1/32,d\n"
+                         "10.0.0.1,e\n");
+  ASSERT_EQ(errors.size(), 4u);
+  EXPECT_EQ(errors[0].line, 3u);
+  EXPECT_EQ(errors[0].message, "duplicate of line 2 (both are 10.0.0.1)");
+  EXPECT_EQ(errors[1].line, 4u);
+  EXPECT_TRUE(mentions(errors[1], "ip_address \"bad\""));
+  EXPECT_EQ(errors[2].line, 5u);
+  EXPECT_EQ(errors[2].message, "duplicate of line 2 (both are 10.0.0.1)");
+  EXPECT_EQ(errors[3].line, 6u);
+  EXPECT_EQ(errors[3].message, "duplicate of line 2 (both are 10.0.0.1)");
+}
+
 TEST(CsvParse, ReportsEveryBadLineWithItsNumber) {
   auto result = parse_allowlist_csv("ip_address,description\n"
                                     "10.0.0.0/8,ok\n"
