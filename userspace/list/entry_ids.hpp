@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,8 @@ public:
   std::vector<std::string> fresh(std::size_t n, const ListIndex &index);
 
 private:
-  std::string next();
+  // 10 random base36 digits, as a number.
+  std::uint64_t draw();
   unsigned char byte();
   void refill();
 
