@@ -20,8 +20,6 @@ Result<std::vector<ListService::Impl::Placed>>
 ListService::Impl::upsert(std::vector<Wanted> wanted, const std::string &actor,
                           AuditStyle audit, bool force,
                           ChangeSummary *summary) {
-  ChangeSummary ignored;
-  ChangeSummary &noted = summary ? *summary : ignored;
   const EpochMs now = clock();
   StoreChange change;
   std::vector<Entry> replaced;         // what updated entries were
@@ -41,17 +39,20 @@ ListService::Impl::upsert(std::vector<Wanted> wanted, const std::string &actor,
       // Re-adding a range unchanged is not a change: nothing to write, audit
       // or sync (re-importing a whole file stays cheap).
       if (after == before) {
-        noted.unchanged.note(before.range);
+        if (summary)
+          summary->unchanged.note(before.range);
         continue;
       }
-      noted.updated.note(before.range);
+      if (summary)
+        summary->updated.note(before.range);
       after.updated_at = now;
       before_of.push_back(replaced.size());
       replaced.push_back(std::move(before));
       change.upserts.push_back(std::move(after));
       continue;
     }
-    noted.added.note(w.range);
+    if (summary)
+      summary->added.note(w.range);
     created.push_back(change.upserts.size());
     created_at.push_back(i);
     before_of.push_back(kNoBefore);
@@ -95,8 +96,6 @@ ListService::Impl::upsert(std::vector<Wanted> wanted, const std::string &actor,
 Result<std::vector<std::string>>
 ListService::Impl::replace(std::vector<Wanted> wanted, const std::string &actor,
                            bool force, ChangeSummary *summary) {
-  ChangeSummary ignored;
-  ChangeSummary &noted = summary ? *summary : ignored;
   const EpochMs now = clock();
   StoreChange change;
   change.replace_all = true;
@@ -112,15 +111,18 @@ ListService::Impl::replace(std::vector<Wanted> wanted, const std::string &actor,
       Entry before = index.entry(listed);
       Entry after = upserted(before, std::move(w));
       if (after == before) {
-        noted.unchanged.note(before.range);
+        if (summary)
+          summary->unchanged.note(before.range);
       } else {
-        noted.updated.note(before.range);
+        if (summary)
+          summary->updated.note(before.range);
         after.updated_at = now;
         bulk.updated(before, after);
       }
       change.upserts.push_back(std::move(after));
     } else {
-      noted.added.note(w.range);
+      if (summary)
+        summary->added.note(w.range);
       created.push_back(change.upserts.size());
       change.upserts.push_back(new_entry(std::move(w), actor, now));
     }
@@ -134,7 +136,8 @@ ListService::Impl::replace(std::vector<Wanted> wanted, const std::string &actor,
     bulk.added(change.upserts[k]);
   for (auto it = index.begin(); it != index.end(); ++it)
     if (!staying.count(it->second.range)) {
-      noted.removed.note(it->second.range);
+      if (summary)
+        summary->removed.note(it->second.range);
       bulk.removed(index.entry(it));
     }
   std::move(bulk).write_to(change.audit);
