@@ -87,6 +87,27 @@ TEST_F(AllowListChangeTest, ARangeThatLeavesAndEntersStaysWithItsCounter) {
   }
 }
 
+// A change may name a range twice, or remove one that is not listed: each
+// range is changed once, and unlisted ones are left alone.
+TEST_F(AllowListChangeTest, RepeatedAndUnlistedRangesChangeTheListOnce) {
+  ASSERT_TRUE(apply(
+      {prefixes({"10.0.0.0/8", "192.0.2.0/24", "2001:db8::/32"}), {}, false}));
+  for (bool atomic : {false, true}) {
+    SCOPED_TRACE(atomic ? "atomic" : "in place");
+    ASSERT_TRUE(apply({prefixes({"198.51.100.0/24", "198.51.100.0/24"}),
+                       prefixes({"10.0.0.0/8", "10.0.0.0/8", "203.0.113.0/24",
+                                 "2001:db8::/32", "2001:db8::/32"}),
+                       atomic}));
+    EXPECT_EQ(path_->allow_list(),
+              prefixes({"192.0.2.0/24", "198.51.100.0/24"}));
+    EXPECT_EQ(run_action(*path_, from("10.1.2.3")), XDP_DROP);
+    EXPECT_EQ(run_action(*path_, from("198.51.100.7")), XDP_PASS);
+    // Back as it was, for the other kind of change.
+    ASSERT_TRUE(apply({prefixes({"10.0.0.0/8", "2001:db8::/32"}),
+                       prefixes({"198.51.100.0/24"}), false}));
+  }
+}
+
 // The batched read of every entry's statistics answers what one read per
 // entry does, for both families; it leaves out the ranges with no hits.
 TEST_F(AllowListChangeTest, AllHitsAnswersWhatEachEntryCounted) {

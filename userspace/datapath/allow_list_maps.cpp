@@ -7,7 +7,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cstring>
-#include <unordered_set>
 
 #include "datapath/allow_list_tables.hpp"
 #include "datapath/skeleton.hpp"
@@ -38,6 +37,31 @@ Status batch_update(int fd, const void *keys, const void *values,
     return system_error(ErrorCode::KernelUpdateFailed, what);
   return {};
 }
+
+// A bit per entry slot, to mark a set of listed ranges by their slots: at a
+// million ranges, a hash set of them took seconds to build. Takes its
+// memory at the first mark.
+class SlotMarks {
+public:
+  explicit SlotMarks(std::size_t slots) : slots_(slots) {}
+
+  void mark(std::uint32_t slot) {
+    if (slot >= marks_.size()) // a slot left by a larger capacity
+      marks_.resize(std::max<std::size_t>(slots_, slot + 1));
+    marks_[slot] = true;
+  }
+  void clear(std::uint32_t slot) {
+    if (slot < marks_.size())
+      marks_[slot] = false;
+  }
+  bool marked(std::uint32_t slot) const {
+    return slot < marks_.size() && marks_[slot];
+  }
+
+private:
+  std::size_t slots_;
+  std::vector<bool> marks_;
+};
 
 // Rows for one family's trie and host table, in the kernel's layouts.
 struct TableRows {
@@ -72,21 +96,19 @@ AllowListMaps::change_to(const std::vector<IpPrefix> &desired) const {
   // Marks the slots of the listed ranges that stay: the others leave. (A
   // bit per slot, not a set of a million ranges: a start on a 1M list
   // finds nothing to change in a fraction of the time.)
-  std::vector<bool> kept(2 * static_cast<std::size_t>(capacity_));
+  SlotMarks kept(2 * static_cast<std::size_t>(capacity_));
   AllowListChange change;
   change.atomic = true;
   for (const IpPrefix &p : desired) {
     const auto &slots = (p.family == Family::V4 ? v4_ : v6_).slots;
-    if (auto owned = slots.find(p); owned != slots.end()) {
-      if (owned->second >= kept.size()) // left by a larger capacity
-        kept.resize(owned->second + 1);
-      kept[owned->second] = true;
-    } else
+    if (auto owned = slots.find(p); owned != slots.end())
+      kept.mark(owned->second);
+    else
       change.added.push_back(p); // plan() drops repeats
   }
   for (const Trie *trie : {&v4_, &v6_})
     for (const auto &[prefix, slot] : trie->slots)
-      if (slot >= kept.size() || !kept[slot])
+      if (!kept.marked(slot))
         change.removed.push_back(prefix);
   return change;
 }
@@ -105,16 +127,30 @@ AllowListMaps::plan(const AllowListChange &change) const {
   auto trie_of = [&](const IpPrefix &p) -> const Trie & {
     return p.family == Family::V4 ? v4_ : v6_;
   };
-  std::unordered_set<IpPrefix> leaving(change.removed.begin(),
-                                       change.removed.end());
+  // The listed ranges that leave, marked on their slots; a range that
+  // leaves and enters again stays.
+  constexpr std::uint32_t kUnlisted = static_cast<std::uint32_t>(-1);
+  std::vector<std::uint32_t> removed_slot(change.removed.size(), kUnlisted);
+  SlotMarks leaving(2 * static_cast<std::size_t>(capacity_));
+  for (std::size_t i = 0; i < change.removed.size(); ++i) {
+    const auto &slots = trie_of(change.removed[i]).slots;
+    if (auto owned = slots.find(change.removed[i]); owned != slots.end()) {
+      removed_slot[i] = owned->second;
+      leaving.mark(owned->second);
+    }
+  }
   for (const IpPrefix &p : change.added) {
-    leaving.erase(p); // it leaves and enters again: it stays
-    if (!trie_of(p).slots.count(p))
+    const auto &slots = trie_of(p).slots;
+    if (auto owned = slots.find(p); owned != slots.end())
+      leaving.clear(owned->second);
+    else
       part_of(p).added.push_back(p);
   }
-  for (const IpPrefix &p : leaving)
-    if (trie_of(p).slots.count(p))
-      part_of(p).removed.push_back(p);
+  for (std::size_t i = 0; i < change.removed.size(); ++i)
+    if (removed_slot[i] != kUnlisted && leaving.marked(removed_slot[i])) {
+      leaving.clear(removed_slot[i]); // once, even if asked twice
+      part_of(change.removed[i]).removed.push_back(change.removed[i]);
+    }
   const Trie *tries[] = {&v4_, &v6_};
   for (int i = 0; i < 2; ++i) {
     Plan::Part &part = plan.parts[i];
@@ -310,11 +346,14 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
     return s;
   };
 
-  // Entries that stay keep their slot, and with it their counters.
-  std::unordered_set<IpPrefix> leaving(removed.begin(), removed.end());
+  // Entries that stay keep their slot, and with it their counters. (plan()
+  // removes only listed ranges.)
+  SlotMarks leaving(2 * static_cast<std::size_t>(capacity_));
+  for (const IpPrefix &p : removed)
+    leaving.mark(trie.slots.at(p));
   TableRows rows(trie.family);
   for (const auto &[prefix, slot] : trie.slots)
-    if (!leaving.count(prefix))
+    if (!leaving.marked(slot))
       rows.add(prefix, slot);
   for (std::size_t i = 0; i < added.size(); ++i)
     rows.add(added[i], (*new_slots)[i]);
