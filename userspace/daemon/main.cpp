@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <bpf/libbpf.h>
 #include <cstdarg>
+#include <cstdlib>
 #include <cstring>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.hpp"
@@ -26,6 +28,17 @@ int log_libbpf(enum libbpf_print_level level, const char *format,
     spdlog::debug("libbpf: {}", text);
   return 0;
 }
+// Two malloc arenas instead of glibc's eight per core. Every thread that
+// allocates gets an arena, and memory freed in one is not reused by another:
+// after a 1M import, the list's leftovers held RSS in a dozen arenas (one
+// per API connection, plus the store's writer), 297 MB against 269 MB with
+// two, at the same speed. The daemon serves one change at a time, so two
+// are not contended. An operator's MALLOC_ARENA_MAX is kept.
+void limit_malloc_arenas() {
+  if (!std::getenv("MALLOC_ARENA_MAX"))
+    mallopt(M_ARENA_MAX, 2);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -65,6 +78,7 @@ int main(int argc, char **argv) {
                "detach from this daemon's interfaces and remove its pins, "
                "then exit");
   CLI11_PARSE(app, argc, argv);
+  limit_malloc_arenas();
 
   if (!socket.empty())
     options.socket = socket;
