@@ -131,6 +131,19 @@ template <typename Line> std::string import_file(int count, Line line) {
   return csv;
 }
 
+// What an import reports it did to each range (the first ranges of each
+// kind: in file order, then, for the removed, in list order).
+void expect_summary(const ChangeSummary &summary,
+                    const std::vector<std::string> &added,
+                    const std::vector<std::string> &updated,
+                    const std::vector<std::string> &unchanged,
+                    const std::vector<std::string> &removed) {
+  EXPECT_EQ(summary.added.first, added);
+  EXPECT_EQ(summary.updated.first, updated);
+  EXPECT_EQ(summary.unchanged.first, unchanged);
+  EXPECT_EQ(summary.removed.first, removed);
+}
+
 std::vector<Entry> records(const std::vector<EntryView> &views) {
   std::vector<Entry> out;
   for (const EntryView &v : views)
@@ -939,13 +952,8 @@ TEST_F(ListServiceTest, ImportAddsAndUpdatesLikeAdd) {
                                      false, "carol", false);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->errors.empty());
-  EXPECT_EQ(report->summary.added.first,
-            std::vector<std::string>{"203.0.113.9"});
-  EXPECT_EQ(report->summary.updated.first,
-            std::vector<std::string>{"198.51.100.0/24"});
-  EXPECT_EQ(report->summary.unchanged.first,
-            std::vector<std::string>{"192.0.2.0/24"});
-  EXPECT_TRUE(report->summary.removed.first.empty());
+  expect_summary(report->summary, {"203.0.113.9"}, {"198.51.100.0/24"},
+                 {"192.0.2.0/24"}, {});
   EXPECT_EQ(service_->total_count(), 3u);
   EXPECT_EQ(service_->get(a.entry.id)->entry, a.entry);
   Entry b_after = service_->get(b.entry.id)->entry;
@@ -1209,15 +1217,8 @@ TEST_F(ListServiceTest, ImportWithReplaceMakesTheFileTheWholeList) {
                                      true, "alice", false);
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->errors.empty());
-  // What happened to each range, in file order, then list order.
-  EXPECT_EQ(report->summary.added.first,
-            std::vector<std::string>{"2001:db8::/32"});
-  EXPECT_EQ(report->summary.updated.first,
-            std::vector<std::string>{"198.51.100.0/24"});
-  EXPECT_EQ(report->summary.unchanged.first,
-            std::vector<std::string>{"192.0.2.0/24"});
-  EXPECT_EQ(report->summary.removed.first,
-            std::vector<std::string>{"203.0.113.0/24"});
+  expect_summary(report->summary, {"2001:db8::/32"}, {"198.51.100.0/24"},
+                 {"192.0.2.0/24"}, {"203.0.113.0/24"});
   std::vector<std::string> listed;
   for (const EntryView &v : service_->list(true))
     listed.push_back(v.entry.range.to_string());
