@@ -28,6 +28,7 @@ int log_libbpf(enum libbpf_print_level level, const char *format,
     spdlog::debug("libbpf: {}", text);
   return 0;
 }
+
 // Two malloc arenas instead of glibc's eight per core. Every thread that
 // allocates gets an arena, and memory freed in one is not reused by another:
 // after a 1M import, the list's leftovers held RSS in a dozen arenas (one
