@@ -346,11 +346,17 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
     return s;
   };
 
-  // Entries that stay keep their slot, and with it their counters. (plan()
-  // removes only listed ranges.)
+  // Entries that stay keep their slot, and with it their counters. Each
+  // leaving range is looked up once (plan() removes only listed ranges, each
+  // once), and leaves through its iterator after the swap.
+  using Owned = decltype(trie.slots)::iterator;
+  std::vector<Owned> owned_by_leaving;
+  owned_by_leaving.reserve(removed.size());
   SlotMarks leaving(2 * static_cast<std::size_t>(capacity_));
-  for (const IpPrefix &p : removed)
-    leaving.mark(trie.slots.at(p));
+  for (const IpPrefix &p : removed) {
+    owned_by_leaving.push_back(trie.slots.find(p));
+    leaving.mark(owned_by_leaving.back()->second);
+  }
   TableRows rows(trie.family);
   for (const auto &[prefix, slot] : trie.slots)
     if (!leaving.marked(slot))
@@ -396,8 +402,7 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
     return unfiltered(s);
   }
 
-  for (const IpPrefix &gone : removed) {
-    auto owned = trie.slots.find(gone);
+  for (Owned owned : owned_by_leaving) {
     free_slots_.push_back(owned->second);
     trie.slots.erase(owned);
   }
