@@ -1799,6 +1799,33 @@ TEST_F(ListServiceTest, HitsSurviveAChangeOfRange) {
   EXPECT_EQ(moved->last_hit_at, kStart - 10);
 }
 
+// A replace or an import finds the entries it changes once and hands them to
+// the commit: the ones it disables must still keep what the kernel counted.
+TEST_F(ListServiceTest, HitsSurviveAReplaceOrImportThatDisablesTheEntry) {
+  EntryView office = add_one("192.0.2.0/24");
+  EntryView lab = add_one("198.51.100.0/24");
+  kernel_.count(prefix("192.0.2.0/24"), 4, kStart - 20);
+  kernel_.count(prefix("198.51.100.0/24"), 6, kStart - 30);
+  ASSERT_TRUE(service_
+                  ->replace({entry("192.0.2.0/24", std::nullopt, false),
+                             entry("198.51.100.0/24"), entry("203.0.113.0/24")},
+                            "alice", false)
+                  .ok());
+  EntryView replaced = *service_->get(office.entry.id);
+  EXPECT_FALSE(replaced.entry.enabled);
+  EXPECT_EQ(replaced.hits, 4u);
+  EXPECT_EQ(replaced.last_hit_at, kStart - 20);
+
+  auto report = service_->import_csv(
+      "ip_address,description,enabled,expires_at\n198.51.100.0/24,,false,\n",
+      false, "alice", false);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EntryView imported = *service_->get(lab.entry.id);
+  EXPECT_FALSE(imported.entry.enabled);
+  EXPECT_EQ(imported.hits, 6u);
+  EXPECT_EQ(imported.last_hit_at, kStart - 30);
+}
+
 // Export writes no statistics, so it reads none; the list reads them in one
 // batch, and the warnings too.
 TEST_F(ListServiceTest, WholeListAnswersReadTheKernelInOneBatch) {

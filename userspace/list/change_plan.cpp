@@ -28,8 +28,16 @@ KernelHits past_and_now(KernelHits total, bool enabled,
 
 } // namespace
 
-KernelChange kernel_change(const StoreChange &change, const ListIndex &index,
-                           Mode mode) {
+Replaced replaced_by(const StoreChange &change, const ListIndex &index) {
+  Replaced replaced;
+  replaced.reserve(change.upserts.size());
+  for (const Entry &e : change.upserts)
+    replaced.push_back(index.find(e.id));
+  return replaced;
+}
+
+KernelChange kernel_change(const StoreChange &change, const Replaced &replaced,
+                           const ListIndex &index, Mode mode) {
   KernelChange k;
   k.mode = mode;
   k.allow.atomic = change.replace_all;
@@ -43,8 +51,8 @@ KernelChange kernel_change(const StoreChange &change, const ListIndex &index,
   } else {
     for (const std::string &id : change.deletes)
       leaves(index.find(id));
-    for (const Entry &e : change.upserts)
-      leaves(index.find(e.id));
+    for (ListIndex::Iter before : replaced)
+      leaves(before);
   }
   for (const Entry &e : change.upserts)
     if (e.enabled)
@@ -65,10 +73,11 @@ std::size_t enabled_after(const StoreChange &change, const ListIndex &index) {
   return n;
 }
 
-void carry_hits(StoreChange &change, const ListIndex &index,
-                const KernelPort &kernel) {
-  for (Entry &after : change.upserts) {
-    auto before = index.find(after.id);
+void carry_hits(StoreChange &change, const Replaced &replaced,
+                const ListIndex &index, const KernelPort &kernel) {
+  for (std::size_t k = 0; k < change.upserts.size(); ++k) {
+    Entry &after = change.upserts[k];
+    ListIndex::Iter before = replaced[k];
     if (before == index.end() || !before->second.enabled)
       continue;
     const IpPrefix &range = before->second.range;

@@ -4,8 +4,6 @@
 #include <future>
 #include <malloc.h>
 
-#include "list/change_plan.hpp"
-
 namespace xdpgate {
 
 ReleaseMemoryAfter::~ReleaseMemoryAfter() {
@@ -13,10 +11,14 @@ ReleaseMemoryAfter::~ReleaseMemoryAfter() {
     malloc_trim(0);
 }
 
-Status ListService::Impl::commit(StoreChange change) {
-  carry_hits(change, index, kernel);
+Status ListService::Impl::commit(StoreChange change, Replaced replaced) {
+  if (replaced.size() != change.upserts.size())
+    replaced = replaced_by(change, index);
+  carry_hits(change, replaced, index, kernel);
   const RestrictionState next = change.state.value_or(state);
-  const KernelChange planned = kernel_change(change, index, next.mode);
+  const KernelChange planned =
+      kernel_change(change, replaced, index, next.mode);
+  replaced = {};
   if (preview) {
     if (Status s = kernel.admits(planned); !s)
       return s;

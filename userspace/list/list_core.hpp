@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "list/change_plan.hpp"
 #include "list/entry_ids.hpp"
 #include "list/kernel_port.hpp"
 #include "list/list_index.hpp"
@@ -48,8 +49,11 @@ struct ListService::Impl {
         loaded_index(std::move(loaded)), index(*loaded_index) {}
 
   // Durable and enforced, or neither. Takes the change: its entries move
-  // into the index once committed.
-  Status commit(StoreChange change);
+  // into the index once committed. `replaced`: for each upsert, the entry it
+  // replaces (change_plan.hpp), when the caller found them already (a
+  // million-entry import then looks each up once, not once per use); empty:
+  // looked up here.
+  Status commit(StoreChange change, Replaced replaced = {});
 
   // An entry and its statistics, with one kernel read.
   EntryView view(ListIndex::Iter it) const;
@@ -69,12 +73,12 @@ struct ListService::Impl {
                                      const std::string &actor, AuditStyle audit,
                                      bool force,
                                      ChangeSummary *summary = nullptr);
-  // Makes `wanted` (no range twice) the whole list; the ids of the new list,
-  // in request order (list_upsert.cpp). Notes in `summary`, when given, what
-  // it does to each range.
-  Result<std::vector<std::string>> replace(std::vector<Wanted> wanted,
-                                           const std::string &actor, bool force,
-                                           ChangeSummary *summary = nullptr);
+  // Makes `wanted` (no range twice) the whole list (list_upsert.cpp). Notes
+  // in `summary`, when given, what it does to each range, and in
+  // `ids_in_order`, when given, the new list's ids in request order.
+  Status replace(std::vector<Wanted> wanted, const std::string &actor,
+                 bool force, ChangeSummary *summary = nullptr,
+                 std::vector<std::string> *ids_in_order = nullptr);
 
   // While a dry run goes on (ListService::dry_run), commit() changes only the
   // index and the state, and records here how to put them back.

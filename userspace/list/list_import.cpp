@@ -29,10 +29,10 @@ Result<ImportReport> ListService::import_csv(std::string_view text,
   std::lock_guard lock(impl_->mutex);
   Impl &impl = *impl_;
   if (replace) {
-    if (auto done =
+    if (Status s =
             impl.replace(std::move(wanted), actor, force, &report.summary);
-        !done)
-      return done.error();
+        !s)
+      return s.error();
   } else if (!wanted.empty()) {
     if (auto done = impl.upsert(std::move(wanted), actor,
                                 Impl::AuditStyle::Bulk, force, &report.summary);

@@ -27,9 +27,11 @@ ListService::Impl::upsert(std::vector<Wanted> wanted, const std::string &actor,
   std::vector<std::size_t> created_at; // per new entry: its request place
   std::vector<std::size_t> created;    // per new entry: its upsert place
   std::vector<Placed> placed(wanted.size());
+  Replaced listed_before; // per upsert
   // A million-entry import must not pay for growing these step by step.
   change.upserts.reserve(wanted.size());
   before_of.reserve(wanted.size());
+  listed_before.reserve(wanted.size());
   for (std::size_t i = 0; i < wanted.size(); ++i) {
     Wanted &w = wanted[i];
     if (auto listed = index.find(w.range); listed != index.end()) {
@@ -48,6 +50,7 @@ ListService::Impl::upsert(std::vector<Wanted> wanted, const std::string &actor,
       after.updated_at = now;
       before_of.push_back(replaced.size());
       replaced.push_back(std::move(before));
+      listed_before.push_back(listed);
       change.upserts.push_back(std::move(after));
       continue;
     }
@@ -56,6 +59,7 @@ ListService::Impl::upsert(std::vector<Wanted> wanted, const std::string &actor,
     created.push_back(change.upserts.size());
     created_at.push_back(i);
     before_of.push_back(kNoBefore);
+    listed_before.push_back(index.end());
     change.upserts.push_back(new_entry(std::move(w), actor, now));
   }
   std::vector<std::string> fresh = ids.fresh(created.size(), index);
@@ -88,14 +92,15 @@ ListService::Impl::upsert(std::vector<Wanted> wanted, const std::string &actor,
     }
   }
   replaced = {};
-  if (Status s = commit(std::move(change)); !s)
+  if (Status s = commit(std::move(change), std::move(listed_before)); !s)
     return s.error();
   return placed;
 }
 
-Result<std::vector<std::string>>
-ListService::Impl::replace(std::vector<Wanted> wanted, const std::string &actor,
-                           bool force, ChangeSummary *summary) {
+Status ListService::Impl::replace(std::vector<Wanted> wanted,
+                                  const std::string &actor, bool force,
+                                  ChangeSummary *summary,
+                                  std::vector<std::string> *ids_in_order) {
   const EpochMs now = clock();
   StoreChange change;
   change.replace_all = true;
@@ -103,7 +108,9 @@ ListService::Impl::replace(std::vector<Wanted> wanted, const std::string &actor,
                  {{"entries", wanted.size()}});
   std::unordered_set<IpPrefix> staying;
   std::vector<std::size_t> created; // upserts that need an id
+  Replaced listed_before;           // per upsert
   change.upserts.reserve(wanted.size());
+  listed_before.reserve(wanted.size());
   for (Wanted &w : wanted) {
     if (auto listed = index.find(w.range); listed != index.end()) {
       // An entry that stays keeps its id, creator and statistics.
@@ -119,11 +126,13 @@ ListService::Impl::replace(std::vector<Wanted> wanted, const std::string &actor,
         after.updated_at = now;
         bulk.updated(before, after);
       }
+      listed_before.push_back(listed);
       change.upserts.push_back(std::move(after));
     } else {
       if (summary)
         summary->added.note(w.range);
       created.push_back(change.upserts.size());
+      listed_before.push_back(index.end());
       change.upserts.push_back(new_entry(std::move(w), actor, now));
     }
   }
@@ -141,13 +150,12 @@ ListService::Impl::replace(std::vector<Wanted> wanted, const std::string &actor,
       bulk.removed(index.entry(it));
     }
   std::move(bulk).write_to(change.audit);
-  std::vector<std::string> placed;
-  placed.reserve(change.upserts.size());
-  for (const Entry &e : change.upserts)
-    placed.push_back(e.id);
-  if (Status s = commit(std::move(change)); !s)
-    return s.error();
-  return placed;
+  if (ids_in_order) {
+    ids_in_order->reserve(change.upserts.size());
+    for (const Entry &e : change.upserts)
+      ids_in_order->push_back(e.id);
+  }
+  return commit(std::move(change), std::move(listed_before));
 }
 
 Result<std::vector<AddOutcome>>
@@ -177,13 +185,15 @@ ListService::replace(const std::vector<NewEntry> &entries,
   if (!wanted)
     return wanted.error();
   std::lock_guard lock(impl_->mutex);
-  auto ids = impl_->replace(std::move(*wanted), actor, force);
-  if (!ids)
-    return ids.error();
+  std::vector<std::string> ids;
+  if (Status s =
+          impl_->replace(std::move(*wanted), actor, force, nullptr, &ids);
+      !s)
+    return s.error();
   const HitTable hits = impl_->kernel.all_hits();
   std::vector<EntryView> out;
-  out.reserve(ids->size());
-  for (const std::string &id : *ids)
+  out.reserve(ids.size());
+  for (const std::string &id : ids)
     out.push_back(impl_->view(impl_->index.find(id), hits));
   return out;
 }
