@@ -903,6 +903,28 @@ TEST_F(ListServiceTest, ReplaceIsAllOrNothing) {
   ASSERT_FALSE(bad_description.ok());
   EXPECT_EQ(bad_description.error().field, "[0].description");
 
+  // The first mistake in request order is the one reported.
+  auto first_repeat = service_->replace(
+      {entry("10.0.0.0/8"), entry("11.0.0.0/8"), entry("11.0.0.0/8"),
+       entry("10.0.0.0/8"), entry("10.0.0.0/8"), entry("12.0.0.1/8")},
+      "a", false);
+  ASSERT_FALSE(first_repeat.ok());
+  EXPECT_EQ(first_repeat.error().message,
+            "[2].ip_range: 11.0.0.0/8 is listed twice (also as [1]); give "
+            "each range once");
+  auto invalid_first = service_->replace(
+      {entry("10.0.0.0/8"), entry("12.0.0.1/8"), entry("10.0.0.0/8")}, "a",
+      false);
+  ASSERT_FALSE(invalid_first.ok());
+  EXPECT_EQ(invalid_first.error().field, "[1].ip_range");
+  auto repeat_first = service_->replace(
+      {entry("10.0.0.0/8"), entry("10.0.0.0/8"), entry("12.0.0.1/8")}, "a",
+      false);
+  ASSERT_FALSE(repeat_first.ok());
+  EXPECT_EQ(repeat_first.error().message,
+            "[1].ip_range: 10.0.0.0/8 is listed twice (also as [0]); give "
+            "each range once");
+
   kernel_.fail_next = 1;
   EXPECT_FALSE(service_->replace({entry("10.0.0.0/8")}, "a", false).ok());
 

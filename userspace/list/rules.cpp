@@ -4,7 +4,9 @@
 #include "list/change_plan.hpp"
 #include "list/description.hpp"
 
-#include <unordered_map>
+#include <algorithm>
+#include <optional>
+#include <utility>
 
 namespace xdpgate {
 
@@ -29,6 +31,26 @@ non_empty(const std::optional<std::string> &description) {
   return *description;
 }
 
+// The first entry, in order, whose range an earlier one has, and that
+// earlier one. Sorting finds it: at a million entries a hash map of the
+// ranges spent its time waiting on cache misses.
+std::optional<std::pair<std::size_t, std::size_t>>
+first_repeat(const std::vector<Wanted> &wanted) {
+  std::vector<std::pair<IpPrefix, std::size_t>> places; // range, place
+  places.reserve(wanted.size());
+  for (std::size_t i = 0; i < wanted.size(); ++i)
+    places.emplace_back(wanted[i].range, i);
+  std::sort(places.begin(), places.end());
+  std::optional<std::pair<std::size_t, std::size_t>> first;
+  for (std::size_t k = 1; k < places.size(); ++k)
+    // Each range's places are in order: its second is its first repeat.
+    if (places[k].first == places[k - 1].first &&
+        (k < 2 || places[k - 2].first != places[k].first) &&
+        (!first || places[k].second < first->first))
+      first = {places[k].second, places[k - 1].second};
+  return first;
+}
+
 } // namespace
 
 Error not_found(const std::string &id) {
@@ -47,25 +69,36 @@ Result<Wanted> wanted(const NewEntry &in, const std::string &field) {
 
 Result<std::vector<Wanted>> wanted_all(const std::vector<NewEntry> &entries,
                                        bool index_single) {
+  auto field_of = [&](std::size_t i) {
+    return entries.size() > 1 || index_single ? "[" + std::to_string(i) + "]."
+                                              : std::string();
+  };
+  // The first error in request order: an entry that is invalid, or whose
+  // range an earlier entry has.
+  auto repeated =
+      [&](const std::vector<Wanted> &valid) -> std::optional<Error> {
+    std::optional<std::pair<std::size_t, std::size_t>> twice =
+        first_repeat(valid);
+    if (!twice)
+      return std::nullopt;
+    const auto [at, earlier] = *twice;
+    const std::string field = field_of(at);
+    return Error{ErrorCode::InvalidIpRange,
+                 field + "ip_range: " + valid[at].range.to_string() +
+                     " is listed twice (also as [" + std::to_string(earlier) +
+                     "]); give each range once",
+                 field + "ip_range"};
+  };
   std::vector<Wanted> out;
   out.reserve(entries.size());
-  std::unordered_map<IpPrefix, std::size_t> first;
-  first.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    const std::string field = entries.size() > 1 || index_single
-                                  ? "[" + std::to_string(i) + "]."
-                                  : std::string();
-    Result<Wanted> w = wanted(entries[i], field);
+    Result<Wanted> w = wanted(entries[i], field_of(i));
     if (!w)
-      return w.error();
-    if (auto [it, fresh] = first.try_emplace(w->range, i); !fresh)
-      return Error{ErrorCode::InvalidIpRange,
-                   field + "ip_range: " + w->range.to_string() +
-                       " is listed twice (also as [" +
-                       std::to_string(it->second) + "]); give each range once",
-                   field + "ip_range"};
+      return repeated(out).value_or(w.error());
     out.push_back(std::move(*w));
   }
+  if (std::optional<Error> twice = repeated(out))
+    return *twice;
   return out;
 }
 
