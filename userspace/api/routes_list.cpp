@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "api/entry_array.hpp"
 #include "api/list_answers.hpp"
 #include "api/list_input.hpp"
 #include "api/preview.hpp"
@@ -103,10 +104,13 @@ void replace_entries(const ApiBackend &b, const Call &call, Response &res) {
   Result<bool> force = query_flag(call.http, "force");
   if (!force)
     return send_error(res, force.error());
-  // The JSON tree is freed before the replace: at a million entries it is
-  // hundreds of megabytes that the change does not need.
+  // A plain array of entries is read without a JSON tree; any other body
+  // is parsed whole, to say what is wrong with it, and its tree is freed
+  // before the replace.
   Result<std::vector<NewEntry>> entries =
       [&]() -> Result<std::vector<NewEntry>> {
+    if (auto plain = plain_entry_array(call.http.body))
+      return std::move(*plain);
     Result<std::optional<json>> body = json_body(call.http, true);
     if (!body)
       return body.error();
@@ -115,7 +119,7 @@ void replace_entries(const ApiBackend &b, const Call &call, Response &res) {
   if (!entries)
     return send_error(res, entries.error());
   Result<std::vector<EntryView>> replaced =
-      b.list.replace(*entries, call.actor, *force);
+      b.list.replace(std::move(*entries), call.actor, *force);
   if (!replaced)
     return send_error(res, replaced.error());
   auto views =

@@ -184,7 +184,8 @@ public:
   Result<std::vector<AddOutcome>> add(const std::vector<NewEntry> &entries,
                                       const std::string &actor,
                                       bool force = false);
-  Result<std::vector<EntryView>> replace(const std::vector<NewEntry> &entries,
+  // Takes the request's entries, to free them once read.
+  Result<std::vector<EntryView>> replace(std::vector<NewEntry> entries,
                                          const std::string &actor, bool force);
   Result<EntryView> update(const std::string &id, const EntryPatch &patch,
                            const std::string &actor, bool force);

@@ -178,10 +178,11 @@ ListService::add(const std::vector<NewEntry> &entries, const std::string &actor,
 }
 
 Result<std::vector<EntryView>>
-ListService::replace(const std::vector<NewEntry> &entries,
-                     const std::string &actor, bool force) {
+ListService::replace(std::vector<NewEntry> entries, const std::string &actor,
+                     bool force) {
   ReleaseMemoryAfter release{entries.size()};
   Result<std::vector<Wanted>> wanted = wanted_all(entries, true);
+  entries = {}; // a million of them are a hundred megabytes
   if (!wanted)
     return wanted.error();
   std::lock_guard lock(impl_->mutex);
