@@ -8,6 +8,7 @@
 
 #include "common/quoted_input.hpp"
 #include "list/description.hpp"
+#include "list/repeated_ranges.hpp"
 
 namespace xdpgate {
 namespace {
@@ -259,31 +260,23 @@ private:
 };
 
 // Rejects each row whose range an earlier row has, naming that row's line.
-// Sorting finds the repeats: at a million rows, a hash set of the ranges
-// spent most of the parse waiting on cache misses.
 void reject_repeated_ranges(CsvParseResult &result) {
   std::vector<std::pair<IpPrefix, std::size_t>> lines; // range, line
   lines.reserve(result.rows.size());
   for (const CsvRow &row : result.rows)
     lines.emplace_back(row.range, row.line);
-  std::sort(lines.begin(), lines.end());
-  std::vector<std::size_t> repeats; // lines
-  for (std::size_t first = 0, k = 1; k < lines.size(); ++k) {
-    if (lines[k].first != lines[first].first) {
-      first = k;
-      continue;
-    }
-    repeats.push_back(lines[k].second);
+  std::vector<std::size_t> repeat_lines; // in order, as repeated_ranges gives
+  for (const RepeatedRange &r : repeated_ranges(std::move(lines))) {
+    repeat_lines.push_back(r.place);
     result.errors.push_back(
-        {lines[k].second,
-         "duplicate of line " + std::to_string(lines[first].second) +
-             " (both are " + lines[k].first.to_string() + ")"});
+        {r.place, "duplicate of line " + std::to_string(r.first) +
+                      " (both are " + r.range.to_string() + ")"});
   }
-  if (repeats.empty())
+  if (repeat_lines.empty())
     return;
-  std::sort(repeats.begin(), repeats.end());
   std::erase_if(result.rows, [&](const CsvRow &row) {
-    return std::binary_search(repeats.begin(), repeats.end(), row.line);
+    return std::binary_search(repeat_lines.begin(), repeat_lines.end(),
+                              row.line);
   });
   std::stable_sort(result.errors.begin(), result.errors.end(),
                    [](const CsvLineError &a, const CsvLineError &b) {

@@ -3,8 +3,8 @@
 
 #include "list/change_plan.hpp"
 #include "list/description.hpp"
+#include "list/repeated_ranges.hpp"
 
-#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -29,26 +29,6 @@ non_empty(const std::optional<std::string> &description) {
   if (!description || description->empty())
     return std::nullopt;
   return *description;
-}
-
-// The first entry, in order, whose range an earlier one has, and that
-// earlier one. Sorting finds it: at a million entries a hash map of the
-// ranges spent its time waiting on cache misses.
-std::optional<std::pair<std::size_t, std::size_t>>
-first_repeat(const std::vector<Wanted> &wanted) {
-  std::vector<std::pair<IpPrefix, std::size_t>> places; // range, place
-  places.reserve(wanted.size());
-  for (std::size_t i = 0; i < wanted.size(); ++i)
-    places.emplace_back(wanted[i].range, i);
-  std::sort(places.begin(), places.end());
-  std::optional<std::pair<std::size_t, std::size_t>> first;
-  for (std::size_t k = 1; k < places.size(); ++k)
-    // Each range's places are in order: its second is its first repeat.
-    if (places[k].first == places[k - 1].first &&
-        (k < 2 || places[k - 2].first != places[k].first) &&
-        (!first || places[k].second < first->first))
-      first = {places[k].second, places[k - 1].second};
-  return first;
 }
 
 } // namespace
@@ -77,16 +57,20 @@ Result<std::vector<Wanted>> wanted_all(const std::vector<NewEntry> &entries,
   // range an earlier entry has.
   auto repeated =
       [&](const std::vector<Wanted> &valid) -> std::optional<Error> {
-    std::optional<std::pair<std::size_t, std::size_t>> twice =
-        first_repeat(valid);
-    if (!twice)
+    std::vector<std::pair<IpPrefix, std::size_t>> places; // range, index
+    places.reserve(valid.size());
+    for (std::size_t i = 0; i < valid.size(); ++i)
+      places.emplace_back(valid[i].range, i);
+    const std::vector<RepeatedRange> repeats =
+        repeated_ranges(std::move(places));
+    if (repeats.empty())
       return std::nullopt;
-    const auto [at, earlier] = *twice;
-    const std::string field = field_of(at);
+    const RepeatedRange &twice = repeats.front();
+    const std::string field = field_of(twice.place);
     return Error{ErrorCode::InvalidIpRange,
-                 field + "ip_range: " + valid[at].range.to_string() +
-                     " is listed twice (also as [" + std::to_string(earlier) +
-                     "]); give each range once",
+                 field + "ip_range: " + twice.range.to_string() +
+                     " is listed twice (also as [" +
+                     std::to_string(twice.first) + "]); give each range once",
                  field + "ip_range"};
   };
   std::vector<Wanted> out;
