@@ -82,6 +82,28 @@ struct {
 } allow_v6 SEC(".maps");
 
 /*
+ * The IPv4 lookup table (see xdpgate/abi.h), what packets consult instead
+ * of allow_v4's trie, which stays the record of the entries and their slots.
+ * Swapped like the tries; BPF_F_INNER_MAP lets each table have the size its
+ * list needs. Userspace writes it through mmap, a cell at a time.
+ */
+struct allow_v4_table_rows {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 + (1 << 16) / XDPGATE_TABLE_ROW_CELLS);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__type(key, __u32);
+	/* A size, not a type: clang emits only a forward declaration here. */
+	__uint(value_size, sizeof(struct xdpgate_table_row));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct allow_v4_table_rows);
+} allow_v4_table SEC(".maps");
+
+/*
  * Full-length entries (/32, /128) are also kept in a hash in front of the
  * tries: a hit there is the longest possible match, at hash rather than trie
  * cost. The tries still hold every entry, so a packet that meets the hash of

@@ -148,35 +148,73 @@ static __always_inline int block_may_be_listed(const void *addr, int is_v6)
 	return bit_is_set(&block_filter, xdpgate_block_filter_bit(addr, is_v6));
 }
 
-/* An exact-host hit is the longest match there can be; then the trie. */
-static __always_inline struct xdpgate_allow_value *
-lookup_v4(const struct packet *pkt)
+/*
+ * The slot of the longest listed range that holds a big-endian IPv4 address,
+ * from the lookup table: the root's cell, then at most
+ * XDPGATE_TABLE_MAX_LEVELS groups, each 4 bits further. Returns 0 for none,
+ * else slot + 1.
+ */
+static __always_inline __u32 table_lookup_v4(__u32 addr)
 {
-	struct xdpgate_lpm_v4_key key = {.prefixlen = 32};
+	struct xdpgate_table_row *row;
+	__u32 zero = 0, root_bits, index, cell, shift;
+	void *table = bpf_map_lookup_elem(&allow_v4_table, &zero);
+
+	if (!table)
+		return 0;
+	row = bpf_map_lookup_elem(table, &zero);
+	if (!row)
+		return 0;
+	root_bits = row->cell[XDPGATE_TABLE_ROOT_BITS];
+	if (root_bits != 16 && root_bits != 24)
+		return 0; /* not written yet */
+	shift = 32 - root_bits;
+	index = addr >> shift;
+	cell = 1 + index / XDPGATE_TABLE_ROW_CELLS;
+	row = bpf_map_lookup_elem(table, &cell);
+	if (!row)
+		return 0;
+	cell = row->cell[index % XDPGATE_TABLE_ROW_CELLS];
+	for (int level = 0; level < XDPGATE_TABLE_MAX_LEVELS; level++) {
+		__u32 group = cell & XDPGATE_CELL_PAYLOAD_MASK;
+
+		if (cell >> XDPGATE_CELL_PAYLOAD_BITS != XDPGATE_CELL_GROUP ||
+		    shift < XDPGATE_TABLE_STRIDE_BITS)
+			break;
+		shift -= XDPGATE_TABLE_STRIDE_BITS;
+		row = bpf_map_lookup_elem(table, &group);
+		if (!row)
+			return 0;
+		cell = row->cell[(addr >> shift) % XDPGATE_TABLE_ROW_CELLS];
+	}
+	if (cell >> XDPGATE_CELL_PAYLOAD_BITS == XDPGATE_CELL_GROUP)
+		return 0; /* a group deeper than an address: never written */
+	return cell & XDPGATE_CELL_PAYLOAD_MASK;
+}
+
+/* An exact-host hit is the longest match there can be; then the table. */
+static __always_inline __u32 lookup_v4(const struct packet *pkt)
+{
 	struct xdpgate_allow_value *hit;
 	__u32 zero = 0, addr;
 	void *table;
 
 	__builtin_memcpy(&addr, pkt->source, 4);
 	if (!block_may_be_listed(&addr, 0))
-		return NULL;
+		return 0;
 	table = host_may_be_listed(xdpgate_host_filter_bit_v4(addr))
 			? bpf_map_lookup_elem(&allow_v4_hosts, &zero)
 			: NULL;
 	if (table) {
 		hit = bpf_map_lookup_elem(table, pkt->source);
 		if (hit)
-			return hit;
+			return hit->slot + 1;
 	}
-	table = bpf_map_lookup_elem(&allow_v4, &zero);
-	if (!table)
-		return NULL;
-	__builtin_memcpy(key.addr, pkt->source, 4);
-	return bpf_map_lookup_elem(table, &key);
+	return table_lookup_v4(bpf_ntohl(addr));
 }
 
-static __always_inline struct xdpgate_allow_value *
-lookup_v6(const struct packet *pkt)
+/* As lookup_v4, from the IPv6 trie: 0 for none, else slot + 1. */
+static __always_inline __u32 lookup_v6(const struct packet *pkt)
 {
 	struct xdpgate_lpm_v6_key key = {.prefixlen = 128};
 	struct xdpgate_allow_value *hit;
@@ -187,30 +225,31 @@ lookup_v6(const struct packet *pkt)
 	__builtin_memcpy(&low, pkt->source, 8);
 	__builtin_memcpy(&high, pkt->source + 8, 8);
 	if (!block_may_be_listed(&low, 1))
-		return NULL;
+		return 0;
 	table = host_may_be_listed(xdpgate_host_filter_bit_v6(low, high))
 			? bpf_map_lookup_elem(&allow_v6_hosts, &zero)
 			: NULL;
 	if (table) {
 		hit = bpf_map_lookup_elem(table, pkt->source);
 		if (hit)
-			return hit;
+			return hit->slot + 1;
 	}
 	table = bpf_map_lookup_elem(&allow_v6, &zero);
 	if (!table)
-		return NULL;
+		return 0;
 	__builtin_memcpy(key.addr, pkt->source, 16);
-	return bpf_map_lookup_elem(table, &key);
+	hit = bpf_map_lookup_elem(table, &key);
+	return hit ? hit->slot + 1 : 0;
 }
 
 static __always_inline int is_allowed(const struct packet *pkt)
 {
-	struct xdpgate_allow_value *hit =
+	__u32 slot_plus_one =
 		pkt->family == 4 ? lookup_v4(pkt) : lookup_v6(pkt);
 
-	if (!hit)
+	if (!slot_plus_one)
 		return 0;
-	count_entry_hit(hit->slot);
+	count_entry_hit(slot_plus_one - 1);
 	return 1;
 }
 

@@ -4,11 +4,14 @@
 // Every verdict must belong to one of them: a source both lists allow is
 // never dropped, a source neither allows is never passed.
 #include <atomic>
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
+#include <random>
 #include <thread>
 
 #include "support/frame.hpp"
+#include "support/loaded_program.hpp"
 #include "support/test_run.hpp"
 
 namespace xdpgate::test {
@@ -122,6 +125,88 @@ TEST_F(AtomicReplace, EveryVerdictBelongsToTheOldOrTheNewList) {
   EXPECT_GT(dropped[4], 0u);
   EXPECT_GT(passed[5], 0u);
   EXPECT_GT(dropped[5], 0u);
+}
+
+// Changes made in place (the API's adds, deletes, disables) race packets
+// too: the ranges that come and go are nested in a /16 that stays, so
+// 10.1.2.3 is allowed before and after every change, and must never be
+// dropped while the lookup table's cells and groups are rewritten. Hosts
+// added meanwhile make the table outgrow its rows, so it is also rebuilt
+// and swapped under the probes.
+TEST_F(AtomicReplace,
+       EveryVerdictDuringInPlaceChangesBelongsToTheListBeforeOrAfter) {
+  constexpr int kRounds = 200; // of 40 hosts and 10 nested changes
+  DataPathOptions options;
+  options.capacity = 8192;
+  DataPath path = load_data_path(options);
+  ASSERT_TRUE(path.apply(enforcing(), {}, {prefixes({"10.1.0.0/16"}), {}}));
+  Fd outer = program_map(path, "allow_v4_table");
+  auto live_table = [&] {
+    std::uint32_t slot = 0, id = 0;
+    EXPECT_EQ(bpf_map_lookup_elem(outer.get(), &slot, &id), 0);
+    return id;
+  };
+  const std::uint32_t first_table = live_table();
+
+  const std::vector<Probe> probes = {
+      {"covered by the /16 that stays", Frame::ipv4("10.1.2.3").tcp(22).bytes(),
+       true, true},
+      {"covered by the /16 that stays, next door",
+       Frame::ipv4("10.1.2.4").tcp(22).bytes(), true, true},
+      {"covered only by the /8 that comes and goes",
+       Frame::ipv4("10.2.0.1").tcp(22).bytes(), true, false},
+      {"in no range", Frame::ipv4("192.0.2.1").tcp(22).bytes(), false, false},
+  };
+  const std::vector<IpPrefix> nested = prefixes(
+      {"10.0.0.0/8", "10.1.2.0/24", "10.1.2.0/28", "10.1.2.3", "10.1.2.2/31"});
+
+  std::atomic<bool> done{false};
+  std::atomic<int> changes{0};
+  std::thread changer([&] {
+    std::mt19937 rng(42);
+    std::vector<bool> listed(nested.size());
+    for (int round = 0; round < kRounds; ++round) {
+      AllowListChange change;
+      for (int host = 0; host < 40; ++host)
+        change.added.push_back(
+            prefix("100." + std::to_string(64 + round % 64) + "." +
+                   std::to_string(host + 40 * (round / 64)) + ".1"));
+      if (!path.apply(enforcing(), {}, change))
+        break;
+      for (int toggle = 0; toggle < 10; ++toggle) {
+        std::size_t i = rng() % nested.size();
+        AllowListChange one;
+        (listed[i] ? one.removed : one.added).push_back(nested[i]);
+        listed[i] = !listed[i];
+        if (!path.apply(enforcing(), {}, one))
+          return done.store(true);
+        changes++;
+      }
+    }
+    done = true;
+  });
+
+  std::size_t runs = 0, wrong = 0;
+  std::vector<std::size_t> passed(probes.size()), dropped(probes.size());
+  while (!done) {
+    for (std::size_t i = 0; i < probes.size(); ++i, ++runs) {
+      bool pass = run_action(path, probes[i].frame) == XDP_PASS;
+      (pass ? passed : dropped)[i]++;
+      if (pass != probes[i].in_a && probes[i].in_a == probes[i].in_b &&
+          ++wrong <= 5)
+        ADD_FAILURE() << probes[i].description << " got "
+                      << (pass ? "XDP_PASS" : "XDP_DROP") << " after "
+                      << changes.load() << " changes";
+    }
+  }
+  changer.join();
+  ASSERT_EQ(changes.load(), 10 * kRounds) << "every change must succeed";
+  EXPECT_EQ(wrong, 0u) << "out of " << runs << " verdicts";
+  // The race was real: the /8 came and went under the probes, and the
+  // table outgrew its rows at least once.
+  EXPECT_GT(passed[2], 0u);
+  EXPECT_GT(dropped[2], 0u);
+  EXPECT_NE(live_table(), first_table);
 }
 
 TEST_F(AtomicReplace, ASingleChangeIsVisibleWhenSyncReturns) {

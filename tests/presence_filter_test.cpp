@@ -10,9 +10,11 @@
 // verdict_test.cpp.)
 #include <algorithm>
 #include <bpf/bpf.h>
+#include <cstring>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 #include <set>
+#include <sys/mman.h>
 
 #include "common/fd.hpp"
 #include "datapath/lpm_key.hpp"
@@ -165,14 +167,29 @@ protected:
   HostFilterTest()
       : FilterTest("host_filter", XDPGATE_HOST_FILTER_WORDS, bits_of) {}
 
-  // Deletes `host` from its family's live trie behind the data path's back:
-  // from then on only the host table can allow it.
-  void drop_from_trie(const IpPrefix &host) const {
+  // Takes `host` out of what the program looks up after the host table,
+  // behind the data path's back: IPv4's lookup table loses every range (its
+  // rows but the header are cleared), IPv6's trie loses the host. From then
+  // on only the host table can allow it.
+  void drop_from_lookup(const IpPrefix &host) const {
     Fd inner(bpf_map_get_fd_by_id(
-        live_table(host.family == Family::V4 ? "allow_v4" : "allow_v6")));
+        live_table(host.family == Family::V4 ? "allow_v4_table" : "allow_v6")));
     ASSERT_TRUE(inner.valid());
-    LpmKey key = lpm_key(host);
-    ASSERT_EQ(bpf_map_delete_elem(inner.get(), key.bytes.data()), 0);
+    if (host.family == Family::V6) {
+      LpmKey key = lpm_key(host);
+      ASSERT_EQ(bpf_map_delete_elem(inner.get(), key.bytes.data()), 0);
+      return;
+    }
+    bpf_map_info info{};
+    std::uint32_t length = sizeof(info);
+    ASSERT_EQ(bpf_obj_get_info_by_fd(inner.get(), &info, &length), 0);
+    std::size_t bytes = std::size_t{info.max_entries} * info.value_size;
+    void *rows = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+                        inner.get(), 0);
+    ASSERT_NE(rows, MAP_FAILED);
+    std::memset(static_cast<char *>(rows) + info.value_size, 0,
+                bytes - info.value_size);
+    ::munmap(rows, bytes);
   }
 };
 
@@ -200,14 +217,14 @@ TEST_F(HostFilterTest, ABitClearsOnlyWithTheLastHostThatMapsToIt) {
   EXPECT_TRUE(kernel_bits().empty()) << "the last host of the bit left";
 }
 
-// Only the host table allows a host the trie has lost; the program finds it
+// Only the host table allows a host the lookup has lost; the program finds it
 // there exactly while the bit userspace computed for it is set.
 TEST_F(HostFilterTest, TheProgramReadsTheBitUserspaceComputes) {
   for (const char *text : {"203.0.113.7", "2001:db8:77::5"}) {
     SCOPED_TRACE(text);
     IpPrefix host = prefix(text);
     ASSERT_TRUE(apply({{host}, {}, false}));
-    drop_from_trie(host);
+    drop_from_lookup(host);
     EXPECT_EQ(run_action(*path_, from(host)), XDP_PASS)
         << "the bit is set: the host table is probed";
     std::uint32_t bit = PresenceFilter::host_bit(host);

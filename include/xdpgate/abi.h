@@ -88,6 +88,39 @@ struct xdpgate_allow_value {
 };
 XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_allow_value) == 4, "allow value");
 
+/*
+ * The IPv4 lookup table: a multibit trie in one array map, so that a lookup
+ * costs at most 1 + XDPGATE_TABLE_MAX_LEVELS dependent accesses whatever the
+ * list's size, with exactly the kernel LPM trie's answers.
+ *
+ * Rows of 16 cells (one 64-byte cache line each). Row 0 is the header: cell
+ * XDPGATE_TABLE_ROOT_BITS says how many leading address bits (16 or 24) the
+ * root resolves, cell XDPGATE_TABLE_ROWS_USED how many rows are taken. The
+ * root, rows 1 to 2^root_bits / 16, has one cell per block of that length
+ * (a /24 or a /16), indexed by the block's number. A cell either holds the
+ * longest listed range that covers its block (its entry's slot and length)
+ * or names a group: a row whose 16 cells split the block 4 bits further.
+ *
+ * A cell is (depth << 26) | payload. Depth 0-32 with a payload of slot + 1
+ * is a match (payload 0: none; an all-zero row matches nothing); depth
+ * XDPGATE_CELL_GROUP makes the payload a row number. Userspace reads the
+ * depth back to change only the cells a range owns, so every cell is
+ * written with one aligned 32-bit store and a packet sees a cell old or new.
+ */
+#define XDPGATE_TABLE_ROW_CELLS	  16
+#define XDPGATE_TABLE_STRIDE_BITS 4
+#define XDPGATE_TABLE_MAX_LEVELS  4 /* groups below a 16-bit root */
+#define XDPGATE_TABLE_ROOT_BITS	  0 /* header cells */
+#define XDPGATE_TABLE_ROWS_USED	  1
+#define XDPGATE_CELL_PAYLOAD_BITS 26
+#define XDPGATE_CELL_PAYLOAD_MASK ((1u << XDPGATE_CELL_PAYLOAD_BITS) - 1)
+#define XDPGATE_CELL_GROUP	  63u
+
+struct xdpgate_table_row {
+	__u32 cell[XDPGATE_TABLE_ROW_CELLS];
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_table_row) == 64, "table row");
+
 /* Per-CPU, per entry slot; summed by the daemon. */
 struct xdpgate_entry_stats {
 	__u64 packets;

@@ -38,6 +38,13 @@ Status batch_update(int fd, const void *keys, const void *values,
   return {};
 }
 
+TableRange table_range(const IpPrefix &range) {
+  return {static_cast<std::uint32_t>(range.addr[0]) << 24 |
+              static_cast<std::uint32_t>(range.addr[1]) << 16 |
+              static_cast<std::uint32_t>(range.addr[2]) << 8 | range.addr[3],
+          range.length};
+}
+
 // A bit per entry slot, to mark a set of listed ranges by their slots: at a
 // million ranges, a hash set of them took seconds to build. Takes its
 // memory at the first mark.
@@ -74,6 +81,8 @@ struct TableRows {
     values.push_back({slot});
     if (range.is_single_address())
       add_host(range, slot);
+    if (range.family == Family::V4)
+      table_entries.push_back({table_range(range), slot});
   }
 
   void add_host(const IpPrefix &address, std::uint32_t slot) {
@@ -87,6 +96,7 @@ struct TableRows {
   std::vector<xdpgate_allow_value> values;
   std::vector<std::uint8_t> host_keys;
   std::vector<xdpgate_allow_value> host_values;
+  std::vector<TableEntry> table_entries; // IPv4
 };
 
 } // namespace
@@ -241,6 +251,9 @@ Status AllowListMaps::remove_each(Trie &trie,
       return system_error(ErrorCode::KernelUpdateFailed,
                           "removing " + leaving.to_string() +
                               " from the kernel host table failed");
+    // Then the lookup table, where the covering range takes its cells back.
+    if (trie.table)
+      trie.table->cells().remove(table_range(leaving), heir_of(trie, leaving));
     LpmKey key = lpm_key(leaving);
     if (bpf_map_delete_elem(trie.inner.get(), key.bytes.data()) != 0 &&
         errno != ENOENT)
@@ -297,6 +310,17 @@ Status AllowListMaps::add_in_place(Trie &trie,
     trie.slots.emplace(added[i], (*slots)[i]);
     trie.host_count += added[i].is_single_address();
   }
+  // Then the lookup table, which takes a range in place while it has rows
+  // for its groups, or is rebuilt larger with every entry the trie has.
+  if (trie.table)
+    for (std::uint32_t i = 0; i < done; ++i)
+      if (!trie.table->cells().insert({table_range(added[i]), (*slots)[i]})) {
+        if (Status s = install_table(trie); !s) {
+          give_back({slots->begin() + done, slots->end()});
+          return unfiltered(s, done);
+        }
+        break;
+      }
   if (!filled) {
     give_back({slots->begin() + done, slots->end()});
     return unfiltered(filled, done);
@@ -331,6 +355,30 @@ Status AllowListMaps::grow_host_table(Trie &trie) {
   trie.hosts = std::move(fresh.value());
   trie.host_capacity = size;
   return {};
+}
+
+Status AllowListMaps::install_table(Trie &trie) {
+  std::vector<TableEntry> entries;
+  entries.reserve(trie.slots.size());
+  for (const auto &[prefix, slot] : trie.slots)
+    entries.push_back({table_range(prefix), slot});
+  Result<KernelTable> built = KernelTable::holding(std::move(entries));
+  if (!built)
+    return built.error();
+  if (Status s = swap_in(trie.outer.table, built->fd()); !s)
+    return s;
+  trie.table = std::move(built.value());
+  return {};
+}
+
+std::optional<TableEntry> AllowListMaps::heir_of(const Trie &trie,
+                                                 const IpPrefix &range) {
+  for (int length = range.length - 1; length >= 0; --length) {
+    IpPrefix wider = range.widened_to(static_cast<std::uint8_t>(length));
+    if (auto owned = trie.slots.find(wider); owned != trie.slots.end())
+      return TableEntry{table_range(wider), owned->second};
+  }
+  return std::nullopt;
 }
 
 Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
@@ -394,11 +442,27 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
   }
   if (Status s = block_filter_.add(added); !s)
     return unfiltered(s);
+  std::optional<KernelTable> fresh_table;
+  if (trie.table) {
+    Result<KernelTable> built =
+        KernelTable::holding(std::move(rows.table_entries));
+    if (!built)
+      return unfiltered(built.error());
+    fresh_table.emplace(std::move(built.value()));
+  }
   if (Status s = swap_in(trie.outer.trie, fresh->get()); !s)
     return unfiltered(s);
+  // Never leave a host table or a lookup table that disagrees with the trie.
+  if (fresh_table) {
+    if (Status s = swap_in(trie.outer.table, fresh_table->fd()); !s) {
+      (void)swap_in(trie.outer.trie, trie.inner.get());
+      return unfiltered(s);
+    }
+  }
   if (Status s = swap_in(trie.outer.hosts, fresh_hosts->get()); !s) {
-    // Never leave a host table that disagrees with the trie.
     (void)swap_in(trie.outer.trie, trie.inner.get());
+    if (fresh_table)
+      (void)swap_in(trie.outer.table, trie.table->fd());
     return unfiltered(s);
   }
 
@@ -410,6 +474,8 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
     trie.slots.emplace(added[i], (*new_slots)[i]);
   trie.inner = std::move(fresh.value());
   trie.hosts = std::move(fresh_hosts.value());
+  if (fresh_table)
+    trie.table = std::move(fresh_table);
   trie.host_capacity = host_capacity;
   trie.host_count = rows.host_values.size();
   Status hosts_cleared = host_filter_.remove(removed);
@@ -431,10 +497,20 @@ std::optional<IpPrefix> AllowListMaps::lookup(const IpPrefix &address) const {
   const Trie &trie = address.family == Family::V4 ? v4_ : v6_;
   IpPrefix probe = address;
   probe.length = address.max_length();
-  LpmKey key = lpm_key(probe);
   xdpgate_allow_value value{};
-  if (bpf_map_lookup_elem(trie.inner.get(), key.bytes.data(), &value) != 0)
+  if (trie.table) {
+    // What the program reads for IPv4 (besides the host table, which
+    // agrees with it).
+    std::optional<std::uint32_t> slot =
+        trie.table->cells().lookup(table_range(probe).network);
+    if (!slot)
+      return std::nullopt;
+    value.slot = *slot;
+  } else if (LpmKey key = lpm_key(probe);
+             bpf_map_lookup_elem(trie.inner.get(), key.bytes.data(), &value) !=
+             0) {
     return std::nullopt;
+  }
   // The kernel names the slot; find which of our prefixes owns it.
   for (int len = probe.max_length(); len >= 0; --len) {
     IpPrefix candidate = probe.widened_to(static_cast<std::uint8_t>(len));

@@ -2,7 +2,10 @@
 // The allow-list tries of both families, their exact-host tables with the
 // host presence filter in front, the block filter in front of both, and the
 // per-entry statistics.
-// Each family's trie sits in slot 0 of an outer array-of-maps. A change is
+// Each family's trie sits in slot 0 of an outer array-of-maps. IPv4 packets
+// are judged by a lookup table built from the trie's entries (a new one at
+// every open, so it always follows the trie), IPv6 packets by the trie
+// itself. A change is
 // applied in place (batched kernel updates, each range on its own), except
 // an atomic one (a replace) of more than one range: that builds a complete
 // new trie and swaps the outer slot, so a packet sees the whole old list or
@@ -18,6 +21,7 @@
 #include "common/fd.hpp"
 #include "common/result.hpp"
 #include "datapath/entry_stats.hpp"
+#include "datapath/kernel_table.hpp"
 #include "datapath/lpm_key.hpp"
 #include "datapath/presence_filter.hpp"
 #include "model/allow_list_change.hpp"
@@ -29,6 +33,7 @@ namespace xdpgate {
 struct AllowOuterMaps {
   int trie = -1;
   int hosts = -1;
+  int table = -1; // IPv4 only: the lookup table
 };
 
 class AllowListMaps {
@@ -70,6 +75,7 @@ private:
     std::uint32_t host_capacity = 0; // how many addresses `hosts` can hold
     std::size_t host_count = 0;      // full-length ranges in `slots`
     std::unordered_map<IpPrefix, std::uint32_t> slots;
+    std::optional<KernelTable> table; // IPv4: what packets consult
   };
 
   // A change per family (IPv4, IPv6): each range once, only what changes
@@ -92,6 +98,11 @@ private:
                          Result<Fd> (*create)(Family, std::uint32_t),
                          Family family, std::uint32_t size);
   Status grow_host_table(Trie &trie);
+  // A new lookup table of the trie's entries, swapped in.
+  Status install_table(Trie &trie);
+  // The longest listed range that contains `range`, other than itself.
+  static std::optional<TableEntry> heir_of(const Trie &trie,
+                                           const IpPrefix &range);
   Status apply_to(Trie &trie, const std::vector<IpPrefix> &added,
                   const std::vector<IpPrefix> &removed, bool atomic);
   Status remove_in_place(Trie &trie, const std::vector<IpPrefix> &removed);

@@ -45,6 +45,10 @@ Result<AllowListMaps> AllowListMaps::open(AllowOuterMaps v4, AllowOuterMaps v6,
   for (Trie *trie : {&maps.v4_, &maps.v6_})
     if (Status s = maps.adopt(*trie); !s)
       return s.error();
+  // Built anew, not adopted: a previous process may have stopped between
+  // its trie and its table.
+  if (Status s = maps.install_table(maps.v4_); !s)
+    return s.error();
 
   std::vector<bool> used(2 * static_cast<std::size_t>(capacity));
   std::vector<IpPrefix> listed;

@@ -101,7 +101,8 @@ public:
   // The allow list as the kernel holds it (after a load from pins, this is
   // what the previous process left).
   std::vector<IpPrefix> allow_list() const { return allow_.prefixes(); }
-  // Longest-prefix match in the kernel's own trie.
+  // Longest-prefix match as the program makes it (IPv4: the lookup table,
+  // IPv6: the trie).
   std::optional<IpPrefix> lookup(const IpPrefix &address) const {
     return allow_.lookup(address);
   }
