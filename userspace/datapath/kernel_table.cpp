@@ -57,7 +57,7 @@ Result<KernelTable> KernelTable::holding(std::vector<TableEntry> entries) {
   std::uint64_t needed = LookupTable::rows_for(root_bits, entries);
   std::uint64_t fixed = LookupTable::rows_for(root_bits, {});
   std::uint64_t rows =
-      needed + std::max<std::uint64_t>(4096, (needed - fixed) / 2);
+      needed + std::max<std::uint64_t>(4096, (needed - fixed) / 8);
   if (rows > XDPGATE_CELL_PAYLOAD_MASK)
     return Error{ErrorCode::CapacityExceeded,
                  "the IPv4 list needs a lookup table of " +

@@ -21,7 +21,8 @@ Result<Fd> create_table_map(std::uint64_t rows);
 class KernelTable {
 public:
   // A new table holding `entries` (each range once), with room for more:
-  // half again as many groups, 4096 at least, before it must be rebuilt.
+  // an eighth more groups, 4096 at least, before it must be rebuilt (a
+  // rebuild costs O(list), so growth by eighths keeps adds amortised O(1)).
   static Result<KernelTable> holding(std::vector<TableEntry> entries);
 
   KernelTable(KernelTable &&other) noexcept;
