@@ -42,7 +42,7 @@ struct Options {
   std::uint32_t capacity = Config{}.capacity; // xdpgate's, as the daemon's
   std::filesystem::path out = "build/bench/per_packet.json";
   std::vector<std::size_t> v4_sizes = {1, 1000, 100000, 1000000};
-  std::vector<std::size_t> v6_sizes = {1000, 100000};
+  std::vector<std::size_t> v6_sizes = {1000, 100000, 1000000};
   bool denied_flood_only = false;
   bool follow_only = false; // only the following figures
 };
