@@ -157,7 +157,7 @@ static __always_inline int block_may_be_listed(const void *addr, int is_v6)
 static __always_inline __u32 table_lookup_v4(__u32 addr)
 {
 	struct xdpgate_table_row *row;
-	__u32 zero = 0, root_bits, index, cell, shift;
+	__u32 zero = 0, root_bits, index, row_number, cell, shift;
 	void *table = bpf_map_lookup_elem(&allow_v4_table, &zero);
 
 	if (!table)
@@ -170,19 +170,18 @@ static __always_inline __u32 table_lookup_v4(__u32 addr)
 		return 0; /* not written yet */
 	shift = 32 - root_bits;
 	index = addr >> shift;
-	cell = 1 + index / XDPGATE_TABLE_ROW_CELLS;
-	row = bpf_map_lookup_elem(table, &cell);
+	row_number = 1 + index / XDPGATE_TABLE_ROW_CELLS;
+	row = bpf_map_lookup_elem(table, &row_number);
 	if (!row)
 		return 0;
 	cell = row->cell[index % XDPGATE_TABLE_ROW_CELLS];
 	for (int level = 0; level < XDPGATE_TABLE_MAX_LEVELS; level++) {
-		__u32 group = cell & XDPGATE_CELL_PAYLOAD_MASK;
-
 		if (cell >> XDPGATE_CELL_PAYLOAD_BITS != XDPGATE_CELL_GROUP ||
 		    shift < XDPGATE_TABLE_STRIDE_BITS)
 			break;
 		shift -= XDPGATE_TABLE_STRIDE_BITS;
-		row = bpf_map_lookup_elem(table, &group);
+		row_number = cell & XDPGATE_CELL_PAYLOAD_MASK;
+		row = bpf_map_lookup_elem(table, &row_number);
 		if (!row)
 			return 0;
 		cell = row->cell[(addr >> shift) % XDPGATE_TABLE_ROW_CELLS];

@@ -92,7 +92,7 @@ std::uint32_t *LookupTable::group_cell(std::uint32_t group,
   return &rows_[group].cell[block_of(address, width) % kCells];
 }
 
-unsigned LookupTable::missing_groups(TableRange range) {
+unsigned LookupTable::missing_groups(TableRange range) const {
   unsigned width = root_bits_;
   std::uint32_t *cell = root_cell(range.network);
   while (range.length > width) {

@@ -62,7 +62,7 @@ private:
   std::uint32_t *group_cell(std::uint32_t group, std::uint32_t address,
                             unsigned width) const;
   // Groups `insert` must add on the way to a range this long.
-  unsigned missing_groups(TableRange range);
+  unsigned missing_groups(TableRange range) const;
   std::uint32_t group_below(std::uint32_t *cell);
   template <typename Change>
   void for_each_cell(TableRange range, Change change);
