@@ -98,8 +98,9 @@ std::vector<std::uint32_t> probes(std::mt19937 &rng,
 }
 
 struct Memory {
-  explicit Memory(std::uint64_t rows) : rows(rows) {}
+  explicit Memory(std::uint64_t count) : rows(count), view(rows) {}
   std::vector<xdpgate_table_row> rows;
+  RowsInMemory view;
 };
 
 void expect_same_answers(const LookupTable &table, const Reference &reference,
@@ -124,7 +125,7 @@ TEST_P(LookupTableAnswers, AsLongestPrefixMatchThroughInsertsAndRemoves) {
   std::vector<TableEntry> entries = nested_list(rng, 5000, reference);
   // Inserted in list order, not by length: longer ranges come first too.
   Memory memory(LookupTable::rows_for(root_bits, entries) + 20000);
-  LookupTable table(memory.rows, root_bits);
+  LookupTable table(memory.view, root_bits);
   for (const TableEntry &e : entries)
     ASSERT_TRUE(table.insert(e));
   std::vector<std::uint32_t> addresses = probes(rng, entries);
@@ -163,7 +164,7 @@ INSTANTIATE_TEST_SUITE_P(RootBits, LookupTableAnswers,
 
 TEST(LookupTable, ZeroLengthRangeCoversEverythingAndLeavesNothing) {
   Memory memory(LookupTable::rows_for(16, {}) + 16);
-  LookupTable table(memory.rows, 16);
+  LookupTable table(memory.view, 16);
   EXPECT_EQ(table.lookup(0x0a000001), std::nullopt);
   ASSERT_TRUE(table.insert({{0, 0}, 7}));
   ASSERT_TRUE(table.insert({{0x0a000001, 32}, 8}));
@@ -184,7 +185,7 @@ TEST(LookupTable, RowsForIsExactlyWhatTheInsertsTake) {
     std::vector<TableEntry> entries = nested_list(rng, 3000, reference);
     std::uint64_t rows = LookupTable::rows_for(root_bits, entries);
     Memory memory(rows);
-    LookupTable table(memory.rows, root_bits);
+    LookupTable table(memory.view, root_bits);
     for (const TableEntry &e : entries)
       ASSERT_TRUE(table.insert(e)) << "root " << int{root_bits};
     EXPECT_EQ(table.rows_used(), rows) << "root " << int{root_bits};
@@ -193,7 +194,7 @@ TEST(LookupTable, RowsForIsExactlyWhatTheInsertsTake) {
 
 TEST(LookupTable, InsertWithoutRoomForItsGroupsWritesNothing) {
   Memory memory(LookupTable::rows_for(16, {}) + 2);
-  LookupTable table(memory.rows, 16);
+  LookupTable table(memory.view, 16);
   ASSERT_TRUE(table.insert({{0x0a000000, 8}, 1}));
   std::vector<xdpgate_table_row> before = memory.rows;
   // A /32 below a 16-bit root needs four groups; two rows are free.

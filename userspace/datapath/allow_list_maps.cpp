@@ -253,7 +253,10 @@ Status AllowListMaps::remove_each(Trie &trie,
                               " from the kernel host table failed");
     // Then the lookup table, where the covering range takes its cells back.
     if (trie.table)
-      trie.table->cells().remove(table_range(leaving), heir_of(trie, leaving));
+      if (Status s =
+              trie.table->remove(table_range(leaving), heir_of(trie, leaving));
+          !s)
+        return s;
     LpmKey key = lpm_key(leaving);
     if (bpf_map_delete_elem(trie.inner.get(), key.bytes.data()) != 0 &&
         errno != ENOENT)
@@ -311,10 +314,13 @@ Status AllowListMaps::add_in_place(Trie &trie,
     trie.host_count += added[i].is_single_address();
   }
   // Then the lookup table, which takes a range in place while it has rows
-  // for its groups, or is rebuilt larger with every entry the trie has.
+  // for its groups, or is rebuilt larger with every entry the trie has (as
+  // it is, too, if a page of it could not be mapped).
   if (trie.table)
     for (std::uint32_t i = 0; i < done; ++i)
-      if (!trie.table->cells().insert({table_range(added[i]), (*slots)[i]})) {
+      if (Result<bool> inserted =
+              trie.table->insert({table_range(added[i]), (*slots)[i]});
+          !inserted || !*inserted) {
         if (Status s = install_table(trie); !s) {
           give_back({slots->begin() + done, slots->end()});
           return unfiltered(s, done);
@@ -501,11 +507,11 @@ std::optional<IpPrefix> AllowListMaps::lookup(const IpPrefix &address) const {
   if (trie.table) {
     // What the program reads for IPv4 (besides the host table, which
     // agrees with it).
-    std::optional<std::uint32_t> slot =
-        trie.table->cells().lookup(table_range(probe).network);
-    if (!slot)
+    Result<std::optional<std::uint32_t>> slot =
+        trie.table->lookup(table_range(probe).network);
+    if (!slot || !*slot)
       return std::nullopt;
-    value.slot = *slot;
+    value.slot = **slot;
   } else if (LpmKey key = lpm_key(probe);
              bpf_map_lookup_elem(trie.inner.get(), key.bytes.data(), &value) !=
              0) {

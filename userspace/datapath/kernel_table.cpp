@@ -4,10 +4,32 @@
 
 #include <algorithm>
 #include <bpf/bpf.h>
+#include <stdexcept>
 #include <sys/mman.h>
+#include <type_traits>
+#include <unistd.h>
 #include <utility>
 
 namespace xdpgate {
+
+namespace {
+
+// Pages left mapped after an operation: the root's pages and groups that
+// the next changes will likely touch again, and no more.
+constexpr std::size_t kKeptPages = 1024; // 4 MiB
+
+std::uint64_t page_size() {
+  static const std::uint64_t size =
+      static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+std::uint64_t whole_length(std::uint64_t rows) {
+  const std::uint64_t bytes = rows * sizeof(xdpgate_table_row);
+  return (bytes + page_size() - 1) / page_size() * page_size();
+}
+
+} // namespace
 
 Result<Fd> create_table_map(std::uint64_t rows) {
   LIBBPF_OPTS(bpf_map_create_opts, opts,
@@ -23,33 +45,98 @@ Result<Fd> create_table_map(std::uint64_t rows) {
   return Fd(fd);
 }
 
-KernelTable::KernelTable(Fd fd, void *memory, std::size_t length,
-                         std::uint64_t rows, std::uint8_t root_bits)
-    : fd_(std::move(fd)), memory_(memory), length_(length),
-      cells_(std::in_place,
-             std::span(static_cast<xdpgate_table_row *>(memory), rows),
-             root_bits) {}
-
-KernelTable::KernelTable(KernelTable &&other) noexcept
-    : fd_(std::move(other.fd_)), memory_(std::exchange(other.memory_, nullptr)),
-      length_(std::exchange(other.length_, 0)),
-      cells_(std::exchange(other.cells_, std::nullopt)) {}
-
-KernelTable &KernelTable::operator=(KernelTable &&other) noexcept {
-  if (this != &other) {
-    if (memory_)
-      ::munmap(memory_, length_);
-    fd_ = std::move(other.fd_);
-    memory_ = std::exchange(other.memory_, nullptr);
-    length_ = std::exchange(other.length_, 0);
-    cells_ = std::exchange(other.cells_, std::nullopt);
-  }
-  return *this;
+std::size_t MappedRows::mapped_pages() const {
+  return whole_ ? whole_length(rows_) / page_size() : pages_.size();
 }
 
-KernelTable::~KernelTable() {
-  if (memory_)
-    ::munmap(memory_, length_);
+Status MappedRows::map_all() {
+  unmap();
+  void *mapped = ::mmap(nullptr, whole_length(rows_), PROT_READ | PROT_WRITE,
+                        MAP_SHARED, fd_, 0);
+  if (mapped == MAP_FAILED)
+    return system_error(ErrorCode::KernelUpdateFailed,
+                        "mapping an IPv4 lookup table failed");
+  whole_ = mapped;
+  return {};
+}
+
+xdpgate_table_row &MappedRows::row(std::uint32_t number) {
+  if (whole_)
+    return static_cast<xdpgate_table_row *>(whole_)[number];
+  const std::uint64_t rows_per_page = page_size() / sizeof(xdpgate_table_row);
+  const std::uint64_t page = number / rows_per_page;
+  auto [at, is_new] = pages_.try_emplace(page, nullptr);
+  if (is_new) {
+    void *mapped =
+        ::mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd_,
+               static_cast<off_t>(page * page_size()));
+    if (mapped == MAP_FAILED) {
+      pages_.erase(at);
+      // Rows are within the map by construction: only the system can fail.
+      throw std::runtime_error("mapping a page of the IPv4 lookup table "
+                               "failed (out of memory?)");
+    }
+    at->second = mapped;
+  }
+  return static_cast<xdpgate_table_row *>(at->second)[number % rows_per_page];
+}
+
+void MappedRows::unmap() {
+  for (const auto &[page, mapped] : pages_)
+    ::munmap(mapped, page_size());
+  pages_.clear();
+  if (whole_)
+    ::munmap(std::exchange(whole_, nullptr), whole_length(rows_));
+}
+
+KernelTable::KernelTable(Fd fd, std::uint64_t rows, std::uint8_t root_bits)
+    : fd_(std::move(fd)), rows_(std::make_unique<MappedRows>(fd_.get(), rows)),
+      cells_(std::make_unique<LookupTable>(*rows_, root_bits)) {}
+
+void KernelTable::trim() const {
+  if (rows_->mapped_pages() > kKeptPages)
+    rows_->unmap();
+}
+
+namespace {
+
+// The one exception of the tables: a page that cannot be mapped.
+template <typename Operation> auto mapping_errors(Operation operation) {
+  using Answer = decltype(operation());
+  try {
+    if constexpr (std::is_void_v<Answer>) {
+      operation();
+      return Status{};
+    } else {
+      return Result<Answer>(operation());
+    }
+  } catch (const std::runtime_error &e) {
+    return std::conditional_t<std::is_void_v<Answer>, Status, Result<Answer>>(
+        Error{ErrorCode::KernelUpdateFailed, e.what()});
+  }
+}
+
+} // namespace
+
+Result<bool> KernelTable::insert(const TableEntry &entry) {
+  Result<bool> inserted = mapping_errors([&] { return cells_->insert(entry); });
+  trim();
+  return inserted;
+}
+
+Status KernelTable::remove(TableRange range,
+                           const std::optional<TableEntry> &heir) {
+  Status removed = mapping_errors([&] { cells_->remove(range, heir); });
+  trim();
+  return removed;
+}
+
+Result<std::optional<std::uint32_t>>
+KernelTable::lookup(std::uint32_t address) const {
+  Result<std::optional<std::uint32_t>> slot =
+      mapping_errors([&] { return cells_->lookup(address); });
+  trim();
+  return slot;
 }
 
 Result<KernelTable> KernelTable::holding(std::vector<TableEntry> entries) {
@@ -67,23 +154,21 @@ Result<KernelTable> KernelTable::holding(std::vector<TableEntry> entries) {
   Result<Fd> fd = create_table_map(rows);
   if (!fd)
     return fd.error();
-  std::size_t length = rows * sizeof(xdpgate_table_row);
-  void *memory =
-      ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd->get(), 0);
-  if (memory == MAP_FAILED)
-    return system_error(ErrorCode::KernelUpdateFailed,
-                        "mapping an IPv4 lookup table into memory failed");
-  KernelTable table(std::move(fd.value()), memory, length, rows, root_bits);
+  KernelTable table(std::move(fd.value()), rows, root_bits);
   // Shorter ranges first: a wide range then writes root cells, not every
   // group that the longer ranges inside it would have made.
   std::sort(entries.begin(), entries.end(),
             [](const TableEntry &a, const TableEntry &b) {
               return a.range.length < b.range.length;
             });
+  // Mapped whole while it is built (it is written whole), then unmapped.
+  if (Status s = table.rows_->map_all(); !s)
+    return s.error();
   for (const TableEntry &e : entries)
-    if (!table.cells().insert(e))
+    if (!table.cells_->insert(e))
       return Error{ErrorCode::Internal,
                    "an IPv4 lookup table sized for its list ran out of rows"};
+  table.rows_->unmap();
   return table;
 }
 

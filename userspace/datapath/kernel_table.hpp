@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// An IPv4 lookup table in a kernel array map (BPF_F_MMAPABLE), mapped into
-// this process: cells are written with plain stores, no system call per
-// change. Private to userspace/datapath/.
+// An IPv4 lookup table in a kernel array map (BPF_F_MMAPABLE), written
+// through memory mappings: cells take plain stores, not a system call each.
+// A change maps the pages it touches, and at most 4 MiB stay mapped after
+// it; only a build maps the whole table, until it is built. A table kept
+// mapped whole would count, though it is kernel memory, in the daemon's
+// resident set too (140 MiB at a million entries). Private to
+// userspace/datapath/.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "common/fd.hpp"
@@ -18,6 +24,30 @@ namespace xdpgate {
 // the outer map that holds the table in force).
 Result<Fd> create_table_map(std::uint64_t rows);
 
+// A kernel table's rows, its pages mapped as they are used. unmap() drops
+// them all; a row's reference is valid until then.
+class MappedRows final : public RowStore {
+public:
+  MappedRows(int fd, std::uint64_t rows) : fd_(fd), rows_(rows) {}
+  MappedRows(const MappedRows &) = delete;
+  MappedRows &operator=(const MappedRows &) = delete;
+  ~MappedRows() override { unmap(); }
+
+  xdpgate_table_row &row(std::uint32_t number) override;
+  std::uint64_t count() const override { return rows_; }
+  std::size_t mapped_pages() const;
+  // Maps every row at once, for a build that writes them all: one system
+  // call instead of one per page.
+  Status map_all();
+  void unmap();
+
+private:
+  int fd_;
+  std::uint64_t rows_;
+  std::unordered_map<std::uint64_t, void *> pages_; // by page number
+  void *whole_ = nullptr;                           // after map_all()
+};
+
 class KernelTable {
 public:
   // A new table holding `entries` (each range once), with room for more:
@@ -25,23 +55,26 @@ public:
   // rebuild costs O(list), so growth by eighths keeps adds amortised O(1)).
   static Result<KernelTable> holding(std::vector<TableEntry> entries);
 
-  KernelTable(KernelTable &&other) noexcept;
-  KernelTable &operator=(KernelTable &&other) noexcept;
-  ~KernelTable();
-
   int fd() const { return fd_.get(); }
-  LookupTable &cells() { return *cells_; }
-  const LookupTable &cells() const { return *cells_; }
-  std::uint64_t bytes() const { return length_; }
+  std::uint8_t root_bits() const { return cells_->root_bits(); }
+  std::uint64_t rows() const { return rows_->count(); }
+  // What stays mapped into this process between operations.
+  std::size_t mapped_pages() const { return rows_->mapped_pages(); }
+  // As LookupTable's, each leaving no more than a few MiB mapped. They fail
+  // only if a page cannot be mapped; a change may then be half made (each
+  // address judged as before or after it), and the caller rebuilds.
+  Result<bool> insert(const TableEntry &entry);
+  Status remove(TableRange range, const std::optional<TableEntry> &heir);
+  Result<std::optional<std::uint32_t>> lookup(std::uint32_t address) const;
 
 private:
-  KernelTable(Fd fd, void *memory, std::size_t length, std::uint64_t rows,
-              std::uint8_t root_bits);
+  KernelTable(Fd fd, std::uint64_t rows, std::uint8_t root_bits);
+  void trim() const;
 
   Fd fd_;
-  void *memory_ = nullptr;
-  std::size_t length_ = 0;
-  std::optional<LookupTable> cells_;
+  // On the heap: the table keeps a reference to its rows across moves.
+  std::unique_ptr<MappedRows> rows_;
+  std::unique_ptr<LookupTable> cells_;
 };
 
 } // namespace xdpgate

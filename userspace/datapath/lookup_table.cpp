@@ -51,11 +51,10 @@ std::uint32_t root_rows(std::uint8_t root_bits) {
 
 } // namespace
 
-LookupTable::LookupTable(std::span<xdpgate_table_row> rows,
-                         std::uint8_t root_bits)
-    : rows_(rows), root_bits_(root_bits) {
-  store(&rows_[0].cell[XDPGATE_TABLE_ROWS_USED], 1 + root_rows(root_bits));
-  store(&rows_[0].cell[XDPGATE_TABLE_ROOT_BITS], root_bits);
+LookupTable::LookupTable(RowStore &rows, std::uint8_t root_bits)
+    : rows_(&rows), root_bits_(root_bits) {
+  store(&rows_->row(0).cell[XDPGATE_TABLE_ROWS_USED], 1 + root_rows(root_bits));
+  store(&rows_->row(0).cell[XDPGATE_TABLE_ROOT_BITS], root_bits);
 }
 
 std::uint8_t LookupTable::root_bits_for(std::size_t entries) {
@@ -77,19 +76,19 @@ std::uint64_t LookupTable::rows_for(std::uint8_t root_bits,
 }
 
 std::uint32_t LookupTable::rows_used() const {
-  return load(&rows_[0].cell[XDPGATE_TABLE_ROWS_USED]);
+  return load(&rows_->row(0).cell[XDPGATE_TABLE_ROWS_USED]);
 }
 
 std::uint32_t *LookupTable::root_cell(std::uint32_t address) const {
   std::uint32_t index = block_of(address, root_bits_);
-  return &rows_[1 + index / kCells].cell[index % kCells];
+  return &rows_->row(1 + index / kCells).cell[index % kCells];
 }
 
 // The cell of a group that splits its block into blocks of `width` bits.
 std::uint32_t *LookupTable::group_cell(std::uint32_t group,
                                        std::uint32_t address,
                                        unsigned width) const {
-  return &rows_[group].cell[block_of(address, width) % kCells];
+  return &rows_->row(group).cell[block_of(address, width) % kCells];
 }
 
 unsigned LookupTable::missing_groups(TableRange range) const {
@@ -114,9 +113,9 @@ std::uint32_t LookupTable::group_below(std::uint32_t *cell) {
   if (names_group(c))
     return payload_of(c);
   std::uint32_t row = rows_used();
-  for (std::uint32_t &inherited : rows_[row].cell)
+  for (std::uint32_t &inherited : rows_->row(row).cell)
     store(&inherited, c);
-  store(&rows_[0].cell[XDPGATE_TABLE_ROWS_USED], row + 1);
+  store(&rows_->row(0).cell[XDPGATE_TABLE_ROWS_USED], row + 1);
   store(cell, group_cell_naming(row));
   return row;
 }
@@ -130,14 +129,14 @@ void LookupTable::for_each_cell(TableRange range, Change change) {
     std::uint32_t c = load(cell);
     if (!names_group(c))
       return change(cell, c);
-    for (std::uint32_t &below : rows_[payload_of(c)].cell)
+    for (std::uint32_t &below : rows_->row(payload_of(c)).cell)
       self(self, &below);
   };
   if (range.length <= root_bits_) {
     std::uint32_t first = block_of(range.network, root_bits_);
     std::uint32_t count = std::uint32_t{1} << (root_bits_ - range.length);
     for (std::uint32_t i = first; i < first + count; ++i)
-      visit(visit, &rows_[1 + i / kCells].cell[i % kCells]);
+      visit(visit, &rows_->row(1 + i / kCells).cell[i % kCells]);
     return;
   }
   unsigned width = root_bits_;
@@ -151,7 +150,7 @@ void LookupTable::for_each_cell(TableRange range, Change change) {
       std::uint32_t first = block_of(range.network, width) % kCells;
       std::uint32_t count = std::uint32_t{1} << (width - range.length);
       for (std::uint32_t i = first; i < first + count; ++i)
-        visit(visit, &rows_[payload_of(c)].cell[i]);
+        visit(visit, &rows_->row(payload_of(c)).cell[i]);
       return;
     }
     cell = group_cell(payload_of(c), range.network, width);
@@ -160,7 +159,7 @@ void LookupTable::for_each_cell(TableRange range, Change change) {
 
 bool LookupTable::insert(const TableEntry &entry) {
   const TableRange &range = entry.range;
-  if (missing_groups(range) > rows_.size() - rows_used())
+  if (missing_groups(range) > rows_->count() - rows_used())
     return false;
   unsigned width = root_bits_;
   std::uint32_t *cell = root_cell(range.network);

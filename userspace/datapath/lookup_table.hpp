@@ -28,12 +28,34 @@ struct TableEntry {
   std::uint32_t slot = 0;
 };
 
+// Where a table's rows are: plain memory, or a kernel map mapped a piece at
+// a time. A row's reference stays valid until the table's operation (an
+// insert, a remove, a lookup) returns.
+class RowStore {
+public:
+  virtual ~RowStore() = default;
+  virtual xdpgate_table_row &row(std::uint32_t number) = 0;
+  virtual std::uint64_t count() const = 0;
+};
+
+class RowsInMemory final : public RowStore {
+public:
+  explicit RowsInMemory(std::span<xdpgate_table_row> rows) : rows_(rows) {}
+  xdpgate_table_row &row(std::uint32_t number) override {
+    return rows_[number];
+  }
+  std::uint64_t count() const override { return rows_.size(); }
+
+private:
+  std::span<xdpgate_table_row> rows_;
+};
+
 class LookupTable {
 public:
   // Formats `rows`, all zero, as an empty table whose root resolves
   // `root_bits` (16 or 24) bits. They must hold at least
-  // rows_for(root_bits, 0) rows.
-  LookupTable(std::span<xdpgate_table_row> rows, std::uint8_t root_bits);
+  // rows_for(root_bits, {}) rows, and outlive the table.
+  LookupTable(RowStore &rows, std::uint8_t root_bits);
 
   // The root's size fits the list: a 16-bit root (256 KiB) below 64k
   // entries, a 24-bit one (64 MiB) from there, where it saves a group level
@@ -57,7 +79,7 @@ public:
   std::uint8_t root_bits() const { return root_bits_; }
 
 private:
-  // Cells by the address they hold; the span's cells are writable.
+  // Cells by the address they hold.
   std::uint32_t *root_cell(std::uint32_t address) const;
   std::uint32_t *group_cell(std::uint32_t group, std::uint32_t address,
                             unsigned width) const;
@@ -67,7 +89,7 @@ private:
   template <typename Change>
   void for_each_cell(TableRange range, Change change);
 
-  std::span<xdpgate_table_row> rows_;
+  RowStore *rows_;
   std::uint8_t root_bits_;
 };
 
