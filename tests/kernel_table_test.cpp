@@ -13,9 +13,6 @@
 namespace xdpgate {
 namespace {
 
-// Pages a table may keep mapped between operations (kernel_table.cpp).
-constexpr std::size_t kKeptPages = 1024;
-
 class KernelTableTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -56,10 +53,12 @@ TEST_F(KernelTableTest, NothingStaysMappedBeyondAFewPages) {
   // A /1 rewrites half the root: 32 MiB of it, mapped while it is written.
   Result<bool> wide = table->insert({{0x80000000, 1}, 200000});
   ASSERT_TRUE(wide && *wide);
-  EXPECT_LE(table->mapped_pages(), kKeptPages) << "after a wide insert";
+  EXPECT_LE(table->mapped_pages(), kTablePagesKeptMapped)
+      << "after a wide insert";
   EXPECT_EQ(table->lookup(0x80000002).value(), 200000u);
   ASSERT_TRUE(table->remove({0x80000000, 1}, std::nullopt));
-  EXPECT_LE(table->mapped_pages(), kKeptPages) << "after a wide remove";
+  EXPECT_LE(table->mapped_pages(), kTablePagesKeptMapped)
+      << "after a wide remove";
   EXPECT_EQ(table->lookup(0x80000002).value(), std::nullopt);
   EXPECT_EQ(table->lookup(list[5].range.network).value(), list[5].slot);
 }

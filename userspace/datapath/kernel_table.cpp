@@ -14,10 +14,6 @@ namespace xdpgate {
 
 namespace {
 
-// Pages left mapped after an operation: the root's pages and groups that
-// the next changes will likely touch again, and no more.
-constexpr std::size_t kKeptPages = 1024; // 4 MiB
-
 std::uint64_t page_size() {
   static const std::uint64_t size =
       static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
@@ -94,7 +90,7 @@ KernelTable::KernelTable(Fd fd, std::uint64_t rows, std::uint8_t root_bits)
       cells_(std::make_unique<LookupTable>(*rows_, root_bits)) {}
 
 void KernelTable::trim() const {
-  if (rows_->mapped_pages() > kKeptPages)
+  if (rows_->mapped_pages() > kTablePagesKeptMapped)
     rows_->unmap();
 }
 

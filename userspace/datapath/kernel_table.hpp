@@ -20,6 +20,10 @@
 
 namespace xdpgate {
 
+// Pages a table leaves mapped after an operation (4 MiB): the root's pages
+// and groups that the next changes will likely touch again, and no more.
+inline constexpr std::size_t kTablePagesKeptMapped = 1024;
+
 // An empty map of the layout the XDP program reads (also the template of
 // the outer map that holds the table in force).
 Result<Fd> create_table_map(std::uint64_t rows);
