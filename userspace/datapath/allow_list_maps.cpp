@@ -252,11 +252,15 @@ Status AllowListMaps::remove_each(Trie &trie,
                           "removing " + leaving.to_string() +
                               " from the kernel host table failed");
     // Then the lookup table, where the covering range takes its cells back.
+    // A remove cut short leaves a table half changed: one built anew from
+    // the trie, where the range is still listed, takes its place.
     if (trie.table)
       if (Status s =
               trie.table->remove(table_range(leaving), heir_of(trie, leaving));
-          !s)
+          !s) {
+        (void)install_table(trie);
         return s;
+      }
     LpmKey key = lpm_key(leaving);
     if (bpf_map_delete_elem(trie.inner.get(), key.bytes.data()) != 0 &&
         errno != ENOENT)

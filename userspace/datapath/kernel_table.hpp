@@ -66,7 +66,8 @@ public:
   std::size_t mapped_pages() const { return rows_->mapped_pages(); }
   // As LookupTable's, each leaving no more than a few MiB mapped. They fail
   // only if a page cannot be mapped; a change may then be half made (each
-  // address judged as before or after it), and the caller rebuilds.
+  // address judged as before or after it), and the caller builds a new
+  // table.
   Result<bool> insert(const TableEntry &entry);
   Status remove(TableRange range, const std::optional<TableEntry> &heir);
   Result<std::optional<std::uint32_t>> lookup(std::uint32_t address) const;
