@@ -16,13 +16,6 @@ namespace xdpgate {
 
 namespace {
 
-Status swap_in(int outer_fd, int inner_fd) {
-  if (bpf_map_update_elem(outer_fd, &kOuterSlot, &inner_fd, BPF_ANY) != 0)
-    return system_error(ErrorCode::KernelUpdateFailed,
-                        "swapping in the new allow-list table failed");
-  return {};
-}
-
 // `done`, if given, gets how many rows the kernel took, even on failure.
 Status batch_update(int fd, const void *keys, const void *values,
                     std::uint32_t count, const char *what,
@@ -36,13 +29,6 @@ Status batch_update(int fd, const void *keys, const void *values,
   if (err != 0)
     return system_error(ErrorCode::KernelUpdateFailed, what);
   return {};
-}
-
-TableRange table_range(const IpPrefix &range) {
-  return {static_cast<std::uint32_t>(range.addr[0]) << 24 |
-              static_cast<std::uint32_t>(range.addr[1]) << 16 |
-              static_cast<std::uint32_t>(range.addr[2]) << 8 | range.addr[3],
-          range.length};
 }
 
 // A bit per entry slot, to mark a set of listed ranges by their slots: at a
@@ -365,30 +351,6 @@ Status AllowListMaps::grow_host_table(Trie &trie) {
   trie.hosts = std::move(fresh.value());
   trie.host_capacity = size;
   return {};
-}
-
-Status AllowListMaps::install_table(Trie &trie) {
-  std::vector<TableEntry> entries;
-  entries.reserve(trie.slots.size());
-  for (const auto &[prefix, slot] : trie.slots)
-    entries.push_back({table_range(prefix), slot});
-  Result<KernelTable> built = KernelTable::holding(std::move(entries));
-  if (!built)
-    return built.error();
-  if (Status s = swap_in(trie.outer.table, built->fd()); !s)
-    return s;
-  trie.table = std::move(built.value());
-  return {};
-}
-
-std::optional<TableEntry> AllowListMaps::heir_of(const Trie &trie,
-                                                 const IpPrefix &range) {
-  for (int length = range.length - 1; length >= 0; --length) {
-    IpPrefix wider = range.widened_to(static_cast<std::uint8_t>(length));
-    if (auto owned = trie.slots.find(wider); owned != trie.slots.end())
-      return TableEntry{table_range(wider), owned->second};
-  }
-  return std::nullopt;
 }
 
 Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// Making the allow list's kernel tables, and adopting the ones a previous
-// process pinned (reading which slot each of their entries owns).
+// Making the allow list's kernel tables (the IPv4 lookup table from the
+// trie's entries), and adopting the ones a previous process pinned (reading
+// which slot each of their entries owns).
 #include "datapath/allow_list_tables.hpp"
 
 #include <algorithm>
@@ -12,6 +13,20 @@
 #include "xdpgate/abi.h"
 
 namespace xdpgate {
+
+TableRange table_range(const IpPrefix &range) {
+  return {static_cast<std::uint32_t>(range.addr[0]) << 24 |
+              static_cast<std::uint32_t>(range.addr[1]) << 16 |
+              static_cast<std::uint32_t>(range.addr[2]) << 8 | range.addr[3],
+          range.length};
+}
+
+Status swap_in(int outer_fd, int inner_fd) {
+  if (bpf_map_update_elem(outer_fd, &kOuterSlot, &inner_fd, BPF_ANY) != 0)
+    return system_error(ErrorCode::KernelUpdateFailed,
+                        "swapping in the new allow-list table failed");
+  return {};
+}
 
 std::uint32_t host_table_size(std::size_t hosts, std::uint32_t capacity) {
   std::uint64_t size = 1024;
@@ -192,6 +207,30 @@ void AllowListMaps::record(Trie &trie, const LpmKey &key,
   IpPrefix range = prefix_from_lpm_key(trie.family, key);
   trie.host_count += range.is_single_address();
   trie.slots.emplace(range, value.slot);
+}
+
+Status AllowListMaps::install_table(Trie &trie) {
+  std::vector<TableEntry> entries;
+  entries.reserve(trie.slots.size());
+  for (const auto &[prefix, slot] : trie.slots)
+    entries.push_back({table_range(prefix), slot});
+  Result<KernelTable> built = KernelTable::holding(std::move(entries));
+  if (!built)
+    return built.error();
+  if (Status s = swap_in(trie.outer.table, built->fd()); !s)
+    return s;
+  trie.table = std::move(built.value());
+  return {};
+}
+
+std::optional<TableEntry> AllowListMaps::heir_of(const Trie &trie,
+                                                 const IpPrefix &range) {
+  for (int length = range.length - 1; length >= 0; --length) {
+    IpPrefix wider = range.widened_to(static_cast<std::uint8_t>(length));
+    if (auto owned = trie.slots.find(wider); owned != trie.slots.end())
+      return TableEntry{table_range(wider), owned->second};
+  }
+  return std::nullopt;
 }
 
 } // namespace xdpgate

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The allow-list step of the XDP program (SPEC §1): the block filter, the
+ * exact-host hash behind its presence filter, then the longest-prefix
+ * match (IPv4: the lookup table, IPv6: the trie), and the hit counted on the
+ * entry that matched.
+ */
+#ifndef XDPGATE_ALLOW_LIST_H
+#define XDPGATE_ALLOW_LIST_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "maps.h"
+#include "parsing.h"
+
+static __always_inline void count_entry_hit(__u32 slot)
+{
+	struct xdpgate_entry_stats *stats =
+		bpf_map_lookup_elem(&entry_stats, &slot);
+
+	if (!stats)
+		return;
+	stats->packets++;
+	/* The coarse clock is a tick old at worst and far cheaper per packet.
+	 */
+	stats->last_hit_ns = bpf_ktime_get_coarse_ns();
+}
+
+static __always_inline int bit_is_set(void *filter, __u32 bit)
+{
+	__u32 word = bit / 64;
+	__u64 *bits = bpf_map_lookup_elem(filter, &word);
+
+	return bits && ((*bits >> (bit % 64)) & 1);
+}
+
+/*
+ * Whether a listed host may hash to this bit. A clear bit skips the host
+ * table, never the trie, which holds the same host with the same slot.
+ */
+static __always_inline int host_may_be_listed(__u32 bit)
+{
+	return bit_is_set(&host_filter, bit);
+}
+
+/*
+ * Whether an entry may contain an address of this block. A clear bit is a
+ * miss, decided without a lookup: most denied sources end here.
+ */
+static __always_inline int block_may_be_listed(const void *addr, int is_v6)
+{
+	return bit_is_set(&block_filter, xdpgate_block_filter_bit(addr, is_v6));
+}
+
+/*
+ * The slot of the longest listed range that holds a big-endian IPv4 address,
+ * from the lookup table: the root's cell, then at most
+ * XDPGATE_TABLE_MAX_LEVELS groups, each 4 bits further. Returns 0 for none,
+ * else slot + 1.
+ */
+static __always_inline __u32 table_lookup_v4(__u32 addr)
+{
+	struct xdpgate_table_row *row;
+	__u32 zero = 0, root_bits, index, row_number, cell, shift;
+	void *table = bpf_map_lookup_elem(&allow_v4_table, &zero);
+
+	if (!table)
+		return 0;
+	row = bpf_map_lookup_elem(table, &zero);
+	if (!row)
+		return 0;
+	root_bits = row->cell[XDPGATE_TABLE_ROOT_BITS];
+	if (root_bits != 16 && root_bits != 24)
+		return 0; /* not written yet */
+	shift = 32 - root_bits;
+	index = addr >> shift;
+	row_number = 1 + index / XDPGATE_TABLE_ROW_CELLS;
+	row = bpf_map_lookup_elem(table, &row_number);
+	if (!row)
+		return 0;
+	cell = row->cell[index % XDPGATE_TABLE_ROW_CELLS];
+	for (int level = 0; level < XDPGATE_TABLE_MAX_LEVELS; level++) {
+		if (cell >> XDPGATE_CELL_PAYLOAD_BITS != XDPGATE_CELL_GROUP ||
+		    shift < XDPGATE_TABLE_STRIDE_BITS)
+			break;
+		shift -= XDPGATE_TABLE_STRIDE_BITS;
+		row_number = cell & XDPGATE_CELL_PAYLOAD_MASK;
+		row = bpf_map_lookup_elem(table, &row_number);
+		if (!row)
+			return 0;
+		cell = row->cell[(addr >> shift) % XDPGATE_TABLE_ROW_CELLS];
+	}
+	if (cell >> XDPGATE_CELL_PAYLOAD_BITS == XDPGATE_CELL_GROUP)
+		return 0; /* a group deeper than an address: never written */
+	return cell & XDPGATE_CELL_PAYLOAD_MASK;
+}
+
+/* An exact-host hit is the longest match there can be; then the table. */
+static __always_inline __u32 lookup_v4(const struct packet *pkt)
+{
+	struct xdpgate_allow_value *hit;
+	__u32 zero = 0, addr;
+	void *table;
+
+	__builtin_memcpy(&addr, pkt->source, 4);
+	if (!block_may_be_listed(&addr, 0))
+		return 0;
+	table = host_may_be_listed(xdpgate_host_filter_bit_v4(addr))
+			? bpf_map_lookup_elem(&allow_v4_hosts, &zero)
+			: NULL;
+	if (table) {
+		hit = bpf_map_lookup_elem(table, pkt->source);
+		if (hit)
+			return hit->slot + 1;
+	}
+	return table_lookup_v4(bpf_ntohl(addr));
+}
+
+/* As lookup_v4, from the IPv6 trie: 0 for none, else slot + 1. */
+static __always_inline __u32 lookup_v6(const struct packet *pkt)
+{
+	struct xdpgate_lpm_v6_key key = {.prefixlen = 128};
+	struct xdpgate_allow_value *hit;
+	__u64 low, high;
+	__u32 zero = 0;
+	void *table;
+
+	__builtin_memcpy(&low, pkt->source, 8);
+	__builtin_memcpy(&high, pkt->source + 8, 8);
+	if (!block_may_be_listed(&low, 1))
+		return 0;
+	table = host_may_be_listed(xdpgate_host_filter_bit_v6(low, high))
+			? bpf_map_lookup_elem(&allow_v6_hosts, &zero)
+			: NULL;
+	if (table) {
+		hit = bpf_map_lookup_elem(table, pkt->source);
+		if (hit)
+			return hit->slot + 1;
+	}
+	table = bpf_map_lookup_elem(&allow_v6, &zero);
+	if (!table)
+		return 0;
+	__builtin_memcpy(key.addr, pkt->source, 16);
+	hit = bpf_map_lookup_elem(table, &key);
+	return hit ? hit->slot + 1 : 0;
+}
+
+static __always_inline int is_allowed(const struct packet *pkt)
+{
+	__u32 slot_plus_one =
+		pkt->family == 4 ? lookup_v4(pkt) : lookup_v6(pkt);
+
+	if (!slot_plus_one)
+		return 0;
+	count_entry_hit(slot_plus_one - 1);
+	return 1;
+}
+
+#endif /* XDPGATE_ALLOW_LIST_H */
