@@ -22,8 +22,11 @@ static __always_inline void count_entry_hit(__u32 slot)
 
 	if (!stats)
 		return;
-	stats->packets++;
-	/* The coarse clock is a tick old at worst and far cheaper per packet.
+	__sync_fetch_and_add(&stats->packets, 1);
+	/*
+	 * The coarse clock is a tick old at worst and far cheaper per packet.
+	 * CPUs racing here store times a tick apart at most, so last_hit_ns
+	 * may step back by that much; a lock would cost every packet.
 	 */
 	stats->last_hit_ns = bpf_ktime_get_coarse_ns();
 }

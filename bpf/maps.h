@@ -164,9 +164,13 @@ struct {
 	__type(value, __u64);
 } block_filter SEC(".maps");
 
-/* Indexed by the slot stored in the allow-list tries (both families). */
+/*
+ * Indexed by the slot stored in the allow-list tries (both families). One
+ * copy shared by all CPUs, counted with atomic adds: a per-CPU array of
+ * 2 x capacity slots would cost 2 GiB on a 64-CPU host at the 1M capacity.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * DEFAULT_CAPACITY);
 	__type(key, __u32);
 	__type(value, struct xdpgate_entry_stats);

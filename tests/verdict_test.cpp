@@ -2,9 +2,13 @@
 // The verdicts of SPEC §1 as data: each row is a frame, the configuration it
 // meets, and the action and counter the XDP program must produce. Adding a
 // case is adding a row.
+#include <atomic>
 #include <functional>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
+#include <pthread.h>
+#include <sched.h>
+#include <thread>
 
 #include "support/frame.hpp"
 #include "support/test_run.hpp"
@@ -327,6 +331,45 @@ TEST_F(VerdictTable, HitCountersSurviveAReplaceForEntriesThatStay) {
   EXPECT_EQ(path.entry_hits(prefix("10.1.2.3"))->packets, 3u);
   EXPECT_EQ(path.entry_hits(prefix("198.51.100.0/24"))->packets, 0u);
   EXPECT_FALSE(path.entry_hits(prefix("10.0.0.0/8")).has_value());
+}
+
+// One counter per entry is shared by every CPU: packets counted on two CPUs
+// at the same instant must all be counted, none lost between two writes.
+TEST_F(VerdictTable, HitsCountedOnTwoCpusAtOnceAreAllCounted) {
+  cpu_set_t online;
+  ASSERT_EQ(sched_getaffinity(0, sizeof online, &online), 0);
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE && cpus.size() < 2; ++c)
+    if (CPU_ISSET(c, &online))
+      cpus.push_back(c);
+  if (cpus.size() < 2)
+    GTEST_SKIP() << "needs two CPUs to count on at once";
+  DataPath path = load_data_path();
+  ASSERT_TRUE(path.sync(desired_for(ListSetup::Standard)));
+  const std::vector<std::uint8_t> frame =
+      Frame::ipv4("10.1.2.3").tcp(22).bytes();
+  constexpr std::uint32_t kRuns = 20, kRepeat = 50'000;
+  std::vector<std::thread> senders;
+  std::atomic<int> failed_runs = 0;
+  for (int cpu : cpus)
+    senders.emplace_back([&, cpu] {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      if (pthread_setaffinity_np(pthread_self(), sizeof one, &one) != 0) {
+        ++failed_runs;
+        return;
+      }
+      for (std::uint32_t run = 0; run < kRuns; ++run)
+        if (run_action(path, frame, kRepeat) != XDP_PASS)
+          ++failed_runs;
+    });
+  for (std::thread &sender : senders)
+    sender.join();
+  ASSERT_EQ(failed_runs, 0);
+  EXPECT_EQ(path.entry_hits(prefix("10.1.2.3"))->packets,
+            std::uint64_t{2} * kRuns * kRepeat)
+      << "on CPUs " << cpus[0] << " and " << cpus[1];
 }
 
 // With the daemon's default sample rate: a few packets are counted exactly

@@ -121,10 +121,10 @@ struct xdpgate_table_row {
 };
 XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_table_row) == 64, "table row");
 
-/* Per-CPU, per entry slot; summed by the daemon. */
+/* Per entry slot, shared by all CPUs. */
 struct xdpgate_entry_stats {
-	__u64 packets;
-	__u64 last_hit_ns; /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	__u64 packets;	   /* added to atomically */
+	__u64 last_hit_ns; /* bpf_ktime_get_coarse_ns(), CLOCK_MONOTONIC */
 };
 XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_entry_stats) == 16, "entry stats");
 

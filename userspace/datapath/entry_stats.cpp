@@ -6,27 +6,23 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "datapath/skeleton.hpp"
 #include "xdpgate/abi.h"
 
 namespace xdpgate {
 
 namespace {
 
-// In chunks: a million slots would otherwise need a buffer of a million
-// times the CPU count at once.
+// In chunks, so that a million slots need a bounded buffer.
 constexpr std::size_t kChunk = 1 << 14;
 
-void add_cpu(EntryHits &sum, const xdpgate_entry_stats &cpu) {
-  sum.packets += cpu.packets;
-  sum.last_hit_ns = std::max<std::uint64_t>(sum.last_hit_ns, cpu.last_hit_ns);
+EntryHits hits_of(const xdpgate_entry_stats &stats) {
+  return {stats.packets, stats.last_hit_ns};
 }
 
 } // namespace
 
 Status EntryStats::clear(const std::vector<std::uint32_t> &slots) const {
-  std::vector<xdpgate_entry_stats> zeros(std::min(slots.size(), kChunk) *
-                                         possible_cpus());
+  std::vector<xdpgate_entry_stats> zeros(std::min(slots.size(), kChunk));
   for (std::size_t at = 0; at < slots.size(); at += kChunk) {
     auto count =
         static_cast<std::uint32_t>(std::min(kChunk, slots.size() - at));
@@ -39,20 +35,16 @@ Status EntryStats::clear(const std::vector<std::uint32_t> &slots) const {
 }
 
 std::optional<EntryHits> EntryStats::read(std::uint32_t slot) const {
-  std::vector<xdpgate_entry_stats> per_cpu(possible_cpus());
-  if (bpf_map_lookup_elem(fd_, &slot, per_cpu.data()) != 0)
+  xdpgate_entry_stats stats{};
+  if (bpf_map_lookup_elem(fd_, &slot, &stats) != 0)
     return std::nullopt;
-  EntryHits hits;
-  for (const xdpgate_entry_stats &s : per_cpu)
-    add_cpu(hits, s);
-  return hits;
+  return hits_of(stats);
 }
 
 Result<std::vector<EntryHits>> EntryStats::read_all(std::uint32_t count) const {
-  const std::size_t cpus = possible_cpus();
   std::vector<EntryHits> out(count);
   std::vector<std::uint32_t> keys(kChunk);
-  std::vector<xdpgate_entry_stats> values(kChunk * cpus);
+  std::vector<xdpgate_entry_stats> values(kChunk);
   std::uint32_t next = 0; // the batch token of an array is the next index
   bool first = true;
   while (next < count) {
@@ -69,8 +61,7 @@ Result<std::vector<EntryHits>> EntryStats::read_all(std::uint32_t count) const {
                           "reading entry statistics failed");
     for (std::uint32_t k = 0; k < got; ++k)
       if (keys[k] < count)
-        for (std::size_t c = 0; c < cpus; ++c)
-          add_cpu(out[keys[k]], values[k * cpus + c]);
+        out[keys[k]] = hits_of(values[k]);
     if (err != 0 || got == 0)
       break;
     next = token;

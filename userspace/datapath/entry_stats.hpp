@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// The per-CPU statistics of allow-list entries, one slot each (the value an
+// The statistics of allow-list entries, one slot each (the value an
 // entry's trie row holds): clearing a slot for its new entry, and reading
-// one slot or every slot, summed over the CPUs.
+// one slot or every slot.
 #pragma once
 
 #include <cstdint>
