@@ -45,18 +45,24 @@ struct {
 
 /*
  * The allow list is double-buffered through map-in-map: each outer array
- * holds one trie. An atomic replace builds a complete new trie in userspace
- * and swaps it in with one update of the outer slot; a packet looks the
- * slot up once, so it is judged entirely by the old trie or entirely by the
- * new one, and the kernel frees the old trie only after every program that
- * could still hold it has finished (RCU).
+ * holds one table. An atomic replace builds a complete new table in
+ * userspace and swaps it in with one update of the outer slot; a packet
+ * looks the slot up once, so it is judged entirely by the old table or
+ * entirely by the new one, and the kernel frees the old table only after
+ * every program that could still hold it has finished (RCU).
+ *
+ * allow_v4 holds the record of the IPv4 entries (see xdpgate/abi.h), which
+ * the program does not read: it is swapped with the lookup table, so that
+ * a restarted daemon reads back the list packets are judged by.
+ * BPF_F_INNER_MAP: its size follows the configured capacity.
  */
-struct allow_v4_trie {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, DEFAULT_CAPACITY);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct xdpgate_lpm_v4_key);
-	__type(value, struct xdpgate_allow_value);
+struct allow_v4_record {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * DEFAULT_CAPACITY);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	/* A size, not a type: clang emits only a forward declaration here. */
+	__uint(value_size, sizeof(struct xdpgate_v4_record));
 };
 
 struct allow_v6_trie {
@@ -71,7 +77,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__array(values, struct allow_v4_trie);
+	__array(values, struct allow_v4_record);
 } allow_v4 SEC(".maps");
 
 struct {
@@ -82,9 +88,8 @@ struct {
 } allow_v6 SEC(".maps");
 
 /*
- * The IPv4 lookup table (see xdpgate/abi.h), what packets consult instead
- * of allow_v4's trie, which stays the record of the entries and their slots.
- * Swapped like the tries; BPF_F_INNER_MAP lets each table have the size its
+ * The IPv4 lookup table (see xdpgate/abi.h), what IPv4 packets consult.
+ * Swapped like the others; BPF_F_INNER_MAP lets each table have the size its
  * list needs. Userspace writes it through mmap, a cell at a time.
  */
 struct allow_v4_table_rows {
@@ -105,10 +110,10 @@ struct {
 
 /*
  * Full-length entries (/32, /128) are also kept in a hash in front of the
- * tries: a hit there is the longest possible match, at hash rather than trie
- * cost. The tries still hold every entry, so a packet that meets the hash of
- * one list and the trie of another (between the two swaps of a replace) is
- * judged as one of the two lists would judge it.
+ * lookup table and the IPv6 trie: a hit there is the longest possible
+ * match, at the cost of a hash. Those still hold every entry, so a packet
+ * that meets the hash of one list and the table of another (between the
+ * swaps of a replace) is judged as one of the two lists would judge it.
  */
 struct allow_v4_hosts_table {
 	__uint(type, BPF_MAP_TYPE_HASH);

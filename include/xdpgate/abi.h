@@ -89,6 +89,20 @@ struct xdpgate_allow_value {
 XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_allow_value) == 4, "allow value");
 
 /*
+ * The record of the IPv4 entries, indexed by slot: which range each slot
+ * holds. Packets never read it (they read the lookup table); a restarted
+ * daemon does, to learn what the kernel holds. 8 bytes a slot instead of
+ * an LPM trie's ~140 bytes an entry, written in one batch.
+ */
+struct xdpgate_v4_record {
+	__u8 addr[4]; /* network order */
+	__u8 length;  /* prefix length, 0-32 */
+	__u8 listed;  /* 1: the slot holds this range; 0: the slot is free */
+	__u8 pad[2];
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_v4_record) == 8, "v4 record");
+
+/*
  * The IPv4 lookup table: a multibit trie in one array map, so that a lookup
  * costs at most 1 + XDPGATE_TABLE_MAX_LEVELS dependent accesses whatever the
  * list's size, with exactly the kernel LPM trie's answers.

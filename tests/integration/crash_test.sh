@@ -14,7 +14,7 @@
 #    with a replace back to base, then again). After each restart
 #    the list is exactly the state before or after the interrupted change
 #    (after, if it was acknowledged), every acknowledged single change is
-#    there, the kernel's tries and host tables hold exactly the enabled
+#    there, the kernel's entry maps and host tables hold exactly the enabled
 #    entries (read with bpftool, independently of the daemon), the XDP link
 #    is the same pinned link carrying the same program, and pings from the
 #    allowed senders got through throughout while an unlisted one stayed
@@ -337,10 +337,11 @@ test_stream_killed() {
 
 # --- 1d: kills between the two kernel writes of a single host change -------------
 
-# A host entry lives in the trie and in the host table, written one after the
-# other (add: trie first; delete: host table first), and the store commits
-# after both. A random kill rarely lands between the two writes, so these
-# build the state such a kill leaves, with bpftool, while the daemon is down.
+# A host entry lives in the IPv4 record (the list a restart reads back) and
+# in the host table, written one after the other (add: record first; delete:
+# host table first), and the store commits after both. A random kill rarely
+# lands between the two writes, so these build the state such a kill
+# leaves, with bpftool, while the daemon is down.
 
 # inner_id OUTER: the id of the table in the pinned outer map's slot 0.
 inner_id() {
@@ -351,23 +352,24 @@ inner_id() {
 
 test_kill_between_kernel_writes() {
 	local out id
-	# An add of 198.18.33.250 killed after the trie write: in the trie only
-	# (in a slot nothing uses), not in the store.
+	# An add of 198.18.33.250 killed after the record write: in the record
+	# only (in the last slot, which nothing uses), not in the store. A
+	# record is the address, the length and 1 for listed.
 	list_to "$XG_TMP/before.json"
 	xg_stop_daemon KILL
-	bpftool map update id "$(inner_id allow_v4)" key hex 20 00 00 00 c6 12 21 fa \
-		value hex ff ff 1f 00
-	restart "add killed between the trie and the host table" || return 1
+	bpftool map update id "$(inner_id allow_v4)" key hex ff ff 1f 00 \
+		value hex c6 12 21 fa 20 01 00 00
+	restart "add killed between the record and the host table" || return 1
 	check_list_unchanged "add killed between the two writes: the list is the one before"
 	check_kernel "add killed between the two writes" "$XG_TMP/now.json"
 
 	# A delete of 198.18.33.251 killed after the host-table write: in the
-	# trie and the store, not in the host table.
+	# record and the store, not in the host table.
 	id=$(xg_cli --json add 198.18.33.251 -d between | jq -r .id)
 	list_to "$XG_TMP/before.json"
 	xg_stop_daemon KILL
 	bpftool map delete id "$(inner_id allow_v4_hosts)" key hex c6 12 21 fb
-	restart "delete killed between the host table and the trie" || return 1
+	restart "delete killed between the host table and the record" || return 1
 	check_list_unchanged "delete killed between the two writes: the list is the one before"
 	check "delete killed between the two writes: 198.18.33.251 is still allowed" \
 		eval '[ "$(xg_cli --json check 198.18.33.251 | jq -r .matched_entry.id)" = "$id" ]'
@@ -418,7 +420,7 @@ million_round() {
 		check "$label: it was acknowledged, so the list is the state after" [ "$outcome" = after ]
 	fi
 	check "$label: kernel maps equal the store: $(sed -n '0,/^kernel: /s/^kernel: //p' <<<"$out")" \
-		eval 'grep -q "^kernel: tries" <<<"$out" && ! grep -q "differ from the store" <<<"$out"' ||
+		eval 'grep -q "^kernel: entries" <<<"$out" && ! grep -q "differ from the store" <<<"$out"' ||
 		echo "#   ${out//$'\n'/$'\n'#   }" >&2
 	check_attached "$label"
 	[ "$outcome" = before ] && KILLS_BEFORE=$((KILLS_BEFORE + 1))

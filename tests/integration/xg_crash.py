@@ -29,13 +29,18 @@ the kernel's allow-list maps hold.
       classify's answer, then "kernel: " and kernel's; exits 1 if either
       fails.
   xg_crash.py dump PIN_DIR
-      Prints what the tries and host tables hold, sorted (for comparing the
+      Prints what the entry maps and host tables hold, sorted (for comparing the
       kernel before and after something that must not touch it).
+  xg_crash.py record PIN_DIR
+      Prints the listed slots of the IPv4 record as JSON [[slot, range]...]
+      (the record has a slot for every entry slot; bpftool would print
+      them all).
   xg_crash.py kernel PIN_DIR NOW.json
-      Reads the allow-list tries and host tables with the bpf(2) system
-      call (the pinned outer array-of-maps, then the inner map by id;
-      batched lookups, as a million entries need) and checks the tries
-      hold exactly NOW's enabled ranges and the host tables exactly its
+      Reads the allow-list entry maps (the IPv4 record, the IPv6 trie) and
+      host tables with the bpf(2) system call (the pinned outer
+      array-of-maps, then the inner map by id; batched lookups, as a million
+      entries need) and checks the entry maps hold exactly NOW's enabled
+      ranges and the host tables exactly its
       enabled single addresses. Prints the counts; exits 1 on a difference.
 """
 import csv
@@ -399,9 +404,10 @@ def map_sizes(fd):
     return info[2], info[3], info[4]
 
 
-def map_keys(fd):
-    """Every key of a map, as bytes: batched lookups where the map has them
-    (hash tables; tries since Linux 5.15), else one get-next-key per key."""
+def map_items(fd):
+    """Every (key, value) of a map, as bytes: batched lookups where the map
+    has them (arrays, hash tables; tries since Linux 5.15), else one
+    get-next-key and one lookup per key."""
     key_size, value_size, max_entries = map_sizes(fd)
     chunk = 65536
     keys = ctypes.create_string_buffer(chunk * key_size)
@@ -421,30 +427,39 @@ def map_keys(fd):
         rc = bpf(BPF_MAP_LOOKUP_BATCH, a)
         if rc < 0 and rc not in (-errno.ENOENT,):
             if first and rc in (-errno.EINVAL, -errno.ENOTSUP, -524):
-                return map_keys_one_by_one(fd, key_size)
+                return map_items_one_by_one(fd, key_size, value_size)
             raise OSError(-rc, f"bpf: map lookup batch: {os.strerror(-rc)}")
-        raw = keys.raw[:a.a.count * key_size]
-        out.extend(raw[i:i + key_size] for i in range(0, len(raw), key_size))
+        raw_keys = keys.raw[:a.a.count * key_size]
+        raw_values = values.raw[:a.a.count * value_size]
+        out.extend((raw_keys[i * key_size:(i + 1) * key_size],
+                    raw_values[i * value_size:(i + 1) * value_size])
+                   for i in range(a.a.count))
         if rc < 0:  # ENOENT: that was the last of them
             break
         first = False
         ctypes.memmove(cursor[0], cursor[1], max(key_size, 8))
         if len(out) > 4 * max_entries:
-            raise SystemExit("map_keys: the batch cursor does not move")
+            raise SystemExit("map_items: the batch cursor does not move")
     return out
 
 
-def map_keys_one_by_one(fd, key_size):
+def map_items_one_by_one(fd, key_size, value_size):
     key, nxt = (ctypes.create_string_buffer(key_size) for _ in range(2))
+    value = ctypes.create_string_buffer(value_size)
     a = attr(("map_fd", ctypes.c_uint32), ("pad", ctypes.c_uint32),
              ("key", ctypes.c_uint64), ("next_key", ctypes.c_uint64))
     a.a.map_fd, a.a.next_key = fd, ctypes.addressof(nxt)
+    get = attr(("map_fd", ctypes.c_uint32), ("pad", ctypes.c_uint32),
+               ("key", ctypes.c_uint64), ("value", ctypes.c_uint64),
+               ("flags", ctypes.c_uint64))
+    get.a.map_fd, get.a.key, get.a.value = fd, ctypes.addressof(key), ctypes.addressof(value)
     out = []
     a.a.key = 0
     while bpf(BPF_MAP_GET_NEXT_KEY, a) == 0:
-        out.append(nxt.raw)
         ctypes.memmove(key, nxt, key_size)
         a.a.key = ctypes.addressof(key)
+        if bpf(BPF_MAP_LOOKUP_ELEM, get) == 0:
+            out.append((key.raw, value.raw))
     return out
 
 
@@ -469,28 +484,44 @@ def inner_map_id(pin):
         os.close(fd)
 
 
-def keys_of_map(map_id):
+def items_of_map(map_id):
     fd = map_fd_by_id(map_id)
     try:
-        return map_keys(fd)
+        return map_items(fd)
     finally:
         os.close(fd)
 
 
-def kernel_sets(pin_dir):
-    """The ranges in the tries and in the host tables, as the daemon
-    writes them."""
-    tries, hosts = set(), set()
-    for fam, family, size in (("v4", socket.AF_INET, 4), ("v6", socket.AF_INET6, 16)):
-        trie_id = inner_map_id(f"{pin_dir}/allow_{fam}")
-        for k in keys_of_map(trie_id) if trie_id else []:
+def shown_range(family, addr, plen, size):
+    text = socket.inet_ntop(family, addr)
+    return text if plen == 8 * size else f"{text}/{plen}"
+
+
+def entry_ranges(map_id, family, size):
+    """The ranges an entry map holds: the IPv4 record (a slot per key, its
+    value the address, the length and 1 for listed; include/xdpgate/abi.h)
+    or the IPv6 trie (the range in the key)."""
+    out = set()
+    for k, v in items_of_map(map_id) if map_id else []:
+        if family == socket.AF_INET:
+            if v[5]:
+                out.add(shown_range(family, v[:4], v[4], size))
+        else:
             plen = int.from_bytes(k[:4], "little")
-            addr = socket.inet_ntop(family, k[4:4 + size])
-            tries.add(addr if plen == 8 * size else f"{addr}/{plen}")
+            out.add(shown_range(family, k[4:4 + size], plen, size))
+    return out
+
+
+def kernel_sets(pin_dir):
+    """The ranges in the entry maps and in the host tables, as the daemon
+    writes them."""
+    entries, hosts = set(), set()
+    for fam, family, size in (("v4", socket.AF_INET, 4), ("v6", socket.AF_INET6, 16)):
+        entries |= entry_ranges(inner_map_id(f"{pin_dir}/allow_{fam}"), family, size)
         hosts_id = inner_map_id(f"{pin_dir}/allow_{fam}_hosts")
-        for k in keys_of_map(hosts_id) if hosts_id else []:
+        for k, _ in items_of_map(hosts_id) if hosts_id else []:
             hosts.add(socket.inet_ntop(family, k[:size]))
-    return tries, hosts
+    return entries, hosts
 
 
 def is_single(text):
@@ -503,9 +534,20 @@ def sort_key(text):
 
 
 def cmd_dump(pin_dir):
-    tries, hosts = kernel_sets(pin_dir)
-    for name, nets in (("tries", tries), ("host tables", hosts)):
+    entries, hosts = kernel_sets(pin_dir)
+    for name, nets in (("entries", entries), ("host tables", hosts)):
         print(f"{name} {len(nets)}: {' '.join(sorted(nets, key=sort_key))}")
+
+
+def cmd_record(pin_dir):
+    """The listed slots of the IPv4 record, as JSON [[slot, range], ...]."""
+    record_id = inner_map_id(f"{pin_dir}/allow_v4")
+    listed = []
+    for k, v in items_of_map(record_id) if record_id else []:
+        if v[5]:
+            listed.append([int.from_bytes(k, "little"),
+                           shown_range(socket.AF_INET, v[:4], v[4], 4)])
+    print(json.dumps(sorted(listed), separators=(",", ":")))
 
 
 def cmd_kernel(pin_dir, now_path):
@@ -518,10 +560,10 @@ def kernel_check(pin_dir, now):
     """(0 or 1, the counts and, on a difference, what differs)."""
     enabled = {n for n, it in now.items() if it["enabled"]}
     single = {n for n in enabled if is_single(n)}
-    tries, hosts = kernel_sets(pin_dir)
-    lines = [f"tries {len(tries)} (store: {len(enabled)} enabled), "
+    entries, hosts = kernel_sets(pin_dir)
+    lines = [f"entries {len(entries)} (store: {len(enabled)} enabled), "
              f"host tables {len(hosts)} (store: {len(single)} single addresses)"]
-    for name, want, got in (("tries", enabled, tries), ("host tables", single, hosts)):
+    for name, want, got in (("entries", enabled, entries), ("host tables", single, hosts)):
         if want != got:
             lost, extra = sorted(want - got), sorted(got - want)
             lines.append(f"{name} differ from the store: {len(lost)} missing "
@@ -553,6 +595,8 @@ def main(argv):
         return cmd_stream(*args)
     if cmd == "dump":
         return cmd_dump(*args)
+    if cmd == "record":
+        return cmd_record(*args)
     if cmd == "after-kill":
         return cmd_after_kill(*args)
     if cmd == "kernel":

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "datapath/allow_list_tables.hpp"
+#include "datapath/entry_map.hpp"
 #include "datapath/skeleton.hpp"
 #include "xdpgate/abi.h"
 
@@ -56,15 +57,14 @@ private:
   std::vector<bool> marks_;
 };
 
-// Rows for one family's trie and host table, in the kernel's layouts.
+// Rows for one family's entry map, host table and lookup table, in the
+// kernel's layouts.
 struct TableRows {
   explicit TableRows(Family family)
-      : key_size(lpm_key_size(family)), host_size(host_key_size(family)) {}
+      : entries(family), host_size(host_key_size(family)) {}
 
   void add(const IpPrefix &range, std::uint32_t slot) {
-    LpmKey key = lpm_key(range);
-    keys.insert(keys.end(), key.bytes.begin(), key.bytes.begin() + key_size);
-    values.push_back({slot});
+    entries.add(range, slot);
     if (range.is_single_address())
       add_host(range, slot);
     if (range.family == Family::V4)
@@ -77,9 +77,8 @@ struct TableRows {
     host_values.push_back({slot});
   }
 
-  std::size_t key_size, host_size;
-  std::vector<std::uint8_t> keys;
-  std::vector<xdpgate_allow_value> values;
+  EntryRows entries;
+  std::size_t host_size;
   std::vector<std::uint8_t> host_keys;
   std::vector<xdpgate_allow_value> host_values;
   std::vector<TableEntry> table_entries; // IPv4
@@ -102,8 +101,8 @@ AllowListMaps::change_to(const std::vector<IpPrefix> &desired) const {
     else
       change.added.push_back(p); // plan() drops repeats
   }
-  for (const Trie *trie : {&v4_, &v6_})
-    for (const auto &[prefix, slot] : trie->slots)
+  for (const FamilyMaps *maps : {&v4_, &v6_})
+    for (const auto &[prefix, slot] : maps->slots)
       if (!kept.marked(slot))
         change.removed.push_back(prefix);
   return change;
@@ -120,7 +119,7 @@ AllowListMaps::plan(const AllowListChange &change) const {
   auto part_of = [&](const IpPrefix &p) -> Plan::Part & {
     return plan.parts[p.family == Family::V4 ? 0 : 1];
   };
-  auto trie_of = [&](const IpPrefix &p) -> const Trie & {
+  auto trie_of = [&](const IpPrefix &p) -> const FamilyMaps & {
     return p.family == Family::V4 ? v4_ : v6_;
   };
   // The listed ranges that leave, marked on their slots; a range that
@@ -147,14 +146,14 @@ AllowListMaps::plan(const AllowListChange &change) const {
       leaving.clear(removed_slot[i]); // once, even if asked twice
       part_of(change.removed[i]).removed.push_back(change.removed[i]);
     }
-  const Trie *tries[] = {&v4_, &v6_};
+  const FamilyMaps *families[] = {&v4_, &v6_};
   for (int i = 0; i < 2; ++i) {
     Plan::Part &part = plan.parts[i];
     std::sort(part.added.begin(), part.added.end());
     part.added.erase(std::unique(part.added.begin(), part.added.end()),
                      part.added.end());
     std::size_t after =
-        tries[i]->slots.size() + part.added.size() - part.removed.size();
+        families[i]->slots.size() + part.added.size() - part.removed.size();
     if (after > capacity_)
       return Error{ErrorCode::CapacityExceeded,
                    "the allow list would hold " + std::to_string(after) +
@@ -177,24 +176,25 @@ Status AllowListMaps::apply(const AllowListChange &change) {
   Result<Plan> planned = plan(change);
   if (!planned)
     return planned.error();
-  Trie *tries[] = {&v4_, &v6_};
+  FamilyMaps *families[] = {&v4_, &v6_};
   for (int i = 0; i < 2; ++i)
-    if (Status s = apply_to(*tries[i], planned->parts[i].added,
+    if (Status s = apply_to(*families[i], planned->parts[i].added,
                             planned->parts[i].removed, change.atomic);
         !s)
       return s;
   return {};
 }
 
-Status AllowListMaps::apply_to(Trie &trie, const std::vector<IpPrefix> &added,
+Status AllowListMaps::apply_to(FamilyMaps &maps,
+                               const std::vector<IpPrefix> &added,
                                const std::vector<IpPrefix> &removed,
                                bool atomic) {
   if (atomic && added.size() + removed.size() > 1)
-    return rebuild(trie, added, removed);
+    return rebuild(maps, added, removed);
   // Removals first: they free the slots the additions may need.
-  if (Status s = remove_in_place(trie, removed); !s)
+  if (Status s = remove_in_place(maps, removed); !s)
     return s;
-  return add_in_place(trie, added);
+  return add_in_place(maps, added);
 }
 
 Result<std::vector<std::uint32_t>>
@@ -213,11 +213,11 @@ void AllowListMaps::give_back(const std::vector<std::uint32_t> &slots) {
   free_slots_.insert(free_slots_.begin(), slots.begin(), slots.end());
 }
 
-Status AllowListMaps::remove_in_place(Trie &trie,
+Status AllowListMaps::remove_in_place(FamilyMaps &maps,
                                       const std::vector<IpPrefix> &removed) {
   // Filter bits clear only after their entries have left the tables.
   std::vector<IpPrefix> gone;
-  Status s = remove_each(trie, removed, gone);
+  Status s = remove_each(maps, removed, gone);
   Status hosts_cleared = host_filter_.remove(gone);
   Status blocks_cleared = block_filter_.remove(gone);
   if (!s)
@@ -225,44 +225,41 @@ Status AllowListMaps::remove_in_place(Trie &trie,
   return hosts_cleared ? blocks_cleared : hosts_cleared;
 }
 
-Status AllowListMaps::remove_each(Trie &trie,
+Status AllowListMaps::remove_each(FamilyMaps &maps,
                                   const std::vector<IpPrefix> &removed,
                                   std::vector<IpPrefix> &gone) {
   for (const IpPrefix &leaving : removed) {
-    // The host table first: until the trie loses the range too, it still
-    // allows the address, as the list did before the change.
+    // The host table first: until the lookup table (IPv4) or the trie
+    // (IPv6) loses the range too, it still allows the address, as the list
+    // did before the change.
     if (leaving.is_single_address() &&
-        bpf_map_delete_elem(trie.hosts.get(), leaving.addr.data()) != 0 &&
+        bpf_map_delete_elem(maps.hosts.get(), leaving.addr.data()) != 0 &&
         errno != ENOENT)
       return system_error(ErrorCode::KernelUpdateFailed,
                           "removing " + leaving.to_string() +
                               " from the kernel host table failed");
     // Then the lookup table, where the covering range takes its cells back.
     // A remove cut short leaves a table half changed: one built anew from
-    // the trie, where the range is still listed, takes its place.
-    if (trie.table)
+    // the entries, where the range is still listed, takes its place.
+    if (maps.table)
       if (Status s =
-              trie.table->remove(table_range(leaving), heir_of(trie, leaving));
+              maps.table->remove(table_range(leaving), heir_of(maps, leaving));
           !s) {
-        (void)install_table(trie);
+        (void)install_table(maps);
         return s;
       }
-    LpmKey key = lpm_key(leaving);
-    if (bpf_map_delete_elem(trie.inner.get(), key.bytes.data()) != 0 &&
-        errno != ENOENT)
-      return system_error(ErrorCode::KernelUpdateFailed,
-                          "removing " + leaving.to_string() +
-                              " from the kernel allow list failed");
-    auto owned = trie.slots.find(leaving);
+    auto owned = maps.slots.find(leaving);
+    if (Status s = erase_entry(maps.entries.get(), leaving, owned->second); !s)
+      return s;
     free_slots_.push_back(owned->second);
-    trie.slots.erase(owned);
-    trie.host_count -= leaving.is_single_address();
+    maps.slots.erase(owned);
+    maps.host_count -= leaving.is_single_address();
     gone.push_back(leaving);
   }
   return {};
 }
 
-Status AllowListMaps::add_in_place(Trie &trie,
+Status AllowListMaps::add_in_place(FamilyMaps &maps,
                                    const std::vector<IpPrefix> &added) {
   if (added.empty())
     return {};
@@ -289,29 +286,30 @@ Status AllowListMaps::add_in_place(Trie &trie,
     give_back(*slots);
     return unfiltered(s, 0);
   }
-  TableRows rows(trie.family);
+  TableRows rows(maps.family);
   for (std::size_t i = 0; i < added.size(); ++i)
     rows.add(added[i], (*slots)[i]);
-  // The trie first: until the host table has an address, the trie already
-  // allows it. `slots` records exactly what the kernel took, even on failure.
+  // The entry map first (the IPv6 trie, or the IPv4 record the lookup table
+  // follows): until the host table has an address, the trie or the lookup
+  // table already allows it. `slots` records exactly what the kernel took,
+  // even on failure.
   std::uint32_t done = 0;
-  Status filled =
-      batch_update(trie.inner.get(), rows.keys.data(), rows.values.data(),
-                   static_cast<std::uint32_t>(added.size()),
-                   "adding ranges to the kernel allow list failed", &done);
+  Status filled = rows.entries.write_to(
+      maps.entries.get(), "adding ranges to the kernel allow list failed",
+      &done);
   for (std::uint32_t i = 0; i < done; ++i) {
-    trie.slots.emplace(added[i], (*slots)[i]);
-    trie.host_count += added[i].is_single_address();
+    maps.slots.emplace(added[i], (*slots)[i]);
+    maps.host_count += added[i].is_single_address();
   }
   // Then the lookup table, which takes a range in place while it has rows
-  // for its groups, or is rebuilt larger with every entry the trie has (as
+  // for its groups, or is rebuilt larger with every entry listed (as
   // it is, too, if a page of it could not be mapped).
-  if (trie.table)
+  if (maps.table)
     for (std::uint32_t i = 0; i < done; ++i)
       if (Result<bool> inserted =
-              trie.table->insert({table_range(added[i]), (*slots)[i]});
+              maps.table->insert({table_range(added[i]), (*slots)[i]});
           !inserted || !*inserted) {
-        if (Status s = install_table(trie); !s) {
+        if (Status s = install_table(maps); !s) {
           give_back({slots->begin() + done, slots->end()});
           return unfiltered(s, done);
         }
@@ -321,23 +319,24 @@ Status AllowListMaps::add_in_place(Trie &trie,
     give_back({slots->begin() + done, slots->end()});
     return unfiltered(filled, done);
   }
-  if (trie.host_count > trie.host_capacity)
-    return grow_host_table(trie);
-  return batch_update(trie.hosts.get(), rows.host_keys.data(),
+  if (maps.host_count > maps.host_capacity)
+    return grow_host_table(maps);
+  return batch_update(maps.hosts.get(), rows.host_keys.data(),
                       rows.host_values.data(),
                       static_cast<std::uint32_t>(rows.host_values.size()),
                       "adding addresses to the kernel host table failed");
 }
 
 // A bigger table with every full-length entry, swapped in: until then the
-// trie already allows the addresses the old table has no room for.
-Status AllowListMaps::grow_host_table(Trie &trie) {
-  std::uint32_t size = host_table_size(trie.host_count, capacity_);
-  Result<Fd> fresh = create_host_table(trie.family, size);
+// lookup table or the trie already allows the addresses the old table has
+// no room for.
+Status AllowListMaps::grow_host_table(FamilyMaps &maps) {
+  std::uint32_t size = host_table_size(maps.host_count, capacity_);
+  Result<Fd> fresh = create_host_table(maps.family, size);
   if (!fresh)
     return fresh.error();
-  TableRows rows(trie.family);
-  for (const auto &[prefix, slot] : trie.slots)
+  TableRows rows(maps.family);
+  for (const auto &[prefix, slot] : maps.slots)
     if (prefix.is_single_address())
       rows.add_host(prefix, slot);
   if (Status s = batch_update(
@@ -346,16 +345,17 @@ Status AllowListMaps::grow_host_table(Trie &trie) {
           "filling a larger allow-list host table failed");
       !s)
     return s;
-  if (Status s = swap_in(trie.outer.hosts, fresh->get()); !s)
+  if (Status s = swap_in(maps.outer.hosts, fresh->get()); !s)
     return s;
-  trie.hosts = std::move(fresh.value());
-  trie.host_capacity = size;
+  maps.hosts = std::move(fresh.value());
+  maps.host_capacity = size;
   return {};
 }
 
-Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
+Status AllowListMaps::rebuild(FamilyMaps &maps,
+                              const std::vector<IpPrefix> &added,
                               const std::vector<IpPrefix> &removed) {
-  Result<Fd> fresh = create_lpm_trie(trie.family, capacity_);
+  Result<Fd> fresh = create_entry_map(maps.family, capacity_);
   if (!fresh)
     return fresh.error();
   Result<std::vector<std::uint32_t>> new_slots = take_slots(added.size());
@@ -369,31 +369,30 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
   // Entries that stay keep their slot, and with it their counters. Each
   // leaving range is looked up once (plan() removes only listed ranges, each
   // once), and leaves through its iterator after the swap.
-  using Owned = decltype(trie.slots)::iterator;
+  using Owned = decltype(maps.slots)::iterator;
   std::vector<Owned> owned_by_leaving;
   owned_by_leaving.reserve(removed.size());
   SlotMarks leaving(2 * static_cast<std::size_t>(capacity_));
   for (const IpPrefix &p : removed) {
-    owned_by_leaving.push_back(trie.slots.find(p));
+    owned_by_leaving.push_back(maps.slots.find(p));
     leaving.mark(owned_by_leaving.back()->second);
   }
-  TableRows rows(trie.family);
-  for (const auto &[prefix, slot] : trie.slots)
+  TableRows rows(maps.family);
+  for (const auto &[prefix, slot] : maps.slots)
     if (!leaving.marked(slot))
       rows.add(prefix, slot);
   for (std::size_t i = 0; i < added.size(); ++i)
     rows.add(added[i], (*new_slots)[i]);
   std::uint32_t host_capacity =
       host_table_size(rows.host_values.size(), capacity_);
-  Result<Fd> fresh_hosts = create_host_table(trie.family, host_capacity);
+  Result<Fd> fresh_hosts = create_host_table(maps.family, host_capacity);
   if (!fresh_hosts)
     return failed(fresh_hosts.error());
 
   Status filled = stats_.clear(*new_slots);
   if (filled)
-    filled = batch_update(fresh->get(), rows.keys.data(), rows.values.data(),
-                          static_cast<std::uint32_t>(rows.values.size()),
-                          "filling the new allow-list trie failed");
+    filled = rows.entries.write_to(fresh->get(),
+                                   "filling the new allow list failed");
   if (filled)
     filled = batch_update(fresh_hosts->get(), rows.host_keys.data(),
                           rows.host_values.data(),
@@ -415,41 +414,42 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
   if (Status s = block_filter_.add(added); !s)
     return unfiltered(s);
   std::optional<KernelTable> fresh_table;
-  if (trie.table) {
+  if (maps.table) {
     Result<KernelTable> built =
         KernelTable::holding(std::move(rows.table_entries));
     if (!built)
       return unfiltered(built.error());
     fresh_table.emplace(std::move(built.value()));
   }
-  if (Status s = swap_in(trie.outer.trie, fresh->get()); !s)
+  if (Status s = swap_in(maps.outer.entries, fresh->get()); !s)
     return unfiltered(s);
-  // Never leave a host table or a lookup table that disagrees with the trie.
+  // Never leave a host table or a lookup table that disagrees with the
+  // entry map.
   if (fresh_table) {
-    if (Status s = swap_in(trie.outer.table, fresh_table->fd()); !s) {
-      (void)swap_in(trie.outer.trie, trie.inner.get());
+    if (Status s = swap_in(maps.outer.table, fresh_table->fd()); !s) {
+      (void)swap_in(maps.outer.entries, maps.entries.get());
       return unfiltered(s);
     }
   }
-  if (Status s = swap_in(trie.outer.hosts, fresh_hosts->get()); !s) {
-    (void)swap_in(trie.outer.trie, trie.inner.get());
+  if (Status s = swap_in(maps.outer.hosts, fresh_hosts->get()); !s) {
+    (void)swap_in(maps.outer.entries, maps.entries.get());
     if (fresh_table)
-      (void)swap_in(trie.outer.table, trie.table->fd());
+      (void)swap_in(maps.outer.table, maps.table->fd());
     return unfiltered(s);
   }
 
   for (Owned owned : owned_by_leaving) {
     free_slots_.push_back(owned->second);
-    trie.slots.erase(owned);
+    maps.slots.erase(owned);
   }
   for (std::size_t i = 0; i < added.size(); ++i)
-    trie.slots.emplace(added[i], (*new_slots)[i]);
-  trie.inner = std::move(fresh.value());
-  trie.hosts = std::move(fresh_hosts.value());
+    maps.slots.emplace(added[i], (*new_slots)[i]);
+  maps.entries = std::move(fresh.value());
+  maps.hosts = std::move(fresh_hosts.value());
   if (fresh_table)
-    trie.table = std::move(fresh_table);
-  trie.host_capacity = host_capacity;
-  trie.host_count = rows.host_values.size();
+    maps.table = std::move(fresh_table);
+  maps.host_capacity = host_capacity;
+  maps.host_count = rows.host_values.size();
   Status hosts_cleared = host_filter_.remove(removed);
   Status blocks_cleared = block_filter_.remove(removed);
   return hosts_cleared ? blocks_cleared : hosts_cleared;
@@ -458,45 +458,45 @@ Status AllowListMaps::rebuild(Trie &trie, const std::vector<IpPrefix> &added,
 std::vector<IpPrefix> AllowListMaps::prefixes() const {
   std::vector<IpPrefix> out;
   out.reserve(v4_.slots.size() + v6_.slots.size());
-  for (const Trie *trie : {&v4_, &v6_})
-    for (const auto &[prefix, slot] : trie->slots)
+  for (const FamilyMaps *maps : {&v4_, &v6_})
+    for (const auto &[prefix, slot] : maps->slots)
       out.push_back(prefix);
   std::sort(out.begin(), out.end());
   return out;
 }
 
 std::optional<IpPrefix> AllowListMaps::lookup(const IpPrefix &address) const {
-  const Trie &trie = address.family == Family::V4 ? v4_ : v6_;
+  const FamilyMaps &maps = address.family == Family::V4 ? v4_ : v6_;
   IpPrefix probe = address;
   probe.length = address.max_length();
   xdpgate_allow_value value{};
-  if (trie.table) {
+  if (maps.table) {
     // What the program reads for IPv4 (besides the host table, which
     // agrees with it).
     Result<std::optional<std::uint32_t>> slot =
-        trie.table->lookup(table_range(probe).network);
+        maps.table->lookup(table_range(probe).network);
     if (!slot || !*slot)
       return std::nullopt;
     value.slot = **slot;
   } else if (LpmKey key = lpm_key(probe);
-             bpf_map_lookup_elem(trie.inner.get(), key.bytes.data(), &value) !=
-             0) {
+             bpf_map_lookup_elem(maps.entries.get(), key.bytes.data(),
+                                 &value) != 0) {
     return std::nullopt;
   }
   // The kernel names the slot; find which of our prefixes owns it.
   for (int len = probe.max_length(); len >= 0; --len) {
     IpPrefix candidate = probe.widened_to(static_cast<std::uint8_t>(len));
-    auto it = trie.slots.find(candidate);
-    if (it != trie.slots.end() && it->second == value.slot)
+    auto it = maps.slots.find(candidate);
+    if (it != maps.slots.end() && it->second == value.slot)
       return candidate;
   }
   return std::nullopt;
 }
 
 std::optional<EntryHits> AllowListMaps::hits(const IpPrefix &range) const {
-  const Trie &trie = range.family == Family::V4 ? v4_ : v6_;
-  auto it = trie.slots.find(range);
-  if (it == trie.slots.end())
+  const FamilyMaps &maps = range.family == Family::V4 ? v4_ : v6_;
+  auto it = maps.slots.find(range);
+  if (it == maps.slots.end())
     return std::nullopt;
   return stats_.read(it->second);
 }
@@ -507,8 +507,8 @@ AllowListMaps::all_hits() const {
   if (!per_slot)
     return per_slot.error();
   std::vector<std::pair<IpPrefix, EntryHits>> out;
-  for (const Trie *trie : {&v4_, &v6_})
-    for (const auto &[range, slot] : trie->slots)
+  for (const FamilyMaps *maps : {&v4_, &v6_})
+    for (const auto &[range, slot] : maps->slots)
       if ((*per_slot)[slot].packets > 0)
         out.emplace_back(range, (*per_slot)[slot]);
   return out;

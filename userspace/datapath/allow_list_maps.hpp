@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// The allow-list tries of both families, their exact-host tables with the
-// host presence filter in front, the block filter in front of both, and the
-// per-entry statistics.
-// Each family's trie sits in slot 0 of an outer array-of-maps. IPv4 packets
-// are judged by a lookup table built from the trie's entries (a new one at
-// every open, so it always follows the trie), IPv6 packets by the trie
-// itself. A change is
-// applied in place (batched kernel updates, each range on its own), except
-// an atomic one (a replace) of more than one range: that builds a complete
-// new trie and swaps the outer slot, so a packet sees the whole old list or
-// the whole new one.
+// The allow list in the kernel, both families: the map of every entry and
+// its slot (IPv4: the record, IPv6: the LPM trie), the exact-host tables
+// with the host presence filter in front, the block filter in front of
+// both, the IPv4 lookup table, and the per-entry statistics.
+// Each of these tables sits in slot 0 of an outer array-of-maps. IPv4
+// packets are judged by the lookup table, built from the record's entries
+// (a new one at every open, so it always follows the record), IPv6 packets
+// by the trie. A change is applied in place (batched kernel updates, each
+// range on its own), except an atomic one (a replace) of more than one
+// range: that builds complete new tables and swaps the outer slots, so a
+// packet sees the whole old list or the whole new one.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +22,6 @@
 #include "common/result.hpp"
 #include "datapath/entry_stats.hpp"
 #include "datapath/kernel_table.hpp"
-#include "datapath/lpm_key.hpp"
 #include "datapath/presence_filter.hpp"
 #include "model/allow_list_change.hpp"
 #include "net/ip_prefix.hpp"
@@ -31,16 +30,20 @@ namespace xdpgate {
 
 // The outer array-of-maps fds of one family.
 struct AllowOuterMaps {
-  int trie = -1;
+  int entries = -1; // IPv4: the record, IPv6: the trie
   int hosts = -1;
   int table = -1; // IPv4 only: the lookup table
+  // IPv4 only, if not -1: the trie an xdpgate before the record kept the
+  // entries in, read when the record is new.
+  int legacy_entries = -1;
 };
 
 class AllowListMaps {
 public:
   // Adopts the outer maps, the statistics array and the filters (borrowed
   // fds). Empty outer slots get new empty tables; filled ones are read back,
-  // slots and all. The filters are rebuilt from the entries read back.
+  // slots and all. The lookup table and the filters are built anew from the
+  // entries read back.
   static Result<AllowListMaps> open(AllowOuterMaps v4, AllowOuterMaps v6,
                                     int stats_fd, int host_filter_fd,
                                     int block_filter_fd,
@@ -64,13 +67,12 @@ public:
   Result<std::vector<std::pair<IpPrefix, EntryHits>>> all_hits() const;
 
 private:
-  // One family: the trie of every entry, the hash of its full-length
-  // entries, and which slot each entry owns.
-  struct Trie {
-    explicit Trie(Family f) : family(f) {}
+  // One family's tables, and which slot each of its entries owns.
+  struct FamilyMaps {
+    explicit FamilyMaps(Family f) : family(f) {}
     Family family;
     AllowOuterMaps outer;
-    Fd inner;
+    Fd entries; // IPv4: the record, IPv6: the trie
     Fd hosts;
     std::uint32_t host_capacity = 0; // how many addresses `hosts` can hold
     std::size_t host_count = 0;      // full-length ranges in `slots`
@@ -89,35 +91,34 @@ private:
 
   AllowListMaps(int stats_fd, int host_filter_fd, int block_filter_fd,
                 std::uint32_t capacity);
-  Status adopt(Trie &trie);
-  Status read_slots(Trie &trie);
-  Status read_slots_one_by_one(Trie &trie);
-  static void record(Trie &trie, const LpmKey &key,
-                     const xdpgate_allow_value &value);
+  Status adopt(FamilyMaps &maps);
+  // A record of every entry, of the size the capacity needs, swapped in.
+  Status rewrite_record(FamilyMaps &maps);
   Result<Fd> adopt_table(int outer_fd,
                          Result<Fd> (*create)(Family, std::uint32_t),
                          Family family, std::uint32_t size);
-  Status grow_host_table(Trie &trie);
-  // A new lookup table of the trie's entries, swapped in.
-  Status install_table(Trie &trie);
+  Status grow_host_table(FamilyMaps &maps);
+  // A new lookup table of the family's entries, swapped in.
+  Status install_table(FamilyMaps &maps);
   // The longest listed range that contains `range`, other than itself.
-  static std::optional<TableEntry> heir_of(const Trie &trie,
+  static std::optional<TableEntry> heir_of(const FamilyMaps &maps,
                                            const IpPrefix &range);
-  Status apply_to(Trie &trie, const std::vector<IpPrefix> &added,
+  Status apply_to(FamilyMaps &maps, const std::vector<IpPrefix> &added,
                   const std::vector<IpPrefix> &removed, bool atomic);
-  Status remove_in_place(Trie &trie, const std::vector<IpPrefix> &removed);
-  Status remove_each(Trie &trie, const std::vector<IpPrefix> &removed,
+  Status remove_in_place(FamilyMaps &maps,
+                         const std::vector<IpPrefix> &removed);
+  Status remove_each(FamilyMaps &maps, const std::vector<IpPrefix> &removed,
                      std::vector<IpPrefix> &gone);
-  Status add_in_place(Trie &trie, const std::vector<IpPrefix> &added);
-  Status rebuild(Trie &trie, const std::vector<IpPrefix> &added,
+  Status add_in_place(FamilyMaps &maps, const std::vector<IpPrefix> &added);
+  Status rebuild(FamilyMaps &maps, const std::vector<IpPrefix> &added,
                  const std::vector<IpPrefix> &removed);
   Result<std::vector<std::uint32_t>> take_slots(std::size_t count);
   void give_back(const std::vector<std::uint32_t> &slots);
 
   EntryStats stats_;
   std::uint32_t capacity_ = 0;
-  Trie v4_{Family::V4};
-  Trie v6_{Family::V6};
+  FamilyMaps v4_{Family::V4};
+  FamilyMaps v6_{Family::V6};
   std::deque<std::uint32_t> free_slots_; // oldest freed first
   // Both count exactly the entries in v4_.slots and v6_.slots.
   PresenceFilter host_filter_;

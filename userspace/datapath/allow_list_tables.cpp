@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // Making the allow list's kernel tables (the IPv4 lookup table from the
-// trie's entries), and adopting the ones a previous process pinned (reading
-// which slot each of their entries owns).
+// record's entries), and adopting the ones a previous process pinned
+// (reading which slot each of their entries owns).
 #include "datapath/allow_list_tables.hpp"
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "datapath/allow_list_maps.hpp"
+#include "datapath/entry_map.hpp"
 #include "xdpgate/abi.h"
 
 namespace xdpgate {
@@ -54,35 +55,35 @@ Result<AllowListMaps> AllowListMaps::open(AllowOuterMaps v4, AllowOuterMaps v6,
                                           int stats_fd, int host_filter_fd,
                                           int block_filter_fd,
                                           std::uint32_t capacity) {
-  AllowListMaps maps(stats_fd, host_filter_fd, block_filter_fd, capacity);
-  maps.v4_.outer = v4;
-  maps.v6_.outer = v6;
-  for (Trie *trie : {&maps.v4_, &maps.v6_})
-    if (Status s = maps.adopt(*trie); !s)
+  AllowListMaps allow(stats_fd, host_filter_fd, block_filter_fd, capacity);
+  allow.v4_.outer = v4;
+  allow.v6_.outer = v6;
+  for (FamilyMaps *maps : {&allow.v4_, &allow.v6_})
+    if (Status s = allow.adopt(*maps); !s)
       return s.error();
   // Built anew, not adopted: a previous process may have stopped between
-  // its trie and its table.
-  if (Status s = maps.install_table(maps.v4_); !s)
+  // its record and its table.
+  if (Status s = allow.install_table(allow.v4_); !s)
     return s.error();
 
   std::vector<bool> used(2 * static_cast<std::size_t>(capacity));
   std::vector<IpPrefix> listed;
-  listed.reserve(maps.v4_.slots.size() + maps.v6_.slots.size());
-  for (const Trie *trie : {&maps.v4_, &maps.v6_})
-    for (const auto &[prefix, slot] : trie->slots) {
+  listed.reserve(allow.v4_.slots.size() + allow.v6_.slots.size());
+  for (const FamilyMaps *maps : {&allow.v4_, &allow.v6_})
+    for (const auto &[prefix, slot] : maps->slots) {
       if (slot < used.size())
         used[slot] = true;
       listed.push_back(prefix);
     }
-  // Whatever bits a previous process left, they now follow the tries (which
-  // the program reads already, with the previous process's bits set).
-  for (PresenceFilter *filter : {&maps.host_filter_, &maps.block_filter_})
+  // Whatever bits a previous process left, they now follow the entries
+  // (which the program reads already, with the previous process's bits set).
+  for (PresenceFilter *filter : {&allow.host_filter_, &allow.block_filter_})
     if (Status s = filter->reset(listed); !s)
       return s.error();
   for (std::uint32_t slot = 0; slot < 2 * capacity; ++slot)
     if (!used[slot])
-      maps.free_slots_.push_back(slot);
-  return maps;
+      allow.free_slots_.push_back(slot);
+  return allow;
 }
 
 Result<Fd> create_lpm_trie(Family family, std::uint32_t capacity) {
@@ -131,103 +132,88 @@ Result<Fd> AllowListMaps::adopt_table(int outer_fd,
   return fresh;
 }
 
-Status AllowListMaps::adopt(Trie &trie) {
-  Result<Fd> inner =
-      adopt_table(trie.outer.trie, create_lpm_trie, trie.family, capacity_);
-  if (!inner)
-    return inner.error();
-  Result<Fd> hosts = adopt_table(trie.outer.hosts, create_host_table,
-                                 trie.family, host_table_size(0, capacity_));
+Status AllowListMaps::adopt(FamilyMaps &maps) {
+  Result<Fd> entries =
+      adopt_table(maps.outer.entries, create_entry_map, maps.family, capacity_);
+  if (!entries)
+    return entries.error();
+  Result<Fd> hosts = adopt_table(maps.outer.hosts, create_host_table,
+                                 maps.family, host_table_size(0, capacity_));
   if (!hosts)
     return hosts.error();
   Result<std::uint32_t> host_capacity = max_entries(hosts->get());
   if (!host_capacity)
     return host_capacity.error();
-  trie.inner = std::move(inner.value());
-  trie.hosts = std::move(hosts.value());
-  trie.host_capacity = *host_capacity;
-  // The trie holds every entry: it alone tells which slot each one owns.
-  if (Status s = read_slots(trie); !s)
+  maps.entries = std::move(entries.value());
+  maps.hosts = std::move(hosts.value());
+  maps.host_capacity = *host_capacity;
+  // The entry map alone tells which slot each entry owns.
+  auto found = [&](const IpPrefix &range, std::uint32_t slot) {
+    maps.host_count += range.is_single_address();
+    maps.slots.emplace(range, slot);
+  };
+  if (Status s = read_entries(maps.entries.get(), maps.family, found); !s)
     return s;
+  bool from_legacy = maps.slots.empty() && maps.outer.legacy_entries >= 0;
+  if (from_legacy)
+    if (Status s = read_entries(maps.outer.legacy_entries, maps.family, found);
+        !s)
+      return s;
+  if (maps.family == Family::V4) {
+    // A record made for a smaller capacity has no room for the new slots.
+    Result<std::uint32_t> record_slots = max_entries(maps.entries.get());
+    if (!record_slots)
+      return record_slots.error();
+    if (from_legacy || *record_slots < 2 * capacity_)
+      if (Status s = rewrite_record(maps); !s)
+        return s;
+  }
   // A table from an older xdpgate may be too small for what it now holds.
-  if (trie.host_count > trie.host_capacity)
-    return grow_host_table(trie);
+  if (maps.host_count > maps.host_capacity)
+    return grow_host_table(maps);
   return {};
 }
 
-// Reads the trie's entries in batches (a system call per few thousand: a
-// million-entry trie is read in a fraction of a second, not seconds), or one
-// by one where the kernel has no batches for tries.
-Status AllowListMaps::read_slots(Trie &trie) {
-  constexpr std::uint32_t kBatch = 4096;
-  const std::size_t key_size = lpm_key_size(trie.family);
-  std::vector<std::uint8_t> keys(kBatch * key_size);
-  std::vector<xdpgate_allow_value> values(kBatch);
-  LpmKey in{}, out{};
-  for (bool first = true;; first = false) {
-    std::uint32_t got = kBatch;
-    LIBBPF_OPTS(bpf_map_batch_opts, opts);
-    int err = bpf_map_lookup_batch(
-        trie.inner.get(), first ? nullptr : in.bytes.data(), out.bytes.data(),
-        keys.data(), values.data(), &got, &opts);
-    if (err != 0 && first &&
-        (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP))
-      return read_slots_one_by_one(trie);
-    // ENOENT marks the last batch, which may still carry entries.
-    if (err != 0 && errno != ENOENT)
-      return system_error(ErrorCode::KernelReadFailed,
-                          "reading a pinned allow-list trie failed");
-    for (std::uint32_t k = 0; k < got; ++k) {
-      LpmKey key{};
-      std::copy_n(keys.begin() + static_cast<std::ptrdiff_t>(k * key_size),
-                  key_size, key.bytes.begin());
-      record(trie, key, values[k]);
-    }
-    if (err != 0 || got == 0)
-      return {};
-    in = out;
-  }
-}
-
-Status AllowListMaps::read_slots_one_by_one(Trie &trie) {
-  LpmKey key{}, next{};
-  const void *prev = nullptr;
-  while (bpf_map_get_next_key(trie.inner.get(), prev, next.bytes.data()) == 0) {
-    key = next;
-    prev = key.bytes.data();
-    xdpgate_allow_value value{};
-    if (bpf_map_lookup_elem(trie.inner.get(), key.bytes.data(), &value) == 0)
-      record(trie, key, value);
-  }
+Status AllowListMaps::rewrite_record(FamilyMaps &maps) {
+  // Room for every slot read back, even from a larger capacity.
+  std::uint32_t capacity = capacity_;
+  for (const auto &[range, slot] : maps.slots)
+    capacity = std::max(capacity, slot / 2 + 1);
+  Result<Fd> fresh = create_entry_map(maps.family, capacity);
+  if (!fresh)
+    return fresh.error();
+  EntryRows rows(maps.family);
+  for (const auto &[range, slot] : maps.slots)
+    rows.add(range, slot);
+  if (Status s = rows.write_to(fresh->get(), "writing the IPv4 entry record "
+                                             "failed");
+      !s)
+    return s;
+  if (Status s = swap_in(maps.outer.entries, fresh->get()); !s)
+    return s;
+  maps.entries = std::move(fresh.value());
   return {};
 }
 
-void AllowListMaps::record(Trie &trie, const LpmKey &key,
-                           const xdpgate_allow_value &value) {
-  IpPrefix range = prefix_from_lpm_key(trie.family, key);
-  trie.host_count += range.is_single_address();
-  trie.slots.emplace(range, value.slot);
-}
-
-Status AllowListMaps::install_table(Trie &trie) {
+Status AllowListMaps::install_table(FamilyMaps &maps) {
   std::vector<TableEntry> entries;
-  entries.reserve(trie.slots.size());
-  for (const auto &[prefix, slot] : trie.slots)
+  entries.reserve(maps.slots.size());
+  for (const auto &[prefix, slot] : maps.slots)
     entries.push_back({table_range(prefix), slot});
   Result<KernelTable> built = KernelTable::holding(std::move(entries));
   if (!built)
     return built.error();
-  if (Status s = swap_in(trie.outer.table, built->fd()); !s)
+  if (Status s = swap_in(maps.outer.table, built->fd()); !s)
     return s;
-  trie.table = std::move(built.value());
+  maps.table = std::move(built.value());
   return {};
 }
 
-std::optional<TableEntry> AllowListMaps::heir_of(const Trie &trie,
+std::optional<TableEntry> AllowListMaps::heir_of(const FamilyMaps &maps,
                                                  const IpPrefix &range) {
   for (int length = range.length - 1; length >= 0; --length) {
     IpPrefix wider = range.widened_to(static_cast<std::uint8_t>(length));
-    if (auto owned = trie.slots.find(wider); owned != trie.slots.end())
+    if (auto owned = maps.slots.find(wider); owned != maps.slots.end())
       return TableEntry{table_range(wider), owned->second};
   }
   return std::nullopt;

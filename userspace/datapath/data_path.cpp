@@ -4,9 +4,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cstring>
+#include <unistd.h>
 
 #include "common/fd.hpp"
 #include "datapath/allow_list_tables.hpp"
+#include "datapath/entry_map.hpp"
 #include "datapath/lpm_key.hpp"
 #include "datapath/map_pin.hpp"
 #include "xdpgate.skel.h"
@@ -51,6 +53,32 @@ Status sync_exempt_family(int fd, Family family,
   return {};
 }
 
+// An xdpgate before the IPv4 record pinned allow_v4 with an LPM trie in it.
+// That outer map cannot take a record, so its pin goes; the trie, held by
+// the returned fd, is read into the new record (an invalid Fd: no such pin).
+Result<Fd> take_legacy_v4_trie(const std::filesystem::path &pin) {
+  auto type_of = [](const Fd &map) {
+    bpf_map_info info{};
+    std::uint32_t length = sizeof(info);
+    if (!map.valid() || bpf_obj_get_info_by_fd(map.get(), &info, &length) != 0)
+      return BPF_MAP_TYPE_UNSPEC;
+    return static_cast<bpf_map_type>(info.type);
+  };
+  Fd outer(bpf_obj_get(pin.c_str()));
+  std::uint32_t id = 0;
+  if (type_of(outer) != BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+      bpf_map_lookup_elem(outer.get(), &kOuterSlot, &id) != 0)
+    return Fd();
+  Fd trie(bpf_map_get_fd_by_id(id));
+  if (type_of(trie) != BPF_MAP_TYPE_LPM_TRIE)
+    return Fd();
+  if (::unlink(pin.c_str()) != 0)
+    return system_error(ErrorCode::BpfLoadFailed,
+                        "removing the pin " + pin.string() +
+                            " of an older xdpgate's IPv4 trie failed");
+  return trie;
+}
+
 } // namespace
 
 DataPath::DataPath(Skeleton skel, AllowListMaps allow)
@@ -74,8 +102,8 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
   };
   std::vector<Fd> templates;
   for (const Outer &outer :
-       {Outer{maps.allow_v4, Family::V4, create_lpm_trie},
-        Outer{maps.allow_v6, Family::V6, create_lpm_trie},
+       {Outer{maps.allow_v4, Family::V4, create_entry_map},
+        Outer{maps.allow_v6, Family::V6, create_entry_map},
         Outer{maps.allow_v4_hosts, Family::V4, create_host_table},
         Outer{maps.allow_v6_hosts, Family::V6, create_host_table}}) {
     Result<Fd> inner = outer.create(outer.family, options.capacity);
@@ -94,7 +122,12 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
   bpf_map__set_max_entries(maps.exempt_v4, options.exempt_capacity);
   bpf_map__set_max_entries(maps.exempt_v6, options.exempt_capacity);
 
+  Fd legacy_v4_trie;
   if (options.pin_dir) {
+    Result<Fd> legacy = take_legacy_v4_trie(*options.pin_dir / "allow_v4");
+    if (!legacy)
+      return legacy.error();
+    legacy_v4_trie = std::move(legacy.value());
     bpf_map *map;
     bpf_object__for_each_map(map, skel->obj) {
       if (Status s = pin_map_at(map, *options.pin_dir / bpf_map__name(map)); !s)
@@ -106,7 +139,7 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
 
   Result<AllowListMaps> allow = AllowListMaps::open(
       {bpf_map__fd(maps.allow_v4), bpf_map__fd(maps.allow_v4_hosts),
-       bpf_map__fd(maps.allow_v4_table)},
+       bpf_map__fd(maps.allow_v4_table), legacy_v4_trie.get()},
       {bpf_map__fd(maps.allow_v6), bpf_map__fd(maps.allow_v6_hosts)},
       bpf_map__fd(maps.entry_stats), bpf_map__fd(maps.host_filter),
       bpf_map__fd(maps.block_filter), options.capacity);

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// What a restarted daemon reads back from the pins: the IPv4 entries come
+// from their record (one slot each), whatever capacity the new process has,
+// and from the trie an xdpgate before the record pinned them in.
+#include <bpf/bpf.h>
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include "common/fd.hpp"
+#include "datapath/allow_list_tables.hpp"
+#include "datapath/lpm_key.hpp"
+#include "support/frame.hpp"
+#include "support/loaded_program.hpp"
+#include "support/test_run.hpp"
+
+namespace xdpgate::test {
+namespace {
+
+class EntryMapTest : public LoadedProgramTest {
+protected:
+  EntryMapTest() : LoadedProgramTest("xdpgate-entry-map-test-") {}
+
+  // Loads the program again on the same pins, as a restarted daemon does.
+  void restart() {
+    path_.reset();
+    path_.emplace(load_data_path(options_));
+    ASSERT_TRUE(apply({})); // writes the configuration: enforcing
+  }
+
+  bpf_map_info live_info(const char *outer_name) const {
+    Fd live(bpf_map_get_fd_by_id(live_table(outer_name)));
+    bpf_map_info info{};
+    std::uint32_t length = sizeof(info);
+    EXPECT_EQ(bpf_obj_get_info_by_fd(live.get(), &info, &length), 0);
+    return info;
+  }
+
+  int verdict_from(const std::string &source) const {
+    return run_action(*path_, Frame::ipv4(source).tcp(22).bytes());
+  }
+};
+
+TEST_F(EntryMapTest, ARestartReadsTheListAndItsCountersBack) {
+  ASSERT_TRUE(apply({prefixes({"10.0.0.0/8", "10.1.0.0/16", "198.51.100.7",
+                               "2001:db8:a::/48"}),
+                     {},
+                     false}));
+  ASSERT_EQ(verdict_from("10.1.2.3"), XDP_PASS);
+  ASSERT_TRUE(apply({{}, prefixes({"10.1.0.0/16"}), false}));
+  restart();
+  EXPECT_EQ(path_->allow_list(),
+            prefixes({"10.0.0.0/8", "198.51.100.7", "2001:db8:a::/48"}));
+  EXPECT_EQ(path_->entry_hits(prefix("10.0.0.0/8"))->packets, 0u);
+  EXPECT_EQ(verdict_from("10.1.2.3"), XDP_PASS);
+  EXPECT_EQ(path_->entry_hits(prefix("10.0.0.0/8"))->packets, 1u);
+  EXPECT_EQ(verdict_from("198.51.100.7"), XDP_PASS);
+  EXPECT_EQ(verdict_from("198.51.100.8"), XDP_DROP);
+  bpf_map_info record = live_info("allow_v4");
+  EXPECT_EQ(record.type, BPF_MAP_TYPE_ARRAY);
+  EXPECT_EQ(record.max_entries, 2 * options_.capacity);
+}
+
+// A record has a slot for every entry slot: a daemon restarted with a
+// larger capacity needs a larger one, with the entries carried over.
+TEST_F(EntryMapTest, ALargerCapacityGetsALargerRecordWithTheSameEntries) {
+  ASSERT_TRUE(apply({prefixes({"10.0.0.0/8", "198.51.100.7"}), {}, false}));
+  options_.capacity *= 2;
+  restart();
+  EXPECT_EQ(path_->allow_list(), prefixes({"10.0.0.0/8", "198.51.100.7"}));
+  EXPECT_EQ(live_info("allow_v4").max_entries, 2 * options_.capacity);
+  // Fills every slot the smaller record had, and more.
+  std::vector<IpPrefix> hosts;
+  for (std::uint32_t i = 0; i < options_.capacity - 2; ++i)
+    hosts.push_back(prefix("10." + std::to_string(i >> 8 & 255) + "." +
+                           std::to_string(i & 255) + ".1"));
+  ASSERT_TRUE(apply({hosts, {}, false}));
+  restart();
+  EXPECT_EQ(path_->allow_list().size(), options_.capacity);
+  EXPECT_EQ(verdict_from("10.0.7.1"), XDP_PASS);
+}
+
+// An xdpgate before the record kept the IPv4 entries in an LPM trie pinned
+// as allow_v4. Its program may still be attached: the new daemon must start
+// from that list, not from an empty one.
+TEST_F(EntryMapTest, AnOlderXdpgatesIPv4TrieIsReadIntoTheRecord) {
+  path_.reset();
+  Result<Fd> trie = create_lpm_trie(Family::V4, options_.capacity);
+  ASSERT_TRUE(trie.ok());
+  const std::pair<const char *, std::uint32_t> entries[] = {
+      {"10.0.0.0/8", 5}, {"10.1.0.0/16", 9}, {"198.51.100.7", 11}};
+  for (const auto &[range, slot] : entries) {
+    LpmKey key = lpm_key(prefix(range));
+    xdpgate_allow_value value{slot};
+    ASSERT_EQ(bpf_map_update_elem(trie->get(), key.bytes.data(), &value, 0), 0);
+  }
+  LIBBPF_OPTS(bpf_map_create_opts, opts,
+              .inner_map_fd = static_cast<__u32>(trie->get()));
+  Fd outer(bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "old_allow_v4",
+                          sizeof(std::uint32_t), sizeof(std::uint32_t), 1,
+                          &opts));
+  ASSERT_TRUE(outer.valid());
+  std::uint32_t slot0 = 0;
+  int trie_fd = trie->get();
+  ASSERT_EQ(bpf_map_update_elem(outer.get(), &slot0, &trie_fd, 0), 0);
+  const std::string pin = (pins_ / "allow_v4").string();
+  ASSERT_EQ(::unlink(pin.c_str()), 0);
+  ASSERT_EQ(bpf_obj_pin(outer.get(), pin.c_str()), 0);
+
+  restart();
+  EXPECT_EQ(path_->allow_list(),
+            prefixes({"10.0.0.0/8", "10.1.0.0/16", "198.51.100.7"}));
+  EXPECT_EQ(live_info("allow_v4").type, BPF_MAP_TYPE_ARRAY);
+  EXPECT_EQ(verdict_from("10.1.2.3"), XDP_PASS);
+  EXPECT_EQ(verdict_from("10.2.3.4"), XDP_PASS);
+  EXPECT_EQ(verdict_from("11.0.0.1"), XDP_DROP);
+  // The entries keep the slots the older daemon gave them, and the new
+  // daemon's next entry takes a free one.
+  EXPECT_EQ(path_->entry_hits(prefix("10.1.0.0/16"))->packets, 1u);
+  ASSERT_TRUE(apply({prefixes({"192.0.2.0/24"}), {}, false}));
+  EXPECT_EQ(verdict_from("192.0.2.1"), XDP_PASS);
+  EXPECT_EQ(path_->entry_hits(prefix("10.1.0.0/16"))->packets, 1u);
+  // And a second restart reads the record it wrote.
+  restart();
+  EXPECT_EQ(path_->allow_list(), prefixes({"10.0.0.0/8", "10.1.0.0/16",
+                                           "192.0.2.0/24", "198.51.100.7"}));
+}
+
+} // namespace
+} // namespace xdpgate::test

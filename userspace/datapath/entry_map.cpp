@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "datapath/entry_map.hpp"
+
+#include <algorithm>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cerrno>
+
+#include "datapath/allow_list_tables.hpp"
+
+namespace xdpgate {
+
+namespace {
+
+xdpgate_v4_record record_of(const IpPrefix &range) {
+  xdpgate_v4_record record{};
+  std::copy_n(range.addr.begin(), 4, record.addr);
+  record.length = range.length;
+  record.listed = 1;
+  return record;
+}
+
+IpPrefix range_of(const xdpgate_v4_record &record) {
+  IpPrefix range;
+  range.family = Family::V4;
+  std::copy_n(record.addr, 4, range.addr.begin());
+  range.length = record.length;
+  return range;
+}
+
+Status batch_write(int fd, const void *keys, const void *values,
+                   std::uint32_t count, const char *what, std::uint32_t *done) {
+  std::uint32_t taken = count;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  int err =
+      count == 0 ? 0 : bpf_map_update_batch(fd, keys, values, &taken, &opts);
+  if (done)
+    *done = taken;
+  if (err != 0)
+    return system_error(ErrorCode::KernelUpdateFailed, what);
+  return {};
+}
+
+using Found = std::function<void(const IpPrefix &, std::uint32_t)>;
+
+// Every slot in batches: 2M slots of 8 bytes are read in a few dozen calls.
+Status read_record(int fd, const Found &found) {
+  constexpr std::uint32_t kBatch = 1 << 14;
+  std::vector<std::uint32_t> slots(kBatch);
+  std::vector<xdpgate_v4_record> records(kBatch);
+  std::uint32_t in = 0, out = 0;
+  for (bool first = true;; first = false) {
+    std::uint32_t got = kBatch;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in, &out,
+                                   slots.data(), records.data(), &got, &opts);
+    // ENOENT marks the last batch, which may still carry rows.
+    if (err != 0 && errno != ENOENT)
+      return system_error(ErrorCode::KernelReadFailed,
+                          "reading the pinned IPv4 entry record failed");
+    for (std::uint32_t k = 0; k < got; ++k)
+      if (records[k].listed && records[k].length <= 32)
+        found(range_of(records[k]), slots[k]);
+    if (err != 0 || got == 0)
+      return {};
+    in = out;
+  }
+}
+
+Status read_trie_one_by_one(int fd, Family family, const Found &found) {
+  LpmKey key{}, next{};
+  const void *prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, next.bytes.data()) == 0) {
+    key = next;
+    prev = key.bytes.data();
+    xdpgate_allow_value value{};
+    if (bpf_map_lookup_elem(fd, key.bytes.data(), &value) == 0)
+      found(prefix_from_lpm_key(family, key), value.slot);
+  }
+  return {};
+}
+
+// In batches (a system call per few thousand: a million-entry trie is read
+// in a fraction of a second, not seconds), or one by one where the kernel
+// has no batches for tries.
+Status read_trie(int fd, Family family, const Found &found) {
+  constexpr std::uint32_t kBatch = 4096;
+  const std::size_t key_size = lpm_key_size(family);
+  std::vector<std::uint8_t> keys(kBatch * key_size);
+  std::vector<xdpgate_allow_value> values(kBatch);
+  LpmKey in{}, out{};
+  for (bool first = true;; first = false) {
+    std::uint32_t got = kBatch;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : in.bytes.data(),
+                                   out.bytes.data(), keys.data(), values.data(),
+                                   &got, &opts);
+    if (err != 0 && first &&
+        (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP))
+      return read_trie_one_by_one(fd, family, found);
+    if (err != 0 && errno != ENOENT)
+      return system_error(ErrorCode::KernelReadFailed,
+                          "reading a pinned allow-list trie failed");
+    for (std::uint32_t k = 0; k < got; ++k) {
+      LpmKey key{};
+      std::copy_n(keys.begin() + static_cast<std::ptrdiff_t>(k * key_size),
+                  key_size, key.bytes.begin());
+      found(prefix_from_lpm_key(family, key), values[k].slot);
+    }
+    if (err != 0 || got == 0)
+      return {};
+    in = out;
+  }
+}
+
+} // namespace
+
+Result<Fd> create_entry_map(Family family, std::uint32_t capacity) {
+  if (family == Family::V6)
+    return create_lpm_trie(family, capacity);
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+  int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xdpgate_record4",
+                          sizeof(std::uint32_t), sizeof(xdpgate_v4_record),
+                          2 * capacity, &opts);
+  if (fd < 0)
+    return system_error(ErrorCode::KernelUpdateFailed,
+                        "creating the IPv4 entry record failed (is the "
+                        "memlock limit or the kernel memory too small?)");
+  return Fd(fd);
+}
+
+void EntryRows::add(const IpPrefix &range, std::uint32_t slot) {
+  slots_.push_back(slot);
+  if (family_ == Family::V4) {
+    records_.push_back(record_of(range));
+    return;
+  }
+  LpmKey key = lpm_key(range);
+  keys_.insert(keys_.end(), key.bytes.begin(), key.bytes.begin() + key_size_);
+}
+
+Status EntryRows::write_to(int fd, const char *what,
+                           std::uint32_t *done) const {
+  if (family_ == Family::V4)
+    return batch_write(fd, slots_.data(), records_.data(), size(), what, done);
+  // The trie's value is the slot (struct xdpgate_allow_value).
+  return batch_write(fd, keys_.data(), slots_.data(), size(), what, done);
+}
+
+Status erase_entry(int fd, const IpPrefix &range, std::uint32_t slot) {
+  if (range.family == Family::V4) {
+    xdpgate_v4_record free_slot{};
+    if (bpf_map_update_elem(fd, &slot, &free_slot, BPF_ANY) == 0)
+      return {};
+  } else if (LpmKey key = lpm_key(range);
+             bpf_map_delete_elem(fd, key.bytes.data()) == 0 ||
+             errno == ENOENT) {
+    return {};
+  }
+  return system_error(ErrorCode::KernelUpdateFailed,
+                      "removing " + range.to_string() +
+                          " from the kernel allow list failed");
+}
+
+Status read_entries(int fd, Family family, const Found &found) {
+  bpf_map_info info{};
+  std::uint32_t length = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd, &info, &length) != 0)
+    return system_error(ErrorCode::KernelReadFailed,
+                        "reading a pinned allow-list map's type failed");
+  if (info.type == BPF_MAP_TYPE_ARRAY)
+    return read_record(fd, found);
+  return read_trie(fd, family, found);
+}
+
+} // namespace xdpgate
