@@ -92,8 +92,10 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
   if (!skel)
     return load_error("opening the BPF object failed", errno);
   auto &maps = skel->maps;
-  // The outer maps' inner templates must have the configured capacity.
-  // libbpf 1.1 crashes resizing its own templates, so hand it ours.
+  // The outer maps' inner templates, ours: libbpf 1.1 crashes resizing its
+  // own. Only the IPv4 record's size would have to match, and its
+  // BPF_F_INNER_MAP lifts that; the smallest of each, so that a start does
+  // not allocate a hash's buckets for the whole capacity only to free them.
   using Create = Result<Fd> (*)(Family, std::uint32_t);
   struct Outer {
     bpf_map *map;
@@ -106,7 +108,7 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
         Outer{maps.allow_v6, Family::V6, create_entry_map},
         Outer{maps.allow_v4_hosts, Family::V4, create_host_table},
         Outer{maps.allow_v6_hosts, Family::V6, create_host_table}}) {
-    Result<Fd> inner = outer.create(outer.family, options.capacity);
+    Result<Fd> inner = outer.create(outer.family, 1);
     if (!inner)
       return inner.error();
     bpf_map__set_inner_map_fd(outer.map, inner->get());
