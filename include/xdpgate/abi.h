@@ -310,10 +310,10 @@ xdpgate_host_filter_bit_v6(__u64 low, __u64 high)
 /*
  * Block filter: one bit per block of addresses sharing their first 20 bits,
  * IPv4 blocks (/20s) in bits 0 to 2^20 - 1, IPv6 blocks (/20s) after them.
- * A bit is set while at least one entry in the allow-list tries intersects
+ * A bit is set while at least one entry of the allow list intersects
  * its block. Unlike the host filter it decides: a clear bit means no entry
  * can match the source, and the program skips every allow-list lookup. So
- * a bit is set before the first entry of its block enters a trie, and
+ * a bit is set before the first entry of its block enters the tables, and
  * cleared only after the last has left. Computed from the address's bytes
  * in network order, as they sit in the packet.
  */

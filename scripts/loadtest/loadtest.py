@@ -104,7 +104,11 @@ def cmd_plan(a):
             else:
                 index = prefixes.PrefixIndex(family, lists[family])
                 taken = plan_sources.get(("denied", family), []) + plan_sources.get(("exempt", family), [])
-                sources = prefixes.denied_sources(family, index, n, rng, avoid=taken)
+                if kind == "denied" and a.denied_near:
+                    sources = prefixes.near_denied_sources(family, lists[family], index, n,
+                                                           rng, avoid=taken)
+                else:
+                    sources = prefixes.denied_sources(family, index, n, rng, avoid=taken)
             if len(sources) < n:
                 sys.exit(f"loadtest: found only {len(sources)} of {n} {kind} IPv{family} "
                          f"sources for this list")
@@ -121,6 +125,7 @@ def cmd_plan(a):
         "frame_bytes": a.size,
         "shares": dict(zip(CLASSES, weights)),
         "ipv6_share": a.ipv6_share,
+        "denied_near": a.denied_near,
         "list": {"csv": a.csv, "ipv4": len(lists[4]), "ipv6": len(lists[6])},
         "sources": {f"{kind}{family}": len(v) for (kind, family), v in plan_sources.items()},
         "examples": {f"{kind}{family}": [str(prefixes.ipaddress.ip_address(s)) for s in v[:3]]
@@ -445,6 +450,8 @@ def main():
     s.add_argument("--exempt-share", type=float, default=0.10)
     s.add_argument("--ipv6-share", type=float, default=0.2)
     s.add_argument("--sources", type=int, default=1024)
+    s.add_argument("--denied-near", action="store_true",
+                   help="denied sources in the /20 blocks of entries (near misses)")
     s.add_argument("--size", type=int, default=64)
     s.add_argument("--dst-mac", required=True)
     s.add_argument("--src-mac", required=True)

@@ -187,6 +187,30 @@ def allowed_sources(family, prefixes, count, rng):
     return out
 
 
+# The block filter's blocks (include/xdpgate/abi.h): a source in a block
+# that holds an entry passes the filter and takes the lookup.
+BLOCK_BITS = 20
+
+
+def near_denied_sources(family, prefixes, index, count, rng, avoid=()):
+    """`count` distinct addresses that no entry contains, each in the /20
+    block of an entry (near misses: the block filter lets them through)."""
+    host_bits = bits_of(family) - BLOCK_BITS
+    out, seen = [], set(avoid)
+    usable = [p for p in prefixes if p[1] > BLOCK_BITS]  # room left in the block
+    tries = 0
+    while usable and len(out) < count and tries < 200 * count + 1000:
+        tries += 1
+        address, _ = usable[rng.below(len(usable))]
+        noise = rng.next() if host_bits <= 64 else (rng.next() << 64) | rng.next()
+        a = (address >> host_bits << host_bits) | (noise & ((1 << host_bits) - 1))
+        if a in seen or reserved(family, a) or index.covers(a):
+            continue
+        seen.add(a)
+        out.append(a)
+    return out
+
+
 def denied_sources(family, index, count, rng, avoid=()):
     """`count` distinct addresses that no entry of the list contains."""
     out, seen = [], set(avoid)
