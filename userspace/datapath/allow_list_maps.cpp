@@ -17,21 +17,6 @@ namespace xdpgate {
 
 namespace {
 
-// `done`, if given, gets how many rows the kernel took, even on failure.
-Status batch_update(int fd, const void *keys, const void *values,
-                    std::uint32_t count, const char *what,
-                    std::uint32_t *done = nullptr) {
-  std::uint32_t taken = count;
-  LIBBPF_OPTS(bpf_map_batch_opts, opts);
-  int err =
-      count == 0 ? 0 : bpf_map_update_batch(fd, keys, values, &taken, &opts);
-  if (done)
-    *done = taken;
-  if (err != 0)
-    return system_error(ErrorCode::KernelUpdateFailed, what);
-  return {};
-}
-
 // A bit per entry slot, to mark a set of listed ranges by their slots: at a
 // million ranges, a hash set of them took seconds to build. Takes its
 // memory at the first mark.
@@ -119,7 +104,7 @@ AllowListMaps::plan(const AllowListChange &change) const {
   auto part_of = [&](const IpPrefix &p) -> Plan::Part & {
     return plan.parts[p.family == Family::V4 ? 0 : 1];
   };
-  auto trie_of = [&](const IpPrefix &p) -> const FamilyMaps & {
+  auto maps_of = [&](const IpPrefix &p) -> const FamilyMaps & {
     return p.family == Family::V4 ? v4_ : v6_;
   };
   // The listed ranges that leave, marked on their slots; a range that
@@ -128,14 +113,14 @@ AllowListMaps::plan(const AllowListChange &change) const {
   std::vector<std::uint32_t> removed_slot(change.removed.size(), kUnlisted);
   SlotMarks leaving(2 * static_cast<std::size_t>(capacity_));
   for (std::size_t i = 0; i < change.removed.size(); ++i) {
-    const auto &slots = trie_of(change.removed[i]).slots;
+    const auto &slots = maps_of(change.removed[i]).slots;
     if (auto owned = slots.find(change.removed[i]); owned != slots.end()) {
       removed_slot[i] = owned->second;
       leaving.mark(owned->second);
     }
   }
   for (const IpPrefix &p : change.added) {
-    const auto &slots = trie_of(p).slots;
+    const auto &slots = maps_of(p).slots;
     if (auto owned = slots.find(p); owned != slots.end())
       leaving.clear(owned->second);
     else

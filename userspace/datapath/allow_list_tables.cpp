@@ -36,6 +36,20 @@ std::uint32_t host_table_size(std::size_t hosts, std::uint32_t capacity) {
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(size, capacity));
 }
 
+Status batch_update(int fd, const void *keys, const void *values,
+                    std::uint32_t count, const char *what,
+                    std::uint32_t *done) {
+  std::uint32_t taken = count;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  int err =
+      count == 0 ? 0 : bpf_map_update_batch(fd, keys, values, &taken, &opts);
+  if (done)
+    *done = taken;
+  if (err != 0)
+    return system_error(ErrorCode::KernelUpdateFailed, what);
+  return {};
+}
+
 Result<std::uint32_t> max_entries(int fd) {
   bpf_map_info info{};
   std::uint32_t length = sizeof(info);

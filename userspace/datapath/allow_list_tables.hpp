@@ -32,6 +32,12 @@ Result<Fd> create_host_table(Family family, std::uint32_t capacity);
 // buckets that read is a cache miss for every new source address.
 std::uint32_t host_table_size(std::size_t hosts, std::uint32_t capacity);
 
+// One batched update of `count` rows; `done`, if given, gets how many rows
+// the kernel took, in order, even on failure.
+Status batch_update(int fd, const void *keys, const void *values,
+                    std::uint32_t count, const char *what,
+                    std::uint32_t *done = nullptr);
+
 // A table's max_entries, as the kernel has it.
 Result<std::uint32_t> max_entries(int fd);
 

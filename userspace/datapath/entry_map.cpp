@@ -28,19 +28,6 @@ IpPrefix range_of(const xdpgate_v4_record &record) {
   return range;
 }
 
-Status batch_write(int fd, const void *keys, const void *values,
-                   std::uint32_t count, const char *what, std::uint32_t *done) {
-  std::uint32_t taken = count;
-  LIBBPF_OPTS(bpf_map_batch_opts, opts);
-  int err =
-      count == 0 ? 0 : bpf_map_update_batch(fd, keys, values, &taken, &opts);
-  if (done)
-    *done = taken;
-  if (err != 0)
-    return system_error(ErrorCode::KernelUpdateFailed, what);
-  return {};
-}
-
 using Found = std::function<void(const IpPrefix &, std::uint32_t)>;
 
 // Every slot in batches: 2M slots of 8 bytes are read in a few dozen calls.
@@ -142,9 +129,9 @@ void EntryRows::add(const IpPrefix &range, std::uint32_t slot) {
 Status EntryRows::write_to(int fd, const char *what,
                            std::uint32_t *done) const {
   if (family_ == Family::V4)
-    return batch_write(fd, slots_.data(), records_.data(), size(), what, done);
+    return batch_update(fd, slots_.data(), records_.data(), size(), what, done);
   // The trie's value is the slot (struct xdpgate_allow_value).
-  return batch_write(fd, keys_.data(), slots_.data(), size(), what, done);
+  return batch_update(fd, keys_.data(), slots_.data(), size(), what, done);
 }
 
 Status erase_entry(int fd, const IpPrefix &range, std::uint32_t slot) {
