@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "datapath/allow_list_tables.hpp"
+#include "datapath/array_batches.hpp"
 
 namespace xdpgate {
 
@@ -30,28 +31,13 @@ IpPrefix range_of(const xdpgate_v4_record &record) {
 
 using Found = std::function<void(const IpPrefix &, std::uint32_t)>;
 
-// Every slot in batches: 2M slots of 8 bytes are read in a few dozen calls.
 Status read_record(int fd, const Found &found) {
-  constexpr std::uint32_t kBatch = 1 << 14;
-  std::vector<std::uint32_t> slots(kBatch);
-  std::vector<xdpgate_v4_record> records(kBatch);
-  std::uint32_t in = 0, out = 0;
-  for (bool first = true;; first = false) {
-    std::uint32_t got = kBatch;
-    LIBBPF_OPTS(bpf_map_batch_opts, opts);
-    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in, &out,
-                                   slots.data(), records.data(), &got, &opts);
-    // ENOENT marks the last batch, which may still carry rows.
-    if (err != 0 && errno != ENOENT)
-      return system_error(ErrorCode::KernelReadFailed,
-                          "reading the pinned IPv4 entry record failed");
-    for (std::uint32_t k = 0; k < got; ++k)
-      if (records[k].listed && records[k].length <= 32)
-        found(range_of(records[k]), slots[k]);
-    if (err != 0 || got == 0)
-      return {};
-    in = out;
-  }
+  return read_array<xdpgate_v4_record>(
+      fd, "the pinned IPv4 entry record",
+      [&](std::uint32_t slot, const xdpgate_v4_record &record) {
+        if (record.listed && record.length <= 32)
+          found(range_of(record), slot);
+      });
 }
 
 Status read_trie_one_by_one(int fd, Family family, const Found &found) {

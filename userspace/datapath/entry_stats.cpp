@@ -4,8 +4,8 @@
 #include <bpf/bpf.h>
 
 #include <algorithm>
-#include <cerrno>
 
+#include "datapath/array_batches.hpp"
 #include "xdpgate/abi.h"
 
 namespace xdpgate {
@@ -43,30 +43,14 @@ std::optional<EntryHits> EntryStats::read(std::uint32_t slot) const {
 
 Result<std::vector<EntryHits>> EntryStats::read_all(std::uint32_t count) const {
   std::vector<EntryHits> out(count);
-  std::vector<std::uint32_t> keys(kChunk);
-  std::vector<xdpgate_entry_stats> values(kChunk);
-  std::uint32_t next = 0; // the batch token of an array is the next index
-  bool first = true;
-  while (next < count) {
-    auto asked =
-        static_cast<std::uint32_t>(std::min<std::size_t>(kChunk, count - next));
-    std::uint32_t got = asked;
-    std::uint32_t token = next;
-    LIBBPF_OPTS(bpf_map_batch_opts, opts);
-    int err = bpf_map_lookup_batch(fd_, first ? nullptr : &next, &token,
-                                   keys.data(), values.data(), &got, &opts);
-    // ENOENT marks the map's last batch, which may still carry rows.
-    if (err != 0 && errno != ENOENT)
-      return system_error(ErrorCode::KernelReadFailed,
-                          "reading entry statistics failed");
-    for (std::uint32_t k = 0; k < got; ++k)
-      if (keys[k] < count)
-        out[keys[k]] = hits_of(values[k]);
-    if (err != 0 || got == 0)
-      break;
-    next = token;
-    first = false;
-  }
+  Status read = read_array<xdpgate_entry_stats>(
+      fd_, "entry statistics",
+      [&](std::uint32_t slot, const xdpgate_entry_stats &stats) {
+        if (slot < count)
+          out[slot] = hits_of(stats);
+      });
+  if (!read)
+    return read.error();
   return out;
 }
 
