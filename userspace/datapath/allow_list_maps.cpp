@@ -427,6 +427,8 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
     free_slots_.push_back(owned->second);
     maps.slots.erase(owned);
   }
+  // Grown once, not by rehashing a million entries step by step.
+  maps.slots.reserve(maps.slots.size() + added.size());
   for (std::size_t i = 0; i < added.size(); ++i)
     maps.slots.emplace(added[i], (*new_slots)[i]);
   maps.entries = std::move(fresh.value());
