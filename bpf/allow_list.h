@@ -41,7 +41,7 @@ static __always_inline int bit_is_set(void *filter, __u32 bit)
 
 /*
  * Whether a listed host may hash to this bit. A clear bit skips the host
- * table, never the trie, which holds the same host with the same slot.
+ * table: no listed host is there (xdpgate/abi.h).
  */
 static __always_inline int host_may_be_listed(__u32 bit)
 {
@@ -100,7 +100,10 @@ static __always_inline __u32 table_lookup_v4(__u32 addr)
 	return cell & XDPGATE_CELL_PAYLOAD_MASK;
 }
 
-/* An exact-host hit is the longest match there can be; then the table. */
+/*
+ * An exact-host hit is the longest match there can be; then the table,
+ * which holds every other IPv4 range.
+ */
 static __always_inline __u32 lookup_v4(const struct packet *pkt)
 {
 	struct xdpgate_allow_value *hit;

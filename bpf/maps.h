@@ -109,11 +109,13 @@ struct {
 } allow_v4_table SEC(".maps");
 
 /*
- * Full-length entries (/32, /128) are also kept in a hash in front of the
- * lookup table and the IPv6 trie: a hit there is the longest possible
- * match, at the cost of a hash. Those still hold every entry, so a packet
- * that meets the hash of one list and the table of another (between the
- * swaps of a replace) is judged as one of the two lists would judge it.
+ * Full-length entries (/32, /128) in a hash, probed first: a hit there is
+ * the longest possible match, at the cost of a hash. IPv4 hosts are only
+ * here (the lookup table would spend up to two groups on each); IPv6 hosts
+ * are in the trie too. A replace swaps in a host table of both lists'
+ * hosts before the other tables, and takes the leaving hosts out after
+ * them, so a packet that meets the tables of two lists is judged as one of
+ * the two would judge it.
  */
 struct allow_v4_hosts_table {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -147,9 +149,8 @@ struct {
 
 /*
  * The host presence filter in front of the host tables (see xdpgate/abi.h):
- * one u64 word per element, so a lookup is an inlined array access. A hint
- * only: the tries still hold every host, so a clear bit never changes a
- * verdict.
+ * one u64 word per element, so a lookup is an inlined array access. A
+ * clear bit means no listed host hashes to it.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

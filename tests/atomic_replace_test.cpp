@@ -31,7 +31,8 @@ std::vector<IpPrefix> filler(std::uint8_t second_octet) {
 std::vector<IpPrefix> list_a() {
   // 10.0.0.0/8 whole; 2001:db8:a::/48 whole.
   std::vector<IpPrefix> l =
-      prefixes({"10.0.0.0/8", "2001:db8:a::/48", "198.51.100.1"});
+      prefixes({"10.0.0.0/8", "2001:db8:a::/48", "198.51.100.1", "203.0.113.7",
+                "192.0.2.0/24"});
   std::vector<IpPrefix> more = filler(1);
   l.insert(l.end(), more.begin(), more.end());
   return l;
@@ -39,10 +40,12 @@ std::vector<IpPrefix> list_a() {
 
 std::vector<IpPrefix> list_b() {
   // The same address space split in halves: a non-atomic switch would have a
-  // moment where 10.1.1.1 is in neither.
-  std::vector<IpPrefix> l =
-      prefixes({"10.0.0.0/9", "10.128.0.0/9", "2001:db8:a::/49",
-                "2001:db8:a:8000::/49", "198.51.100.2"});
+  // moment where 10.1.1.1 is in neither. A host of each list lies in a
+  // range of the other: IPv4 hosts are only in the host table, so a switch
+  // of the host table apart from the lookup table could lose them.
+  std::vector<IpPrefix> l = prefixes(
+      {"10.0.0.0/9", "10.128.0.0/9", "2001:db8:a::/49", "2001:db8:a:8000::/49",
+       "198.51.100.2", "203.0.113.0/24", "192.0.2.9"});
   std::vector<IpPrefix> more = filler(2);
   l.insert(l.end(), more.begin(), more.end());
   return l;
@@ -85,6 +88,10 @@ TEST_F(AtomicReplace, EveryVerdictBelongsToTheOldOrTheNewList) {
       {"only in A", Frame::ipv4("198.51.100.1").tcp(22).bytes(), true, false},
       {"only in B", Frame::ipv4("198.51.100.2").tcp(22).bytes(), false, true},
       {"in neither", Frame::ipv4("198.51.100.3").tcp(22).bytes(), false, false},
+      {"a host in A, in a range in B",
+       Frame::ipv4("203.0.113.7").tcp(22).bytes(), true, true},
+      {"in a range in A, a host in B", Frame::ipv4("192.0.2.9").tcp(22).bytes(),
+       true, true},
       {"in neither (v6)", Frame::ipv6("2001:db8:b::1").tcp(22).bytes(), false,
        false},
   };
@@ -130,12 +137,12 @@ TEST_F(AtomicReplace, EveryVerdictBelongsToTheOldOrTheNewList) {
 // Changes made in place (the API's adds, deletes, disables) race packets
 // too: the ranges that come and go are nested in a /16 that stays, so
 // 10.1.2.3 is allowed before and after every change, and must never be
-// dropped while the lookup table's cells and groups are rewritten. Hosts
-// added meanwhile make the table outgrow its rows, so it is also rebuilt
-// and swapped under the probes.
+// dropped while the lookup table's cells and groups are rewritten. /28s
+// added meanwhile (each a group of its own) make the table outgrow its
+// rows, so it is also rebuilt and swapped under the probes.
 TEST_F(AtomicReplace,
        EveryVerdictDuringInPlaceChangesBelongsToTheListBeforeOrAfter) {
-  constexpr int kRounds = 200; // of 40 hosts and 10 nested changes
+  constexpr int kRounds = 200; // of 40 /28s and 10 nested changes
   DataPathOptions options;
   options.capacity = 8192;
   DataPath path = load_data_path(options);
@@ -167,10 +174,10 @@ TEST_F(AtomicReplace,
     std::vector<bool> listed(nested.size());
     for (int round = 0; round < kRounds; ++round) {
       AllowListChange change;
-      for (int host = 0; host < 40; ++host)
+      for (int block = 0; block < 40; ++block)
         change.added.push_back(
             prefix("100." + std::to_string(64 + round % 64) + "." +
-                   std::to_string(host + 40 * (round / 64)) + ".1"));
+                   std::to_string(block + 40 * (round / 64)) + ".16/28"));
       if (!path.apply(enforcing(), {}, change))
         break;
       for (int toggle = 0; toggle < 10; ++toggle) {

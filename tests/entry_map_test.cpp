@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // What a restarted daemon reads back from the pins: the IPv4 entries come
 // from their record (one slot each), whatever capacity the new process has,
-// and from the trie an xdpgate before the record pinned them in.
+// and from the trie an xdpgate before the record pinned them in; the host
+// table is made to agree with them.
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
@@ -59,6 +60,21 @@ TEST_F(EntryMapTest, ARestartReadsTheListAndItsCountersBack) {
   bpf_map_info record = live_info("allow_v4");
   EXPECT_EQ(record.type, BPF_MAP_TYPE_ARRAY);
   EXPECT_EQ(record.max_entries, 2 * options_.capacity);
+}
+
+// IPv4 hosts are only in the host table: a process stopped between a host's
+// two writes (record, host table) leaves them disagreeing, and a restart
+// makes the host table anew from the record.
+TEST_F(EntryMapTest, ARestartMakesTheHostTableAgreeWithTheRecord) {
+  ASSERT_TRUE(apply({prefixes({"198.51.100.7", "198.51.100.8"}), {}, false}));
+  Fd hosts(bpf_map_get_fd_by_id(live_table("allow_v4_hosts")));
+  IpPrefix lost = prefix("198.51.100.7");
+  ASSERT_EQ(bpf_map_delete_elem(hosts.get(), lost.addr.data()), 0);
+  ASSERT_EQ(verdict_from("198.51.100.7"), XDP_DROP);
+  restart();
+  EXPECT_EQ(verdict_from("198.51.100.7"), XDP_PASS);
+  EXPECT_EQ(verdict_from("198.51.100.8"), XDP_PASS);
+  EXPECT_EQ(path_->lookup(lost), lost);
 }
 
 // A record has a slot for every entry slot: a daemon restarted with a

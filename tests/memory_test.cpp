@@ -128,7 +128,7 @@ TEST_F(MemoryFormulaTest, TheKernelGrowsAsTheFormulaSays) {
       mib(full.list() - empty.list()) + ": table " + mib(full.ipv4_table) +
       ", hosts " + mib(full.hosts) + ", IPv6 trie " + mib(full.ipv6_trie) + ")";
   // Other processes allocate too: a few MiB either way, more than the
-  // formula's own error (3 % at 1M entries, docs/MEMORY.md).
+  // formula's own error (1 % at 1M entries, docs/MEMORY.md).
   EXPECT_NEAR(load_growth, empty.fixed + empty.list(), 2 * kMiB) << seen;
   EXPECT_NEAR(list_growth, full.list() - empty.list(),
               0.1 * (full.list() - empty.list()) + 1 * kMiB)

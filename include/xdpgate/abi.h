@@ -282,9 +282,9 @@ XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_config) == 8 + 4 * 8192,
  * Host presence filter: 2^20 bits (one array of u64 words, both families),
  * bit h set while at least one listed full-length entry (/32, /128) hashes to
  * h. The program probes the exact-host tables only when its source's bit is
- * set. It is a hint and nothing more: the tries hold every entry too, with
- * the same slot, so a bit missing (a false negative) costs a trie lookup,
- * never a verdict or a counter; a bit set in excess costs a hash probe.
+ * set, so a bit must be set before its first host enters a host table
+ * (where alone IPv4 hosts are) and cleared only after its last has left;
+ * a bit set in excess costs a hash probe and nothing else.
  *
  * The hashes read the address as the program does: its network-order bytes
  * copied into native integers (4 bytes for IPv4, two 8-byte halves for IPv6).

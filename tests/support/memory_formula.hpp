@@ -30,7 +30,7 @@ inline double fixed_bytes(std::uint32_t capacity) {
 inline double ipv4_table_bytes(const std::vector<IpPrefix> &list) {
   std::vector<TableEntry> entries;
   for (const IpPrefix &p : list)
-    if (p.family == Family::V4)
+    if (p.family == Family::V4 && !p.is_single_address())
       entries.push_back({table_range(p), 0});
   std::uint8_t root_bits = LookupTable::root_bits_for(entries.size());
   double groups =
@@ -42,7 +42,7 @@ inline double ipv4_table_bytes(const std::vector<IpPrefix> &list) {
 
 inline double hosts_bytes(std::size_t hosts, std::uint32_t capacity) {
   return 16.0 * host_table_size(hosts, capacity) +
-         104.0 * static_cast<double>(hosts);
+         106.0 * static_cast<double>(hosts);
 }
 
 inline MemoryFormula memory_formula(const std::vector<IpPrefix> &list,
@@ -56,7 +56,7 @@ inline MemoryFormula memory_formula(const std::vector<IpPrefix> &list,
   f.fixed = fixed_bytes(capacity);
   f.ipv4_table = ipv4_table_bytes(list);
   f.hosts = hosts_bytes(hosts[0], capacity) + hosts_bytes(hosts[1], capacity);
-  f.ipv6_trie = 147.0 * static_cast<double>(ipv6);
+  f.ipv6_trie = 142.0 * static_cast<double>(ipv6);
   return f;
 }
 

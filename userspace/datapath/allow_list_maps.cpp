@@ -52,7 +52,7 @@ struct TableRows {
     entries.add(range, slot);
     if (range.is_single_address())
       add_host(range, slot);
-    if (range.family == Family::V4)
+    else if (range.family == Family::V4)
       table_entries.push_back({table_range(range), slot});
   }
 
@@ -66,7 +66,7 @@ struct TableRows {
   std::size_t host_size;
   std::vector<std::uint8_t> host_keys;
   std::vector<xdpgate_allow_value> host_values;
-  std::vector<TableEntry> table_entries; // IPv4
+  std::vector<TableEntry> table_entries; // IPv4, but for hosts
 };
 
 } // namespace
@@ -214,19 +214,20 @@ Status AllowListMaps::remove_each(FamilyMaps &maps,
                                   const std::vector<IpPrefix> &removed,
                                   std::vector<IpPrefix> &gone) {
   for (const IpPrefix &leaving : removed) {
-    // The host table first: until the lookup table (IPv4) or the trie
-    // (IPv6) loses the range too, it still allows the address, as the list
-    // did before the change.
+    // A host leaves its host table, where IPv4 hosts alone are (and IPv6
+    // hosts first: until the trie loses the host too, it still allows the
+    // address, as the list did before the change).
     if (leaving.is_single_address() &&
         bpf_map_delete_elem(maps.hosts.get(), leaving.addr.data()) != 0 &&
         errno != ENOENT)
       return system_error(ErrorCode::KernelUpdateFailed,
                           "removing " + leaving.to_string() +
                               " from the kernel host table failed");
-    // Then the lookup table, where the covering range takes its cells back.
-    // A remove cut short leaves a table half changed: one built anew from
-    // the entries, where the range is still listed, takes its place.
-    if (maps.table)
+    // Any other IPv4 range leaves the lookup table, where the covering range
+    // takes its cells back. A remove cut short leaves a table half changed:
+    // one built anew from the entries, where the range is still listed,
+    // takes its place.
+    if (maps.table && !leaving.is_single_address())
       if (Status s =
               maps.table->remove(table_range(leaving), heir_of(maps, leaving));
           !s) {
@@ -275,9 +276,9 @@ Status AllowListMaps::add_in_place(FamilyMaps &maps,
   for (std::size_t i = 0; i < added.size(); ++i)
     rows.add(added[i], (*slots)[i]);
   // The entry map first (the IPv6 trie, or the IPv4 record the lookup table
-  // follows): until the host table has an address, the trie or the lookup
-  // table already allows it. `slots` records exactly what the kernel took,
-  // even on failure.
+  // follows), then the lookup table, then the host table: an IPv4 host is
+  // allowed from its host table's write on, an IPv6 host from the trie's.
+  // `slots` records exactly what the kernel took, even on failure.
   std::uint32_t done = 0;
   Status filled = rows.entries.write_to(
       maps.entries.get(), "adding ranges to the kernel allow list failed",
@@ -286,36 +287,39 @@ Status AllowListMaps::add_in_place(FamilyMaps &maps,
     maps.slots.emplace(added[i], (*slots)[i]);
     maps.host_count += added[i].is_single_address();
   }
-  // Then the lookup table, which takes a range in place while it has rows
-  // for its groups, or is rebuilt larger with every entry listed (as
-  // it is, too, if a page of it could not be mapped).
+  // The lookup table takes a range in place while it has rows for its
+  // groups, or is rebuilt larger with every entry listed (as it is, too, if
+  // a page of it could not be mapped).
   if (maps.table)
-    for (std::uint32_t i = 0; i < done; ++i)
-      if (Result<bool> inserted =
-              maps.table->insert({table_range(added[i]), (*slots)[i]});
-          !inserted || !*inserted) {
-        if (Status s = install_table(maps); !s) {
-          give_back({slots->begin() + done, slots->end()});
-          return unfiltered(s, done);
-        }
-        break;
+    for (std::uint32_t i = 0; i < done; ++i) {
+      if (added[i].is_single_address())
+        continue;
+      Result<bool> inserted =
+          maps.table->insert({table_range(added[i]), (*slots)[i]});
+      if (inserted && *inserted)
+        continue;
+      if (Status s = install_table(maps); !s) {
+        give_back({slots->begin() + done, slots->end()});
+        return unfiltered(s, done);
       }
+      break;
+    }
   if (!filled) {
     give_back({slots->begin() + done, slots->end()});
     return unfiltered(filled, done);
   }
   if (maps.host_count > maps.host_capacity)
-    return grow_host_table(maps);
+    return rewrite_host_table(maps);
   return batch_update(maps.hosts.get(), rows.host_keys.data(),
                       rows.host_values.data(),
                       static_cast<std::uint32_t>(rows.host_values.size()),
                       "adding addresses to the kernel host table failed");
 }
 
-// A bigger table with every full-length entry, swapped in: until then the
-// lookup table or the trie already allows the addresses the old table has
-// no room for.
-Status AllowListMaps::grow_host_table(FamilyMaps &maps) {
+// A host table of every full-length entry, sized for them, swapped in: when
+// the old one is full (an address it has no room for is allowed from the
+// swap on; by the IPv6 trie before), or disagrees with the entries.
+Status AllowListMaps::rewrite_host_table(FamilyMaps &maps) {
   std::uint32_t size = host_table_size(maps.host_count, capacity_);
   Result<Fd> fresh = create_host_table(maps.family, size);
   if (!fresh)
@@ -368,8 +372,16 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
       rows.add(prefix, slot);
   for (std::size_t i = 0; i < added.size(); ++i)
     rows.add(added[i], (*new_slots)[i]);
-  std::uint32_t host_capacity =
-      host_table_size(rows.host_values.size(), capacity_);
+  // The new host table holds the leaving hosts too until the lookup table
+  // has been swapped: IPv4 hosts are nowhere else, and a packet must meet
+  // the old list's hosts as long as it can meet the old lookup table.
+  TableRows leaving_hosts(maps.family);
+  for (Owned owned : owned_by_leaving)
+    if (owned->first.is_single_address())
+      leaving_hosts.add_host(owned->first, owned->second);
+  std::uint32_t host_capacity = host_table_size(
+      rows.host_values.size() + leaving_hosts.host_values.size(),
+      2 * capacity_); // two lists' hosts, each up to the capacity
   Result<Fd> fresh_hosts = create_host_table(maps.family, host_capacity);
   if (!fresh_hosts)
     return failed(fresh_hosts.error());
@@ -378,11 +390,13 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
   if (filled)
     filled = rows.entries.write_to(fresh->get(),
                                    "filling the new allow list failed");
-  if (filled)
-    filled = batch_update(fresh_hosts->get(), rows.host_keys.data(),
-                          rows.host_values.data(),
-                          static_cast<std::uint32_t>(rows.host_values.size()),
-                          "filling the new allow-list host table failed");
+  for (const TableRows *hosts : {&rows, &leaving_hosts})
+    if (filled)
+      filled =
+          batch_update(fresh_hosts->get(), hosts->host_keys.data(),
+                       hosts->host_values.data(),
+                       static_cast<std::uint32_t>(hosts->host_values.size()),
+                       "filling the new allow-list host table failed");
   if (!filled)
     return failed(filled);
   // The filters cover both lists across the swaps: the new entries' bits are
@@ -406,21 +420,20 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
       return unfiltered(built.error());
     fresh_table.emplace(std::move(built.value()));
   }
-  if (Status s = swap_in(maps.outer.entries, fresh->get()); !s)
+  // The host table of both lists' hosts first, then the entry map and the
+  // lookup table; a failed swap puts back what was swapped before it.
+  if (Status s = swap_in(maps.outer.hosts, fresh_hosts->get()); !s)
     return unfiltered(s);
-  // Never leave a host table or a lookup table that disagrees with the
-  // entry map.
+  if (Status s = swap_in(maps.outer.entries, fresh->get()); !s) {
+    (void)swap_in(maps.outer.hosts, maps.hosts.get());
+    return unfiltered(s);
+  }
   if (fresh_table) {
     if (Status s = swap_in(maps.outer.table, fresh_table->fd()); !s) {
       (void)swap_in(maps.outer.entries, maps.entries.get());
+      (void)swap_in(maps.outer.hosts, maps.hosts.get());
       return unfiltered(s);
     }
-  }
-  if (Status s = swap_in(maps.outer.hosts, fresh_hosts->get()); !s) {
-    (void)swap_in(maps.outer.entries, maps.entries.get());
-    if (fresh_table)
-      (void)swap_in(maps.outer.table, maps.table->fd());
-    return unfiltered(s);
   }
 
   for (Owned owned : owned_by_leaving) {
@@ -437,8 +450,21 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
     maps.table = std::move(fresh_table);
   maps.host_capacity = host_capacity;
   maps.host_count = rows.host_values.size();
+  // Now the leaving hosts go; if they cannot, a host table of the new
+  // list's hosts alone takes the place of this one.
+  std::uint32_t count =
+      static_cast<std::uint32_t>(leaving_hosts.host_values.size());
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  Status pruned =
+      count == 0 || bpf_map_delete_batch(maps.hosts.get(),
+                                         leaving_hosts.host_keys.data(), &count,
+                                         &opts) == 0
+          ? Status{}
+          : rewrite_host_table(maps);
   Status hosts_cleared = host_filter_.remove(removed);
   Status blocks_cleared = block_filter_.remove(removed);
+  if (!pruned)
+    return pruned;
   return hosts_cleared ? blocks_cleared : hosts_cleared;
 }
 
@@ -458,13 +484,14 @@ std::optional<IpPrefix> AllowListMaps::lookup(const IpPrefix &address) const {
   probe.length = address.max_length();
   xdpgate_allow_value value{};
   if (maps.table) {
-    // What the program reads for IPv4 (besides the host table, which
-    // agrees with it).
-    Result<std::optional<std::uint32_t>> slot =
-        maps.table->lookup(table_range(probe).network);
-    if (!slot || !*slot)
-      return std::nullopt;
-    value.slot = **slot;
+    // What the program reads for IPv4: the host table, then the table.
+    if (bpf_map_lookup_elem(maps.hosts.get(), probe.addr.data(), &value) != 0) {
+      Result<std::optional<std::uint32_t>> slot =
+          maps.table->lookup(table_range(probe).network);
+      if (!slot || !*slot)
+        return std::nullopt;
+      value.slot = **slot;
+    }
   } else if (LpmKey key = lpm_key(probe);
              bpf_map_lookup_elem(maps.entries.get(), key.bytes.data(),
                                  &value) != 0) {

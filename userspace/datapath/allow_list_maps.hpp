@@ -97,7 +97,7 @@ private:
   Result<Fd> adopt_table(int outer_fd,
                          Result<Fd> (*create)(Family, std::uint32_t),
                          Family family, std::uint32_t size);
-  Status grow_host_table(FamilyMaps &maps);
+  Status rewrite_host_table(FamilyMaps &maps);
   // A new lookup table of the family's entries, swapped in.
   Status install_table(FamilyMaps &maps);
   // The longest listed range that contains `range`, other than itself.

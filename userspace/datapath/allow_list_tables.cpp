@@ -182,9 +182,21 @@ Status AllowListMaps::adopt(FamilyMaps &maps) {
       if (Status s = rewrite_record(maps); !s)
         return s;
   }
-  // A table from an older xdpgate may be too small for what it now holds.
-  if (maps.host_count > maps.host_capacity)
-    return grow_host_table(maps);
+  // The host table must hold exactly the entries' hosts (IPv4 hosts are
+  // nowhere else), which a process stopped between the two writes of a
+  // host's add or delete did not leave; nor one of an older xdpgate, too
+  // small for what it now holds. Else it is made anew.
+  std::size_t agreeing = 0, hosts_read = 0;
+  Status read = read_hosts(maps.hosts.get(), maps.family,
+                           [&](const IpPrefix &host, std::uint32_t slot) {
+                             ++hosts_read;
+                             auto owned = maps.slots.find(host);
+                             agreeing += owned != maps.slots.end() &&
+                                         owned->second == slot;
+                           });
+  if (!read || hosts_read != maps.host_count || agreeing != maps.host_count ||
+      maps.host_count > maps.host_capacity)
+    return rewrite_host_table(maps);
   return {};
 }
 
@@ -213,7 +225,8 @@ Status AllowListMaps::install_table(FamilyMaps &maps) {
   std::vector<TableEntry> entries;
   entries.reserve(maps.slots.size());
   for (const auto &[prefix, slot] : maps.slots)
-    entries.push_back({table_range(prefix), slot});
+    if (!prefix.is_single_address()) // hosts: the host table's alone
+      entries.push_back({table_range(prefix), slot});
   Result<KernelTable> built = KernelTable::holding(std::move(entries));
   if (!built)
     return built.error();

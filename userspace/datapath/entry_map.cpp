@@ -88,6 +88,34 @@ Status read_trie(int fd, Family family, const Found &found) {
 
 } // namespace
 
+Status read_hosts(int fd, Family family, const Found &found) {
+  constexpr std::uint32_t kBatch = 4096;
+  const std::size_t key_size = host_key_size(family);
+  std::vector<std::uint8_t> keys(kBatch * key_size);
+  std::vector<xdpgate_allow_value> values(kBatch);
+  std::uint32_t in = 0, out = 0; // a hash's batch token: the next bucket
+  for (bool first = true;; first = false) {
+    std::uint32_t got = kBatch;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in, &out, keys.data(),
+                                   values.data(), &got, &opts);
+    if (err != 0 && errno != ENOENT)
+      return system_error(ErrorCode::KernelReadFailed,
+                          "reading a pinned allow-list host table failed");
+    for (std::uint32_t k = 0; k < got; ++k) {
+      IpPrefix host;
+      host.family = family;
+      host.length = host.max_length();
+      std::copy_n(keys.begin() + static_cast<std::ptrdiff_t>(k * key_size),
+                  key_size, host.addr.begin());
+      found(host, values[k].slot);
+    }
+    if (err != 0 || got == 0)
+      return {};
+    in = out;
+  }
+}
+
 Result<Fd> create_entry_map(Family family, std::uint32_t capacity) {
   if (family == Family::V6)
     return create_lpm_trie(family, capacity);

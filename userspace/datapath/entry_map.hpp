@@ -53,4 +53,9 @@ Status
 read_entries(int entry_map_fd, Family family,
              const std::function<void(const IpPrefix &, std::uint32_t)> &found);
 
+// Calls `found` with every address of an exact-host table and its slot.
+Status
+read_hosts(int host_table_fd, Family family,
+           const std::function<void(const IpPrefix &, std::uint32_t)> &found);
+
 } // namespace xdpgate

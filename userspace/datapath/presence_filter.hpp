@@ -3,8 +3,8 @@
 // mirrored in userspace with a count per bit, so that a bit clears only when
 // the last entry that needs it leaves:
 //   - the host filter: one bit per hash of a listed full-length entry's
-//     address, read before an exact-host table is probed. Only a hint, since
-//     the tries hold every host too: a missing bit costs a trie lookup.
+//     address, read before an exact-host table is probed (a clear bit skips
+//     it, and IPv4 hosts are nowhere else).
 //   - the block filter: the bits of every /20 block a listed entry
 //     intersects. It decides: a clear bit is a miss without any lookup.
 // Callers set an entry's bits before the entry enters a kernel table and
