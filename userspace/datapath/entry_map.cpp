@@ -5,9 +5,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
+#include <cstring>
 
 #include "datapath/allow_list_tables.hpp"
-#include "datapath/array_batches.hpp"
+#include "datapath/map_batches.hpp"
 
 namespace xdpgate {
 
@@ -53,67 +54,40 @@ Status read_trie_one_by_one(int fd, Family family, const Found &found) {
   return {};
 }
 
-// In batches (a system call per few thousand: a million-entry trie is read
-// in a fraction of a second, not seconds), or one by one where the kernel
-// has no batches for tries.
+// In batches, or one by one where the kernel has no batches for tries.
 Status read_trie(int fd, Family family, const Found &found) {
-  constexpr std::uint32_t kBatch = 4096;
-  const std::size_t key_size = lpm_key_size(family);
-  std::vector<std::uint8_t> keys(kBatch * key_size);
-  std::vector<xdpgate_allow_value> values(kBatch);
-  LpmKey in{}, out{};
-  for (bool first = true;; first = false) {
-    std::uint32_t got = kBatch;
-    LIBBPF_OPTS(bpf_map_batch_opts, opts);
-    int err = bpf_map_lookup_batch(fd, first ? nullptr : in.bytes.data(),
-                                   out.bytes.data(), keys.data(), values.data(),
-                                   &got, &opts);
-    if (err != 0 && first &&
-        (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP))
-      return read_trie_one_by_one(fd, family, found);
-    if (err != 0 && errno != ENOENT)
-      return system_error(ErrorCode::KernelReadFailed,
-                          "reading a pinned allow-list trie failed");
-    for (std::uint32_t k = 0; k < got; ++k) {
-      LpmKey key{};
-      std::copy_n(keys.begin() + static_cast<std::ptrdiff_t>(k * key_size),
-                  key_size, key.bytes.begin());
-      found(prefix_from_lpm_key(family, key), values[k].slot);
-    }
-    if (err != 0 || got == 0)
-      return {};
-    in = out;
-  }
+  bool no_batches = false;
+  Status read = read_in_batches(
+      fd, lpm_key_size(family), sizeof(xdpgate_allow_value),
+      "a pinned allow-list trie",
+      [&](const std::uint8_t *key, const std::uint8_t *value) {
+        LpmKey lpm{};
+        std::copy_n(key, lpm_key_size(family), lpm.bytes.begin());
+        xdpgate_allow_value slot;
+        std::memcpy(&slot, value, sizeof slot);
+        found(prefix_from_lpm_key(family, lpm), slot.slot);
+      },
+      &no_batches);
+  if (read && no_batches)
+    return read_trie_one_by_one(fd, family, found);
+  return read;
 }
 
 } // namespace
 
 Status read_hosts(int fd, Family family, const Found &found) {
-  constexpr std::uint32_t kBatch = 4096;
-  const std::size_t key_size = host_key_size(family);
-  std::vector<std::uint8_t> keys(kBatch * key_size);
-  std::vector<xdpgate_allow_value> values(kBatch);
-  std::uint32_t in = 0, out = 0; // a hash's batch token: the next bucket
-  for (bool first = true;; first = false) {
-    std::uint32_t got = kBatch;
-    LIBBPF_OPTS(bpf_map_batch_opts, opts);
-    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in, &out, keys.data(),
-                                   values.data(), &got, &opts);
-    if (err != 0 && errno != ENOENT)
-      return system_error(ErrorCode::KernelReadFailed,
-                          "reading a pinned allow-list host table failed");
-    for (std::uint32_t k = 0; k < got; ++k) {
-      IpPrefix host;
-      host.family = family;
-      host.length = host.max_length();
-      std::copy_n(keys.begin() + static_cast<std::ptrdiff_t>(k * key_size),
-                  key_size, host.addr.begin());
-      found(host, values[k].slot);
-    }
-    if (err != 0 || got == 0)
-      return {};
-    in = out;
-  }
+  return read_in_batches(
+      fd, host_key_size(family), sizeof(xdpgate_allow_value),
+      "a pinned allow-list host table",
+      [&](const std::uint8_t *key, const std::uint8_t *value) {
+        IpPrefix host;
+        host.family = family;
+        host.length = host.max_length();
+        std::copy_n(key, host_key_size(family), host.addr.begin());
+        xdpgate_allow_value slot;
+        std::memcpy(&slot, value, sizeof slot);
+        found(host, slot.slot);
+      });
 }
 
 Result<Fd> create_entry_map(Family family, std::uint32_t capacity) {

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "datapath/array_batches.hpp"
+#include "datapath/map_batches.hpp"
 #include "xdpgate/abi.h"
 
 namespace xdpgate {
