@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// What the allow list holds, answered as the kernel has it: the listed
+// ranges, the range a packet from an address matches, and the entries' hits.
+#include <algorithm>
+#include <bpf/bpf.h>
+
+#include "datapath/allow_list_maps.hpp"
+#include "datapath/allow_list_tables.hpp"
+#include "datapath/lpm_key.hpp"
+#include "xdpgate/abi.h"
+
+namespace xdpgate {
+
+std::vector<IpPrefix> AllowListMaps::prefixes() const {
+  std::vector<IpPrefix> out;
+  out.reserve(v4_.slots.size() + v6_.slots.size());
+  for (const FamilyMaps *maps : {&v4_, &v6_})
+    for (const auto &[prefix, slot] : maps->slots)
+      out.push_back(prefix);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::optional<IpPrefix> AllowListMaps::lookup(const IpPrefix &address) const {
+  const FamilyMaps &maps = address.family == Family::V4 ? v4_ : v6_;
+  IpPrefix probe = address;
+  probe.length = address.max_length();
+  xdpgate_allow_value value{};
+  if (maps.table) {
+    // What the program reads for IPv4: the host table, then the table.
+    if (bpf_map_lookup_elem(maps.hosts.get(), probe.addr.data(), &value) != 0) {
+      Result<std::optional<std::uint32_t>> slot =
+          maps.table->lookup(table_range(probe).network);
+      if (!slot || !*slot)
+        return std::nullopt;
+      value.slot = **slot;
+    }
+  } else if (LpmKey key = lpm_key(probe);
+             bpf_map_lookup_elem(maps.entries.get(), key.bytes.data(),
+                                 &value) != 0) {
+    return std::nullopt;
+  }
+  // The kernel names the slot; find which of our prefixes owns it.
+  for (int len = probe.max_length(); len >= 0; --len) {
+    IpPrefix candidate = probe.widened_to(static_cast<std::uint8_t>(len));
+    auto it = maps.slots.find(candidate);
+    if (it != maps.slots.end() && it->second == value.slot)
+      return candidate;
+  }
+  return std::nullopt;
+}
+
+std::optional<EntryHits> AllowListMaps::hits(const IpPrefix &range) const {
+  const FamilyMaps &maps = range.family == Family::V4 ? v4_ : v6_;
+  auto it = maps.slots.find(range);
+  if (it == maps.slots.end())
+    return std::nullopt;
+  return stats_.read(it->second);
+}
+
+Result<std::vector<std::pair<IpPrefix, EntryHits>>>
+AllowListMaps::all_hits() const {
+  auto per_slot = stats_.read_all(2 * capacity_);
+  if (!per_slot)
+    return per_slot.error();
+  std::vector<std::pair<IpPrefix, EntryHits>> out;
+  for (const FamilyMaps *maps : {&v4_, &v6_})
+    for (const auto &[range, slot] : maps->slots)
+      if ((*per_slot)[slot].packets > 0)
+        out.emplace_back(range, (*per_slot)[slot]);
+  return out;
+}
+
+} // namespace xdpgate
