@@ -2,8 +2,8 @@
 /*
  * The allow-list step of the XDP program (SPEC §1): the block filter, the
  * exact-host hash behind its presence filter, then the longest-prefix
- * match (IPv4: the lookup table, IPv6: the trie), and the hit counted on the
- * entry that matched.
+ * match in the family's lookup table, and the hit counted on the entry that
+ * matched.
  */
 #ifndef XDPGATE_ALLOW_LIST_H
 #define XDPGATE_ALLOW_LIST_H
@@ -124,20 +124,88 @@ static __always_inline __u32 lookup_v4(const struct packet *pkt)
 	return table_lookup_v4(bpf_ntohl(addr));
 }
 
-/* As lookup_v4, from the IPv6 trie: 0 for none, else slot + 1. */
+/* Whether a leaf's range holds the address (host-order halves). */
+static __always_inline int leaf_holds(const struct xdpgate_table_leaf *leaf,
+				      __u64 high, __u64 low)
+{
+	__u32 length = leaf->length;
+
+	if (length == 0)
+		return 1;
+	if (length <= 64)
+		return !((high ^ leaf->network_high) >> (64 - length));
+	return high == leaf->network_high &&
+	       !((low ^ leaf->network_low) >> (128 - length));
+}
+
+/*
+ * As table_lookup_v4, for an IPv6 address in host-order halves: the root's
+ * cell, at most XDPGATE_TABLE6_MAX_LEVELS groups, then perhaps a leaf. A
+ * range alone in its root block costs the root's cell and its leaf.
+ */
+static __always_inline __u32 table_lookup_v6(__u64 high, __u64 low)
+{
+	struct xdpgate_table_leaf *leaf;
+	struct xdpgate_table_row *row;
+	__u32 zero = 0, root_bits, index, row_number, cell, kind, width;
+	void *table = bpf_map_lookup_elem(&allow_v6_table, &zero);
+
+	if (!table)
+		return 0;
+	row = bpf_map_lookup_elem(table, &zero);
+	if (!row)
+		return 0;
+	root_bits = row->cell[XDPGATE_TABLE_ROOT_BITS];
+	if (root_bits != 16 && root_bits != 24)
+		return 0; /* not written yet */
+	index = high >> (64 - root_bits);
+	row_number = 1 + index / XDPGATE_TABLE_ROW_CELLS;
+	row = bpf_map_lookup_elem(table, &row_number);
+	if (!row)
+		return 0;
+	cell = row->cell[index % XDPGATE_TABLE_ROW_CELLS];
+	width = root_bits;
+	for (int level = 0; level < XDPGATE_TABLE6_MAX_LEVELS; level++) {
+		if (cell >> XDPGATE_CELL6_PAYLOAD_BITS != XDPGATE_CELL6_GROUP ||
+		    width >= 128)
+			break;
+		width += XDPGATE_TABLE_STRIDE_BITS;
+		index = width <= 64 ? high >> (64 - width)
+				    : low >> (128 - width);
+		row_number = cell & XDPGATE_CELL6_PAYLOAD_MASK;
+		row = bpf_map_lookup_elem(table, &row_number);
+		if (!row)
+			return 0;
+		cell = row->cell[index % XDPGATE_TABLE_ROW_CELLS];
+	}
+	kind = cell >> XDPGATE_CELL6_PAYLOAD_BITS;
+	if (kind == XDPGATE_CELL6_LEAF) {
+		row_number = cell & XDPGATE_CELL6_PAYLOAD_MASK;
+		leaf = bpf_map_lookup_elem(table, &row_number);
+		if (!leaf)
+			return 0;
+		cell = leaf_holds(leaf, high, low) ? leaf->inside
+						   : leaf->outside;
+		kind = cell >> XDPGATE_CELL6_PAYLOAD_BITS;
+	}
+	if (kind == XDPGATE_CELL6_GROUP || kind == XDPGATE_CELL6_LEAF)
+		return 0; /* deeper than an address: never written */
+	return cell & XDPGATE_CELL6_PAYLOAD_MASK;
+}
+
+/* As lookup_v4, for IPv6. */
 static __always_inline __u32 lookup_v6(const struct packet *pkt)
 {
-	struct xdpgate_lpm_v6_key key = {.prefixlen = 128};
 	struct xdpgate_allow_value *hit;
-	__u64 low, high;
+	__u64 head, tail; /* the address's first and last 8 bytes, as read */
 	__u32 zero = 0;
 	void *table;
 
-	__builtin_memcpy(&low, pkt->source, 8);
-	__builtin_memcpy(&high, pkt->source + 8, 8);
-	if (!block_may_be_listed(&low, 1))
+	__builtin_memcpy(&head, pkt->source, 8);
+	__builtin_memcpy(&tail, pkt->source + 8, 8);
+	if (!block_may_be_listed(&head, 1))
 		return 0;
-	table = host_may_be_listed(xdpgate_host_filter_bit_v6(low, high))
+	table = host_may_be_listed(xdpgate_host_filter_bit_v6(head, tail))
 			? bpf_map_lookup_elem(&allow_v6_hosts, &zero)
 			: NULL;
 	if (table) {
@@ -145,12 +213,7 @@ static __always_inline __u32 lookup_v6(const struct packet *pkt)
 		if (hit)
 			return hit->slot + 1;
 	}
-	table = bpf_map_lookup_elem(&allow_v6, &zero);
-	if (!table)
-		return 0;
-	__builtin_memcpy(key.addr, pkt->source, 16);
-	hit = bpf_map_lookup_elem(table, &key);
-	return hit ? hit->slot + 1 : 0;
+	return table_lookup_v6(bpf_be64_to_cpu(head), bpf_be64_to_cpu(tail));
 }
 
 static __always_inline int is_allowed(const struct packet *pkt)

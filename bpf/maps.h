@@ -51,10 +51,11 @@ struct {
  * entirely by the new one, and the kernel frees the old table only after
  * every program that could still hold it has finished (RCU).
  *
- * allow_v4 holds the record of the IPv4 entries (see xdpgate/abi.h), which
- * the program does not read: it is swapped with the lookup table, so that
- * a restarted daemon reads back the list packets are judged by.
- * BPF_F_INNER_MAP: its size follows the configured capacity.
+ * allow_v4 holds the record of the IPv4 entries (see xdpgate/abi.h),
+ * allow_v6 an LPM trie of the IPv6 entries. The program reads neither: they
+ * are swapped with the lookup tables, so that a restarted daemon reads back
+ * the list packets are judged by. BPF_F_INNER_MAP: the record's size
+ * follows the configured capacity.
  */
 struct allow_v4_record {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -88,11 +89,13 @@ struct {
 } allow_v6 SEC(".maps");
 
 /*
- * The IPv4 lookup table (see xdpgate/abi.h), what IPv4 packets consult.
- * Swapped like the others; BPF_F_INNER_MAP lets each table have the size its
- * list needs. Userspace writes it through mmap, a cell at a time.
+ * The lookup tables (see xdpgate/abi.h), what packets consult for every
+ * range but full-length ones. Swapped like the others; BPF_F_INNER_MAP lets
+ * each table have the size its list needs. Userspace writes them through
+ * mmap, a cell at a time. The IPv6 trie in allow_v6 is then what a
+ * restarted daemon reads back; packets no longer read it.
  */
-struct allow_v4_table_rows {
+struct allow_table_rows {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1 + (1 << 16) / XDPGATE_TABLE_ROW_CELLS);
 	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
@@ -105,17 +108,24 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__array(values, struct allow_v4_table_rows);
+	__array(values, struct allow_table_rows);
 } allow_v4_table SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct allow_table_rows);
+} allow_v6_table SEC(".maps");
 
 /*
  * Full-length entries (/32, /128) in a hash, probed first: a hit there is
- * the longest possible match, at the cost of a hash. IPv4 hosts are only
- * here (the lookup table would spend up to two groups on each); IPv6 hosts
- * are in the trie too. A replace swaps in a host table of both lists'
- * hosts before the other tables, and takes the leaving hosts out after
- * them, so a packet that meets the tables of two lists is judged as one of
- * the two would judge it.
+ * the longest possible match, at the cost of a hash. Of the tables packets
+ * read, hosts are only here (a lookup table would spend groups on each; the
+ * IPv6 trie, which holds them too, is a record). A replace swaps in a host
+ * table of both lists' hosts before the other tables, and takes the leaving
+ * hosts out after them, so a packet that meets the tables of two lists is
+ * judged as one of the two would judge it.
  */
 struct allow_v4_hosts_table {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -5,6 +5,7 @@
 // in the daemon's resident set: 140 MiB at a million entries).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "datapath/kernel_table.hpp"
@@ -31,18 +32,20 @@ std::vector<TableEntry> hosts(std::size_t count) {
 }
 
 TEST_F(KernelTableTest, ASmallListGetsASmallRootAndABigOneTheWideRoot) {
-  Result<KernelTable> small = KernelTable::holding(hosts(10));
+  Result<KernelTable<Ipv4Cells>> small =
+      KernelTable<Ipv4Cells>::holding(hosts(10));
   ASSERT_TRUE(small) << small.error().message;
   EXPECT_EQ(small->root_bits(), 16);
   EXPECT_LT(small->rows() * sizeof(xdpgate_table_row), 1u << 20);
-  Result<KernelTable> big = KernelTable::holding(hosts(70000));
+  Result<KernelTable<Ipv4Cells>> big =
+      KernelTable<Ipv4Cells>::holding(hosts(70000));
   ASSERT_TRUE(big) << big.error().message;
   EXPECT_EQ(big->root_bits(), 24);
 }
 
 TEST_F(KernelTableTest, NothingStaysMappedBeyondAFewPages) {
   std::vector<TableEntry> list = hosts(100000);
-  Result<KernelTable> table = KernelTable::holding(list);
+  Result<KernelTable<Ipv4Cells>> table = KernelTable<Ipv4Cells>::holding(list);
   ASSERT_TRUE(table) << table.error().message;
   EXPECT_EQ(table->mapped_pages(), 0u) << "after the build";
   for (const TableEntry &e : {list[0], list[99999]}) {
@@ -61,6 +64,40 @@ TEST_F(KernelTableTest, NothingStaysMappedBeyondAFewPages) {
       << "after a wide remove";
   EXPECT_EQ(table->lookup(0x80000002).value(), std::nullopt);
   EXPECT_EQ(table->lookup(list[5].range.network).value(), list[5].slot);
+}
+
+// An IPv6 table is built on the heap, then copied into a map of the size
+// it took, with room to grow: a lone /64 costs its leaf, and the table
+// answers and changes in place as the IPv4 one does.
+TEST_F(KernelTableTest, AnIpv6TableTakesTheRowsItsBuildTookAndRoomToGrow) {
+  std::mt19937_64 rng(6);
+  std::vector<TableEntry6> list;
+  for (std::uint32_t i = 0; i < 70000; ++i)
+    list.push_back({{Uint128{rng() | 1} << 64, 64}, i});
+  Result<KernelTable<Ipv6Cells>> table = KernelTable<Ipv6Cells>::holding(list);
+  ASSERT_TRUE(table) << table.error().message;
+  EXPECT_EQ(table->root_bits(), 24);
+  EXPECT_EQ(table->mapped_pages(), 0u) << "after the build";
+  const std::uint64_t fixed = LookupTable6::fixed_rows(24);
+  // Random /64s part within their first 24 bits, or soon after.
+  EXPECT_GE(table->rows_used(), fixed + list.size());
+  EXPECT_LT(table->rows_used(), fixed + 2 * list.size());
+  const std::uint64_t used = table->rows_used();
+  EXPECT_EQ(table->rows(),
+            used + std::max<std::uint64_t>(4096, (used - fixed) / 8));
+  for (const TableEntry6 &e : {list[0], list[69999]}) {
+    Result<std::optional<std::uint32_t>> slot =
+        table->lookup(e.range.network | 0xffff);
+    ASSERT_TRUE(slot);
+    EXPECT_EQ(*slot, e.slot);
+  }
+  const Uint128 wide = Uint128{0x2001} << 112;
+  Result<bool> added = table->insert({{wide, 16}, 90000});
+  ASSERT_TRUE(added && *added);
+  EXPECT_EQ(table->lookup(wide | 5).value(), 90000u);
+  ASSERT_TRUE(table->remove({wide, 16}, std::nullopt));
+  EXPECT_EQ(table->lookup(wide | 5).value(), std::nullopt);
+  EXPECT_LE(table->mapped_pages(), kTablePagesKeptMapped);
 }
 
 } // namespace

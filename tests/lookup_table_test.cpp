@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "datapath/lookup_table.hpp"
@@ -16,64 +18,82 @@
 namespace xdpgate {
 namespace {
 
-std::uint32_t mask(std::uint8_t length) {
-  return length == 0 ? 0 : ~std::uint32_t{0} << (32 - length);
+template <typename Cells> typename Cells::Address mask(std::uint8_t length) {
+  using Address = typename Cells::Address;
+  return length == 0 ? 0 : ~Address{0} << (Cells::kBits - length);
 }
 
 // Longest-prefix match by brute force: one map per length.
-class Reference {
+template <typename Cells> class Reference {
 public:
-  void add(const TableEntry &e) {
+  using Address = typename Cells::Address;
+  using Range = BasicTableRange<Cells>;
+  using Entry = BasicTableEntry<Cells>;
+
+  void add(const Entry &e) {
     by_length_[e.range.length][e.range.network] = e.slot;
   }
-  void remove(TableRange r) { by_length_[r.length].erase(r.network); }
-  bool has(TableRange r) const {
-    return by_length_[r.length].count(r.network) != 0;
-  }
+  void remove(Range r) { by_length_[r.length].erase(r.network); }
+  bool has(Range r) const { return by_length_[r.length].count(r.network) != 0; }
 
-  std::optional<std::uint32_t> lookup(std::uint32_t address) const {
-    for (int length = 32; length >= 0; --length) {
+  std::optional<std::uint32_t> lookup(Address address) const {
+    for (int length = Cells::kBits; length >= 0; --length) {
       const auto &ranges = by_length_[length];
-      auto it = ranges.find(address & mask(static_cast<std::uint8_t>(length)));
+      auto it =
+          ranges.find(address & mask<Cells>(static_cast<std::uint8_t>(length)));
       if (it != ranges.end())
         return it->second;
     }
     return std::nullopt;
   }
   // The longest listed range that contains `r`, other than itself.
-  std::optional<TableEntry> heir(TableRange r) const {
+  std::optional<Entry> heir(Range r) const {
     for (int length = r.length - 1; length >= 0; --length) {
       auto l = static_cast<std::uint8_t>(length);
-      auto it = by_length_[l].find(r.network & mask(l));
+      auto it = by_length_[l].find(r.network & mask<Cells>(l));
       if (it != by_length_[l].end())
-        return TableEntry{{r.network & mask(l), l}, it->second};
+        return Entry{{r.network & mask<Cells>(l), l}, it->second};
     }
     return std::nullopt;
   }
 
 private:
-  std::map<std::uint32_t, std::uint32_t> by_length_[33];
+  std::map<Address, std::uint32_t> by_length_[Cells::kBits + 1];
 };
 
+template <typename Cells>
+typename Cells::Address random_address(std::mt19937 &rng) {
+  typename Cells::Address a = 0;
+  for (unsigned bits = 0; bits < Cells::kBits; bits += 32)
+    a = static_cast<typename Cells::Address>(a << 16 << 16 | rng());
+  return a;
+}
+
 // Nested ranges of every length around a few hundred clusters, so that
-// ranges cover, split and sit inside each other.
-std::vector<TableEntry> nested_list(std::mt19937 &rng, std::size_t count,
-                                    Reference &reference) {
-  std::vector<std::uint32_t> clusters(300);
+// ranges cover, split and sit inside each other, and lone ranges away from
+// them (which, in an IPv6 table, are leaves).
+template <typename Cells>
+std::vector<BasicTableEntry<Cells>>
+nested_list(std::mt19937 &rng, std::size_t count, Reference<Cells> &reference) {
+  using Address = typename Cells::Address;
+  std::vector<Address> clusters(300);
   for (auto &c : clusters)
-    c = rng();
-  std::vector<TableEntry> out;
-  std::uniform_int_distribution<int> length(0, 32);
+    c = random_address<Cells>(rng);
+  std::vector<BasicTableEntry<Cells>> out;
+  std::uniform_int_distribution<int> length(0, Cells::kBits);
   while (out.size() < count) {
     auto l = static_cast<std::uint8_t>(length(rng));
     if (l < 4 && rng() % 8 != 0)
       continue; // few very wide ranges, as in real lists
-    std::uint32_t near =
-        clusters[rng() % clusters.size()] ^ (rng() >> (rng() % 32));
-    TableRange r{near & mask(l), l};
+    Address near =
+        rng() % 4 == 0
+            ? random_address<Cells>(rng)
+            : clusters[rng() % clusters.size()] ^
+                  (random_address<Cells>(rng) >> (rng() % Cells::kBits));
+    BasicTableRange<Cells> r{near & mask<Cells>(l), l};
     if (reference.has(r))
       continue;
-    TableEntry e{r, static_cast<std::uint32_t>(out.size())};
+    BasicTableEntry<Cells> e{r, static_cast<std::uint32_t>(out.size())};
     reference.add(e);
     out.push_back(e);
   }
@@ -81,19 +101,21 @@ std::vector<TableEntry> nested_list(std::mt19937 &rng, std::size_t count,
 }
 
 // Addresses at every range's edges, just outside them, and random ones.
-std::vector<std::uint32_t> probes(std::mt19937 &rng,
-                                  const std::vector<TableEntry> &entries) {
-  std::vector<std::uint32_t> out;
-  for (const TableEntry &e : entries) {
-    std::uint32_t first = e.range.network;
-    std::uint32_t last = first | ~mask(e.range.length);
-    for (std::uint32_t a :
+template <typename Cells>
+std::vector<typename Cells::Address>
+probes(std::mt19937 &rng, const std::vector<BasicTableEntry<Cells>> &entries) {
+  using Address = typename Cells::Address;
+  std::vector<Address> out;
+  for (const auto &e : entries) {
+    Address first = e.range.network;
+    Address last = first | ~mask<Cells>(e.range.length);
+    for (Address a :
          {first, last, first - 1, last + 1,
-          first + (static_cast<std::uint32_t>(rng()) & ~mask(e.range.length))})
+          first + (random_address<Cells>(rng) & ~mask<Cells>(e.range.length))})
       out.push_back(a);
   }
   for (int i = 0; i < 20000; ++i)
-    out.push_back(rng());
+    out.push_back(random_address<Cells>(rng));
   return out;
 }
 
@@ -103,60 +125,82 @@ struct Memory {
   RowsInMemory view;
 };
 
-void expect_same_answers(const LookupTable &table, const Reference &reference,
-                         const std::vector<std::uint32_t> &addresses,
+std::string address_text(std::uint32_t a) {
+  return std::to_string(a >> 24) + '.' + std::to_string(a >> 16 & 255) + '.' +
+         std::to_string(a >> 8 & 255) + '.' + std::to_string(a & 255);
+}
+
+std::string address_text(Uint128 a) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%016llx%016llx",
+                static_cast<unsigned long long>(a >> 64),
+                static_cast<unsigned long long>(a));
+  return text;
+}
+
+template <typename Cells>
+void expect_same_answers(const BasicLookupTable<Cells> &table,
+                         const Reference<Cells> &reference,
+                         const std::vector<typename Cells::Address> &addresses,
                          const char *when) {
   std::size_t wrong = 0;
-  for (std::uint32_t a : addresses)
+  for (auto a : addresses)
     if (table.lookup(a) != reference.lookup(a) && ++wrong <= 5)
-      ADD_FAILURE() << when << ": address " << (a >> 24) << '.'
-                    << (a >> 16 & 255) << '.' << (a >> 8 & 255) << '.'
-                    << (a & 255) << " table " << table.lookup(a).value_or(~0u)
-                    << " reference " << reference.lookup(a).value_or(~0u);
+      ADD_FAILURE() << when << ": address " << address_text(a) << " table "
+                    << table.lookup(a).value_or(~0u) << " reference "
+                    << reference.lookup(a).value_or(~0u);
   EXPECT_EQ(wrong, 0u) << when << ", of " << addresses.size() << " probes";
 }
 
-class LookupTableAnswers : public ::testing::TestWithParam<std::uint8_t> {};
-
-TEST_P(LookupTableAnswers, AsLongestPrefixMatchThroughInsertsAndRemoves) {
-  const std::uint8_t root_bits = GetParam();
-  std::mt19937 rng(20261204 + root_bits);
-  Reference reference;
-  std::vector<TableEntry> entries = nested_list(rng, 5000, reference);
+template <typename Cells>
+void answers_as_longest_prefix_match(std::uint8_t root_bits) {
+  std::mt19937 rng(20261204 + root_bits + Cells::kBits);
+  Reference<Cells> reference;
+  auto entries = nested_list(rng, 5000, reference);
   // Inserted in list order, not by length: longer ranges come first too.
-  Memory memory(LookupTable::rows_for(root_bits, entries) + 20000);
-  LookupTable table(memory.view, root_bits);
-  for (const TableEntry &e : entries)
+  RowsOnHeap rows(1u << 24);
+  BasicLookupTable<Cells> table(rows, root_bits);
+  for (const auto &e : entries)
     ASSERT_TRUE(table.insert(e));
-  std::vector<std::uint32_t> addresses = probes(rng, entries);
+  auto addresses = probes(rng, entries);
   expect_same_answers(table, reference, addresses, "after the inserts");
 
   // Churn: covering and covered ranges leave, nested and covering ones
   // arrive, a range leaves and comes back with another slot.
   std::shuffle(entries.begin(), entries.end(), rng);
-  std::vector<TableEntry> left(entries.begin(), entries.begin() + 2000);
-  for (const TableEntry &e : left) {
+  std::vector left(entries.begin(), entries.begin() + 2000);
+  for (const auto &e : left) {
     reference.remove(e.range);
     table.remove(e.range, reference.heir(e.range));
   }
   expect_same_answers(table, reference, addresses, "after the removes");
-  std::vector<TableEntry> arrivals = nested_list(rng, 1500, reference);
-  for (TableEntry &e : arrivals) {
+  auto arrivals = nested_list(rng, 1500, reference);
+  for (auto &e : arrivals) {
     e.slot += 100000;
     reference.add(e);
     ASSERT_TRUE(table.insert(e));
   }
   for (std::size_t i = 0; i < 500; ++i) {
-    TableEntry back = left[i];
+    auto back = left[i];
     if (reference.has(back.range))
       continue; // an arrival took it
     back.slot += 200000;
     reference.add(back);
     ASSERT_TRUE(table.insert(back));
   }
-  std::vector<std::uint32_t> more = probes(rng, arrivals);
+  auto more = probes(rng, arrivals);
   addresses.insert(addresses.end(), more.begin(), more.end());
   expect_same_answers(table, reference, addresses, "after the churn");
+}
+
+class LookupTableAnswers : public ::testing::TestWithParam<std::uint8_t> {};
+
+TEST_P(LookupTableAnswers, AsLongestPrefixMatchThroughInsertsAndRemoves) {
+  answers_as_longest_prefix_match<Ipv4Cells>(GetParam());
+}
+
+TEST_P(LookupTableAnswers, ForIpv6WithLeavesAsLongestPrefixMatchToo) {
+  answers_as_longest_prefix_match<Ipv6Cells>(GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(RootBits, LookupTableAnswers,
@@ -181,7 +225,7 @@ TEST(LookupTable, ZeroLengthRangeCoversEverythingAndLeavesNothing) {
 TEST(LookupTable, RowsForIsExactlyWhatTheInsertsTake) {
   for (std::uint8_t root_bits : {16, 24}) {
     std::mt19937 rng(7 + root_bits);
-    Reference reference;
+    Reference<Ipv4Cells> reference;
     std::vector<TableEntry> entries = nested_list(rng, 3000, reference);
     std::uint64_t rows = LookupTable::rows_for(root_bits, entries);
     Memory memory(rows);
@@ -205,6 +249,44 @@ TEST(LookupTable, InsertWithoutRoomForItsGroupsWritesNothing) {
   // A /24 needs two: it fits.
   EXPECT_TRUE(table.insert({{0x0a000100, 24}, 3}));
   EXPECT_EQ(table.lookup(0x0a000101), 3u);
+}
+
+// A range alone in its root block costs one row, its leaf, however long.
+TEST(LookupTable6, ALoneRangeTakesOneLeaf) {
+  Memory memory(LookupTable6::fixed_rows(16) + 1);
+  LookupTable6 table(memory.view, 16);
+  const Uint128 net = Uint128{0x20010db800010002} << 64;
+  ASSERT_TRUE(table.insert({{net, 64}, 4}));
+  EXPECT_EQ(table.rows_used(), LookupTable6::fixed_rows(16) + 1);
+  EXPECT_EQ(table.lookup(net | 1), 4u);
+  EXPECT_EQ(table.lookup(net - 1), std::nullopt);
+  EXPECT_EQ(table.lookup(net + (Uint128{1} << 64)), std::nullopt);
+}
+
+// A second range in the leaf's block splits it into groups, down to where
+// the two part, and each then has its own leaf (or the first keeps its own).
+TEST(LookupTable6, ASecondRangeInTheBlockNeedsRoomForTheSplitOrWritesNothing) {
+  const Uint128 net = Uint128{0x20010db800010002} << 64;
+  // Parts from the first at its 41st bit: the /16 root's block splits at
+  // 16, 20, ..., 40 (seven groups), and the new range gets a leaf.
+  const Uint128 near = net ^ (Uint128{1} << (128 - 41));
+  Memory memory(LookupTable6::fixed_rows(16) + 1 + 7);
+  LookupTable6 table(memory.view, 16);
+  ASSERT_TRUE(table.insert({{net, 64}, 4}));
+  std::vector<xdpgate_table_row> before = memory.rows;
+  EXPECT_FALSE(table.insert({{near, 48}, 5}));
+  EXPECT_EQ(0, std::memcmp(before.data(), memory.rows.data(),
+                           before.size() * sizeof(xdpgate_table_row)));
+  Memory roomy(LookupTable6::fixed_rows(16) + 1 + 8);
+  LookupTable6 room(roomy.view, 16);
+  ASSERT_TRUE(room.insert({{net, 64}, 4}));
+  ASSERT_TRUE(room.insert({{near, 48}, 5}));
+  EXPECT_EQ(room.rows_used(), LookupTable6::fixed_rows(16) + 1 + 8);
+  EXPECT_EQ(room.lookup(net), 4u);
+  EXPECT_EQ(room.lookup(near | 7), 5u);
+  room.remove({net, 64}, std::nullopt);
+  EXPECT_EQ(room.lookup(net), std::nullopt);
+  EXPECT_EQ(room.lookup(near), 5u);
 }
 
 TEST(LookupTable, RootFitsTheList) {

@@ -119,14 +119,15 @@ TEST_F(MemoryFormulaTest, TheKernelGrowsAsTheFormulaSays) {
   MemoryFormula full = memory_formula(list, kCapacity);
   double load_growth = loaded.total() - before.total();
   double list_growth = listed.total() - loaded.total();
-  std::string seen =
-      "loading: " + mib(load_growth) + " (formula " +
-      mib(empty.fixed + empty.list()) + "); the list of " +
-      std::to_string(list.size()) + ": " + mib(list_growth) + " (Slab " +
-      mib(listed.slab - loaded.slab) + ", VmallocUsed " +
-      mib(listed.vmalloc - loaded.vmalloc) + "; formula " +
-      mib(full.list() - empty.list()) + ": table " + mib(full.ipv4_table) +
-      ", hosts " + mib(full.hosts) + ", IPv6 trie " + mib(full.ipv6_trie) + ")";
+  std::string seen = "loading: " + mib(load_growth) + " (formula " +
+                     mib(empty.fixed + empty.list()) + "); the list of " +
+                     std::to_string(list.size()) + ": " + mib(list_growth) +
+                     " (Slab " + mib(listed.slab - loaded.slab) +
+                     ", VmallocUsed " + mib(listed.vmalloc - loaded.vmalloc) +
+                     "; formula " + mib(full.list() - empty.list()) +
+                     ": IPv4 table " + mib(full.ipv4_table) + ", IPv6 table " +
+                     mib(full.ipv6_table) + ", hosts " + mib(full.hosts) +
+                     ", IPv6 trie " + mib(full.ipv6_trie) + ")";
   // Other processes allocate too: a few MiB either way, more than the
   // formula's own error (1 % at 1M entries, docs/MEMORY.md).
   EXPECT_NEAR(load_growth, empty.fixed + empty.list(), 2 * kMiB) << seen;

@@ -135,6 +135,36 @@ struct xdpgate_table_row {
 };
 XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_table_row) == 64, "table row");
 
+/*
+ * The IPv6 lookup table: rows and root as the IPv4 table's, over 128-bit
+ * addresses, with cells of (depth << 24) | payload (depth 0-128) and one
+ * kind more. A fixed stride alone would cost a sparse IPv6 list a group for
+ * every 4 bits between the root and each range (10 for a lone /64). So a
+ * cell whose block holds one range longer than the block names a leaf
+ * instead: a row holding that range, its cell, and the cell of the block's
+ * other addresses. A lone range then costs the root's cell and its leaf; a
+ * second range in the block turns the leaf into a group first.
+ */
+#define XDPGATE_TABLE6_MAX_LEVELS  28 /* groups below a 16-bit root */
+#define XDPGATE_CELL6_PAYLOAD_BITS 24
+#define XDPGATE_CELL6_PAYLOAD_MASK ((1u << XDPGATE_CELL6_PAYLOAD_BITS) - 1)
+#define XDPGATE_CELL6_GROUP	   255u
+#define XDPGATE_CELL6_LEAF	   254u
+
+/* A leaf, in place of a row's cells. Only `outside` changes in place. */
+struct xdpgate_table_leaf {
+	__u32 inside;  /* the range's cell: what its addresses match */
+	__u32 outside; /* the cell of the block's other addresses */
+	__u32 length;  /* the range's prefix length */
+	__u32 pad;
+	__u64 network_high; /* the range's first 64 bits, host order */
+	__u64 network_low;  /* its last 64 bits, host order */
+	__u64 unused[4];
+};
+XDPGATE_STATIC_ASSERT(sizeof(struct xdpgate_table_leaf) ==
+			      sizeof(struct xdpgate_table_row),
+		      "table leaf");
+
 /* Per entry slot, shared by all CPUs. */
 struct xdpgate_entry_stats {
 	__u64 packets;	   /* added to atomically */

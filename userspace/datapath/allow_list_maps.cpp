@@ -53,8 +53,8 @@ struct TableRows {
     entries.add(range, slot);
     if (range.is_single_address())
       add_host(range, slot);
-    else if (range.family == Family::V4)
-      table_entries.push_back({table_range(range), slot});
+    else
+      table_entries.push_back({range, slot});
   }
 
   void add_host(const IpPrefix &address, std::uint32_t slot) {
@@ -67,7 +67,7 @@ struct TableRows {
   std::size_t host_size;
   std::vector<std::uint8_t> host_keys;
   std::vector<xdpgate_allow_value> host_values;
-  std::vector<TableEntry> table_entries; // IPv4, but for hosts
+  std::vector<PrefixSlot> table_entries; // all but the hosts
 };
 
 } // namespace
@@ -215,23 +215,19 @@ Status AllowListMaps::remove_each(FamilyMaps &maps,
                                   const std::vector<IpPrefix> &removed,
                                   std::vector<IpPrefix> &gone) {
   for (const IpPrefix &leaving : removed) {
-    // A host leaves its host table, where IPv4 hosts alone are (and IPv6
-    // hosts first: until the trie loses the host too, it still allows the
-    // address, as the list did before the change).
+    // A host leaves its host table, the only one packets find it in.
     if (leaving.is_single_address() &&
         bpf_map_delete_elem(maps.hosts.get(), leaving.addr.data()) != 0 &&
         errno != ENOENT)
       return system_error(ErrorCode::KernelUpdateFailed,
                           "removing " + leaving.to_string() +
                               " from the kernel host table failed");
-    // Any other IPv4 range leaves the lookup table, where the covering range
+    // Any other range leaves the lookup table, where the covering range
     // takes its cells back. A remove cut short leaves a table half changed:
     // one built anew from the entries, where the range is still listed,
     // takes its place.
-    if (maps.table && !leaving.is_single_address())
-      if (Status s =
-              maps.table->remove(table_range(leaving), heir_of(maps, leaving));
-          !s) {
+    if (!leaving.is_single_address())
+      if (Status s = maps.table->remove(leaving, heir_of(maps, leaving)); !s) {
         (void)install_table(maps);
         return s;
       }
@@ -276,9 +272,9 @@ Status AllowListMaps::add_in_place(FamilyMaps &maps,
   TableRows rows(maps.family);
   for (std::size_t i = 0; i < added.size(); ++i)
     rows.add(added[i], (*slots)[i]);
-  // The entry map first (the IPv6 trie, or the IPv4 record the lookup table
-  // follows), then the lookup table, then the host table: an IPv4 host is
-  // allowed from its host table's write on, an IPv6 host from the trie's.
+  // The entry map first (what the lookup table follows), then the lookup
+  // table, then the host table: a host is allowed from its host table's
+  // write on.
   // `slots` records exactly what the kernel took, even on failure.
   std::uint32_t done = 0;
   Status filled = rows.entries.write_to(
@@ -291,20 +287,18 @@ Status AllowListMaps::add_in_place(FamilyMaps &maps,
   // The lookup table takes a range in place while it has rows for its
   // groups, or is rebuilt larger with every entry listed (as it is, too, if
   // a page of it could not be mapped).
-  if (maps.table)
-    for (std::uint32_t i = 0; i < done; ++i) {
-      if (added[i].is_single_address())
-        continue;
-      Result<bool> inserted =
-          maps.table->insert({table_range(added[i]), (*slots)[i]});
-      if (inserted && *inserted)
-        continue;
-      if (Status s = install_table(maps); !s) {
-        give_back({slots->begin() + done, slots->end()});
-        return unfiltered(s, done);
-      }
-      break;
+  for (std::uint32_t i = 0; i < done; ++i) {
+    if (added[i].is_single_address())
+      continue;
+    Result<bool> inserted = maps.table->insert({added[i], (*slots)[i]});
+    if (inserted && *inserted)
+      continue;
+    if (Status s = install_table(maps); !s) {
+      give_back({slots->begin() + done, slots->end()});
+      return unfiltered(s, done);
     }
+    break;
+  }
   if (!filled) {
     give_back({slots->begin() + done, slots->end()});
     return unfiltered(filled, done);
@@ -319,7 +313,7 @@ Status AllowListMaps::add_in_place(FamilyMaps &maps,
 
 // A host table of every full-length entry, sized for them, swapped in: when
 // the old one is full (an address it has no room for is allowed from the
-// swap on; by the IPv6 trie before), or disagrees with the entries.
+// swap on), or disagrees with the entries.
 Status AllowListMaps::rewrite_host_table(FamilyMaps &maps) {
   std::uint32_t size = host_table_size(maps.host_count, capacity_);
   Result<Fd> fresh = create_host_table(maps.family, size);
@@ -374,8 +368,9 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
   for (std::size_t i = 0; i < added.size(); ++i)
     rows.add(added[i], (*new_slots)[i]);
   // The new host table holds the leaving hosts too until the lookup table
-  // has been swapped: IPv4 hosts are nowhere else, and a packet must meet
-  // the old list's hosts as long as it can meet the old lookup table.
+  // has been swapped: hosts are in no other table packets read, and a
+  // packet must meet the old list's hosts as long as it can meet the old
+  // lookup table.
   TableRows leaving_hosts(maps.family);
   for (Owned owned : owned_by_leaving)
     if (owned->first.is_single_address())
@@ -413,14 +408,10 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
   }
   if (Status s = block_filter_.add(added); !s)
     return unfiltered(s);
-  std::optional<KernelTable> fresh_table;
-  if (maps.table) {
-    Result<KernelTable> built =
-        KernelTable::holding(std::move(rows.table_entries));
-    if (!built)
-      return unfiltered(built.error());
-    fresh_table.emplace(std::move(built.value()));
-  }
+  Result<PrefixTable> fresh_table =
+      PrefixTable::holding(maps.family, rows.table_entries);
+  if (!fresh_table)
+    return unfiltered(fresh_table.error());
   // The host table of both lists' hosts first, then the entry map and the
   // lookup table; a failed swap puts back what was swapped before it.
   if (Status s = swap_in(maps.outer.hosts, fresh_hosts->get()); !s)
@@ -429,12 +420,10 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
     (void)swap_in(maps.outer.hosts, maps.hosts.get());
     return unfiltered(s);
   }
-  if (fresh_table) {
-    if (Status s = swap_in(maps.outer.table, fresh_table->fd()); !s) {
-      (void)swap_in(maps.outer.entries, maps.entries.get());
-      (void)swap_in(maps.outer.hosts, maps.hosts.get());
-      return unfiltered(s);
-    }
+  if (Status s = swap_in(maps.outer.table, fresh_table->fd()); !s) {
+    (void)swap_in(maps.outer.entries, maps.entries.get());
+    (void)swap_in(maps.outer.hosts, maps.hosts.get());
+    return unfiltered(s);
   }
 
   for (Owned owned : owned_by_leaving) {
@@ -447,8 +436,7 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
     maps.slots.emplace(added[i], (*new_slots)[i]);
   maps.entries = std::move(fresh.value());
   maps.hosts = std::move(fresh_hosts.value());
-  if (fresh_table)
-    maps.table = std::move(fresh_table);
+  maps.table = std::move(fresh_table.value());
   maps.host_capacity = host_capacity;
   maps.host_count = rows.host_values.size();
   // Now the leaving hosts go; if they cannot, a host table of the new

@@ -2,11 +2,11 @@
 // The allow list in the kernel, both families: the map of every entry and
 // its slot (IPv4: the record, IPv6: the LPM trie), the exact-host tables
 // with the host presence filter in front, the block filter in front of
-// both, the IPv4 lookup table, and the per-entry statistics.
-// Each of these tables sits in slot 0 of an outer array-of-maps. IPv4
-// packets are judged by the lookup table, built from the record's entries
-// (a new one at every open, so it always follows the record), IPv6 packets
-// by the trie. A change is applied in place (batched kernel updates, each
+// both, the lookup tables, and the per-entry statistics.
+// Each of these tables sits in slot 0 of an outer array-of-maps. Packets
+// are judged by the host tables and the lookup tables, built from the
+// entry maps (a new one at every open, so they always follow the entry
+// maps). A change is applied in place (batched kernel updates, each
 // range on its own), except an atomic one (a replace) of more than one
 // range: that builds complete new tables and swaps the outer slots, so a
 // packet sees the whole old list or the whole new one.
@@ -21,7 +21,7 @@
 #include "common/fd.hpp"
 #include "common/result.hpp"
 #include "datapath/entry_stats.hpp"
-#include "datapath/kernel_table.hpp"
+#include "datapath/prefix_table.hpp"
 #include "datapath/presence_filter.hpp"
 #include "model/allow_list_change.hpp"
 #include "net/ip_prefix.hpp"
@@ -32,7 +32,7 @@ namespace xdpgate {
 struct AllowOuterMaps {
   int entries = -1; // IPv4: the record, IPv6: the trie
   int hosts = -1;
-  int table = -1; // IPv4 only: the lookup table
+  int table = -1; // the lookup table
   // IPv4 only, if not -1: the trie an xdpgate before the record kept the
   // entries in, read when the record is new.
   int legacy_entries = -1;
@@ -77,7 +77,7 @@ private:
     std::uint32_t host_capacity = 0; // how many addresses `hosts` can hold
     std::size_t host_count = 0;      // full-length ranges in `slots`
     std::unordered_map<IpPrefix, std::uint32_t> slots;
-    std::optional<KernelTable> table; // IPv4: what packets consult
+    std::optional<PrefixTable> table; // what packets consult
   };
 
   // A change per family (IPv4, IPv6): each range once, only what changes
@@ -101,7 +101,7 @@ private:
   // A new lookup table of the family's entries, swapped in.
   Status install_table(FamilyMaps &maps);
   // The longest listed range that contains `range`, other than itself.
-  static std::optional<TableEntry> heir_of(const FamilyMaps &maps,
+  static std::optional<PrefixSlot> heir_of(const FamilyMaps &maps,
                                            const IpPrefix &range);
   Status apply_to(FamilyMaps &maps, const std::vector<IpPrefix> &added,
                   const std::vector<IpPrefix> &removed, bool atomic);

@@ -6,7 +6,6 @@
 
 #include "datapath/allow_list_maps.hpp"
 #include "datapath/allow_list_tables.hpp"
-#include "datapath/lpm_key.hpp"
 #include "xdpgate/abi.h"
 
 namespace xdpgate {
@@ -25,20 +24,13 @@ std::optional<IpPrefix> AllowListMaps::lookup(const IpPrefix &address) const {
   const FamilyMaps &maps = address.family == Family::V4 ? v4_ : v6_;
   IpPrefix probe = address;
   probe.length = address.max_length();
+  // What the program reads: the host table, then the lookup table.
   xdpgate_allow_value value{};
-  if (maps.table) {
-    // What the program reads for IPv4: the host table, then the table.
-    if (bpf_map_lookup_elem(maps.hosts.get(), probe.addr.data(), &value) != 0) {
-      Result<std::optional<std::uint32_t>> slot =
-          maps.table->lookup(table_range(probe).network);
-      if (!slot || !*slot)
-        return std::nullopt;
-      value.slot = **slot;
-    }
-  } else if (LpmKey key = lpm_key(probe);
-             bpf_map_lookup_elem(maps.entries.get(), key.bytes.data(),
-                                 &value) != 0) {
-    return std::nullopt;
+  if (bpf_map_lookup_elem(maps.hosts.get(), probe.addr.data(), &value) != 0) {
+    Result<std::optional<std::uint32_t>> slot = maps.table->lookup(probe);
+    if (!slot || !*slot)
+      return std::nullopt;
+    value.slot = **slot;
   }
   // The kernel names the slot; find which of our prefixes owns it.
   for (int len = probe.max_length(); len >= 0; --len) {

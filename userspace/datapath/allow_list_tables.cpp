@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// Making the allow list's kernel tables (the IPv4 lookup table from the
-// record's entries), and adopting the ones a previous process pinned
+// Making the allow list's kernel tables (the lookup tables from the entry
+// maps), and adopting the ones a previous process pinned
 // (reading which slot each of their entries owns).
 #include "datapath/allow_list_tables.hpp"
 
@@ -14,13 +14,6 @@
 #include "xdpgate/abi.h"
 
 namespace xdpgate {
-
-TableRange table_range(const IpPrefix &range) {
-  return {static_cast<std::uint32_t>(range.addr[0]) << 24 |
-              static_cast<std::uint32_t>(range.addr[1]) << 16 |
-              static_cast<std::uint32_t>(range.addr[2]) << 8 | range.addr[3],
-          range.length};
-}
 
 Status swap_in(int outer_fd, int inner_fd) {
   if (bpf_map_update_elem(outer_fd, &kOuterSlot, &inner_fd, BPF_ANY) != 0)
@@ -76,9 +69,10 @@ Result<AllowListMaps> AllowListMaps::open(AllowOuterMaps v4, AllowOuterMaps v6,
     if (Status s = allow.adopt(*maps); !s)
       return s.error();
   // Built anew, not adopted: a previous process may have stopped between
-  // its record and its table.
-  if (Status s = allow.install_table(allow.v4_); !s)
-    return s.error();
+  // its entry map and its table.
+  for (FamilyMaps *maps : {&allow.v4_, &allow.v6_})
+    if (Status s = allow.install_table(*maps); !s)
+      return s.error();
 
   std::vector<bool> used(2 * static_cast<std::size_t>(capacity));
   std::vector<IpPrefix> listed;
@@ -222,12 +216,12 @@ Status AllowListMaps::rewrite_record(FamilyMaps &maps) {
 }
 
 Status AllowListMaps::install_table(FamilyMaps &maps) {
-  std::vector<TableEntry> entries;
+  std::vector<PrefixSlot> entries;
   entries.reserve(maps.slots.size());
   for (const auto &[prefix, slot] : maps.slots)
     if (!prefix.is_single_address()) // hosts: the host table's alone
-      entries.push_back({table_range(prefix), slot});
-  Result<KernelTable> built = KernelTable::holding(std::move(entries));
+      entries.push_back({prefix, slot});
+  Result<PrefixTable> built = PrefixTable::holding(maps.family, entries);
   if (!built)
     return built.error();
   if (Status s = swap_in(maps.outer.table, built->fd()); !s)
@@ -236,12 +230,12 @@ Status AllowListMaps::install_table(FamilyMaps &maps) {
   return {};
 }
 
-std::optional<TableEntry> AllowListMaps::heir_of(const FamilyMaps &maps,
+std::optional<PrefixSlot> AllowListMaps::heir_of(const FamilyMaps &maps,
                                                  const IpPrefix &range) {
   for (int length = range.length - 1; length >= 0; --length) {
     IpPrefix wider = range.widened_to(static_cast<std::uint8_t>(length));
     if (auto owned = maps.slots.find(wider); owned != maps.slots.end())
-      return TableEntry{table_range(wider), owned->second};
+      return PrefixSlot{wider, owned->second};
   }
   return std::nullopt;
 }

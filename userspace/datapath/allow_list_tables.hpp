@@ -9,16 +9,12 @@
 
 #include "common/fd.hpp"
 #include "common/result.hpp"
-#include "datapath/lookup_table.hpp"
 #include "net/ip_prefix.hpp"
 
 namespace xdpgate {
 
 // The slot of an outer array-of-maps that holds the table in force.
 inline constexpr std::uint32_t kOuterSlot = 0;
-
-// An IPv4 range as the lookup table takes it (network in host order).
-TableRange table_range(const IpPrefix &range);
 
 // Puts `inner_fd` in the outer map's slot: packets see it from then on.
 Status swap_in(int outer_fd, int inner_fd);

@@ -114,12 +114,16 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
     bpf_map__set_inner_map_fd(outer.map, inner->get());
     templates.push_back(std::move(inner.value()));
   }
-  // A lookup table's template: BPF_F_INNER_MAP lets each table differ in size.
-  Result<Fd> table_template = create_table_map(1);
-  if (!table_template)
-    return table_template.error();
-  bpf_map__set_inner_map_fd(maps.allow_v4_table, table_template->get());
-  templates.push_back(std::move(table_template.value()));
+  // The lookup tables' templates: BPF_F_INNER_MAP lets each table differ in
+  // size.
+  for (auto [outer, family] : {std::pair{maps.allow_v4_table, Family::V4},
+                               std::pair{maps.allow_v6_table, Family::V6}}) {
+    Result<Fd> table_template = create_table_map(family, 1);
+    if (!table_template)
+      return table_template.error();
+    bpf_map__set_inner_map_fd(outer, table_template->get());
+    templates.push_back(std::move(table_template.value()));
+  }
   bpf_map__set_max_entries(maps.entry_stats, 2 * options.capacity);
   bpf_map__set_max_entries(maps.exempt_v4, options.exempt_capacity);
   bpf_map__set_max_entries(maps.exempt_v6, options.exempt_capacity);
@@ -142,7 +146,8 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
   Result<AllowListMaps> allow = AllowListMaps::open(
       {bpf_map__fd(maps.allow_v4), bpf_map__fd(maps.allow_v4_hosts),
        bpf_map__fd(maps.allow_v4_table), legacy_v4_trie.get()},
-      {bpf_map__fd(maps.allow_v6), bpf_map__fd(maps.allow_v6_hosts)},
+      {bpf_map__fd(maps.allow_v6), bpf_map__fd(maps.allow_v6_hosts),
+       bpf_map__fd(maps.allow_v6_table)},
       bpf_map__fd(maps.entry_stats), bpf_map__fd(maps.host_filter),
       bpf_map__fd(maps.block_filter), options.capacity);
   if (!allow)

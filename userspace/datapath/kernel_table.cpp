@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <bpf/bpf.h>
+#include <optional>
 #include <stdexcept>
+#include <string>
 #include <sys/mman.h>
 #include <type_traits>
 #include <unistd.h>
@@ -20,6 +22,14 @@ std::uint64_t page_size() {
   return size;
 }
 
+template <typename Cells> constexpr Family family_of() {
+  return Cells::kBits == 32 ? Family::V4 : Family::V6;
+}
+
+const char *family_name(Family family) {
+  return family == Family::V4 ? "IPv4" : "IPv6";
+}
+
 std::uint64_t whole_length(std::uint64_t rows) {
   const std::uint64_t bytes = rows * sizeof(xdpgate_table_row);
   return (bytes + page_size() - 1) / page_size() * page_size();
@@ -27,16 +37,18 @@ std::uint64_t whole_length(std::uint64_t rows) {
 
 } // namespace
 
-Result<Fd> create_table_map(std::uint64_t rows) {
+Result<Fd> create_table_map(Family family, std::uint64_t rows) {
   LIBBPF_OPTS(bpf_map_create_opts, opts,
               .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
-  int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xdpgate_table4",
-                          sizeof(std::uint32_t), sizeof(xdpgate_table_row),
-                          static_cast<std::uint32_t>(rows), &opts);
+  int fd =
+      bpf_map_create(BPF_MAP_TYPE_ARRAY,
+                     family == Family::V4 ? "xdpgate_table4" : "xdpgate_table6",
+                     sizeof(std::uint32_t), sizeof(xdpgate_table_row),
+                     static_cast<std::uint32_t>(rows), &opts);
   if (fd < 0)
     return system_error(ErrorCode::KernelUpdateFailed,
-                        "creating an IPv4 lookup table of " +
-                            std::to_string(rows) +
+                        std::string("creating an ") + family_name(family) +
+                            " lookup table of " + std::to_string(rows) +
                             " rows failed (is the kernel memory too small?)");
   return Fd(fd);
 }
@@ -51,7 +63,7 @@ Status MappedRows::map_all() {
                         MAP_SHARED, fd_, 0);
   if (mapped == MAP_FAILED)
     return system_error(ErrorCode::KernelUpdateFailed,
-                        "mapping an IPv4 lookup table failed");
+                        "mapping a lookup table failed");
   whole_ = mapped;
   return {};
 }
@@ -69,8 +81,8 @@ xdpgate_table_row &MappedRows::row(std::uint32_t number) {
     if (mapped == MAP_FAILED) {
       pages_.erase(at);
       // Rows are within the map by construction: only the system can fail.
-      throw std::runtime_error("mapping a page of the IPv4 lookup table "
-                               "failed (out of memory?)");
+      throw std::runtime_error("mapping a page of a lookup table failed "
+                               "(out of memory?)");
     }
     at->second = mapped;
   }
@@ -85,11 +97,12 @@ void MappedRows::unmap() {
     ::munmap(std::exchange(whole_, nullptr), whole_length(rows_));
 }
 
-KernelTable::KernelTable(Fd fd, std::uint64_t rows, std::uint8_t root_bits)
-    : fd_(std::move(fd)), rows_(std::make_unique<MappedRows>(fd_.get(), rows)),
-      cells_(std::make_unique<LookupTable>(*rows_, root_bits)) {}
+template <typename Cells>
+KernelTable<Cells>::KernelTable(Fd fd, std::uint64_t rows)
+    : fd_(std::move(fd)), rows_(std::make_unique<MappedRows>(fd_.get(), rows)) {
+}
 
-void KernelTable::trim() const {
+template <typename Cells> void KernelTable<Cells>::trim() const {
   if (rows_->mapped_pages() > kTablePagesKeptMapped)
     rows_->unmap();
 }
@@ -114,58 +127,93 @@ template <typename Operation> auto mapping_errors(Operation operation) {
 
 } // namespace
 
-Result<bool> KernelTable::insert(const TableEntry &entry) {
+template <typename Cells>
+Result<bool> KernelTable<Cells>::insert(const Entry &entry) {
   Result<bool> inserted = mapping_errors([&] { return cells_->insert(entry); });
   trim();
   return inserted;
 }
 
-Status KernelTable::remove(TableRange range,
-                           const std::optional<TableEntry> &heir) {
+template <typename Cells>
+Status KernelTable<Cells>::remove(Range range,
+                                  const std::optional<Entry> &heir) {
   Status removed = mapping_errors([&] { cells_->remove(range, heir); });
   trim();
   return removed;
 }
 
+template <typename Cells>
 Result<std::optional<std::uint32_t>>
-KernelTable::lookup(std::uint32_t address) const {
+KernelTable<Cells>::lookup(typename Cells::Address address) const {
   Result<std::optional<std::uint32_t>> slot =
       mapping_errors([&] { return cells_->lookup(address); });
   trim();
   return slot;
 }
 
-Result<KernelTable> KernelTable::holding(std::vector<TableEntry> entries) {
-  std::uint8_t root_bits = LookupTable::root_bits_for(entries.size());
-  std::uint64_t needed = LookupTable::rows_for(root_bits, entries);
-  std::uint64_t fixed = LookupTable::rows_for(root_bits, {});
-  std::uint64_t rows =
-      needed + std::max<std::uint64_t>(4096, (needed - fixed) / 8);
-  if (rows > XDPGATE_CELL_PAYLOAD_MASK)
-    return Error{ErrorCode::CapacityExceeded,
-                 "the IPv4 list needs a lookup table of " +
-                     std::to_string(rows) + " rows, more than the " +
-                     std::to_string(XDPGATE_CELL_PAYLOAD_MASK) +
-                     " its cells can name; list fewer, wider ranges"};
-  Result<Fd> fd = create_table_map(rows);
-  if (!fd)
-    return fd.error();
-  KernelTable table(std::move(fd.value()), rows, root_bits);
+template <typename Cells>
+Result<KernelTable<Cells>>
+KernelTable<Cells>::holding(std::vector<Entry> entries) {
+  using Table = BasicLookupTable<Cells>;
+  constexpr Family family = family_of<Cells>();
+  // The rows a cell can name.
+  constexpr std::uint64_t limit = (std::uint64_t{1} << Cells::kPayloadBits) - 1;
+  const std::uint8_t root_bits = Table::root_bits_for(entries.size());
   // Shorter ranges first: a wide range then writes root cells, not every
   // group that the longer ranges inside it would have made.
-  std::sort(entries.begin(), entries.end(),
-            [](const TableEntry &a, const TableEntry &b) {
-              return a.range.length < b.range.length;
-            });
-  // Mapped whole while it is built (it is written whole), then unmapped.
+  std::sort(entries.begin(), entries.end(), [](const Entry &a, const Entry &b) {
+    return a.range.length < b.range.length;
+  });
+  auto too_large = [&](std::uint64_t rows) {
+    return Error{ErrorCode::CapacityExceeded,
+                 std::string("the ") + family_name(family) +
+                     " list needs a lookup table of more than " +
+                     std::to_string(rows) + " rows, more than the " +
+                     std::to_string(limit) +
+                     " its cells can name; list fewer, wider ranges"};
+  };
+  // A table with leaves is built on the heap first: how many rows it takes
+  // depends on the order its leaves split in.
+  std::optional<RowsOnHeap> heap;
+  std::uint64_t needed = 0;
+  if constexpr (Cells::kLeaves) {
+    heap.emplace(limit);
+    Table built(*heap, root_bits);
+    for (const Entry &e : entries)
+      if (!built.insert(e))
+        return too_large(limit);
+    needed = built.rows_used();
+  } else {
+    needed = Table::rows_for(root_bits, entries);
+  }
+  const std::uint64_t rows =
+      needed + std::max<std::uint64_t>(
+                   4096, (needed - Table::fixed_rows(root_bits)) / 8);
+  if (rows > limit)
+    return too_large(rows);
+  Result<Fd> fd = create_table_map(family, rows);
+  if (!fd)
+    return fd.error();
+  KernelTable table(std::move(fd.value()), rows);
+  // Mapped whole while it is written whole, then unmapped.
   if (Status s = table.rows_->map_all(); !s)
     return s.error();
-  for (const TableEntry &e : entries)
-    if (!table.cells_->insert(e))
-      return Error{ErrorCode::Internal,
-                   "an IPv4 lookup table sized for its list ran out of rows"};
+  if (heap) {
+    for (std::uint32_t row = 0; row < needed; ++row)
+      table.rows_->row(row) = heap->row(row);
+    table.cells_ = std::make_unique<Table>(*table.rows_);
+  } else {
+    table.cells_ = std::make_unique<Table>(*table.rows_, root_bits);
+    for (const Entry &e : entries)
+      if (!table.cells_->insert(e))
+        return Error{ErrorCode::Internal, "an IPv4 lookup table sized for its "
+                                          "list ran out of rows"};
+  }
   table.rows_->unmap();
   return table;
 }
+
+template class KernelTable<Ipv4Cells>;
+template class KernelTable<Ipv6Cells>;
 
 } // namespace xdpgate

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// An IPv4 lookup table in a kernel array map (BPF_F_MMAPABLE), written
+// A lookup table in a kernel array map (BPF_F_MMAPABLE), written
 // through memory mappings: cells take plain stores, not a system call each.
 // A change maps the pages it touches, and at most 4 MiB stay mapped after
 // it; only a build maps the whole table, until it is built. A table kept
@@ -17,6 +17,7 @@
 #include "common/fd.hpp"
 #include "common/result.hpp"
 #include "datapath/lookup_table.hpp"
+#include "net/ip_prefix.hpp"
 
 namespace xdpgate {
 
@@ -26,7 +27,7 @@ inline constexpr std::size_t kTablePagesKeptMapped = 1024;
 
 // An empty map of the layout the XDP program reads (also the template of
 // the outer map that holds the table in force).
-Result<Fd> create_table_map(std::uint64_t rows);
+Result<Fd> create_table_map(Family family, std::uint64_t rows);
 
 // A kernel table's rows, its pages mapped as they are used. unmap() drops
 // them all; a row's reference is valid until then.
@@ -52,34 +53,43 @@ private:
   void *whole_ = nullptr;                           // after map_all()
 };
 
-class KernelTable {
+template <typename Cells> class KernelTable {
 public:
+  using Layout = Cells;
+  using Range = BasicTableRange<Cells>;
+  using Entry = BasicTableEntry<Cells>;
+
   // A new table holding `entries` (each range once), with room for more:
-  // an eighth more groups, 4096 at least, before it must be rebuilt (a
+  // an eighth more rows, 4096 at least, before it must be rebuilt (a
   // rebuild costs O(list), so growth by eighths keeps adds amortised O(1)).
-  static Result<KernelTable> holding(std::vector<TableEntry> entries);
+  static Result<KernelTable> holding(std::vector<Entry> entries);
 
   int fd() const { return fd_.get(); }
   std::uint8_t root_bits() const { return cells_->root_bits(); }
   std::uint64_t rows() const { return rows_->count(); }
+  std::uint32_t rows_used() const { return cells_->rows_used(); }
   // What stays mapped into this process between operations.
   std::size_t mapped_pages() const { return rows_->mapped_pages(); }
-  // As LookupTable's, each leaving no more than a few MiB mapped. They fail
-  // only if a page cannot be mapped; a change may then be half made (each
-  // address judged as before or after it), and the caller builds a new
-  // table.
-  Result<bool> insert(const TableEntry &entry);
-  Status remove(TableRange range, const std::optional<TableEntry> &heir);
-  Result<std::optional<std::uint32_t>> lookup(std::uint32_t address) const;
+  // As the lookup table's, each leaving no more than a few MiB mapped. They
+  // fail only if a page cannot be mapped; a change may then be half made
+  // (each address judged as before or after it), and the caller builds a
+  // new table.
+  Result<bool> insert(const Entry &entry);
+  Status remove(Range range, const std::optional<Entry> &heir);
+  Result<std::optional<std::uint32_t>>
+  lookup(typename Cells::Address address) const;
 
 private:
-  KernelTable(Fd fd, std::uint64_t rows, std::uint8_t root_bits);
+  KernelTable(Fd fd, std::uint64_t rows);
   void trim() const;
 
   Fd fd_;
   // On the heap: the table keeps a reference to its rows across moves.
   std::unique_ptr<MappedRows> rows_;
-  std::unique_ptr<LookupTable> cells_;
+  std::unique_ptr<BasicLookupTable<Cells>> cells_;
 };
+
+extern template class KernelTable<Ipv4Cells>;
+extern template class KernelTable<Ipv6Cells>;
 
 } // namespace xdpgate

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// The IPv4 lookup table's rows (layout in xdpgate/abi.h), written in place:
-// the memory may be a kernel map mapped into this process while packets read
+// A lookup table's rows (layouts in xdpgate/abi.h), written in place: the
+// memory may be a kernel map mapped into this process while packets read
 // it, so every change is a sequence of single-cell stores, each leaving a
 // table that answers as the list before or after the change does. A group
-// is filled before the cell that names it, and groups are never freed or
-// reused while the table lives (a packet may still be reading one): a
+// or leaf is filled before the cell that names it, and rows are never freed
+// or reused while the table lives (a packet may still be reading one): a
 // rebuild into a new table reclaims them.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <span>
 
@@ -16,17 +17,45 @@
 
 namespace xdpgate {
 
-// An IPv4 range: its network address in host order and its length.
-struct TableRange {
-  std::uint32_t network = 0;
+__extension__ typedef unsigned __int128 Uint128;
+
+// How each family's table lays out its cells (xdpgate/abi.h).
+struct Ipv4Cells {
+  using Address = std::uint32_t;
+  static constexpr unsigned kBits = 32;
+  static constexpr unsigned kPayloadBits = XDPGATE_CELL_PAYLOAD_BITS;
+  static constexpr std::uint32_t kGroup = XDPGATE_CELL_GROUP;
+  // IPv4 lists fill a 24-bit root densely enough for groups alone, and an
+  // older program reading the pinned IPv4 table knows no leaves.
+  static constexpr bool kLeaves = false;
+  static constexpr std::uint32_t kLeaf = 0;
+};
+
+struct Ipv6Cells {
+  using Address = Uint128;
+  static constexpr unsigned kBits = 128;
+  static constexpr unsigned kPayloadBits = XDPGATE_CELL6_PAYLOAD_BITS;
+  static constexpr std::uint32_t kGroup = XDPGATE_CELL6_GROUP;
+  static constexpr bool kLeaves = true;
+  static constexpr std::uint32_t kLeaf = XDPGATE_CELL6_LEAF;
+};
+
+// A range: its network address in host order and its length.
+template <typename Cells> struct BasicTableRange {
+  typename Cells::Address network = 0;
   std::uint8_t length = 0;
 };
 
 // A listed range and the slot of its counters.
-struct TableEntry {
-  TableRange range;
+template <typename Cells> struct BasicTableEntry {
+  BasicTableRange<Cells> range;
   std::uint32_t slot = 0;
 };
+
+using TableRange = BasicTableRange<Ipv4Cells>;
+using TableEntry = BasicTableEntry<Ipv4Cells>;
+using TableRange6 = BasicTableRange<Ipv6Cells>;
+using TableEntry6 = BasicTableEntry<Ipv6Cells>;
 
 // Where a table's rows are: plain memory, or a kernel map mapped a piece at
 // a time. A row's reference stays valid until the table's operation (an
@@ -50,47 +79,82 @@ private:
   std::span<xdpgate_table_row> rows_;
 };
 
-class LookupTable {
+// Rows that grow as they are used, up to `limit`: a table built before
+// its size is known (an IPv6 table, whose leaves split as ranges arrive),
+// then copied into a kernel map of the size it took.
+class RowsOnHeap final : public RowStore {
 public:
+  explicit RowsOnHeap(std::uint64_t limit) : limit_(limit) {}
+  xdpgate_table_row &row(std::uint32_t number) override {
+    if (number >= rows_.size()) // a deque keeps earlier rows in place
+      rows_.resize(std::uint64_t{number} + 1);
+    return rows_[number];
+  }
+  std::uint64_t count() const override { return limit_; }
+
+private:
+  std::uint64_t limit_;
+  std::deque<xdpgate_table_row> rows_;
+};
+
+template <typename Cells> class BasicLookupTable {
+public:
+  using Address = typename Cells::Address;
+  using Range = BasicTableRange<Cells>;
+  using Entry = BasicTableEntry<Cells>;
+
   // Formats `rows`, all zero, as an empty table whose root resolves
   // `root_bits` (16 or 24) bits. They must hold at least
-  // rows_for(root_bits, {}) rows, and outlive the table.
-  LookupTable(RowStore &rows, std::uint8_t root_bits);
+  // fixed_rows(root_bits) rows, and outlive the table.
+  BasicLookupTable(RowStore &rows, std::uint8_t root_bits);
+  // Adopts `rows` holding a table (as copied from one built elsewhere).
+  explicit BasicLookupTable(RowStore &rows);
 
   // The root's size fits the list: a 16-bit root (256 KiB) below 64k
   // entries, a 24-bit one (64 MiB) from there, where it saves a group level
   // for every range longer than /16.
   static std::uint8_t root_bits_for(std::size_t entries);
-  // The rows a table needs to hold `entries`: the header, the root and one
-  // group per distinct block that a longer range splits.
-  static std::uint64_t rows_for(std::uint8_t root_bits,
-                                std::span<const TableEntry> entries);
+  // The header and the root.
+  static std::uint64_t fixed_rows(std::uint8_t root_bits);
+  // The rows a table without leaves needs to hold `entries`: the fixed
+  // ones and one group per distinct block that a longer range splits.
+  static std::uint64_t
+  rows_for(std::uint8_t root_bits,
+           std::span<const Entry> entries) requires(!Cells::kLeaves);
 
   // Lists `entry` (not listed yet). False, with nothing written, when the
-  // table has too few free rows for the groups it needs.
-  bool insert(const TableEntry &entry);
+  // table has too few free rows for the groups and leaf it needs.
+  bool insert(const Entry &entry);
   // Unlists `range`: the cells it owned get `heir`, the longest listed range
   // that contains it, or nothing.
-  void remove(TableRange range, const std::optional<TableEntry> &heir);
+  void remove(Range range, const std::optional<Entry> &heir);
 
   // The slot of the longest listed range that holds `address` (host order).
-  std::optional<std::uint32_t> lookup(std::uint32_t address) const;
+  std::optional<std::uint32_t> lookup(Address address) const;
   std::uint32_t rows_used() const;
   std::uint8_t root_bits() const { return root_bits_; }
 
 private:
   // Cells by the address they hold.
-  std::uint32_t *root_cell(std::uint32_t address) const;
-  std::uint32_t *group_cell(std::uint32_t group, std::uint32_t address,
+  std::uint32_t *root_cell(Address address) const;
+  std::uint32_t *group_cell(std::uint32_t group, Address address,
                             unsigned width) const;
-  // Groups `insert` must add on the way to a range this long.
-  unsigned missing_groups(TableRange range) const;
-  std::uint32_t group_below(std::uint32_t *cell);
-  template <typename Change>
-  void for_each_cell(TableRange range, Change change);
+  // Rows `insert` must add on the way to this range.
+  std::uint64_t rows_needed(Range range) const;
+  // The group below `cell`, whose block is `width` bits long.
+  std::uint32_t group_below(std::uint32_t *cell, unsigned width);
+  void fill_group_from_leaf(std::uint32_t group, std::uint32_t leaf,
+                            unsigned width);
+  template <typename Change> void for_each_cell(Range range, Change change);
 
   RowStore *rows_;
   std::uint8_t root_bits_;
 };
+
+using LookupTable = BasicLookupTable<Ipv4Cells>;
+using LookupTable6 = BasicLookupTable<Ipv6Cells>;
+
+extern template class BasicLookupTable<Ipv4Cells>;
+extern template class BasicLookupTable<Ipv6Cells>;
 
 } // namespace xdpgate

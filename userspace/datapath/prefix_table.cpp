@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// Ranges and addresses in the form each family's table takes them.
+#include "datapath/prefix_table.hpp"
+
+#include <type_traits>
+#include <utility>
+
+namespace xdpgate {
+
+namespace {
+
+// The first `bytes` bytes of the address, big-endian, as an integer.
+template <typename Address>
+Address network_of(const IpPrefix &range, std::size_t bytes) {
+  Address network = 0;
+  for (std::size_t i = 0; i < bytes; ++i)
+    network = network << 8 | range.addr[i];
+  return network;
+}
+
+template <typename Cells>
+BasicTableRange<Cells> range_in(const IpPrefix &range) {
+  return {network_of<typename Cells::Address>(range, Cells::kBits / 8),
+          range.length};
+}
+
+template <typename Cells>
+std::optional<BasicTableEntry<Cells>>
+entry_in(const std::optional<PrefixSlot> &entry) {
+  if (!entry)
+    return std::nullopt;
+  return BasicTableEntry<Cells>{range_in<Cells>(entry->range), entry->slot};
+}
+
+template <typename Cells>
+Result<KernelTable<Cells>> built(const std::vector<PrefixSlot> &entries) {
+  std::vector<BasicTableEntry<Cells>> converted;
+  converted.reserve(entries.size());
+  for (const PrefixSlot &e : entries)
+    converted.push_back({range_in<Cells>(e.range), e.slot});
+  return KernelTable<Cells>::holding(std::move(converted));
+}
+
+// The family's cells, for an operation on whichever table this is.
+template <typename Table>
+using CellsOf = typename std::remove_cvref_t<Table>::Layout;
+
+} // namespace
+
+TableRange table_range(const IpPrefix &range) {
+  return range_in<Ipv4Cells>(range);
+}
+
+TableRange6 table_range6(const IpPrefix &range) {
+  return range_in<Ipv6Cells>(range);
+}
+
+Result<PrefixTable>
+PrefixTable::holding(Family family, const std::vector<PrefixSlot> &entries) {
+  if (family == Family::V4) {
+    Result<KernelTable<Ipv4Cells>> table = built<Ipv4Cells>(entries);
+    if (!table)
+      return table.error();
+    return PrefixTable(std::move(table.value()));
+  }
+  Result<KernelTable<Ipv6Cells>> table = built<Ipv6Cells>(entries);
+  if (!table)
+    return table.error();
+  return PrefixTable(std::move(table.value()));
+}
+
+int PrefixTable::fd() const {
+  return std::visit([](const auto &table) { return table.fd(); }, table_);
+}
+
+Result<bool> PrefixTable::insert(const PrefixSlot &entry) {
+  return std::visit(
+      [&](auto &table) {
+        using Cells = CellsOf<decltype(table)>;
+        return table.insert({range_in<Cells>(entry.range), entry.slot});
+      },
+      table_);
+}
+
+Status PrefixTable::remove(const IpPrefix &range,
+                           const std::optional<PrefixSlot> &heir) {
+  return std::visit(
+      [&](auto &table) {
+        using Cells = CellsOf<decltype(table)>;
+        return table.remove(range_in<Cells>(range), entry_in<Cells>(heir));
+      },
+      table_);
+}
+
+Result<std::optional<std::uint32_t>>
+PrefixTable::lookup(const IpPrefix &address) const {
+  return std::visit(
+      [&](const auto &table) {
+        using Cells = CellsOf<decltype(table)>;
+        return table.lookup(range_in<Cells>(address).network);
+      },
+      table_);
+}
+
+} // namespace xdpgate
