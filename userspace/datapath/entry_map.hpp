@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // Where each family keeps every entry with its slot, for a restarted daemon
 // to read back: IPv4 in a record indexed by slot (struct xdpgate_v4_record),
-// which packets never read; IPv6 in its LPM trie, which packets read too.
+// which packets never read; IPv6 in its LPM trie, which packets no longer
+// read either (they read the lookup tables).
 // Private to userspace/datapath/.
 #pragma once
 
