@@ -58,6 +58,35 @@ static __always_inline int block_may_be_listed(const void *addr, int is_v6)
 }
 
 /*
+ * The lookup table in an outer map's slot, and in *cell the root's cell for
+ * an address whose first 32 bits are `top` (host order), in *root_bits how
+ * many of them the root resolves. NULL before the table is written.
+ */
+static __always_inline void *table_root(void *outer, __u32 top, __u32 *cell,
+					__u32 *root_bits)
+{
+	struct xdpgate_table_row *row;
+	__u32 zero = 0, index, row_number;
+	void *table = bpf_map_lookup_elem(outer, &zero);
+
+	if (!table)
+		return NULL;
+	row = bpf_map_lookup_elem(table, &zero);
+	if (!row)
+		return NULL;
+	*root_bits = row->cell[XDPGATE_TABLE_ROOT_BITS];
+	if (*root_bits != 16 && *root_bits != 24)
+		return NULL; /* not written yet */
+	index = top >> (32 - *root_bits);
+	row_number = 1 + index / XDPGATE_TABLE_ROW_CELLS;
+	row = bpf_map_lookup_elem(table, &row_number);
+	if (!row)
+		return NULL;
+	*cell = row->cell[index % XDPGATE_TABLE_ROW_CELLS];
+	return table;
+}
+
+/*
  * The slot of the longest listed range that holds a big-endian IPv4 address,
  * from the lookup table: the root's cell, then at most
  * XDPGATE_TABLE_MAX_LEVELS groups, each 4 bits further. Returns 0 for none,
@@ -66,24 +95,12 @@ static __always_inline int block_may_be_listed(const void *addr, int is_v6)
 static __always_inline __u32 table_lookup_v4(__u32 addr)
 {
 	struct xdpgate_table_row *row;
-	__u32 zero = 0, root_bits, index, row_number, cell, shift;
-	void *table = bpf_map_lookup_elem(&allow_v4_table, &zero);
+	__u32 root_bits = 0, row_number, cell = 0, shift;
+	void *table = table_root(&allow_v4_table, addr, &cell, &root_bits);
 
 	if (!table)
 		return 0;
-	row = bpf_map_lookup_elem(table, &zero);
-	if (!row)
-		return 0;
-	root_bits = row->cell[XDPGATE_TABLE_ROOT_BITS];
-	if (root_bits != 16 && root_bits != 24)
-		return 0; /* not written yet */
 	shift = 32 - root_bits;
-	index = addr >> shift;
-	row_number = 1 + index / XDPGATE_TABLE_ROW_CELLS;
-	row = bpf_map_lookup_elem(table, &row_number);
-	if (!row)
-		return 0;
-	cell = row->cell[index % XDPGATE_TABLE_ROW_CELLS];
 	for (int level = 0; level < XDPGATE_TABLE_MAX_LEVELS; level++) {
 		if (cell >> XDPGATE_CELL_PAYLOAD_BITS != XDPGATE_CELL_GROUP ||
 		    shift < XDPGATE_TABLE_STRIDE_BITS)
@@ -147,23 +164,12 @@ static __always_inline __u32 table_lookup_v6(__u64 high, __u64 low)
 {
 	struct xdpgate_table_leaf *leaf;
 	struct xdpgate_table_row *row;
-	__u32 zero = 0, root_bits, index, row_number, cell, kind, width;
-	void *table = bpf_map_lookup_elem(&allow_v6_table, &zero);
+	__u32 root_bits = 0, index, row_number, cell = 0, kind, width;
+	void *table =
+		table_root(&allow_v6_table, high >> 32, &cell, &root_bits);
 
 	if (!table)
 		return 0;
-	row = bpf_map_lookup_elem(table, &zero);
-	if (!row)
-		return 0;
-	root_bits = row->cell[XDPGATE_TABLE_ROOT_BITS];
-	if (root_bits != 16 && root_bits != 24)
-		return 0; /* not written yet */
-	index = high >> (64 - root_bits);
-	row_number = 1 + index / XDPGATE_TABLE_ROW_CELLS;
-	row = bpf_map_lookup_elem(table, &row_number);
-	if (!row)
-		return 0;
-	cell = row->cell[index % XDPGATE_TABLE_ROW_CELLS];
 	width = root_bits;
 	for (int level = 0; level < XDPGATE_TABLE6_MAX_LEVELS; level++) {
 		if (cell >> XDPGATE_CELL6_PAYLOAD_BITS != XDPGATE_CELL6_GROUP ||
