@@ -167,11 +167,10 @@ KernelTable<Cells>::holding(std::vector<Entry> entries) {
     return a.range.length != b.range.length ? a.range.length < b.range.length
                                             : a.range.network < b.range.network;
   });
-  auto too_large = [&](std::uint64_t rows) {
+  auto too_large = [&] {
     return Error{ErrorCode::CapacityExceeded,
                  std::string("the ") + family_name(family) +
-                     " list needs a lookup table of more than " +
-                     std::to_string(rows) + " rows, more than the " +
+                     " list needs a lookup table of more rows than the " +
                      std::to_string(limit) +
                      " its cells can name; list fewer, wider ranges"};
   };
@@ -184,7 +183,7 @@ KernelTable<Cells>::holding(std::vector<Entry> entries) {
     Table built(*heap, root_bits);
     for (const Entry &e : entries)
       if (!built.insert(e))
-        return too_large(limit);
+        return too_large();
     needed = built.rows_used();
   } else {
     needed = Table::rows_for(root_bits, entries);
@@ -193,7 +192,7 @@ KernelTable<Cells>::holding(std::vector<Entry> entries) {
       needed + std::max<std::uint64_t>(
                    4096, (needed - Table::fixed_rows(root_bits)) / 8);
   if (rows > limit)
-    return too_large(rows);
+    return too_large();
   Result<Fd> fd = create_table_map(family, rows);
   if (!fd)
     return fd.error();
