@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // The XDP program against the kernel's own LPM trie, the reference
-// semantics: a random list of 100k IPv4 and 20k IPv6 ranges, nested at every
-// length, goes into the data path and into a plain LPM trie made here. Every
+// semantics: a random list of IPv4 and IPv6 ranges (1k or 100k of each),
+// nested at every length, goes into the data path and into a plain LPM trie
+// made here. Every
 // probe (each range's first and last address, the addresses just outside,
 // one inside, and random ones) must get the same verdict from the program
 // (through BPF_PROG_TEST_RUN) as from the trie, and the data path must name
@@ -12,9 +13,11 @@
 
 #include <algorithm>
 #include <bpf/bpf.h>
+#include <cstdlib>
 #include <linux/bpf.h>
 #include <random>
 #include <set>
+#include <string>
 
 #include "datapath/lpm_key.hpp"
 #include "support/frame.hpp"
@@ -24,9 +27,15 @@
 namespace xdpgate::test {
 namespace {
 
-constexpr std::size_t kIpv4Ranges = 100000;
-constexpr std::size_t kIpv6Ranges = 20000;
-constexpr std::size_t kRandomProbes = 100000;
+// The ranges of each family, and random probes (IPv6 gets a quarter).
+struct Scale {
+  const char *name;
+  std::size_t ranges;
+  std::size_t random_probes;
+  // The 100k case takes minutes under the sanitizers, where the 1k case
+  // runs the same code.
+  bool under_sanitizers;
+};
 
 // The kernel's LPM trie holding the same list: value = the range's index.
 class ReferenceTrie {
@@ -139,21 +148,27 @@ IpPrefix inside(const IpPrefix &range, std::mt19937_64 &rng) {
   return a;
 }
 
-class LookupDifferential : public LoadedProgramTest {
+class LookupDifferential : public LoadedProgramTest,
+                           public ::testing::WithParamInterface<Scale> {
 protected:
   LookupDifferential() : LoadedProgramTest("xdpgate-lpmdiff-") {}
 
   void SetUp() override {
+#if defined(__SANITIZE_ADDRESS__)
+    if (!GetParam().under_sanitizers)
+      GTEST_SKIP() << "the " << GetParam().name
+                   << " case runs in `make test`, not under the sanitizers";
+#endif
     LoadedProgramTest::SetUp();
     if (IsSkipped())
       return;
     // Room for the list, its churn and a replace's new entries.
-    options_.capacity = 2 * kIpv4Ranges;
+    options_.capacity = static_cast<std::uint32_t>(2 * GetParam().ranges);
     path_.reset();
     std::filesystem::remove_all(pins_);
     path_.emplace(load_data_path(options_));
-    ref4_.emplace(Family::V4, 4 * kIpv4Ranges);
-    ref6_.emplace(Family::V6, 4 * kIpv6Ranges);
+    ref4_.emplace(Family::V4, 4 * GetParam().ranges);
+    ref6_.emplace(Family::V6, 4 * GetParam().ranges);
     v4_frame_ = Frame::ipv4("192.0.2.1").tcp(443).bytes();
     v6_frame_ = Frame::ipv6("2001:db8::2").tcp(443).bytes();
   }
@@ -184,8 +199,8 @@ protected:
            {first, last, step(first, -1), step(last, 1), inside(r, rng)})
         out.push_back(a);
     }
-    for (std::size_t i = 0; i < kRandomProbes / (family == Family::V4 ? 1 : 4);
-         ++i)
+    const std::size_t random = GetParam().random_probes;
+    for (std::size_t i = 0; i < random / (family == Family::V4 ? 1 : 4); ++i)
       out.push_back(random_address(rng, family));
     return out;
   }
@@ -227,11 +242,12 @@ protected:
   std::optional<ReferenceTrie> ref4_, ref6_;
 };
 
-TEST_F(LookupDifferential,
+TEST_P(LookupDifferential,
        EveryVerdictAsTheKernelLpmTrieThroughChurnAndReplace) {
+  const std::size_t ranges = GetParam().ranges;
   ListMaker v4(20261204, Family::V4), v6(20261205, Family::V6);
-  std::vector<IpPrefix> list = grow(v4, kIpv4Ranges);
-  std::vector<IpPrefix> list6 = grow(v6, kIpv6Ranges);
+  std::vector<IpPrefix> list = grow(v4, ranges);
+  std::vector<IpPrefix> list6 = grow(v6, ranges);
   list.insert(list.end(), list6.begin(), list6.end());
   for (const IpPrefix &r : list)
     reference(r).add(r);
@@ -257,8 +273,8 @@ TEST_F(LookupDifferential,
   std::vector<IpPrefix> leaving(list.begin(), list.end());
   std::shuffle(leaving.begin(), leaving.end(), rng);
   leaving.resize(leaving.size() / 5);
-  std::vector<IpPrefix> arrivals = grow(v4, kIpv4Ranges / 10);
-  std::vector<IpPrefix> more6 = grow(v6, kIpv6Ranges / 10);
+  std::vector<IpPrefix> arrivals = grow(v4, ranges / 10);
+  std::vector<IpPrefix> more6 = grow(v6, ranges / 10);
   arrivals.insert(arrivals.end(), more6.begin(), more6.end());
   std::shuffle(arrivals.begin(), arrivals.end(), rng);
   const std::size_t batches = leaving.size() / 50;
@@ -298,7 +314,9 @@ TEST_F(LookupDifferential,
     reference(*it).remove(*it);
     listed_.erase(*it);
   }
-  std::vector<IpPrefix> fresh = grow(v4, kIpv4Ranges / 4);
+  std::vector<IpPrefix> fresh = grow(v4, ranges / 4);
+  std::vector<IpPrefix> fresh6 = grow(v6, ranges / 4);
+  fresh.insert(fresh.end(), fresh6.begin(), fresh6.end());
   for (const IpPrefix &r : fresh)
     reference(r).add(r);
   replacement.insert(replacement.end(), fresh.begin(), fresh.end());
@@ -307,6 +325,14 @@ TEST_F(LookupDifferential,
   addresses.insert(addresses.end(), replaced.begin(), replaced.end());
   expect_agreement(addresses, "after the replace");
 }
+
+INSTANTIATE_TEST_SUITE_P(Scales, LookupDifferential,
+                         ::testing::Values(Scale{"1k", 1000, 20000, true},
+                                           Scale{"100k", 100000, 100000,
+                                                 false}),
+                         [](const ::testing::TestParamInfo<Scale> &info) {
+                           return std::string(info.param.name);
+                         });
 
 } // namespace
 } // namespace xdpgate::test
