@@ -36,13 +36,13 @@ public:
   void remove(Range r) { by_length_[r.length].erase(r.network); }
   bool has(Range r) const { return by_length_[r.length].count(r.network) != 0; }
 
-  std::optional<std::uint32_t> lookup(Address address) const {
+  // The longest listed range that holds `address`.
+  std::optional<Entry> longest(Address address) const {
     for (int length = Cells::kBits; length >= 0; --length) {
-      const auto &ranges = by_length_[length];
-      auto it =
-          ranges.find(address & mask<Cells>(static_cast<std::uint8_t>(length)));
-      if (it != ranges.end())
-        return it->second;
+      auto l = static_cast<std::uint8_t>(length);
+      auto it = by_length_[l].find(address & mask<Cells>(l));
+      if (it != by_length_[l].end())
+        return Entry{{address & mask<Cells>(l), l}, it->second};
     }
     return std::nullopt;
   }
@@ -144,11 +144,23 @@ void expect_same_answers(const BasicLookupTable<Cells> &table,
                          const std::vector<typename Cells::Address> &addresses,
                          const char *when) {
   std::size_t wrong = 0;
-  for (auto a : addresses)
-    if (table.lookup(a) != reference.lookup(a) && ++wrong <= 5)
+  for (auto a : addresses) {
+    // The table's slot, and a bound that the range owning it meets.
+    std::optional<TableMatch> got = table.match(a);
+    std::optional<BasicTableEntry<Cells>> want = reference.longest(a);
+    bool same = got.has_value() == want.has_value() &&
+                (!got || (got->slot == want->slot &&
+                          want->range.length <= got->longest));
+    if (!same && ++wrong <= 5)
       ADD_FAILURE() << when << ": address " << address_text(a) << " table "
-                    << table.lookup(a).value_or(~0u) << " reference "
-                    << reference.lookup(a).value_or(~0u);
+                    << (got ? std::to_string(got->slot) + " (at most /" +
+                                  std::to_string(got->longest) + ")"
+                            : "none")
+                    << " reference "
+                    << (want ? std::to_string(want->slot) + " (/" +
+                                   std::to_string(want->range.length) + ")"
+                             : "none");
+  }
   EXPECT_EQ(wrong, 0u) << when << ", of " << addresses.size() << " probes";
 }
 

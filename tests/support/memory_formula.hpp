@@ -3,12 +3,12 @@
 // for tests/memory_test.cpp to hold against what the kernel reports.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "datapath/allow_list_tables.hpp"
-#include "datapath/lookup_table.hpp"
+#include "datapath/kernel_table.hpp"
 #include "datapath/prefix_table.hpp"
 #include "net/ip_prefix.hpp"
 
@@ -30,38 +30,15 @@ inline double fixed_bytes(std::uint32_t capacity) {
   return 48.0 * capacity + 7.1 * kMiB;
 }
 
-inline double ipv4_table_bytes(const std::vector<IpPrefix> &list) {
-  std::vector<TableEntry> entries;
-  for (const IpPrefix &p : list)
-    if (p.family == Family::V4 && !p.is_single_address())
-      entries.push_back({table_range(p), 0});
-  std::uint8_t root_bits = LookupTable::root_bits_for(entries.size());
-  double groups =
-      static_cast<double>(LookupTable::rows_for(root_bits, entries) -
-                          LookupTable::rows_for(root_bits, {}));
-  return 4.0 * static_cast<double>(1u << root_bits) +
-         64.0 * (1 + groups + std::max(4096.0, groups / 8));
-}
-
-// G + L, groups and leaves, as the build makes them: shorter ranges first.
-inline double ipv6_table_bytes(const std::vector<IpPrefix> &list) {
-  std::vector<TableEntry6> entries;
-  for (const IpPrefix &p : list)
-    if (p.family == Family::V6 && !p.is_single_address())
-      entries.push_back({table_range6(p), 0});
-  std::sort(entries.begin(), entries.end(),
-            [](const TableEntry6 &a, const TableEntry6 &b) {
-              return a.range.length < b.range.length;
-            });
-  std::uint8_t root_bits = LookupTable6::root_bits_for(entries.size());
-  RowsOnHeap rows(XDPGATE_CELL6_PAYLOAD_MASK);
-  LookupTable6 table(rows, root_bits);
-  for (const TableEntry6 &e : entries)
-    table.insert(e);
-  double taken = static_cast<double>(table.rows_used() -
-                                     LookupTable6::fixed_rows(root_bits));
-  return 4.0 * static_cast<double>(1u << root_bits) +
-         64.0 * (1 + taken + std::max(4096.0, taken / 8));
+// A table: its header, its root, and the groups and leaves that the build
+// makes, with room to grow.
+template <typename Cells>
+double table_bytes(std::vector<BasicTableEntry<Cells>> entries) {
+  Result<std::uint64_t> rows =
+      KernelTable<Cells>::rows_holding(std::move(entries));
+  if (!rows)
+    throw std::runtime_error(rows.error().message);
+  return 64.0 * static_cast<double>(*rows);
 }
 
 inline double hosts_bytes(std::size_t hosts, std::uint32_t capacity) {
@@ -72,14 +49,21 @@ inline double hosts_bytes(std::size_t hosts, std::uint32_t capacity) {
 inline MemoryFormula memory_formula(const std::vector<IpPrefix> &list,
                                     std::uint32_t capacity) {
   std::size_t hosts[2] = {0, 0}, ipv6 = 0;
+  std::vector<TableEntry> ranges;
+  std::vector<TableEntry6> ranges6;
   for (const IpPrefix &p : list) {
-    hosts[p.family == Family::V4 ? 0 : 1] += p.is_single_address();
     ipv6 += p.family == Family::V6;
+    if (p.is_single_address())
+      ++hosts[p.family == Family::V4 ? 0 : 1];
+    else if (p.family == Family::V4)
+      ranges.push_back({table_range(p), 0});
+    else
+      ranges6.push_back({table_range6(p), 0});
   }
   MemoryFormula f;
   f.fixed = fixed_bytes(capacity);
-  f.ipv4_table = ipv4_table_bytes(list);
-  f.ipv6_table = ipv6_table_bytes(list);
+  f.ipv4_table = table_bytes(std::move(ranges));
+  f.ipv6_table = table_bytes(std::move(ranges6));
   f.hosts = hosts_bytes(hosts[0], capacity) + hosts_bytes(hosts[1], capacity);
   f.ipv6_trie = 142.0 * static_cast<double>(ipv6);
   return f;

@@ -25,18 +25,22 @@ std::optional<IpPrefix> AllowListMaps::lookup(const IpPrefix &address) const {
   IpPrefix probe = address;
   probe.length = address.max_length();
   // What the program reads: the host table, then the lookup table.
+  TableMatch found{0, probe.length};
   xdpgate_allow_value value{};
-  if (bpf_map_lookup_elem(maps.hosts.get(), probe.addr.data(), &value) != 0) {
-    Result<std::optional<std::uint32_t>> slot = maps.table->lookup(probe);
-    if (!slot || !*slot)
+  if (bpf_map_lookup_elem(maps.hosts.get(), probe.addr.data(), &value) == 0) {
+    found.slot = value.slot;
+  } else {
+    Result<std::optional<TableMatch>> match = maps.table->match(probe);
+    if (!match || !*match)
       return std::nullopt;
-    value.slot = **slot;
+    found = **match;
   }
-  // The kernel names the slot; find which of our prefixes owns it.
-  for (int len = probe.max_length(); len >= 0; --len) {
+  // The kernel names the slot; find which of our ranges owns it, from the
+  // longest it can be (an IPv6 address would otherwise try 129 lengths).
+  for (int len = found.longest; len >= 0; --len) {
     IpPrefix candidate = probe.widened_to(static_cast<std::uint8_t>(len));
     auto it = maps.slots.find(candidate);
-    if (it != maps.slots.end() && it->second == value.slot)
+    if (it != maps.slots.end() && it->second == found.slot)
       return candidate;
   }
   return std::nullopt;

@@ -143,22 +143,22 @@ Status KernelTable<Cells>::remove(Range range,
 }
 
 template <typename Cells>
-Result<std::optional<std::uint32_t>>
-KernelTable<Cells>::lookup(typename Cells::Address address) const {
-  Result<std::optional<std::uint32_t>> slot =
-      mapping_errors([&] { return cells_->lookup(address); });
+Result<std::optional<TableMatch>>
+KernelTable<Cells>::match(typename Cells::Address address) const {
+  Result<std::optional<TableMatch>> found =
+      mapping_errors([&] { return cells_->match(address); });
   trim();
-  return slot;
+  return found;
 }
 
 template <typename Cells>
-Result<KernelTable<Cells>>
-KernelTable<Cells>::holding(std::vector<Entry> entries) {
+Result<typename KernelTable<Cells>::Plan>
+KernelTable<Cells>::plan(std::vector<Entry> &entries) {
   using Table = BasicLookupTable<Cells>;
-  constexpr Family family = family_of<Cells>();
   // The rows a cell can name.
   constexpr std::uint64_t limit = (std::uint64_t{1} << Cells::kPayloadBits) - 1;
-  const std::uint8_t root_bits = Table::root_bits_for(entries.size());
+  Plan plan;
+  plan.root_bits = Table::root_bits_for(entries.size());
   // Shorter ranges first: a wide range then writes root cells, not every
   // group that the longer ranges inside it would have made.
   // Then by address: consecutive inserts touch neighbouring root cells, not
@@ -169,43 +169,61 @@ KernelTable<Cells>::holding(std::vector<Entry> entries) {
   });
   auto too_large = [&] {
     return Error{ErrorCode::CapacityExceeded,
-                 std::string("the ") + family_name(family) +
+                 std::string("the ") + family_name(family_of<Cells>()) +
                      " list needs a lookup table of more rows than the " +
                      std::to_string(limit) +
                      " its cells can name; list fewer, wider ranges"};
   };
   // A table with leaves is built on the heap first: how many rows it takes
   // depends on the order its leaves split in.
-  std::optional<RowsOnHeap> heap;
-  std::uint64_t needed = 0;
   if constexpr (Cells::kLeaves) {
-    heap.emplace(limit);
-    Table built(*heap, root_bits);
+    plan.built.emplace(limit);
+    Table table(*plan.built, plan.root_bits);
     for (const Entry &e : entries)
-      if (!built.insert(e))
+      if (!table.insert(e))
         return too_large();
-    needed = built.rows_used();
+    plan.needed = table.rows_used();
   } else {
-    needed = Table::rows_for(root_bits, entries);
+    plan.needed = Table::rows_for(plan.root_bits, entries);
   }
-  const std::uint64_t rows =
-      needed + std::max<std::uint64_t>(
-                   4096, (needed - Table::fixed_rows(root_bits)) / 8);
-  if (rows > limit)
+  plan.rows = plan.needed +
+              std::max<std::uint64_t>(
+                  4096, (plan.needed - Table::fixed_rows(plan.root_bits)) / 8);
+  if (plan.rows > limit)
     return too_large();
-  Result<Fd> fd = create_table_map(family, rows);
+  return plan;
+}
+
+template <typename Cells>
+Result<std::uint64_t>
+KernelTable<Cells>::rows_holding(std::vector<Entry> entries) {
+  Result<Plan> planned = plan(entries);
+  if (!planned)
+    return planned.error();
+  return planned->rows;
+}
+
+template <typename Cells>
+Result<KernelTable<Cells>>
+KernelTable<Cells>::holding(std::vector<Entry> entries) {
+  using Table = BasicLookupTable<Cells>;
+  Result<Plan> planned = plan(entries);
+  if (!planned)
+    return planned.error();
+  Plan &p = planned.value();
+  Result<Fd> fd = create_table_map(family_of<Cells>(), p.rows);
   if (!fd)
     return fd.error();
-  KernelTable table(std::move(fd.value()), rows);
+  KernelTable table(std::move(fd.value()), p.rows);
   // Mapped whole while it is written whole, then unmapped.
   if (Status s = table.rows_->map_all(); !s)
     return s.error();
-  if (heap) {
-    for (std::uint32_t row = 0; row < needed; ++row)
-      table.rows_->row(row) = heap->row(row);
+  if (p.built) {
+    for (std::uint32_t row = 0; row < p.needed; ++row)
+      table.rows_->row(row) = p.built->row(row);
     table.cells_ = std::make_unique<Table>(*table.rows_);
   } else {
-    table.cells_ = std::make_unique<Table>(*table.rows_, root_bits);
+    table.cells_ = std::make_unique<Table>(*table.rows_, p.root_bits);
     for (const Entry &e : entries)
       if (!table.cells_->insert(e))
         return Error{ErrorCode::Internal, "an IPv4 lookup table sized for its "

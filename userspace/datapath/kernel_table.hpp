@@ -63,6 +63,8 @@ public:
   // an eighth more rows, 4096 at least, before it must be rebuilt (a
   // rebuild costs O(list), so growth by eighths keeps adds amortised O(1)).
   static Result<KernelTable> holding(std::vector<Entry> entries);
+  // The rows holding(entries) makes its table of, room included.
+  static Result<std::uint64_t> rows_holding(std::vector<Entry> entries);
 
   int fd() const { return fd_.get(); }
   std::uint8_t root_bits() const { return cells_->root_bits(); }
@@ -76,10 +78,20 @@ public:
   // new table.
   Result<bool> insert(const Entry &entry);
   Status remove(Range range, const std::optional<Entry> &heir);
-  Result<std::optional<std::uint32_t>>
-  lookup(typename Cells::Address address) const;
+  Result<std::optional<TableMatch>>
+  match(typename Cells::Address address) const;
 
 private:
+  // The entries' table as holding() plans it: the rows it takes, and for a
+  // table with leaves those rows, built on the heap.
+  struct Plan {
+    std::uint8_t root_bits = 0;
+    std::uint64_t needed = 0; // rows the entries take
+    std::uint64_t rows = 0;   // and room to grow
+    std::optional<RowsOnHeap> built;
+  };
+  static Result<Plan> plan(std::vector<Entry> &entries);
+
   KernelTable(Fd fd, std::uint64_t rows);
   void trim() const;
 

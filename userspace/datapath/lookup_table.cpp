@@ -339,8 +339,8 @@ void BasicLookupTable<Cells>::remove(Range range,
 }
 
 template <typename Cells>
-std::optional<std::uint32_t>
-BasicLookupTable<Cells>::lookup(Address address) const {
+std::optional<TableMatch>
+BasicLookupTable<Cells>::match(Address address) const {
   using C = Cell<Cells>;
   unsigned width = root_bits_;
   std::uint32_t c = load(root_cell(address));
@@ -351,13 +351,15 @@ BasicLookupTable<Cells>::lookup(Address address) const {
   if constexpr (Cells::kLeaves)
     if (C::is_leaf(c)) {
       const xdpgate_table_row &leaf = rows_->row(C::payload(c));
-      c = load(&leaf.cell[contains<Cells>(leaf_range(leaf), address)
-                              ? kInsideCell
-                              : kOutsideCell]);
+      const Range range = leaf_range(leaf);
+      const bool inside = contains<Cells>(range, address);
+      c = load(&leaf.cell[inside ? kInsideCell : kOutsideCell]);
+      if (inside)
+        width = range.length;
     }
   if (!C::is_match(c) || C::payload(c) == 0)
     return std::nullopt;
-  return C::payload(c) - 1;
+  return TableMatch{C::payload(c) - 1, static_cast<std::uint8_t>(width)};
 }
 
 template class BasicLookupTable<Ipv4Cells>;

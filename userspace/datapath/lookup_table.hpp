@@ -97,6 +97,15 @@ private:
   std::deque<xdpgate_table_row> rows_;
 };
 
+// What a lookup found: the slot, and a bound on its range's length. The
+// range that owns the slot holds the whole block the answer was read from
+// (or is the leaf's own range), so it is at most `longest` bits long: a
+// caller that names the range from the slot need not try longer ones.
+struct TableMatch {
+  std::uint32_t slot;
+  std::uint8_t longest;
+};
+
 template <typename Cells> class BasicLookupTable {
 public:
   using Address = typename Cells::Address;
@@ -129,8 +138,13 @@ public:
   // that contains it, or nothing.
   void remove(Range range, const std::optional<Entry> &heir);
 
-  // The slot of the longest listed range that holds `address` (host order).
-  std::optional<std::uint32_t> lookup(Address address) const;
+  // The longest listed range that holds `address` (host order).
+  std::optional<TableMatch> match(Address address) const;
+  // Its slot alone.
+  std::optional<std::uint32_t> lookup(Address address) const {
+    std::optional<TableMatch> found = match(address);
+    return found ? std::optional(found->slot) : std::nullopt;
+  }
   std::uint32_t rows_used() const;
   std::uint8_t root_bits() const { return root_bits_; }
 

@@ -33,12 +33,13 @@ entry_in(const std::optional<PrefixSlot> &entry) {
 }
 
 template <typename Cells>
-Result<KernelTable<Cells>> built(const std::vector<PrefixSlot> &entries) {
+std::vector<BasicTableEntry<Cells>>
+entries_in(const std::vector<PrefixSlot> &entries) {
   std::vector<BasicTableEntry<Cells>> converted;
   converted.reserve(entries.size());
   for (const PrefixSlot &e : entries)
     converted.push_back({range_in<Cells>(e.range), e.slot});
-  return KernelTable<Cells>::holding(std::move(converted));
+  return converted;
 }
 
 // The family's cells, for an operation on whichever table this is.
@@ -57,16 +58,15 @@ TableRange6 table_range6(const IpPrefix &range) {
 
 Result<PrefixTable>
 PrefixTable::holding(Family family, const std::vector<PrefixSlot> &entries) {
-  if (family == Family::V4) {
-    Result<KernelTable<Ipv4Cells>> table = built<Ipv4Cells>(entries);
+  auto made = [](auto table) -> Result<PrefixTable> {
     if (!table)
       return table.error();
     return PrefixTable(std::move(table.value()));
-  }
-  Result<KernelTable<Ipv6Cells>> table = built<Ipv6Cells>(entries);
-  if (!table)
-    return table.error();
-  return PrefixTable(std::move(table.value()));
+  };
+  if (family == Family::V4)
+    return made(
+        KernelTable<Ipv4Cells>::holding(entries_in<Ipv4Cells>(entries)));
+  return made(KernelTable<Ipv6Cells>::holding(entries_in<Ipv6Cells>(entries)));
 }
 
 int PrefixTable::fd() const {
@@ -92,12 +92,12 @@ Status PrefixTable::remove(const IpPrefix &range,
       table_);
 }
 
-Result<std::optional<std::uint32_t>>
-PrefixTable::lookup(const IpPrefix &address) const {
+Result<std::optional<TableMatch>>
+PrefixTable::match(const IpPrefix &address) const {
   return std::visit(
       [&](const auto &table) {
         using Cells = CellsOf<decltype(table)>;
-        return table.lookup(range_in<Cells>(address).network);
+        return table.match(range_in<Cells>(address).network);
       },
       table_);
 }

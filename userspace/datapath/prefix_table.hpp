@@ -37,7 +37,7 @@ public:
   // As KernelTable's.
   Result<bool> insert(const PrefixSlot &entry);
   Status remove(const IpPrefix &range, const std::optional<PrefixSlot> &heir);
-  Result<std::optional<std::uint32_t>> lookup(const IpPrefix &address) const;
+  Result<std::optional<TableMatch>> match(const IpPrefix &address) const;
 
 private:
   using Table = std::variant<KernelTable<Ipv4Cells>, KernelTable<Ipv6Cells>>;
