@@ -154,7 +154,7 @@ protected:
   LookupDifferential() : LoadedProgramTest("xdpgate-lpmdiff-") {}
 
   void SetUp() override {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(XDPGATE_SANITIZED)
     if (!GetParam().under_sanitizers)
       GTEST_SKIP() << "the " << GetParam().name
                    << " case runs in `make test`, not under the sanitizers";
