@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <bpf/bpf.h>
+#include <cerrno>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -97,10 +99,19 @@ void MappedRows::unmap() {
     ::munmap(std::exchange(whole_, nullptr), whole_length(rows_));
 }
 
+xdpgate_table_row &CopiedRows::row(std::uint32_t number) {
+  xdpgate_table_row &copy = copies_.emplace_back();
+  if (bpf_map_lookup_elem(fd_, &number, &copy) != 0)
+    // Rows are within the map by construction: only the system can fail.
+    throw std::runtime_error("reading a row of a lookup table failed: " +
+                             std::string(std::strerror(errno)));
+  return copy;
+}
+
 template <typename Cells>
 KernelTable<Cells>::KernelTable(Fd fd, std::uint64_t rows)
-    : fd_(std::move(fd)), rows_(std::make_unique<MappedRows>(fd_.get(), rows)) {
-}
+    : fd_(std::move(fd)), rows_(std::make_unique<MappedRows>(fd_.get(), rows)),
+      copies_(std::make_unique<CopiedRows>(fd_.get(), rows)) {}
 
 template <typename Cells> void KernelTable<Cells>::trim() const {
   if (rows_->mapped_pages() > kTablePagesKeptMapped)
@@ -109,7 +120,8 @@ template <typename Cells> void KernelTable<Cells>::trim() const {
 
 namespace {
 
-// The one exception of the tables: a page that cannot be mapped.
+// The one exception of the tables: a page that cannot be mapped, or a row
+// that cannot be read.
 template <typename Operation> auto mapping_errors(Operation operation) {
   using Answer = decltype(operation());
   try {
@@ -146,8 +158,8 @@ template <typename Cells>
 Result<std::optional<TableMatch>>
 KernelTable<Cells>::match(typename Cells::Address address) const {
   Result<std::optional<TableMatch>> found =
-      mapping_errors([&] { return cells_->match(address); });
-  trim();
+      mapping_errors([&] { return reader_->match(address); });
+  copies_->clear();
   return found;
 }
 
@@ -230,6 +242,8 @@ KernelTable<Cells>::holding(std::vector<Entry> entries) {
                                           "list ran out of rows"};
   }
   table.rows_->unmap();
+  table.reader_ = std::make_unique<Table>(*table.copies_);
+  table.copies_->clear();
   return table;
 }
 

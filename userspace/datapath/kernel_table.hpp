@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -53,6 +54,25 @@ private:
   void *whole_ = nullptr;                           // after map_all()
 };
 
+// A kernel table's rows read one at a time by system call, each a copy that
+// lasts until clear(): what a lookup reads. A lookup takes a few rows; a
+// page mapped for each, and unmapped later, would cost more, and every
+// unmap flushes the TLB of each CPU the daemon ran on.
+class CopiedRows final : public RowStore {
+public:
+  CopiedRows(int fd, std::uint64_t rows) : fd_(fd), rows_(rows) {}
+
+  // Read-only: writes to the copy never reach the table.
+  xdpgate_table_row &row(std::uint32_t number) override;
+  std::uint64_t count() const override { return rows_; }
+  void clear() { copies_.clear(); }
+
+private:
+  int fd_;
+  std::uint64_t rows_;
+  std::deque<xdpgate_table_row> copies_; // a deque keeps each in place
+};
+
 template <typename Cells> class KernelTable {
 public:
   using Layout = Cells;
@@ -78,6 +98,8 @@ public:
   // new table.
   Result<bool> insert(const Entry &entry);
   Status remove(Range range, const std::optional<Entry> &heir);
+  // Maps nothing: it reads the few rows it needs by system call, and fails
+  // only if one cannot be read.
   Result<std::optional<TableMatch>>
   match(typename Cells::Address address) const;
 
@@ -96,9 +118,11 @@ private:
   void trim() const;
 
   Fd fd_;
-  // On the heap: the table keeps a reference to its rows across moves.
+  // On the heap: the tables keep a reference to their rows across moves.
   std::unique_ptr<MappedRows> rows_;
-  std::unique_ptr<BasicLookupTable<Cells>> cells_;
+  std::unique_ptr<BasicLookupTable<Cells>> cells_; // changes it
+  std::unique_ptr<CopiedRows> copies_;
+  std::unique_ptr<BasicLookupTable<Cells>> reader_; // looks up in it
 };
 
 extern template class KernelTable<Ipv4Cells>;
