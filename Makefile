@@ -36,7 +36,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all test bench clean format format-check
+.PHONY: all test test-long bench clean format format-check
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -92,6 +92,12 @@ $(BUILD):
 
 test: all
 	$(Q)./scripts/run-tests.sh $(BUILD)
+
+# What takes too long for every run: the lookup differential test at a
+# million ranges of each family (about 20 minutes).
+test-long: all
+	$(Q)./scripts/run-gtest.sh 60 $(BUILD)/test-long.log $(BUILD)/xdpgate_tests \
+		--gtest_also_run_disabled_tests --gtest_filter='DISABLED_Long/*'
 
 bench: all
 	$(Q)./scripts/run-bench.sh $(BUILD)
