@@ -94,7 +94,7 @@ test: all
 	$(Q)./scripts/run-tests.sh $(BUILD)
 
 # What takes too long for every run: the lookup differential test at a
-# million ranges of each family (about 20 minutes).
+# million ranges of each family (about 16 minutes).
 test-long: all
 	$(Q)./scripts/run-gtest.sh 60 $(BUILD)/test-long.log $(BUILD)/xdpgate_tests \
 		--gtest_also_run_disabled_tests --gtest_filter='DISABLED_Long/*'

@@ -345,7 +345,7 @@ INSTANTIATE_TEST_SUITE_P(Scales, LookupDifferential,
                                                  false}),
                          scale_name);
 
-// A million ranges of each family take about 20 minutes: `make test-long`
+// A million ranges of each family take about 16 minutes: `make test-long`
 // runs them (gtest leaves DISABLED_ suites out of every other run).
 INSTANTIATE_TEST_SUITE_P(DISABLED_Long, LookupDifferential,
                          ::testing::Values(Scale{"1M", 1000000, 1000000,
