@@ -23,7 +23,7 @@ protected:
   }
 };
 
-// The slot `table` names for `address`; a page that cannot be mapped fails
+// The slot `table` names for `address`; a row that cannot be read fails
 // the test.
 template <typename Cells>
 std::optional<std::uint32_t> slot_of(const KernelTable<Cells> &table,

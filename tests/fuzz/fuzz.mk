@@ -13,7 +13,8 @@
 #   make ci-hardening      what CI runs after `make test`: builds both, then
 #                          test-asan, then fuzz (FUZZ_SECONDS each target)
 # Sanitizer objects live apart (build/fuzz/, which the ASan suite shares,
-# and build/tsan/), so these never disturb the normal build. See tests/fuzz/README.md.
+# and build/tsan/), so these never disturb the normal build. See
+# tests/fuzz/README.md.
 
 ifndef XDPGATE_FUZZ_MK
 XDPGATE_FUZZ_MK := 1
@@ -52,7 +53,7 @@ FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/%,$(FUZZ_ALL_TARGETS))
 # The GoogleTest suite, as build/xdpgate_tests, twice more. Under ASan it
 # is built from the fuzzers' objects: one clang build serves both (coverage
 # hooks the suite does not use cost it little; a second build of the library
-# cost CI five minutes). Every report is fatal: UB aborts the run as ASan
+# cost CI six minutes). Every report is fatal: UB aborts the run as ASan
 # and LSan do. Under TSan it is built by g++, which warns "maybe-uninitialized"
 # inside libstdc++ (std::regex) there; the normal build keeps that warning.
 SAN_GXX_FLAGS := -Werror -Wno-maybe-uninitialized
