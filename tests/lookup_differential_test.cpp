@@ -2,18 +2,16 @@
 // The XDP program against the kernel's own LPM trie, the reference
 // semantics: a random list of IPv4 and IPv6 ranges (1k, 100k or 1M of each),
 // nested at every length, goes into the data path and into a plain LPM trie
-// made here. Every
-// probe (each range's first and last address, the addresses just outside,
-// one inside, and random ones) must get the same verdict from the program
-// (through BPF_PROG_TEST_RUN) as from the trie, and the data path must name
-// the same entry, after the list is written, after churn (covering and
-// covered ranges leaving, nested and covering ones arriving, entries
-// disabled and enabled again), and after a replace.
+// made here. Every probe (each range's first and last address, the
+// addresses just outside, one inside, and random ones) must get the same
+// verdict from the program (through BPF_PROG_TEST_RUN) as from the trie, and
+// the data path must name the same entry, after the list is written, after
+// churn (covering and covered ranges leaving, nested and covering ones
+// arriving, entries disabled and enabled again), and after a replace.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <bpf/bpf.h>
-#include <cstdlib>
 #include <linux/bpf.h>
 #include <random>
 #include <set>

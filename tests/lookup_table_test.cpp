@@ -38,7 +38,17 @@ public:
 
   // The longest listed range that holds `address`.
   std::optional<Entry> longest(Address address) const {
-    for (int length = Cells::kBits; length >= 0; --length) {
+    return longest_within(address, Cells::kBits);
+  }
+  // The longest listed range that contains `r`, other than itself.
+  std::optional<Entry> heir(Range r) const {
+    return longest_within(r.network, r.length - 1);
+  }
+
+private:
+  // The longest listed range of at most `max_length` bits holding `address`.
+  std::optional<Entry> longest_within(Address address, int max_length) const {
+    for (int length = max_length; length >= 0; --length) {
       auto l = static_cast<std::uint8_t>(length);
       auto it = by_length_[l].find(address & mask<Cells>(l));
       if (it != by_length_[l].end())
@@ -46,18 +56,7 @@ public:
     }
     return std::nullopt;
   }
-  // The longest listed range that contains `r`, other than itself.
-  std::optional<Entry> heir(Range r) const {
-    for (int length = r.length - 1; length >= 0; --length) {
-      auto l = static_cast<std::uint8_t>(length);
-      auto it = by_length_[l].find(r.network & mask<Cells>(l));
-      if (it != by_length_[l].end())
-        return Entry{{r.network & mask<Cells>(l), l}, it->second};
-    }
-    return std::nullopt;
-  }
 
-private:
   std::map<Address, std::uint32_t> by_length_[Cells::kBits + 1];
 };
 
