@@ -51,11 +51,11 @@ struct {
  * entirely by the new one, and the kernel frees the old table only after
  * every program that could still hold it has finished (RCU).
  *
- * allow_v4 holds the record of the IPv4 entries (see xdpgate/abi.h),
- * allow_v6 an LPM trie of the IPv6 entries. The program reads neither: they
- * are swapped with the lookup tables, so that a restarted daemon reads back
- * the list packets are judged by. BPF_F_INNER_MAP: the record's size
- * follows the configured capacity.
+ * allow_v4 and allow_v6 hold the records of each family's entries (see
+ * xdpgate/abi.h). The program reads neither: they are swapped with the
+ * lookup tables, so that a restarted daemon reads back the list packets are
+ * judged by. BPF_F_INNER_MAP: the IPv4 record's size follows the configured
+ * capacity, the IPv6 record's the IPv6 list.
  */
 struct allow_v4_record {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -66,12 +66,12 @@ struct allow_v4_record {
 	__uint(value_size, sizeof(struct xdpgate_v4_record));
 };
 
-struct allow_v6_trie {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, DEFAULT_CAPACITY);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct xdpgate_lpm_v6_key);
-	__type(value, struct xdpgate_allow_value);
+struct allow_v6_record {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__uint(value_size, sizeof(struct xdpgate_v6_record));
 };
 
 struct {
@@ -85,15 +85,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__array(values, struct allow_v6_trie);
+	__array(values, struct allow_v6_record);
 } allow_v6 SEC(".maps");
 
 /*
  * The lookup tables (see xdpgate/abi.h), what packets consult for every
  * range but full-length ones. Swapped like the others; BPF_F_INNER_MAP lets
  * each table have the size its list needs. Userspace writes them through
- * mmap, a cell at a time. The IPv6 trie in allow_v6 is then what a
- * restarted daemon reads back; packets no longer read it.
+ * mmap, a cell at a time.
  */
 struct allow_table_rows {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -122,10 +121,10 @@ struct {
  * Full-length entries (/32, /128) in a hash, probed first: a hit there is
  * the longest possible match, at the cost of a hash. Of the tables packets
  * read, hosts are only here (a lookup table would spend groups on each; the
- * IPv6 trie, which holds them too, is a record). A replace swaps in a host
- * table of both lists' hosts before the other tables, and takes the leaving
- * hosts out after them, so a packet that meets the tables of two lists is
- * judged as one of the two would judge it.
+ * records hold them too). A replace swaps in a host table of both lists'
+ * hosts before the other tables, and takes the leaving hosts out after them,
+ * so a packet that meets the tables of two lists is judged as one of the two
+ * would judge it.
  */
 struct allow_v4_hosts_table {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// A single host entry lives in two kernel tables, the trie and the exact-host
+// A single host entry lives in two kernel tables, the record and the exact-host
 // table, written one after the other. A daemon killed between the two writes
 // leaves them disagreeing on that host, and the store without the change (it
 // commits after the kernel sync). The next start re-opens the pinned maps and
@@ -46,7 +46,7 @@ protected:
   }
 
   // Removes kHost from the pinned IPv4 host table only, behind the daemon's
-  // back: what a kill between the trie write and the host-table write leaves.
+  // back: what a kill between the record write and the host-table write leaves.
   void drop_host_from_host_table() const {
     Fd outer(bpf_obj_get((pins_ / "allow_v4_hosts").c_str()));
     ASSERT_TRUE(outer.valid());
@@ -71,7 +71,7 @@ TEST_F(InterruptedHostChange,
   {
     DataPath path = load_data_path(options_);
     ASSERT_TRUE(path.sync(enforcing({kNet})));
-    ASSERT_TRUE(path.sync(enforcing({kNet, kHost}))); // trie, then host table
+    ASSERT_TRUE(path.sync(enforcing({kNet, kHost}))); // record, then host table
     drop_host_from_host_table();
   }
   // Restart: the add was never committed, so the store says {kNet}.
@@ -86,13 +86,13 @@ TEST_F(InterruptedHostChange, DeleteKilledBetweenTheTwoTablesCanBeRepeated) {
   {
     DataPath path = load_data_path(options_);
     ASSERT_TRUE(path.sync(enforcing({kNet, kHost})));
-    // The delete takes the host table first, then the trie: killed between.
+    // The delete takes the host table first, then the record: killed between.
     drop_host_from_host_table();
   }
   // Restart: the delete was never committed, so the store still has kHost.
   DataPath path = load_data_path(options_);
   ASSERT_TRUE(path.sync(enforcing({kNet, kHost})));
-  EXPECT_EQ(action_for(path, kHost), XDP_PASS); // the trie still has it
+  EXPECT_EQ(action_for(path, kHost), XDP_PASS); // the record still has it
   // The operator deletes it again.
   Status synced = path.sync(enforcing({kNet}));
   ASSERT_TRUE(synced) << synced.error().message;

@@ -127,7 +127,7 @@ TEST_F(MemoryFormulaTest, TheKernelGrowsAsTheFormulaSays) {
                      "; formula " + mib(full.list() - empty.list()) +
                      ": IPv4 table " + mib(full.ipv4_table) + ", IPv6 table " +
                      mib(full.ipv6_table) + ", hosts " + mib(full.hosts) +
-                     ", IPv6 trie " + mib(full.ipv6_trie) + ")";
+                     ", IPv6 record " + mib(full.ipv6_record) + ")";
   // Other processes allocate too: a few MiB either way, more than the
   // formula's own error (1 % at 1M entries, docs/MEMORY.md).
   EXPECT_NEAR(load_growth, empty.fixed + empty.list(), 2 * kMiB) << seen;

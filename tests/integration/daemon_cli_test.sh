@@ -142,7 +142,7 @@ list_snapshot() { xg_cli --json list --all | jq -c '[.items[] | {id, ip_range, d
 
 # Everything a dry run must leave alone: the store's files byte for byte
 # (but SQLite's -shm index of its log, which readers write), the ranges in
-# the kernel's tries and host tables, the kernel's runtime config, the audit
+# the kernel's records and host tables, the kernel's runtime config, the audit
 # log's length, the list and the mode.
 everything_snapshot() {
 	local f

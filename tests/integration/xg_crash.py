@@ -31,16 +31,15 @@ the kernel's allow-list maps hold.
   xg_crash.py dump PIN_DIR
       Prints what the entry maps and host tables hold, sorted (for comparing the
       kernel before and after something that must not touch it).
-  xg_crash.py record PIN_DIR
-      Prints the listed slots of the IPv4 record as JSON [[slot, range]...]
-      (the record has a slot for every entry slot; bpftool would print
-      them all).
+  xg_crash.py record PIN_DIR v4|v6
+      Prints the listed rows of a family's record as JSON [[slot, range]...]
+      (the IPv4 record has a row for every entry slot, the IPv6 one free
+      rows to grow into; bpftool would print them all).
   xg_crash.py kernel PIN_DIR NOW.json
-      Reads the allow-list entry maps (the IPv4 record, the IPv6 trie) and
-      host tables with the bpf(2) system call (the pinned outer
-      array-of-maps, then the inner map by id; batched lookups, as a million
-      entries need) and checks the entry maps hold exactly NOW's enabled
-      ranges and the host tables exactly its
+      Reads the allow-list records and host tables with the bpf(2) system
+      call (the pinned outer array-of-maps, then the inner map by id;
+      batched lookups, as a million entries need) and checks the records
+      hold exactly NOW's enabled ranges and the host tables exactly its
       enabled single addresses. Prints the counts; exits 1 on a difference.
 """
 import csv
@@ -497,19 +496,24 @@ def shown_range(family, addr, plen, size):
     return text if plen == 8 * size else f"{text}/{plen}"
 
 
-def entry_ranges(map_id, family, size):
-    """The ranges an entry map holds: the IPv4 record (a slot per key, its
-    value the address, the length and 1 for listed; include/xdpgate/abi.h)
-    or the IPv6 trie (the range in the key)."""
-    out = set()
+def record_rows(map_id, family, size):
+    """(slot, range) of each listed row of a record (include/xdpgate/abi.h):
+    IPv4's is keyed by slot, its value the address, the length and 1 for
+    listed; IPv6's value is the address, the slot, the length and listed."""
+    out = []
     for k, v in items_of_map(map_id) if map_id else []:
-        if family == socket.AF_INET:
-            if v[5]:
-                out.add(shown_range(family, v[:4], v[4], size))
-        else:
-            plen = int.from_bytes(k[:4], "little")
-            out.add(shown_range(family, k[4:4 + size], plen, size))
+        if family == socket.AF_INET and v[5]:
+            out.append((int.from_bytes(k, "little"),
+                        shown_range(family, v[:4], v[4], size)))
+        elif family == socket.AF_INET6 and v[21]:
+            out.append((int.from_bytes(v[16:20], "little"),
+                        shown_range(family, v[:16], v[20], size)))
     return out
+
+
+def entry_ranges(map_id, family, size):
+    """The ranges a record holds."""
+    return {r for _, r in record_rows(map_id, family, size)}
 
 
 def kernel_sets(pin_dir):
@@ -539,15 +543,11 @@ def cmd_dump(pin_dir):
         print(f"{name} {len(nets)}: {' '.join(sorted(nets, key=sort_key))}")
 
 
-def cmd_record(pin_dir):
-    """The listed slots of the IPv4 record, as JSON [[slot, range], ...]."""
-    record_id = inner_map_id(f"{pin_dir}/allow_v4")
-    listed = []
-    for k, v in items_of_map(record_id) if record_id else []:
-        if v[5]:
-            listed.append([int.from_bytes(k, "little"),
-                           shown_range(socket.AF_INET, v[:4], v[4], 4)])
-    print(json.dumps(sorted(listed), separators=(",", ":")))
+def cmd_record(pin_dir, fam):
+    """The listed rows of a family's record, as JSON [[slot, range], ...]."""
+    family, size = (socket.AF_INET, 4) if fam == "v4" else (socket.AF_INET6, 16)
+    rows = record_rows(inner_map_id(f"{pin_dir}/allow_{fam}"), family, size)
+    print(json.dumps(sorted([list(r) for r in rows]), separators=(",", ":")))
 
 
 def cmd_kernel(pin_dir, now_path):

@@ -8,22 +8,24 @@
 #include <vector>
 
 #include "datapath/allow_list_tables.hpp"
+#include "datapath/entry_map.hpp"
 #include "datapath/kernel_table.hpp"
 #include "datapath/prefix_table.hpp"
 #include "net/ip_prefix.hpp"
+#include "xdpgate/abi.h"
 
 namespace xdpgate::test {
 
 inline constexpr double kMiB = 1024.0 * 1024.0;
 
 struct MemoryFormula {
-  double fixed = 0;      // fixed(K)
-  double ipv4_table = 0; // ipv4_table(N4)
-  double ipv6_table = 0; // ipv6_table(N6)
-  double hosts = 0;      // hosts(H4) + hosts(H6)
-  double ipv6_trie = 0;  // ipv6_trie(N6)
+  double fixed = 0;       // fixed(K)
+  double ipv4_table = 0;  // ipv4_table(N4)
+  double ipv6_table = 0;  // ipv6_table(N6)
+  double hosts = 0;       // hosts(H4) + hosts(H6)
+  double ipv6_record = 0; // ipv6_record(N6)
 
-  double list() const { return ipv4_table + ipv6_table + hosts + ipv6_trie; }
+  double list() const { return ipv4_table + ipv6_table + hosts + ipv6_record; }
 };
 
 inline double fixed_bytes(std::uint32_t capacity) {
@@ -65,7 +67,8 @@ inline MemoryFormula memory_formula(const std::vector<IpPrefix> &list,
   f.ipv4_table = table_bytes(std::move(ranges));
   f.ipv6_table = table_bytes(std::move(ranges6));
   f.hosts = hosts_bytes(hosts[0], capacity) + hosts_bytes(hosts[1], capacity);
-  f.ipv6_trie = 142.0 * static_cast<double>(ipv6);
+  f.ipv6_record = static_cast<double>(sizeof(xdpgate_v6_record)) *
+                  EntryRecord::rows_for(Family::V6, capacity, ipv6);
   return f;
 }
 

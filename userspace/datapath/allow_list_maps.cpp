@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "datapath/allow_list_tables.hpp"
-#include "datapath/entry_map.hpp"
+#include "datapath/lpm_key.hpp"
 #include "datapath/skeleton.hpp"
 #include "xdpgate/abi.h"
 
@@ -43,14 +43,12 @@ private:
   std::vector<bool> marks_;
 };
 
-// Rows for one family's entry map, host table and lookup table, in the
-// kernel's layouts.
+// Rows for one family's record, host table and lookup table.
 struct TableRows {
-  explicit TableRows(Family family)
-      : entries(family), host_size(host_key_size(family)) {}
+  explicit TableRows(Family family) : host_size(host_key_size(family)) {}
 
   void add(const IpPrefix &range, std::uint32_t slot) {
-    entries.add(range, slot);
+    entries.push_back({range, slot});
     if (range.is_single_address())
       add_host(range, slot);
     else
@@ -63,7 +61,7 @@ struct TableRows {
     host_values.push_back({slot});
   }
 
-  EntryRows entries;
+  std::vector<PrefixSlot> entries;
   std::size_t host_size;
   std::vector<std::uint8_t> host_keys;
   std::vector<xdpgate_allow_value> host_values;
@@ -232,7 +230,7 @@ Status AllowListMaps::remove_each(FamilyMaps &maps,
         return s;
       }
     auto owned = maps.slots.find(leaving);
-    if (Status s = erase_entry(maps.entries.get(), leaving, owned->second); !s)
+    if (Status s = maps.record->erase(leaving, owned->second); !s)
       return s;
     free_slots_.push_back(owned->second);
     maps.slots.erase(owned);
@@ -246,6 +244,9 @@ Status AllowListMaps::add_in_place(FamilyMaps &maps,
                                    const std::vector<IpPrefix> &added) {
   if (added.empty())
     return {};
+  if (!maps.record->fits(added.size()))
+    if (Status s = rewrite_record(maps, added.size()); !s)
+      return s;
   Result<std::vector<std::uint32_t>> slots = take_slots(added.size());
   if (!slots)
     return slots.error();
@@ -272,14 +273,13 @@ Status AllowListMaps::add_in_place(FamilyMaps &maps,
   TableRows rows(maps.family);
   for (std::size_t i = 0; i < added.size(); ++i)
     rows.add(added[i], (*slots)[i]);
-  // The entry map first (what the lookup table follows), then the lookup
+  // The record first (what the lookup table follows), then the lookup
   // table, then the host table: a host is allowed from its host table's
   // write on.
   // `slots` records exactly what the kernel took, even on failure.
   std::uint32_t done = 0;
-  Status filled = rows.entries.write_to(
-      maps.entries.get(), "adding ranges to the kernel allow list failed",
-      &done);
+  Status filled = maps.record->write(
+      rows.entries, "adding ranges to the kernel allow list failed", &done);
   for (std::uint32_t i = 0; i < done; ++i) {
     maps.slots.emplace(added[i], (*slots)[i]);
     maps.host_count += added[i].is_single_address();
@@ -339,9 +339,6 @@ Status AllowListMaps::rewrite_host_table(FamilyMaps &maps) {
 Status AllowListMaps::rebuild(FamilyMaps &maps,
                               const std::vector<IpPrefix> &added,
                               const std::vector<IpPrefix> &removed) {
-  Result<Fd> fresh = create_entry_map(maps.family, capacity_);
-  if (!fresh)
-    return fresh.error();
   Result<std::vector<std::uint32_t>> new_slots = take_slots(added.size());
   if (!new_slots)
     return new_slots.error();
@@ -382,10 +379,13 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
   if (!fresh_hosts)
     return failed(fresh_hosts.error());
 
+  Result<EntryRecord> fresh =
+      EntryRecord::create(maps.family, capacity_, rows.entries.size());
+  if (!fresh)
+    return failed(fresh.error());
   Status filled = stats_.clear(*new_slots);
   if (filled)
-    filled = rows.entries.write_to(fresh->get(),
-                                   "filling the new allow list failed");
+    filled = fresh->write(rows.entries, "filling the new allow list failed");
   for (const TableRows *hosts : {&rows, &leaving_hosts})
     if (filled)
       filled =
@@ -412,16 +412,16 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
       PrefixTable::holding(maps.family, rows.table_entries);
   if (!fresh_table)
     return unfiltered(fresh_table.error());
-  // The host table of both lists' hosts first, then the entry map and the
+  // The host table of both lists' hosts first, then the record and the
   // lookup table; a failed swap puts back what was swapped before it.
   if (Status s = swap_in(maps.outer.hosts, fresh_hosts->get()); !s)
     return unfiltered(s);
-  if (Status s = swap_in(maps.outer.entries, fresh->get()); !s) {
+  if (Status s = swap_in(maps.outer.entries, fresh->fd()); !s) {
     (void)swap_in(maps.outer.hosts, maps.hosts.get());
     return unfiltered(s);
   }
   if (Status s = swap_in(maps.outer.table, fresh_table->fd()); !s) {
-    (void)swap_in(maps.outer.entries, maps.entries.get());
+    (void)swap_in(maps.outer.entries, maps.record->fd());
     (void)swap_in(maps.outer.hosts, maps.hosts.get());
     return unfiltered(s);
   }
@@ -434,7 +434,7 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
   maps.slots.reserve(maps.slots.size() + added.size());
   for (std::size_t i = 0; i < added.size(); ++i)
     maps.slots.emplace(added[i], (*new_slots)[i]);
-  maps.entries = std::move(fresh.value());
+  maps.record = std::move(fresh.value());
   maps.hosts = std::move(fresh_hosts.value());
   maps.table = std::move(fresh_table.value());
   maps.host_capacity = host_capacity;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// The allow list in the kernel, both families: the map of every entry and
-// its slot (IPv4: the record, IPv6: the LPM trie), the exact-host tables
+// The allow list in the kernel, both families: the record of every entry and
+// its slot, the exact-host tables
 // with the host presence filter in front, the block filter in front of
 // both, the lookup tables, and the per-entry statistics.
 // Each of these tables sits in slot 0 of an outer array-of-maps. Packets
@@ -9,7 +9,9 @@
 // maps). A change is applied in place (batched kernel updates, each
 // range on its own), except an atomic one (a replace) of more than one
 // range: that builds complete new tables and swaps the outer slots, so a
-// packet sees the whole old list or the whole new one.
+// packet sees the whole old list or the whole new one. None of the list's
+// tables is an LPM trie: freeing a trie of a million entries stalls a CPU
+// for a fraction of a second.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +22,7 @@
 
 #include "common/fd.hpp"
 #include "common/result.hpp"
+#include "datapath/entry_map.hpp"
 #include "datapath/entry_stats.hpp"
 #include "datapath/prefix_table.hpp"
 #include "datapath/presence_filter.hpp"
@@ -30,11 +33,11 @@ namespace xdpgate {
 
 // The outer array-of-maps fds of one family.
 struct AllowOuterMaps {
-  int entries = -1; // IPv4: the record, IPv6: the trie
+  int entries = -1; // the record
   int hosts = -1;
   int table = -1; // the lookup table
-  // IPv4 only, if not -1: the trie an xdpgate before the record kept the
-  // entries in, read when the record is new.
+  // If not -1: the trie an xdpgate before the records kept the entries in,
+  // read when the record is new.
   int legacy_entries = -1;
 };
 
@@ -72,7 +75,7 @@ private:
     explicit FamilyMaps(Family f) : family(f) {}
     Family family;
     AllowOuterMaps outer;
-    Fd entries; // IPv4: the record, IPv6: the trie
+    std::optional<EntryRecord> record;
     Fd hosts;
     std::uint32_t host_capacity = 0; // how many addresses `hosts` can hold
     std::size_t host_count = 0;      // full-length ranges in `slots`
@@ -92,8 +95,9 @@ private:
   AllowListMaps(int stats_fd, int host_filter_fd, int block_filter_fd,
                 std::uint32_t capacity);
   Status adopt(FamilyMaps &maps);
-  // A record of every entry, of the size the capacity needs, swapped in.
-  Status rewrite_record(FamilyMaps &maps);
+  // A record of every entry, with room for `more` (IPv4: of the size the
+  // capacity needs), swapped in.
+  Status rewrite_record(FamilyMaps &maps, std::size_t more);
   Result<Fd> adopt_table(int outer_fd,
                          Result<Fd> (*create)(Family, std::uint32_t),
                          Family family, std::uint32_t size);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// Making the allow list's kernel tables (the lookup tables from the entry
-// maps), and adopting the ones a previous process pinned
-// (reading which slot each of their entries owns).
+// Making the allow list's kernel tables (the lookup tables from the
+// records), and adopting the ones a previous process pinned (reading which
+// slot each of their entries owns).
 #include "datapath/allow_list_tables.hpp"
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 
 #include "datapath/allow_list_maps.hpp"
 #include "datapath/entry_map.hpp"
+#include "datapath/lpm_key.hpp"
 #include "xdpgate/abi.h"
 
 namespace xdpgate {
@@ -94,18 +95,6 @@ Result<AllowListMaps> AllowListMaps::open(AllowOuterMaps v4, AllowOuterMaps v6,
   return allow;
 }
 
-Result<Fd> create_lpm_trie(Family family, std::uint32_t capacity) {
-  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
-  const char *name = family == Family::V4 ? "xdpgate_allow4" : "xdpgate_allow6";
-  int fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, name, lpm_key_size(family),
-                          sizeof(xdpgate_allow_value), capacity, &opts);
-  if (fd < 0)
-    return system_error(ErrorCode::KernelUpdateFailed,
-                        "creating an allow-list trie failed (is the memlock "
-                        "limit or the kernel memory too small?)");
-  return Fd(fd);
-}
-
 Result<Fd> create_host_table(Family family, std::uint32_t capacity) {
   LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
   const char *name = family == Family::V4 ? "xdpgate_hosts4" : "xdpgate_hosts6";
@@ -141,10 +130,11 @@ Result<Fd> AllowListMaps::adopt_table(int outer_fd,
 }
 
 Status AllowListMaps::adopt(FamilyMaps &maps) {
-  Result<Fd> entries =
-      adopt_table(maps.outer.entries, create_entry_map, maps.family, capacity_);
-  if (!entries)
-    return entries.error();
+  Result<Fd> record_map =
+      adopt_table(maps.outer.entries, create_record_map, maps.family,
+                  EntryRecord::rows_for(maps.family, capacity_, 0));
+  if (!record_map)
+    return record_map.error();
   Result<Fd> hosts = adopt_table(maps.outer.hosts, create_host_table,
                                  maps.family, host_table_size(0, capacity_));
   if (!hosts)
@@ -152,30 +142,31 @@ Status AllowListMaps::adopt(FamilyMaps &maps) {
   Result<std::uint32_t> host_capacity = max_entries(hosts->get());
   if (!host_capacity)
     return host_capacity.error();
-  maps.entries = std::move(entries.value());
   maps.hosts = std::move(hosts.value());
   maps.host_capacity = *host_capacity;
-  // The entry map alone tells which slot each entry owns.
+  // The record alone tells which slot each entry owns.
   auto found = [&](const IpPrefix &range, std::uint32_t slot) {
     maps.host_count += range.is_single_address();
     maps.slots.emplace(range, slot);
   };
-  if (Status s = read_entries(maps.entries.get(), maps.family, found); !s)
-    return s;
+  Result<EntryRecord> record =
+      EntryRecord::read(std::move(record_map.value()), maps.family, found);
+  if (!record)
+    return record.error();
+  maps.record = std::move(record.value());
   bool from_legacy = maps.slots.empty() && maps.outer.legacy_entries >= 0;
   if (from_legacy)
-    if (Status s = read_entries(maps.outer.legacy_entries, maps.family, found);
+    if (Status s =
+            read_legacy_trie(maps.outer.legacy_entries, maps.family, found);
         !s)
       return s;
-  if (maps.family == Family::V4) {
-    // A record made for a smaller capacity has no room for the new slots.
-    Result<std::uint32_t> record_slots = max_entries(maps.entries.get());
-    if (!record_slots)
-      return record_slots.error();
-    if (from_legacy || *record_slots < 2 * capacity_)
-      if (Status s = rewrite_record(maps); !s)
-        return s;
-  }
+  // An IPv4 record made for a smaller capacity has no room for the new
+  // slots.
+  bool too_small =
+      maps.record->rows() < EntryRecord::rows_for(maps.family, capacity_, 0);
+  if (from_legacy || too_small)
+    if (Status s = rewrite_record(maps, 0); !s)
+      return s;
   // The host table must hold exactly the entries' hosts (IPv4 hosts are
   // nowhere else), which a process stopped between the two writes of a
   // host's add or delete did not leave; nor one of an older xdpgate, too
@@ -194,24 +185,24 @@ Status AllowListMaps::adopt(FamilyMaps &maps) {
   return {};
 }
 
-Status AllowListMaps::rewrite_record(FamilyMaps &maps) {
+Status AllowListMaps::rewrite_record(FamilyMaps &maps, std::size_t more) {
   // Room for every slot read back, even from a larger capacity.
   std::uint32_t capacity = capacity_;
-  for (const auto &[range, slot] : maps.slots)
+  std::vector<PrefixSlot> entries;
+  entries.reserve(maps.slots.size());
+  for (const auto &[range, slot] : maps.slots) {
     capacity = std::max(capacity, slot / 2 + 1);
-  Result<Fd> fresh = create_entry_map(maps.family, capacity);
+    entries.push_back({range, slot});
+  }
+  Result<EntryRecord> fresh =
+      EntryRecord::create(maps.family, capacity, entries.size() + more);
   if (!fresh)
     return fresh.error();
-  EntryRows rows(maps.family);
-  for (const auto &[range, slot] : maps.slots)
-    rows.add(range, slot);
-  if (Status s = rows.write_to(fresh->get(), "writing the IPv4 entry record "
-                                             "failed");
-      !s)
+  if (Status s = fresh->write(entries, "writing a new entry record failed"); !s)
     return s;
-  if (Status s = swap_in(maps.outer.entries, fresh->get()); !s)
+  if (Status s = swap_in(maps.outer.entries, fresh->fd()); !s)
     return s;
-  maps.entries = std::move(fresh.value());
+  maps.record = std::move(fresh.value());
   return {};
 }
 

@@ -19,8 +19,7 @@ inline constexpr std::uint32_t kOuterSlot = 0;
 // Puts `inner_fd` in the outer map's slot: packets see it from then on.
 Status swap_in(int outer_fd, int inner_fd);
 
-// Empty tables of the layouts the XDP program expects.
-Result<Fd> create_lpm_trie(Family family, std::uint32_t capacity);
+// An empty host table of the layout the XDP program expects.
 Result<Fd> create_host_table(Family family, std::uint32_t capacity);
 
 // Host tables are sized to what they hold (twice over, 1024 at least), not

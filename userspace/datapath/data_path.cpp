@@ -53,10 +53,11 @@ Status sync_exempt_family(int fd, Family family,
   return {};
 }
 
-// An xdpgate before the IPv4 record pinned allow_v4 with an LPM trie in it.
-// That outer map cannot take a record, so its pin goes; the trie, held by
-// the returned fd, is read into the new record (an invalid Fd: no such pin).
-Result<Fd> take_legacy_v4_trie(const std::filesystem::path &pin) {
+// An xdpgate before the records pinned allow_v4 and allow_v6 with an LPM
+// trie in each. Such an outer map cannot take a record, so its pin goes; the
+// trie, held by the returned fd, is read into the new record (an invalid Fd:
+// no such pin).
+Result<Fd> take_legacy_trie(const std::filesystem::path &pin) {
   auto type_of = [](const Fd &map) {
     bpf_map_info info{};
     std::uint32_t length = sizeof(info);
@@ -75,7 +76,7 @@ Result<Fd> take_legacy_v4_trie(const std::filesystem::path &pin) {
   if (::unlink(pin.c_str()) != 0)
     return system_error(ErrorCode::BpfLoadFailed,
                         "removing the pin " + pin.string() +
-                            " of an older xdpgate's IPv4 trie failed");
+                            " of an older xdpgate's trie failed");
   return trie;
 }
 
@@ -93,7 +94,7 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
     return load_error("opening the BPF object failed", errno);
   auto &maps = skel->maps;
   // The outer maps' inner templates, ours: libbpf 1.1 crashes resizing its
-  // own. Only the IPv4 record's size would have to match, and its
+  // own. Only the records' sizes would have to match, and their
   // BPF_F_INNER_MAP lifts that; the smallest of each, so that a start does
   // not allocate a hash's buckets for the whole capacity only to free them.
   using Create = Result<Fd> (*)(Family, std::uint32_t);
@@ -104,8 +105,8 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
   };
   std::vector<Fd> templates;
   for (const Outer &outer :
-       {Outer{maps.allow_v4, Family::V4, create_entry_map},
-        Outer{maps.allow_v6, Family::V6, create_entry_map},
+       {Outer{maps.allow_v4, Family::V4, create_record_map},
+        Outer{maps.allow_v6, Family::V6, create_record_map},
         Outer{maps.allow_v4_hosts, Family::V4, create_host_table},
         Outer{maps.allow_v6_hosts, Family::V6, create_host_table}}) {
     Result<Fd> inner = outer.create(outer.family, 1);
@@ -128,12 +129,15 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
   bpf_map__set_max_entries(maps.exempt_v4, options.exempt_capacity);
   bpf_map__set_max_entries(maps.exempt_v6, options.exempt_capacity);
 
-  Fd legacy_v4_trie;
+  Fd legacy_tries[2];
   if (options.pin_dir) {
-    Result<Fd> legacy = take_legacy_v4_trie(*options.pin_dir / "allow_v4");
-    if (!legacy)
-      return legacy.error();
-    legacy_v4_trie = std::move(legacy.value());
+    for (int i = 0; i < 2; ++i) {
+      Result<Fd> legacy = take_legacy_trie(*options.pin_dir /
+                                           (i == 0 ? "allow_v4" : "allow_v6"));
+      if (!legacy)
+        return legacy.error();
+      legacy_tries[i] = std::move(legacy.value());
+    }
     bpf_map *map;
     bpf_object__for_each_map(map, skel->obj) {
       if (Status s = pin_map_at(map, *options.pin_dir / bpf_map__name(map)); !s)
@@ -145,9 +149,9 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
 
   Result<AllowListMaps> allow = AllowListMaps::open(
       {bpf_map__fd(maps.allow_v4), bpf_map__fd(maps.allow_v4_hosts),
-       bpf_map__fd(maps.allow_v4_table), legacy_v4_trie.get()},
+       bpf_map__fd(maps.allow_v4_table), legacy_tries[0].get()},
       {bpf_map__fd(maps.allow_v6), bpf_map__fd(maps.allow_v6_hosts),
-       bpf_map__fd(maps.allow_v6_table)},
+       bpf_map__fd(maps.allow_v6_table), legacy_tries[1].get()},
       bpf_map__fd(maps.entry_stats), bpf_map__fd(maps.host_filter),
       bpf_map__fd(maps.block_filter), options.capacity);
   if (!allow)

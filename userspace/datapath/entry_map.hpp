@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // Where each family keeps every entry with its slot, for a restarted daemon
-// to read back: IPv4 in a record indexed by slot (struct xdpgate_v4_record),
-// which packets never read; IPv6 in its LPM trie, which packets no longer
-// read either (they read the lookup tables).
-// Private to userspace/datapath/.
+// to read back: a record in an array map (include/xdpgate/abi.h), which
+// packets never read. IPv4's has a row for every slot; IPv6's is sized to
+// the IPv6 list, and each row names its slot. Private to userspace/datapath/.
 #pragma once
 
 #include <cstdint>
@@ -12,51 +11,64 @@
 
 #include "common/fd.hpp"
 #include "common/result.hpp"
-#include "datapath/lpm_key.hpp"
+#include "datapath/prefix_table.hpp"
 #include "net/ip_prefix.hpp"
-#include "xdpgate/abi.h"
 
 namespace xdpgate {
 
-// An empty entry map for `capacity` entries of `family`. An IPv4 record has
-// a slot for every entry slot of both families (2 x capacity).
-Result<Fd> create_entry_map(Family family, std::uint32_t capacity);
+using FoundEntry = std::function<void(const IpPrefix &, std::uint32_t slot)>;
 
-// Entries to write into one family's entry map, in its layout.
-class EntryRows {
+// An empty record map of `rows` rows in the family's layout (also the
+// template of the outer map that holds the record in force).
+Result<Fd> create_record_map(Family family, std::uint32_t rows);
+
+// One family's record in the kernel, and which of its rows each entry is in.
+class EntryRecord {
 public:
-  explicit EntryRows(Family family)
-      : family_(family), key_size_(lpm_key_size(family)) {}
+  // A new empty record for a daemon of `capacity`, with room for `entries`
+  // IPv6 entries and an eighth more (an IPv4 record has a row for each of
+  // the 2 x capacity slots of both families, whatever `entries`).
+  static Result<EntryRecord> create(Family family, std::uint32_t capacity,
+                                    std::size_t entries);
+  // The rows create() makes the record of.
+  static std::uint32_t rows_for(Family family, std::uint32_t capacity,
+                                std::size_t entries);
+  // The record `fd` a previous process wrote, calling `found` with each of
+  // its entries.
+  static Result<EntryRecord> read(Fd fd, Family family,
+                                  const FoundEntry &found);
 
-  void add(const IpPrefix &range, std::uint32_t slot);
-  std::uint32_t size() const {
-    return static_cast<std::uint32_t>(slots_.size());
-  }
-  // One batch; `done`, if given, gets how many rows the kernel took, in
-  // order, even on failure.
-  Status write_to(int entry_map_fd, const char *what,
-                  std::uint32_t *done = nullptr) const;
+  int fd() const { return fd_.get(); }
+  std::uint32_t rows() const { return rows_; }
+  // Whether `count` more entries have rows free. An IPv4 record always
+  // has: each slot owns its row.
+  bool fits(std::size_t count) const;
+  // Writes `entries` (each range once, none listed here yet) in one batch;
+  // `done`, if given, gets how many the kernel took, in order, even on
+  // failure.
+  Status write(const std::vector<PrefixSlot> &entries, const char *what,
+               std::uint32_t *done = nullptr);
+  // Frees the row of `range`, held in `slot`.
+  Status erase(const IpPrefix &range, std::uint32_t slot);
 
 private:
+  EntryRecord(Family family, Fd fd, std::uint32_t rows)
+      : family_(family), fd_(std::move(fd)), rows_(rows) {}
+
   Family family_;
-  std::size_t key_size_;
-  std::vector<std::uint32_t> slots_;
-  std::vector<xdpgate_v4_record> records_; // IPv4
-  std::vector<std::uint8_t> keys_;         // IPv6: trie keys
+  Fd fd_;
+  std::uint32_t rows_;
+  // IPv6 only: the row each slot's entry is in, and the rows free (the
+  // lowest last, taken first).
+  std::vector<std::uint32_t> row_of_slot_;
+  std::vector<std::uint32_t> free_rows_;
 };
 
-// Takes `range`, held in `slot`, out of the entry map.
-Status erase_entry(int entry_map_fd, const IpPrefix &range, std::uint32_t slot);
-
-// Calls `found` with every entry and its slot, from a record or from an LPM
-// trie (which is also what an xdpgate before the record kept IPv4 in).
-Status
-read_entries(int entry_map_fd, Family family,
-             const std::function<void(const IpPrefix &, std::uint32_t)> &found);
+// Calls `found` with every entry and its slot of an LPM trie: where an
+// xdpgate before the records kept them.
+Status read_legacy_trie(int trie_fd, Family family, const FoundEntry &found);
 
 // Calls `found` with every address of an exact-host table and its slot.
-Status
-read_hosts(int host_table_fd, Family family,
-           const std::function<void(const IpPrefix &, std::uint32_t)> &found);
+Status read_hosts(int host_table_fd, Family family, const FoundEntry &found);
 
 } // namespace xdpgate
