@@ -157,6 +157,37 @@ TEST_F(AllowListChangeTest, TheHostTableGrowsWithItsAddresses) {
   }
 }
 
+// A host table let go costs a stall (the kernel frees its elements in one
+// loop that does not yield): a replace changes the live one in place while
+// it has room for both lists' hosts, and makes a larger one only when not.
+TEST_F(AllowListChangeTest, AReplaceKeepsTheHostTableWhileItHasRoom) {
+  auto hosts_in = [](const char *net, int count) {
+    std::vector<IpPrefix> out;
+    for (int i = 0; i < count; ++i)
+      out.push_back(prefix(std::string(net) + std::to_string(i / 256) + "." +
+                           std::to_string(i % 256)));
+    return out;
+  };
+  std::vector<IpPrefix> a = hosts_in("100.64.", 10);
+  std::vector<IpPrefix> b = hosts_in("100.65.", 10);
+  ASSERT_TRUE(apply({a, {}, false}));
+  std::uint32_t live = live_table("allow_v4_hosts");
+  ASSERT_TRUE(apply({b, a, true}));
+  EXPECT_EQ(live_table("allow_v4_hosts"), live);
+  EXPECT_EQ(run_action(*path_, from("100.65.0.3")), XDP_PASS);
+  EXPECT_EQ(run_action(*path_, from("100.64.0.3")), XDP_DROP);
+  EXPECT_EQ(path_->entry_hits(prefix("100.65.0.3"))->packets, 1u);
+
+  std::uint32_t room = live_v4_host_table_size();
+  std::vector<IpPrefix> c = hosts_in("100.66.", static_cast<int>(room));
+  ASSERT_TRUE(apply({c, b, true}));
+  EXPECT_NE(live_table("allow_v4_hosts"), live);
+  EXPECT_GE(live_v4_host_table_size(), room);
+  EXPECT_EQ(run_action(*path_, from("100.66.3.255")), XDP_PASS);
+  EXPECT_EQ(run_action(*path_, from("100.65.0.3")), XDP_DROP);
+  EXPECT_EQ(path_->allow_list().size(), room);
+}
+
 TEST_F(AllowListChangeTest, AChangeOverCapacityIsRefusedAndNothingChanges) {
   DataPathOptions options;
   options.capacity = 4;

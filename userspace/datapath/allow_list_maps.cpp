@@ -68,6 +68,22 @@ struct TableRows {
   std::vector<PrefixSlot> table_entries; // all but the hosts
 };
 
+Status write_hosts(int host_table_fd, const TableRows &hosts, const char *what,
+                   std::uint32_t *done = nullptr) {
+  return batch_update(
+      host_table_fd, hosts.host_keys.data(), hosts.host_values.data(),
+      static_cast<std::uint32_t>(hosts.host_values.size()), what, done);
+}
+
+// Deletes the first `count` of `hosts`' addresses from a host table.
+bool delete_hosts(int host_table_fd, const TableRows &hosts,
+                  std::uint32_t count) {
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  return count == 0 ||
+         bpf_map_delete_batch(host_table_fd, hosts.host_keys.data(), &count,
+                              &opts) == 0;
+}
+
 } // namespace
 
 AllowListChange
@@ -305,10 +321,8 @@ Status AllowListMaps::add_in_place(FamilyMaps &maps,
   }
   if (maps.host_count > maps.host_capacity)
     return rewrite_host_table(maps);
-  return batch_update(maps.hosts.get(), rows.host_keys.data(),
-                      rows.host_values.data(),
-                      static_cast<std::uint32_t>(rows.host_values.size()),
-                      "adding addresses to the kernel host table failed");
+  return write_hosts(maps.hosts.get(), rows,
+                     "adding addresses to the kernel host table failed");
 }
 
 // A host table of every full-length entry, sized for them, swapped in: when
@@ -323,10 +337,8 @@ Status AllowListMaps::rewrite_host_table(FamilyMaps &maps) {
   for (const auto &[prefix, slot] : maps.slots)
     if (prefix.is_single_address())
       rows.add_host(prefix, slot);
-  if (Status s = batch_update(
-          fresh->get(), rows.host_keys.data(), rows.host_values.data(),
-          static_cast<std::uint32_t>(rows.host_values.size()),
-          "filling a larger allow-list host table failed");
+  if (Status s = write_hosts(fresh->get(), rows,
+                             "filling a larger allow-list host table failed");
       !s)
     return s;
   if (Status s = swap_in(maps.outer.hosts, fresh->get()); !s)
@@ -362,22 +374,37 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
   for (const auto &[prefix, slot] : maps.slots)
     if (!leaving.marked(slot))
       rows.add(prefix, slot);
-  for (std::size_t i = 0; i < added.size(); ++i)
+  TableRows added_hosts(maps.family);
+  for (std::size_t i = 0; i < added.size(); ++i) {
     rows.add(added[i], (*new_slots)[i]);
-  // The new host table holds the leaving hosts too until the lookup table
-  // has been swapped: hosts are in no other table packets read, and a
-  // packet must meet the old list's hosts as long as it can meet the old
-  // lookup table.
+    if (added[i].is_single_address())
+      added_hosts.add_host(added[i], (*new_slots)[i]);
+  }
+  // One host table holds both lists' hosts until the lookup table has been
+  // swapped: hosts are in no other table packets read, and a packet must
+  // meet the old list's hosts as long as it can meet the old lookup table.
+  // The live one, while it has room for them: the new hosts enter it before
+  // the swaps, the leaving ones leave after. A host table let go costs a
+  // CPU stall (80 ms at 400k hosts: the kernel frees its elements in one
+  // loop that does not yield); in place, only the leaving hosts are freed.
   TableRows leaving_hosts(maps.family);
   for (Owned owned : owned_by_leaving)
     if (owned->first.is_single_address())
       leaving_hosts.add_host(owned->first, owned->second);
-  std::uint32_t host_capacity = host_table_size(
-      rows.host_values.size() + leaving_hosts.host_values.size(),
-      2 * capacity_); // two lists' hosts, each up to the capacity
-  Result<Fd> fresh_hosts = create_host_table(maps.family, host_capacity);
-  if (!fresh_hosts)
-    return failed(fresh_hosts.error());
+  std::size_t both_lists_hosts =
+      maps.host_count + added_hosts.host_values.size();
+  bool hosts_in_place = both_lists_hosts <= maps.host_capacity;
+  std::uint32_t host_capacity =
+      hosts_in_place ? maps.host_capacity
+                     : host_table_size(both_lists_hosts,
+                                       2 * capacity_); // each list up to it
+  Fd fresh_hosts;
+  if (!hosts_in_place) {
+    Result<Fd> created = create_host_table(maps.family, host_capacity);
+    if (!created)
+      return failed(created.error());
+    fresh_hosts = std::move(created.value());
+  }
 
   Result<EntryRecord> fresh =
       EntryRecord::create(maps.family, capacity_, rows.entries.size());
@@ -387,12 +414,9 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
   if (filled)
     filled = fresh->write(rows.entries, "filling the new allow list failed");
   for (const TableRows *hosts : {&rows, &leaving_hosts})
-    if (filled)
-      filled =
-          batch_update(fresh_hosts->get(), hosts->host_keys.data(),
-                       hosts->host_values.data(),
-                       static_cast<std::uint32_t>(hosts->host_values.size()),
-                       "filling the new allow-list host table failed");
+    if (filled && !hosts_in_place)
+      filled = write_hosts(fresh_hosts.get(), *hosts,
+                           "filling the new allow-list host table failed");
   if (!filled)
     return failed(filled);
   // The filters cover both lists across the swaps: the new entries' bits are
@@ -413,16 +437,31 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
   if (!fresh_table)
     return unfiltered(fresh_table.error());
   // The host table of both lists' hosts first, then the record and the
-  // lookup table; a failed swap puts back what was swapped before it.
-  if (Status s = swap_in(maps.outer.hosts, fresh_hosts->get()); !s)
+  // lookup table; a failed step puts back what was changed before it.
+  std::uint32_t hosts_entered = 0;
+  auto restore_hosts = [&] {
+    if (hosts_in_place)
+      (void)delete_hosts(maps.hosts.get(), added_hosts, hosts_entered);
+    else
+      (void)swap_in(maps.outer.hosts, maps.hosts.get());
+  };
+  if (Status s = hosts_in_place
+                     ? write_hosts(maps.hosts.get(), added_hosts,
+                                   "adding the new list's addresses to the "
+                                   "kernel host table failed",
+                                   &hosts_entered)
+                     : swap_in(maps.outer.hosts, fresh_hosts.get());
+      !s) {
+    restore_hosts();
     return unfiltered(s);
+  }
   if (Status s = swap_in(maps.outer.entries, fresh->fd()); !s) {
-    (void)swap_in(maps.outer.hosts, maps.hosts.get());
+    restore_hosts();
     return unfiltered(s);
   }
   if (Status s = swap_in(maps.outer.table, fresh_table->fd()); !s) {
     (void)swap_in(maps.outer.entries, maps.record->fd());
-    (void)swap_in(maps.outer.hosts, maps.hosts.get());
+    restore_hosts();
     return unfiltered(s);
   }
 
@@ -435,19 +474,16 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
   for (std::size_t i = 0; i < added.size(); ++i)
     maps.slots.emplace(added[i], (*new_slots)[i]);
   maps.record = std::move(fresh.value());
-  maps.hosts = std::move(fresh_hosts.value());
+  if (!hosts_in_place)
+    maps.hosts = std::move(fresh_hosts);
   maps.table = std::move(fresh_table.value());
   maps.host_capacity = host_capacity;
   maps.host_count = rows.host_values.size();
   // Now the leaving hosts go; if they cannot, a host table of the new
   // list's hosts alone takes the place of this one.
-  std::uint32_t count =
-      static_cast<std::uint32_t>(leaving_hosts.host_values.size());
-  LIBBPF_OPTS(bpf_map_batch_opts, opts);
   Status pruned =
-      count == 0 || bpf_map_delete_batch(maps.hosts.get(),
-                                         leaving_hosts.host_keys.data(), &count,
-                                         &opts) == 0
+      delete_hosts(maps.hosts.get(), leaving_hosts,
+                   static_cast<std::uint32_t>(leaving_hosts.host_values.size()))
           ? Status{}
           : rewrite_host_table(maps);
   Status hosts_cleared = host_filter_.remove(removed);
