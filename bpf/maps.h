@@ -124,12 +124,12 @@ struct {
  * records hold them too). A replace swaps in a host table of both lists'
  * hosts before the other tables, and takes the leaving hosts out after them,
  * so a packet that meets the tables of two lists is judged as one of the two
- * would judge it.
+ * would judge it. Their elements are preallocated (userspace sizes each
+ * table to its hosts): a table let go is freed in one piece.
  */
 struct allow_v4_hosts_table {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, DEFAULT_CAPACITY);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32); /* network order */
 	__type(value, struct xdpgate_allow_value);
 };
@@ -137,7 +137,6 @@ struct allow_v4_hosts_table {
 struct allow_v6_hosts_table {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, DEFAULT_CAPACITY);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(key_size, sizeof(struct xdpgate_v6_address));
 	__type(value, struct xdpgate_allow_value);
 };

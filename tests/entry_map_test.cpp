@@ -212,5 +212,40 @@ TEST_F(EntryMapTest, AnOlderXdpgatesTriesAreReadIntoTheRecords) {
                 "2001:db8:a::/48", "2001:db8:c::/48", "2001:db8::7"}));
 }
 
+// An xdpgate before preallocated host tables pinned allow_v4_hosts for
+// tables of elements allocated one by one, which the new outer map cannot
+// take: a restart makes the host table anew from the record.
+TEST_F(EntryMapTest, AnOlderXdpgatesHostTableIsMadeAnew) {
+  ASSERT_TRUE(apply({prefixes({"198.51.100.7", "10.0.0.0/8"}), {}, false}));
+  path_.reset();
+  LIBBPF_OPTS(bpf_map_create_opts, old_opts, .map_flags = BPF_F_NO_PREALLOC);
+  Fd old_hosts(bpf_map_create(BPF_MAP_TYPE_HASH, "old_hosts", 4,
+                              sizeof(xdpgate_allow_value), 1024, &old_opts));
+  ASSERT_TRUE(old_hosts.valid());
+  const std::uint8_t host[4] = {198, 51, 100, 7};
+  xdpgate_allow_value slot{0};
+  ASSERT_EQ(bpf_map_update_elem(old_hosts.get(), host, &slot, 0), 0);
+  LIBBPF_OPTS(bpf_map_create_opts, opts,
+              .inner_map_fd = static_cast<__u32>(old_hosts.get()));
+  Fd outer(bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "old_allow_hosts",
+                          sizeof(std::uint32_t), sizeof(std::uint32_t), 1,
+                          &opts));
+  ASSERT_TRUE(outer.valid());
+  std::uint32_t slot0 = 0;
+  int old_fd = old_hosts.get();
+  ASSERT_EQ(bpf_map_update_elem(outer.get(), &slot0, &old_fd, 0), 0);
+  const std::string pin = (pins_ / "allow_v4_hosts").string();
+  ASSERT_EQ(::unlink(pin.c_str()), 0);
+  ASSERT_EQ(bpf_obj_pin(outer.get(), pin.c_str()), 0);
+
+  restart();
+  EXPECT_EQ(live_info("allow_v4_hosts").map_flags, 0u);
+  EXPECT_EQ(verdict_from("198.51.100.7"), XDP_PASS);
+  EXPECT_EQ(path_->entry_hits(prefix("198.51.100.7"))->packets, 1u);
+  ASSERT_TRUE(apply({prefixes({"198.51.100.8", "198.51.100.9"}), {}, true}));
+  EXPECT_EQ(verdict_from("198.51.100.9"), XDP_PASS);
+  EXPECT_EQ(verdict_from("198.51.100.10"), XDP_DROP);
+}
+
 } // namespace
 } // namespace xdpgate::test

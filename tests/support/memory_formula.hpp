@@ -3,6 +3,7 @@
 // for tests/memory_test.cpp to hold against what the kernel reports.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <stdexcept>
 #include <vector>
@@ -43,9 +44,14 @@ double table_bytes(std::vector<BasicTableEntry<Cells>> entries) {
   return 64.0 * static_cast<double>(*rows);
 }
 
-inline double hosts_bytes(std::size_t hosts, std::uint32_t capacity) {
-  return 16.0 * host_table_size(hosts, capacity) +
-         106.0 * static_cast<double>(hosts);
+// A host table: its buckets (a power of two), and its preallocated
+// elements (the kernel's 48-byte htab_elem, then key and value, each
+// rounded up to 8 bytes).
+inline double hosts_bytes(Family family, std::size_t hosts,
+                          std::uint32_t capacity) {
+  std::uint32_t elements = host_table_size(hosts, capacity);
+  double element = family == Family::V4 ? 64.0 : 72.0;
+  return 16.0 * std::bit_ceil(elements) + element * elements;
 }
 
 inline MemoryFormula memory_formula(const std::vector<IpPrefix> &list,
@@ -66,7 +72,8 @@ inline MemoryFormula memory_formula(const std::vector<IpPrefix> &list,
   f.fixed = fixed_bytes(capacity);
   f.ipv4_table = table_bytes(std::move(ranges));
   f.ipv6_table = table_bytes(std::move(ranges6));
-  f.hosts = hosts_bytes(hosts[0], capacity) + hosts_bytes(hosts[1], capacity);
+  f.hosts = hosts_bytes(Family::V4, hosts[0], capacity) +
+            hosts_bytes(Family::V6, hosts[1], capacity);
   f.ipv6_record = static_cast<double>(sizeof(xdpgate_v6_record)) *
                   EntryRecord::rows_for(Family::V6, capacity, ipv6);
   return f;

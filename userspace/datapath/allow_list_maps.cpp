@@ -384,9 +384,8 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
   // swapped: hosts are in no other table packets read, and a packet must
   // meet the old list's hosts as long as it can meet the old lookup table.
   // The live one, while it has room for them: the new hosts enter it before
-  // the swaps, the leaving ones leave after. A host table let go costs a
-  // CPU stall (80 ms at 400k hosts: the kernel frees its elements in one
-  // loop that does not yield); in place, only the leaving hosts are freed.
+  // the swaps, the leaving ones leave after: the host table's cost follows
+  // the hosts that change, not the list.
   TableRows leaving_hosts(maps.family);
   for (Owned owned : owned_by_leaving)
     if (owned->first.is_single_address())
@@ -486,6 +485,12 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
                    static_cast<std::uint32_t>(leaving_hosts.host_values.size()))
           ? Status{}
           : rewrite_host_table(maps);
+  // A table made for both lists' hosts, half as large again as the new
+  // list's need, gives way to one of their size: its elements are
+  // preallocated.
+  std::uint32_t needed = host_table_size(maps.host_count, capacity_);
+  if (pruned && maps.host_capacity > needed + needed / 2)
+    pruned = rewrite_host_table(maps);
   Status hosts_cleared = host_filter_.remove(removed);
   Status blocks_cleared = block_filter_.remove(removed);
   if (!pruned)

@@ -24,9 +24,7 @@ Status swap_in(int outer_fd, int inner_fd) {
 }
 
 std::uint32_t host_table_size(std::size_t hosts, std::uint32_t capacity) {
-  std::uint64_t size = 1024;
-  while (size < 2 * static_cast<std::uint64_t>(hosts))
-    size *= 2;
+  std::uint64_t size = std::max<std::uint64_t>(1024, hosts + hosts / 8);
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(size, capacity));
 }
 
@@ -96,10 +94,9 @@ Result<AllowListMaps> AllowListMaps::open(AllowOuterMaps v4, AllowOuterMaps v6,
 }
 
 Result<Fd> create_host_table(Family family, std::uint32_t capacity) {
-  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
   const char *name = family == Family::V4 ? "xdpgate_hosts4" : "xdpgate_hosts6";
   int fd = bpf_map_create(BPF_MAP_TYPE_HASH, name, host_key_size(family),
-                          sizeof(xdpgate_allow_value), capacity, &opts);
+                          sizeof(xdpgate_allow_value), capacity, nullptr);
   if (fd < 0)
     return system_error(ErrorCode::KernelUpdateFailed,
                         "creating an allow-list host table failed");

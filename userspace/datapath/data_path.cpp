@@ -53,31 +53,62 @@ Status sync_exempt_family(int fd, Family family,
   return {};
 }
 
+// The table in the slot of a pinned outer array-of-maps, and what the kernel
+// says of it (an invalid Fd: no such pin, or an empty slot).
+struct PinnedInner {
+  Fd map;
+  bpf_map_info info{};
+};
+PinnedInner pinned_inner(const std::filesystem::path &pin) {
+  auto read_info = [](const Fd &map, bpf_map_info &info) {
+    std::uint32_t length = sizeof(info);
+    return map.valid() &&
+           bpf_obj_get_info_by_fd(map.get(), &info, &length) == 0;
+  };
+  PinnedInner inner;
+  Fd outer(bpf_obj_get(pin.c_str()));
+  bpf_map_info outer_info{};
+  std::uint32_t id = 0;
+  if (!read_info(outer, outer_info) ||
+      outer_info.type != BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+      bpf_map_lookup_elem(outer.get(), &kOuterSlot, &id) != 0)
+    return inner;
+  inner.map = Fd(bpf_map_get_fd_by_id(id));
+  if (!read_info(inner.map, inner.info))
+    inner.map = Fd();
+  return inner;
+}
+
+Status unpin(const std::filesystem::path &pin, const char *what) {
+  if (::unlink(pin.c_str()) != 0)
+    return system_error(ErrorCode::BpfLoadFailed, "removing the pin " +
+                                                      pin.string() + " of " +
+                                                      what + " failed");
+  return {};
+}
+
 // An xdpgate before the records pinned allow_v4 and allow_v6 with an LPM
 // trie in each. Such an outer map cannot take a record, so its pin goes; the
 // trie, held by the returned fd, is read into the new record (an invalid Fd:
 // no such pin).
 Result<Fd> take_legacy_trie(const std::filesystem::path &pin) {
-  auto type_of = [](const Fd &map) {
-    bpf_map_info info{};
-    std::uint32_t length = sizeof(info);
-    if (!map.valid() || bpf_obj_get_info_by_fd(map.get(), &info, &length) != 0)
-      return BPF_MAP_TYPE_UNSPEC;
-    return static_cast<bpf_map_type>(info.type);
-  };
-  Fd outer(bpf_obj_get(pin.c_str()));
-  std::uint32_t id = 0;
-  if (type_of(outer) != BPF_MAP_TYPE_ARRAY_OF_MAPS ||
-      bpf_map_lookup_elem(outer.get(), &kOuterSlot, &id) != 0)
+  PinnedInner inner = pinned_inner(pin);
+  if (!inner.map.valid() || inner.info.type != BPF_MAP_TYPE_LPM_TRIE)
     return Fd();
-  Fd trie(bpf_map_get_fd_by_id(id));
-  if (type_of(trie) != BPF_MAP_TYPE_LPM_TRIE)
-    return Fd();
-  if (::unlink(pin.c_str()) != 0)
-    return system_error(ErrorCode::BpfLoadFailed,
-                        "removing the pin " + pin.string() +
-                            " of an older xdpgate's trie failed");
-  return trie;
+  if (Status s = unpin(pin, "an older xdpgate's trie"); !s)
+    return s.error();
+  return std::move(inner.map);
+}
+
+// An xdpgate before preallocated host tables pinned allow_v4_hosts and
+// allow_v6_hosts for tables of elements allocated one by one, which such an
+// outer map cannot take: its pin goes. Nothing is lost: host tables are made
+// from the records.
+Status drop_legacy_host_table(const std::filesystem::path &pin) {
+  PinnedInner inner = pinned_inner(pin);
+  if (!inner.map.valid() || !(inner.info.map_flags & BPF_F_NO_PREALLOC))
+    return {};
+  return unpin(pin, "an older xdpgate's host table");
 }
 
 } // namespace
@@ -137,6 +168,11 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
       if (!legacy)
         return legacy.error();
       legacy_tries[i] = std::move(legacy.value());
+      if (Status s = drop_legacy_host_table(
+              *options.pin_dir /
+              (i == 0 ? "allow_v4_hosts" : "allow_v6_hosts"));
+          !s)
+        return s.error();
     }
     bpf_map *map;
     bpf_object__for_each_map(map, skel->obj) {
