@@ -65,17 +65,22 @@ protected:
       ASSERT_EQ(bpf_map_update_elem(trie.get(), key.bytes.data(), &value, 0),
                 0);
     }
+    pin_outer_holding(family == Family::V4 ? "allow_v4" : "allow_v6", trie);
+  }
+
+  // Pins, in place of the outer map `name`, one that holds `inner`: what an
+  // older xdpgate left.
+  void pin_outer_holding(const char *name, const Fd &inner) {
     LIBBPF_OPTS(bpf_map_create_opts, opts,
-                .inner_map_fd = static_cast<__u32>(trie.get()));
-    Fd outer(bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "old_allow",
+                .inner_map_fd = static_cast<__u32>(inner.get()));
+    Fd outer(bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "old_outer",
                             sizeof(std::uint32_t), sizeof(std::uint32_t), 1,
                             &opts));
     ASSERT_TRUE(outer.valid());
     std::uint32_t slot0 = 0;
-    int trie_fd = trie.get();
-    ASSERT_EQ(bpf_map_update_elem(outer.get(), &slot0, &trie_fd, 0), 0);
-    const std::string pin =
-        (pins_ / (family == Family::V4 ? "allow_v4" : "allow_v6")).string();
+    int inner_fd = inner.get();
+    ASSERT_EQ(bpf_map_update_elem(outer.get(), &slot0, &inner_fd, 0), 0);
+    const std::string pin = (pins_ / name).string();
     ASSERT_EQ(::unlink(pin.c_str()), 0);
     ASSERT_EQ(bpf_obj_pin(outer.get(), pin.c_str()), 0);
   }
@@ -225,18 +230,7 @@ TEST_F(EntryMapTest, AnOlderXdpgatesHostTableIsMadeAnew) {
   const std::uint8_t host[4] = {198, 51, 100, 7};
   xdpgate_allow_value slot{0};
   ASSERT_EQ(bpf_map_update_elem(old_hosts.get(), host, &slot, 0), 0);
-  LIBBPF_OPTS(bpf_map_create_opts, opts,
-              .inner_map_fd = static_cast<__u32>(old_hosts.get()));
-  Fd outer(bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "old_allow_hosts",
-                          sizeof(std::uint32_t), sizeof(std::uint32_t), 1,
-                          &opts));
-  ASSERT_TRUE(outer.valid());
-  std::uint32_t slot0 = 0;
-  int old_fd = old_hosts.get();
-  ASSERT_EQ(bpf_map_update_elem(outer.get(), &slot0, &old_fd, 0), 0);
-  const std::string pin = (pins_ / "allow_v4_hosts").string();
-  ASSERT_EQ(::unlink(pin.c_str()), 0);
-  ASSERT_EQ(bpf_obj_pin(outer.get(), pin.c_str()), 0);
+  pin_outer_holding("allow_v4_hosts", old_hosts);
 
   restart();
   EXPECT_EQ(live_info("allow_v4_hosts").map_flags, 0u);
