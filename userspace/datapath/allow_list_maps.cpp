@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// Changing the allow list in the kernel: plans, in-place changes and atomic
-// rebuilds (allow_list_tables.cpp makes and adopts the tables,
-// allow_list_reads.cpp answers what they hold).
+// Changing the allow list in the kernel: plans and in-place changes
+// (allow_list_rebuild.cpp makes atomic changes, allow_list_tables.cpp makes
+// and adopts the tables, allow_list_reads.cpp answers what they hold).
 #include "datapath/allow_list_maps.hpp"
 
 #include <algorithm>
@@ -9,82 +9,12 @@
 #include <bpf/libbpf.h>
 #include <cstring>
 
+#include "datapath/allow_list_rows.hpp"
 #include "datapath/allow_list_tables.hpp"
-#include "datapath/lpm_key.hpp"
 #include "datapath/skeleton.hpp"
 #include "xdpgate/abi.h"
 
 namespace xdpgate {
-
-namespace {
-
-// A bit per entry slot, to mark a set of listed ranges by their slots: at a
-// million ranges, a hash set of them took seconds to build. Takes its
-// memory at the first mark.
-class SlotMarks {
-public:
-  explicit SlotMarks(std::size_t slots) : slots_(slots) {}
-
-  void mark(std::uint32_t slot) {
-    if (slot >= marks_.size()) // a slot left by a larger capacity
-      marks_.resize(std::max<std::size_t>(slots_, slot + 1));
-    marks_[slot] = true;
-  }
-  void clear(std::uint32_t slot) {
-    if (slot < marks_.size())
-      marks_[slot] = false;
-  }
-  bool marked(std::uint32_t slot) const {
-    return slot < marks_.size() && marks_[slot];
-  }
-
-private:
-  std::size_t slots_;
-  std::vector<bool> marks_;
-};
-
-// Rows for one family's record, host table and lookup table.
-struct TableRows {
-  explicit TableRows(Family family) : host_size(host_key_size(family)) {}
-
-  void add(const IpPrefix &range, std::uint32_t slot) {
-    entries.push_back({range, slot});
-    if (range.is_single_address())
-      add_host(range, slot);
-    else
-      table_entries.push_back({range, slot});
-  }
-
-  void add_host(const IpPrefix &address, std::uint32_t slot) {
-    host_keys.insert(host_keys.end(), address.addr.begin(),
-                     address.addr.begin() + host_size);
-    host_values.push_back({slot});
-  }
-
-  std::vector<PrefixSlot> entries;
-  std::size_t host_size;
-  std::vector<std::uint8_t> host_keys;
-  std::vector<xdpgate_allow_value> host_values;
-  std::vector<PrefixSlot> table_entries; // all but the hosts
-};
-
-Status write_hosts(int host_table_fd, const TableRows &hosts, const char *what,
-                   std::uint32_t *done = nullptr) {
-  return batch_update(
-      host_table_fd, hosts.host_keys.data(), hosts.host_values.data(),
-      static_cast<std::uint32_t>(hosts.host_values.size()), what, done);
-}
-
-// Deletes the first `count` of `hosts`' addresses from a host table.
-bool delete_hosts(int host_table_fd, const TableRows &hosts,
-                  std::uint32_t count) {
-  LIBBPF_OPTS(bpf_map_batch_opts, opts);
-  return count == 0 ||
-         bpf_map_delete_batch(host_table_fd, hosts.host_keys.data(), &count,
-                              &opts) == 0;
-}
-
-} // namespace
 
 AllowListChange
 AllowListMaps::change_to(const std::vector<IpPrefix> &desired) const {
@@ -323,179 +253,6 @@ Status AllowListMaps::add_in_place(FamilyMaps &maps,
     return rewrite_host_table(maps);
   return write_hosts(maps.hosts.get(), rows,
                      "adding addresses to the kernel host table failed");
-}
-
-// A host table of every full-length entry, sized for them, swapped in: when
-// the old one is full (an address it has no room for is allowed from the
-// swap on), or disagrees with the entries.
-Status AllowListMaps::rewrite_host_table(FamilyMaps &maps) {
-  std::uint32_t size = host_table_size(maps.host_count, capacity_);
-  Result<Fd> fresh = create_host_table(maps.family, size);
-  if (!fresh)
-    return fresh.error();
-  TableRows rows(maps.family);
-  for (const auto &[prefix, slot] : maps.slots)
-    if (prefix.is_single_address())
-      rows.add_host(prefix, slot);
-  if (Status s = write_hosts(fresh->get(), rows,
-                             "filling a larger allow-list host table failed");
-      !s)
-    return s;
-  if (Status s = swap_in(maps.outer.hosts, fresh->get()); !s)
-    return s;
-  maps.hosts = std::move(fresh.value());
-  maps.host_capacity = size;
-  return {};
-}
-
-Status AllowListMaps::rebuild(FamilyMaps &maps,
-                              const std::vector<IpPrefix> &added,
-                              const std::vector<IpPrefix> &removed) {
-  Result<std::vector<std::uint32_t>> new_slots = take_slots(added.size());
-  if (!new_slots)
-    return new_slots.error();
-  auto failed = [&](Status s) {
-    give_back(*new_slots);
-    return s;
-  };
-
-  // Entries that stay keep their slot, and with it their counters. Each
-  // leaving range is looked up once (plan() removes only listed ranges, each
-  // once), and leaves through its iterator after the swap.
-  using Owned = decltype(maps.slots)::iterator;
-  std::vector<Owned> owned_by_leaving;
-  owned_by_leaving.reserve(removed.size());
-  SlotMarks leaving(2 * static_cast<std::size_t>(capacity_));
-  for (const IpPrefix &p : removed) {
-    owned_by_leaving.push_back(maps.slots.find(p));
-    leaving.mark(owned_by_leaving.back()->second);
-  }
-  TableRows rows(maps.family);
-  for (const auto &[prefix, slot] : maps.slots)
-    if (!leaving.marked(slot))
-      rows.add(prefix, slot);
-  TableRows added_hosts(maps.family);
-  for (std::size_t i = 0; i < added.size(); ++i) {
-    rows.add(added[i], (*new_slots)[i]);
-    if (added[i].is_single_address())
-      added_hosts.add_host(added[i], (*new_slots)[i]);
-  }
-  // One host table holds both lists' hosts until the lookup table has been
-  // swapped: hosts are in no other table packets read, and a packet must
-  // meet the old list's hosts as long as it can meet the old lookup table.
-  // The live one, while it has room for them: the new hosts enter it before
-  // the swaps, the leaving ones leave after: the host table's cost follows
-  // the hosts that change, not the list.
-  TableRows leaving_hosts(maps.family);
-  for (Owned owned : owned_by_leaving)
-    if (owned->first.is_single_address())
-      leaving_hosts.add_host(owned->first, owned->second);
-  std::size_t both_lists_hosts =
-      maps.host_count + added_hosts.host_values.size();
-  bool hosts_in_place = both_lists_hosts <= maps.host_capacity;
-  std::uint32_t host_capacity =
-      hosts_in_place ? maps.host_capacity
-                     : host_table_size(both_lists_hosts,
-                                       2 * capacity_); // each list up to it
-  Fd fresh_hosts;
-  if (!hosts_in_place) {
-    Result<Fd> created = create_host_table(maps.family, host_capacity);
-    if (!created)
-      return failed(created.error());
-    fresh_hosts = std::move(created.value());
-  }
-
-  Result<EntryRecord> fresh =
-      EntryRecord::create(maps.family, capacity_, rows.entries.size());
-  if (!fresh)
-    return failed(fresh.error());
-  Status filled = stats_.clear(*new_slots);
-  if (filled)
-    filled = fresh->write(rows.entries, "filling the new allow list failed");
-  for (const TableRows *hosts : {&rows, &leaving_hosts})
-    if (filled && !hosts_in_place)
-      filled = write_hosts(fresh_hosts.get(), *hosts,
-                           "filling the new allow-list host table failed");
-  if (!filled)
-    return failed(filled);
-  // The filters cover both lists across the swaps: the new entries' bits are
-  // set first, the bits only leaving entries held are trimmed after.
-  auto unfiltered = [&](Status s) {
-    (void)host_filter_.remove(added);
-    (void)block_filter_.remove(added);
-    return failed(s);
-  };
-  if (Status s = host_filter_.add(added); !s) {
-    (void)host_filter_.remove(added);
-    return failed(s);
-  }
-  if (Status s = block_filter_.add(added); !s)
-    return unfiltered(s);
-  Result<PrefixTable> fresh_table =
-      PrefixTable::holding(maps.family, rows.table_entries);
-  if (!fresh_table)
-    return unfiltered(fresh_table.error());
-  // The host table of both lists' hosts first, then the record and the
-  // lookup table; a failed step puts back what was changed before it.
-  std::uint32_t hosts_entered = 0;
-  auto restore_hosts = [&] {
-    if (hosts_in_place)
-      (void)delete_hosts(maps.hosts.get(), added_hosts, hosts_entered);
-    else
-      (void)swap_in(maps.outer.hosts, maps.hosts.get());
-  };
-  if (Status s = hosts_in_place
-                     ? write_hosts(maps.hosts.get(), added_hosts,
-                                   "adding the new list's addresses to the "
-                                   "kernel host table failed",
-                                   &hosts_entered)
-                     : swap_in(maps.outer.hosts, fresh_hosts.get());
-      !s) {
-    restore_hosts();
-    return unfiltered(s);
-  }
-  if (Status s = swap_in(maps.outer.entries, fresh->fd()); !s) {
-    restore_hosts();
-    return unfiltered(s);
-  }
-  if (Status s = swap_in(maps.outer.table, fresh_table->fd()); !s) {
-    (void)swap_in(maps.outer.entries, maps.record->fd());
-    restore_hosts();
-    return unfiltered(s);
-  }
-
-  for (Owned owned : owned_by_leaving) {
-    free_slots_.push_back(owned->second);
-    maps.slots.erase(owned);
-  }
-  // Grown once, not by rehashing a million entries step by step.
-  maps.slots.reserve(maps.slots.size() + added.size());
-  for (std::size_t i = 0; i < added.size(); ++i)
-    maps.slots.emplace(added[i], (*new_slots)[i]);
-  maps.record = std::move(fresh.value());
-  if (!hosts_in_place)
-    maps.hosts = std::move(fresh_hosts);
-  maps.table = std::move(fresh_table.value());
-  maps.host_capacity = host_capacity;
-  maps.host_count = rows.host_values.size();
-  // Now the leaving hosts go; if they cannot, a host table of the new
-  // list's hosts alone takes the place of this one.
-  Status pruned =
-      delete_hosts(maps.hosts.get(), leaving_hosts,
-                   static_cast<std::uint32_t>(leaving_hosts.host_values.size()))
-          ? Status{}
-          : rewrite_host_table(maps);
-  // A table made for both lists' hosts, half as large again as the new
-  // list's need, gives way to one of their size: its elements are
-  // preallocated.
-  std::uint32_t needed = host_table_size(maps.host_count, capacity_);
-  if (pruned && maps.host_capacity > needed + needed / 2)
-    pruned = rewrite_host_table(maps);
-  Status hosts_cleared = host_filter_.remove(removed);
-  Status blocks_cleared = block_filter_.remove(removed);
-  if (!pruned)
-    return pruned;
-  return hosts_cleared ? blocks_cleared : hosts_cleared;
 }
 
 } // namespace xdpgate

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "datapath/allow_list_maps.hpp"
+#include "datapath/allow_list_rows.hpp"
 #include "datapath/entry_map.hpp"
 #include "datapath/lpm_key.hpp"
 #include "xdpgate/abi.h"
@@ -200,6 +201,29 @@ Status AllowListMaps::rewrite_record(FamilyMaps &maps, std::size_t more) {
   if (Status s = swap_in(maps.outer.entries, fresh->fd()); !s)
     return s;
   maps.record = std::move(fresh.value());
+  return {};
+}
+
+// A host table of every full-length entry, sized for them, swapped in: when
+// the old one is full (an address it has no room for is allowed from the
+// swap on), or disagrees with the entries.
+Status AllowListMaps::rewrite_host_table(FamilyMaps &maps) {
+  std::uint32_t size = host_table_size(maps.host_count, capacity_);
+  Result<Fd> fresh = create_host_table(maps.family, size);
+  if (!fresh)
+    return fresh.error();
+  TableRows rows(maps.family);
+  for (const auto &[prefix, slot] : maps.slots)
+    if (prefix.is_single_address())
+      rows.add_host(prefix, slot);
+  if (Status s = write_hosts(fresh->get(), rows,
+                             "filling a larger allow-list host table failed");
+      !s)
+    return s;
+  if (Status s = swap_in(maps.outer.hosts, fresh->get()); !s)
+    return s;
+  maps.hosts = std::move(fresh.value());
+  maps.host_capacity = size;
   return {};
 }
 
