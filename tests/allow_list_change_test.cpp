@@ -157,9 +157,10 @@ TEST_F(AllowListChangeTest, TheHostTableGrowsWithItsAddresses) {
   }
 }
 
-// A host table let go costs a stall (the kernel frees its elements in one
-// loop that does not yield): a replace changes the live one in place while
-// it has room for both lists' hosts, and makes a larger one only when not.
+// A host table made anew costs an insert of every host and, its elements
+// preallocated, a stall while the kernel fills its free list: a replace
+// changes the live one in place while it has room for both lists' hosts,
+// and makes a larger one only when not.
 TEST_F(AllowListChangeTest, AReplaceKeepsTheHostTableWhileItHasRoom) {
   auto hosts_in = [](const char *net, int count) {
     std::vector<IpPrefix> out;
