@@ -9,10 +9,11 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
+#include <vector>
 
+#include "common/huge_page_allocator.hpp"
 #include "xdpgate/abi.h"
 
 namespace xdpgate {
@@ -81,20 +82,25 @@ private:
 
 // Rows that grow as they are used, up to `limit`: a table built before
 // its size is known (an IPv6 table, whose leaves split as ranges arrive),
-// then copied into a kernel map of the size it took.
+// then copied into a kernel map of the size it took. They grow by chunks of
+// 2 MiB that stay in place, in huge pages where the system allows: a deque
+// of 512-byte blocks spent a third of building a 1M IPv6 table on
+// allocating them and faulting their pages in.
 class RowsOnHeap final : public RowStore {
 public:
   explicit RowsOnHeap(std::uint64_t limit) : limit_(limit) {}
   xdpgate_table_row &row(std::uint32_t number) override {
-    if (number >= rows_.size()) // a deque keeps earlier rows in place
-      rows_.resize(std::uint64_t{number} + 1);
-    return rows_[number];
+    while (number / kChunkRows >= chunks_.size())
+      chunks_.emplace_back(kChunkRows); // zeroed rows
+    return chunks_[number / kChunkRows][number % kChunkRows];
   }
   std::uint64_t count() const override { return limit_; }
 
 private:
+  static constexpr std::size_t kChunkRows =
+      (std::size_t{2} << 20) / sizeof(xdpgate_table_row);
   std::uint64_t limit_;
-  std::deque<xdpgate_table_row> rows_;
+  std::vector<ListVector<xdpgate_table_row>> chunks_;
 };
 
 // What a lookup found: the slot, and a bound on its range's length. The
