@@ -17,7 +17,6 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 #include "common/fd.hpp"
@@ -26,6 +25,7 @@
 #include "datapath/entry_stats.hpp"
 #include "datapath/prefix_table.hpp"
 #include "datapath/presence_filter.hpp"
+#include "datapath/slot_index.hpp"
 #include "model/allow_list_change.hpp"
 #include "net/ip_prefix.hpp"
 
@@ -79,7 +79,7 @@ private:
     Fd hosts;
     std::uint32_t host_capacity = 0; // how many addresses `hosts` can hold
     std::size_t host_count = 0;      // full-length ranges in `slots`
-    std::unordered_map<IpPrefix, std::uint32_t> slots;
+    SlotIndex slots;
     std::optional<PrefixTable> table; // what packets consult
   };
 

@@ -39,8 +39,7 @@ std::optional<IpPrefix> AllowListMaps::lookup(const IpPrefix &address) const {
   // longest it can be (an IPv6 address would otherwise try 129 lengths).
   for (int len = found.longest; len >= 0; --len) {
     IpPrefix candidate = probe.widened_to(static_cast<std::uint8_t>(len));
-    auto it = maps.slots.find(candidate);
-    if (it != maps.slots.end() && it->second == found.slot)
+    if (maps.slots.find(candidate) == found.slot)
       return candidate;
   }
   return std::nullopt;
@@ -48,10 +47,10 @@ std::optional<IpPrefix> AllowListMaps::lookup(const IpPrefix &address) const {
 
 std::optional<EntryHits> AllowListMaps::hits(const IpPrefix &range) const {
   const FamilyMaps &maps = range.family == Family::V4 ? v4_ : v6_;
-  auto it = maps.slots.find(range);
-  if (it == maps.slots.end())
+  std::optional<std::uint32_t> slot = maps.slots.find(range);
+  if (!slot)
     return std::nullopt;
-  return stats_.read(it->second);
+  return stats_.read(*slot);
 }
 
 Result<std::vector<std::pair<IpPrefix, EntryHits>>>

@@ -25,35 +25,36 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
 
   // Entries that stay keep their slot, and with it their counters. Each
   // leaving range is looked up once (plan() removes only listed ranges, each
-  // once), and leaves through its iterator after the swap.
-  using Owned = decltype(maps.slots)::iterator;
-  std::vector<Owned> owned_by_leaving;
-  owned_by_leaving.reserve(removed.size());
+  // once).
+  std::vector<std::uint32_t> leaving_slots;
+  leaving_slots.reserve(removed.size());
   SlotMarks leaving(2 * static_cast<std::size_t>(capacity_));
+  TableRows leaving_hosts(maps.family);
   for (const IpPrefix &p : removed) {
-    owned_by_leaving.push_back(maps.slots.find(p));
-    leaving.mark(owned_by_leaving.back()->second);
+    leaving_slots.push_back(*maps.slots.find(p));
+    leaving.mark(leaving_slots.back());
+    if (p.is_single_address())
+      leaving_hosts.add_host(p, leaving_slots.back());
   }
+  TableRows added_hosts(maps.family);
+  for (std::size_t i = 0; i < added.size(); ++i)
+    if (added[i].is_single_address())
+      added_hosts.add_host(added[i], (*new_slots)[i]);
   TableRows rows(maps.family);
+  rows.reserve(maps.slots.size() - removed.size() + added.size(),
+               maps.host_count - leaving_hosts.host_values.size() +
+                   added_hosts.host_values.size());
   for (const auto &[prefix, slot] : maps.slots)
     if (!leaving.marked(slot))
       rows.add(prefix, slot);
-  TableRows added_hosts(maps.family);
-  for (std::size_t i = 0; i < added.size(); ++i) {
+  for (std::size_t i = 0; i < added.size(); ++i)
     rows.add(added[i], (*new_slots)[i]);
-    if (added[i].is_single_address())
-      added_hosts.add_host(added[i], (*new_slots)[i]);
-  }
   // One host table holds both lists' hosts until the lookup table has been
   // swapped: hosts are in no other table packets read, and a packet must
   // meet the old list's hosts as long as it can meet the old lookup table.
   // The live one, while it has room for them: the new hosts enter it before
   // the swaps, the leaving ones leave after: the host table's cost follows
   // the hosts that change, not the list.
-  TableRows leaving_hosts(maps.family);
-  for (Owned owned : owned_by_leaving)
-    if (owned->first.is_single_address())
-      leaving_hosts.add_host(owned->first, owned->second);
   std::size_t both_lists_hosts =
       maps.host_count + added_hosts.host_values.size();
   bool hosts_in_place = both_lists_hosts <= maps.host_capacity;
@@ -128,14 +129,9 @@ Status AllowListMaps::rebuild(FamilyMaps &maps,
     return unfiltered(s);
   }
 
-  for (Owned owned : owned_by_leaving) {
-    free_slots_.push_back(owned->second);
-    maps.slots.erase(owned);
-  }
-  // Grown once, not by rehashing a million entries step by step.
-  maps.slots.reserve(maps.slots.size() + added.size());
-  for (std::size_t i = 0; i < added.size(); ++i)
-    maps.slots.emplace(added[i], (*new_slots)[i]);
+  free_slots_.insert(free_slots_.end(), leaving_slots.begin(),
+                     leaving_slots.end());
+  maps.slots = SlotIndex(rows.entries);
   maps.record = std::move(fresh.value());
   if (!hosts_in_place)
     maps.hosts = std::move(fresh_hosts);

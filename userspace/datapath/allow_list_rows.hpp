@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/huge_page_allocator.hpp"
 #include "common/result.hpp"
 #include "datapath/allow_list_tables.hpp"
 #include "datapath/lpm_key.hpp"
@@ -48,6 +49,14 @@ private:
 struct TableRows {
   explicit TableRows(Family family) : host_size(host_key_size(family)) {}
 
+  // Room for `count` ranges, `hosts` of them full-length.
+  void reserve(std::size_t count, std::size_t hosts) {
+    entries.reserve(count);
+    host_keys.reserve(hosts * host_size);
+    host_values.reserve(hosts);
+    table_entries.reserve(count - hosts);
+  }
+
   void add(const IpPrefix &range, std::uint32_t slot) {
     entries.push_back({range, slot});
     if (range.is_single_address())
@@ -62,11 +71,11 @@ struct TableRows {
     host_values.push_back({slot});
   }
 
-  std::vector<PrefixSlot> entries;
+  ListVector<PrefixSlot> entries;
   std::size_t host_size;
-  std::vector<std::uint8_t> host_keys;
-  std::vector<xdpgate_allow_value> host_values;
-  std::vector<PrefixSlot> table_entries; // all but the hosts
+  ListVector<std::uint8_t> host_keys;
+  ListVector<xdpgate_allow_value> host_values;
+  ListVector<PrefixSlot> table_entries; // all but the hosts
 };
 
 inline Status write_hosts(int host_table_fd, const TableRows &hosts,

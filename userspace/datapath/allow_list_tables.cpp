@@ -145,7 +145,7 @@ Status AllowListMaps::adopt(FamilyMaps &maps) {
   // The record alone tells which slot each entry owns.
   auto found = [&](const IpPrefix &range, std::uint32_t slot) {
     maps.host_count += range.is_single_address();
-    maps.slots.emplace(range, slot);
+    maps.slots.insert(range, slot);
   };
   Result<EntryRecord> record =
       EntryRecord::read(std::move(record_map.value()), maps.family, found);
@@ -173,9 +173,7 @@ Status AllowListMaps::adopt(FamilyMaps &maps) {
   Status read = read_hosts(maps.hosts.get(), maps.family,
                            [&](const IpPrefix &host, std::uint32_t slot) {
                              ++hosts_read;
-                             auto owned = maps.slots.find(host);
-                             agreeing += owned != maps.slots.end() &&
-                                         owned->second == slot;
+                             agreeing += maps.slots.find(host) == slot;
                            });
   if (!read || hosts_read != maps.host_count || agreeing != maps.host_count ||
       maps.host_count > maps.host_capacity)
@@ -246,8 +244,8 @@ std::optional<PrefixSlot> AllowListMaps::heir_of(const FamilyMaps &maps,
                                                  const IpPrefix &range) {
   for (int length = range.length - 1; length >= 0; --length) {
     IpPrefix wider = range.widened_to(static_cast<std::uint8_t>(length));
-    if (auto owned = maps.slots.find(wider); owned != maps.slots.end())
-      return PrefixSlot{wider, owned->second};
+    if (std::optional<std::uint32_t> owned = maps.slots.find(wider))
+      return PrefixSlot{wider, *owned};
   }
   return std::nullopt;
 }

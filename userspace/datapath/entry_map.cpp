@@ -8,6 +8,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "common/huge_page_allocator.hpp"
 #include "datapath/allow_list_tables.hpp"
 #include "datapath/lpm_key.hpp"
 #include "datapath/map_batches.hpp"
@@ -182,16 +183,16 @@ bool EntryRecord::fits(std::size_t count) const {
   return family_ == Family::V4 || free_rows_.size() >= count;
 }
 
-Status EntryRecord::write(const std::vector<PrefixSlot> &entries,
-                          const char *what, std::uint32_t *done) {
+Status EntryRecord::write(std::span<const PrefixSlot> entries, const char *what,
+                          std::uint32_t *done) {
   std::uint32_t count = static_cast<std::uint32_t>(entries.size());
   if (!fits(count))
     return Error{ErrorCode::KernelUpdateFailed,
                  std::string(what) + ": the entry record has no room left"};
-  std::vector<std::uint32_t> rows;
+  ListVector<std::uint32_t> rows;
   rows.reserve(count);
   if (family_ == Family::V4) {
-    std::vector<xdpgate_v4_record> values;
+    ListVector<xdpgate_v4_record> values;
     values.reserve(count);
     for (const PrefixSlot &e : entries) {
       rows.push_back(e.slot);
@@ -199,7 +200,7 @@ Status EntryRecord::write(const std::vector<PrefixSlot> &entries,
     }
     return batch_update(fd(), rows.data(), values.data(), count, what, done);
   }
-  std::vector<xdpgate_v6_record> values;
+  ListVector<xdpgate_v6_record> values;
   values.reserve(count);
   for (const PrefixSlot &e : entries) {
     rows.push_back(free_rows_.back());

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "common/fd.hpp"
@@ -46,7 +47,7 @@ public:
   // Writes `entries` (each range once, none listed here yet) in one batch;
   // `done`, if given, gets how many the kernel took, in order, even on
   // failure.
-  Status write(const std::vector<PrefixSlot> &entries, const char *what,
+  Status write(std::span<const PrefixSlot> entries, const char *what,
                std::uint32_t *done = nullptr);
   // Frees the row of `range`, held in `slot`.
   Status erase(const IpPrefix &range, std::uint32_t slot);

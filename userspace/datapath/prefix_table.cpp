@@ -34,7 +34,7 @@ entry_in(const std::optional<PrefixSlot> &entry) {
 
 template <typename Cells>
 std::vector<BasicTableEntry<Cells>>
-entries_in(const std::vector<PrefixSlot> &entries) {
+entries_in(std::span<const PrefixSlot> entries) {
   std::vector<BasicTableEntry<Cells>> converted;
   converted.reserve(entries.size());
   for (const PrefixSlot &e : entries)
@@ -56,8 +56,8 @@ TableRange6 table_range6(const IpPrefix &range) {
   return range_in<Ipv6Cells>(range);
 }
 
-Result<PrefixTable>
-PrefixTable::holding(Family family, const std::vector<PrefixSlot> &entries) {
+Result<PrefixTable> PrefixTable::holding(Family family,
+                                         std::span<const PrefixSlot> entries) {
   auto made = [](auto table) -> Result<PrefixTable> {
     if (!table)
       return table.error();

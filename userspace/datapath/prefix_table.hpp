@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <variant>
 #include <vector>
 
@@ -31,7 +32,7 @@ public:
   // A new table of `family` holding `entries` (each range once, none of
   // full length).
   static Result<PrefixTable> holding(Family family,
-                                     const std::vector<PrefixSlot> &entries);
+                                     std::span<const PrefixSlot> entries);
 
   int fd() const;
   // As KernelTable's.
