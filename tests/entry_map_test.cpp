@@ -113,6 +113,21 @@ TEST_F(EntryMapTest, ARestartReadsTheListAndItsCountersBack) {
   EXPECT_EQ(record6.max_entries, 1024u);
 }
 
+// Counters an entry left in a slot before a restart are not the next
+// entry's: the restarted daemon cannot tell which free slots hold counts.
+TEST_F(EntryMapTest, ANewEntryAfterARestartStartsAtZeroWhereAnOldOneCounted) {
+  ASSERT_TRUE(apply({prefixes({"198.51.100.7"}), {}, false}));
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(verdict_from("198.51.100.7"), XDP_PASS);
+  ASSERT_TRUE(apply({{}, prefixes({"198.51.100.7"}), false}));
+  restart();
+  // Every slot is free: the new entry takes the first, as the old one did.
+  ASSERT_TRUE(apply({prefixes({"198.51.100.8"}), {}, false}));
+  EXPECT_EQ(path_->entry_hits(prefix("198.51.100.8"))->packets, 0u);
+  ASSERT_EQ(verdict_from("198.51.100.8"), XDP_PASS);
+  EXPECT_EQ(path_->entry_hits(prefix("198.51.100.8"))->packets, 1u);
+}
+
 // The IPv6 record has a row per entry: adds in place take free rows, a
 // removal frees its row for the next add, and an add that finds too few
 // rows gets a larger record holding every entry.

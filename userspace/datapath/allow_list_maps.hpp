@@ -48,7 +48,7 @@ public:
   // slots and all. The lookup table and the filters are built anew from the
   // entries read back.
   static Result<AllowListMaps> open(AllowOuterMaps v4, AllowOuterMaps v6,
-                                    int stats_fd, int host_filter_fd,
+                                    EntryStats stats, int host_filter_fd,
                                     int block_filter_fd,
                                     std::uint32_t capacity);
 
@@ -92,7 +92,7 @@ private:
   };
   Result<Plan> plan(const AllowListChange &change) const;
 
-  AllowListMaps(int stats_fd, int host_filter_fd, int block_filter_fd,
+  AllowListMaps(EntryStats stats, int host_filter_fd, int block_filter_fd,
                 std::uint32_t capacity);
   Status adopt(FamilyMaps &maps);
   // A record of every entry, with room for `more` (IPv4: of the size the

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <utility>
 #include <vector>
 
 #include "datapath/allow_list_maps.hpp"
@@ -52,17 +53,18 @@ Result<std::uint32_t> max_entries(int fd) {
   return info.max_entries;
 }
 
-AllowListMaps::AllowListMaps(int stats_fd, int host_filter_fd,
+AllowListMaps::AllowListMaps(EntryStats stats, int host_filter_fd,
                              int block_filter_fd, std::uint32_t capacity)
-    : stats_(stats_fd), capacity_(capacity),
+    : stats_(std::move(stats)), capacity_(capacity),
       host_filter_(PresenceFilter::Kind::Hosts, host_filter_fd),
       block_filter_(PresenceFilter::Kind::Blocks, block_filter_fd) {}
 
 Result<AllowListMaps> AllowListMaps::open(AllowOuterMaps v4, AllowOuterMaps v6,
-                                          int stats_fd, int host_filter_fd,
+                                          EntryStats stats, int host_filter_fd,
                                           int block_filter_fd,
                                           std::uint32_t capacity) {
-  AllowListMaps allow(stats_fd, host_filter_fd, block_filter_fd, capacity);
+  AllowListMaps allow(std::move(stats), host_filter_fd, block_filter_fd,
+                      capacity);
   allow.v4_.outer = v4;
   allow.v6_.outer = v6;
   for (FamilyMaps *maps : {&allow.v4_, &allow.v6_})
@@ -81,6 +83,7 @@ Result<AllowListMaps> AllowListMaps::open(AllowOuterMaps v4, AllowOuterMaps v6,
     for (const auto &[prefix, slot] : maps->slots) {
       if (slot < used.size())
         used[slot] = true;
+      allow.stats_.in_use(slot);
       listed.push_back(prefix);
     }
   // Whatever bits a previous process left, they now follow the entries

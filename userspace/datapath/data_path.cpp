@@ -180,6 +180,10 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
         return s.error();
     }
   }
+  // The statistics array is new unless a fitting pin is re-used.
+  bool stats_fresh = !options.pin_dir ||
+                     !std::filesystem::exists(*options.pin_dir /
+                                              bpf_map__name(maps.entry_stats));
   if (int err = xdpgate_bpf__load(skel.get()); err)
     return load_error("loading the XDP program failed", -err);
 
@@ -188,8 +192,10 @@ Result<DataPath> DataPath::load(const DataPathOptions &options) {
        bpf_map__fd(maps.allow_v4_table), legacy_tries[0].get()},
       {bpf_map__fd(maps.allow_v6), bpf_map__fd(maps.allow_v6_hosts),
        bpf_map__fd(maps.allow_v6_table), legacy_tries[1].get()},
-      bpf_map__fd(maps.entry_stats), bpf_map__fd(maps.host_filter),
-      bpf_map__fd(maps.block_filter), options.capacity);
+      EntryStats(bpf_map__fd(maps.entry_stats), 2 * options.capacity,
+                 stats_fresh),
+      bpf_map__fd(maps.host_filter), bpf_map__fd(maps.block_filter),
+      options.capacity);
   if (!allow)
     return allow.error();
   return DataPath(std::move(skel), std::move(allow.value()));

@@ -21,16 +21,28 @@ EntryHits hits_of(const xdpgate_entry_stats &stats) {
 
 } // namespace
 
-Status EntryStats::clear(const std::vector<std::uint32_t> &slots) const {
-  std::vector<xdpgate_entry_stats> zeros(std::min(slots.size(), kChunk));
-  for (std::size_t at = 0; at < slots.size(); at += kChunk) {
+void EntryStats::in_use(std::uint32_t slot) {
+  if (slot < may_hold_counts_.size())
+    may_hold_counts_[slot] = true;
+}
+
+Status EntryStats::clear(const std::vector<std::uint32_t> &slots) {
+  std::vector<std::uint32_t> counted;
+  for (std::uint32_t slot : slots)
+    if (slot >= may_hold_counts_.size() || may_hold_counts_[slot])
+      counted.push_back(slot);
+  std::vector<xdpgate_entry_stats> zeros(std::min(counted.size(), kChunk));
+  for (std::size_t at = 0; at < counted.size(); at += kChunk) {
     auto count =
-        static_cast<std::uint32_t>(std::min(kChunk, slots.size() - at));
+        static_cast<std::uint32_t>(std::min(kChunk, counted.size() - at));
     LIBBPF_OPTS(bpf_map_batch_opts, opts);
-    if (bpf_map_update_batch(fd_, &slots[at], zeros.data(), &count, &opts) != 0)
+    if (bpf_map_update_batch(fd_, &counted[at], zeros.data(), &count, &opts) !=
+        0)
       return system_error(ErrorCode::KernelUpdateFailed,
                           "clearing entry statistics failed");
   }
+  for (std::uint32_t slot : slots)
+    in_use(slot);
   return {};
 }
 
