@@ -53,15 +53,21 @@ PresenceFilter::Bits PresenceFilter::bits_of(const IpPrefix &entry) const {
   return {first & ~(count - 1), count};
 }
 
-Status PresenceFilter::write_words(std::vector<std::uint32_t> words) {
-  std::sort(words.begin(), words.end());
-  words.erase(std::unique(words.begin(), words.end()), words.end());
+Status PresenceFilter::write_words(const std::vector<std::uint32_t> &changed) {
+  // Each changed word once: a mark per word of the filter (32k at most),
+  // where sorting the changes took 40 ms for a million ranges.
+  std::vector<bool> is_changed(words_.size());
+  for (std::uint32_t w : changed)
+    is_changed[w] = true;
+  std::vector<std::uint32_t> words;
+  std::vector<std::uint64_t> values;
+  for (std::uint32_t w = 0; w < words_.size(); ++w)
+    if (is_changed[w]) {
+      words.push_back(w);
+      values.push_back(words_[w]);
+    }
   if (words.empty())
     return {};
-  std::vector<std::uint64_t> values;
-  values.reserve(words.size());
-  for (std::uint32_t w : words)
-    values.push_back(words_[w]);
   auto count = static_cast<std::uint32_t>(words.size());
   LIBBPF_OPTS(bpf_map_batch_opts, opts);
   if (bpf_map_update_batch(fd_, words.data(), values.data(), &count, &opts) !=
@@ -80,7 +86,7 @@ Status PresenceFilter::reset(const std::vector<IpPrefix> &entries) {
   std::vector<std::uint32_t> every(words_.size());
   for (std::uint32_t w = 0; w < every.size(); ++w)
     every[w] = w;
-  return write_words(std::move(every));
+  return write_words(every);
 }
 
 std::vector<std::uint32_t>
@@ -117,7 +123,7 @@ Status PresenceFilter::remove(const std::vector<IpPrefix> &entries) {
       changed.push_back(bit / 64);
     }
   }
-  return write_words(std::move(changed));
+  return write_words(changed);
 }
 
 } // namespace xdpgate

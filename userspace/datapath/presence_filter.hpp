@@ -48,7 +48,7 @@ public:
 private:
   // Counts the entries in; returns the words whose bits turned on.
   std::vector<std::uint32_t> add_counts(const std::vector<IpPrefix> &entries);
-  Status write_words(std::vector<std::uint32_t> words);
+  Status write_words(const std::vector<std::uint32_t> &changed);
 
   Kind kind_;
   int fd_ = -1;
