@@ -136,6 +136,36 @@ void check_verdicts(const std::string &where, DataPath &ours, Case c,
                              " runs got the expected verdict");
 }
 
+// Writing the list into a new structure, rounds of xdpgate and the plain
+// trie in turn, each freed before the next is made.
+void measure_writes(Results &results, Family family, std::size_t n,
+                    const std::vector<IpPrefix> &list,
+                    const DataPathOptions &dp_options,
+                    const DesiredState &desired, const std::string &where) {
+  WriteTimes times;
+  times.family = family == Family::V4 ? 4 : 6;
+  times.n = n;
+  for (int round = 0; round < results.settings.write_rounds; ++round) {
+    {
+      Result<DataPath> loaded = DataPath::load(dp_options);
+      if (!loaded)
+        throw std::runtime_error("loading xdpgate: " + loaded.error().message);
+      auto start = Clock::now();
+      if (Status st = loaded->sync(desired); !st)
+        throw std::runtime_error("DataPath::sync: " + st.error().message);
+      times.xdpgate_s.push_back(seconds_since(start));
+    }
+    PlainLpm plain(static_cast<std::uint32_t>(std::max<std::size_t>(n, 1)),
+                   list);
+    times.plain_lpm_s.push_back(plain.fill_seconds());
+    progress(where + ": write round " + std::to_string(round + 1) +
+             ": xdpgate " + std::to_string(times.xdpgate_s.back()) +
+             " s, plain LPM " + std::to_string(times.plain_lpm_s.back()) +
+             " s");
+  }
+  results.writes.push_back(std::move(times));
+}
+
 void measure_part(Results &results, Family family, std::size_t n,
                   const Part &part, Peers &peers, const Options &options) {
   const Settings &s = options.settings;
@@ -156,16 +186,18 @@ void measure_part(Results &results, Family family, std::size_t n,
   DataPathOptions dp_options;
   dp_options.capacity =
       static_cast<std::uint32_t>(std::max<std::size_t>(n, options.capacity));
-  Result<DataPath> loaded = DataPath::load(dp_options);
-  if (!loaded)
-    throw std::runtime_error("loading xdpgate: " + loaded.error().message);
-  DataPath ours = std::move(loaded.value());
   DesiredState desired;
   desired.config.mode = Mode::Enforce;
   desired.config.track_replies = true;
   desired.config.exempt_tcp_ports = {defaults.exempt_tcp_ports.begin(),
                                      defaults.exempt_tcp_ports.end()};
   desired.allow = part.list;
+  if (n > 1)
+    measure_writes(results, family, n, part.list, dp_options, desired, where);
+  Result<DataPath> loaded = DataPath::load(dp_options);
+  if (!loaded)
+    throw std::runtime_error("loading xdpgate: " + loaded.error().message);
+  DataPath ours = std::move(loaded.value());
   auto sync_start = Clock::now();
   if (Status st = ours.sync(desired); !st)
     throw std::runtime_error("DataPath::sync: " + st.error().message);

@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -85,8 +86,12 @@ PlainLpm::PlainLpm(std::uint32_t capacity, const std::vector<IpPrefix> &list)
     }
     std::uint32_t n = static_cast<std::uint32_t>(keys.size() / key_size);
     std::vector<std::uint32_t> values(n, 0);
+    auto start = std::chrono::steady_clock::now();
     update_batch(bpf_map__fd(map), keys.data(), values.data(), n,
                  "filling the plain LPM trie");
+    fill_seconds_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
   }
 }
 

@@ -36,8 +36,11 @@ public:
   // Tries sized for `capacity` prefixes per family; fills them with `list`.
   PlainLpm(std::uint32_t capacity, const std::vector<IpPrefix> &list);
   int program_fd() const;
+  // How long the batched updates that filled the tries took.
+  double fill_seconds() const { return fill_seconds_; }
 
 private:
+  double fill_seconds_ = 0;
   struct Deleter {
     void operator()(plain_lpm_bpf *skel) const;
   };

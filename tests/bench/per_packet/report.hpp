@@ -39,6 +39,16 @@ struct Measurement {
   std::string note;
 };
 
+// Writing one (family, list size)'s list into a new, empty kernel
+// structure, each round's seconds: xdpgate's DataPath::sync into a new data
+// path, and one batched update of a new LPM trie (the plain program's).
+struct WriteTimes {
+  int family = 4;
+  std::size_t n = 0;
+  std::vector<double> xdpgate_s;
+  std::vector<double> plain_lpm_s;
+};
+
 struct Settings {
   std::uint32_t repeat = 1000000;
   int runs = 5;
@@ -47,6 +57,7 @@ struct Settings {
   std::uint32_t cold_repeat = 300000; // runs per cold call: 3 laps of them
   std::size_t syscall_frames = 2000;  // frames per run, one call each
   std::size_t frame_bytes = 64;
+  int write_rounds = 3;
 };
 
 struct Results {
@@ -54,6 +65,7 @@ struct Results {
   int stats_enabled_before = 0;
   std::uint32_t capacity = 0; // xdpgate's per family, at least N
   std::vector<Measurement> figures;
+  std::vector<WriteTimes> writes;
   std::vector<std::string> notes; // printed under the table, kept in JSON
 
   const Measurement *find(int family, std::size_t n, Prog prog,
