@@ -20,15 +20,21 @@ std::size_t SlotIndex::home_of(const IpPrefix &range) const {
   return std::hash<IpPrefix>{}(range) & (buckets_.size() - 1);
 }
 
-std::optional<std::uint32_t> SlotIndex::find(const IpPrefix &range) const {
+std::optional<std::size_t> SlotIndex::bucket_of(const IpPrefix &range) const {
   if (buckets_.empty())
     return std::nullopt;
-  for (std::size_t at = home_of(range);; at = next(at)) {
-    if (buckets_[at].slot == kFree)
-      return std::nullopt;
+  for (std::size_t at = home_of(range); buckets_[at].slot != kFree;
+       at = next(at))
     if (buckets_[at].range == range)
-      return buckets_[at].slot;
-  }
+      return at;
+  return std::nullopt;
+}
+
+std::optional<std::uint32_t> SlotIndex::find(const IpPrefix &range) const {
+  std::optional<std::size_t> at = bucket_of(range);
+  if (!at)
+    return std::nullopt;
+  return buckets_[*at].slot;
 }
 
 bool SlotIndex::insert(const IpPrefix &range, std::uint32_t slot) {
@@ -43,14 +49,10 @@ bool SlotIndex::insert(const IpPrefix &range, std::uint32_t slot) {
 }
 
 bool SlotIndex::erase(const IpPrefix &range) {
-  if (buckets_.empty())
+  std::optional<std::size_t> found = bucket_of(range);
+  if (!found)
     return false;
-  std::size_t hole = home_of(range);
-  for (; buckets_[hole].range != range; hole = next(hole))
-    if (buckets_[hole].slot == kFree)
-      return false;
-  if (buckets_[hole].slot == kFree)
-    return false;
+  std::size_t hole = *found;
   // Backward shift: every later range of the run whose home is not between
   // the hole and itself moves into the hole, so that no lookup meets a free
   // bucket before the range it looks for (and no tombstones pile up).

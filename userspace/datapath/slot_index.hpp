@@ -76,6 +76,8 @@ public:
 private:
   static constexpr std::uint32_t kFree = UINT32_MAX; // no slot is this high
   std::size_t home_of(const IpPrefix &range) const;
+  // The bucket that holds `range`, if it is listed.
+  std::optional<std::size_t> bucket_of(const IpPrefix &range) const;
   std::size_t next(std::size_t bucket) const {
     return (bucket + 1) & (buckets_.size() - 1);
   }
