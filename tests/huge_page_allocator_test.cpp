@@ -11,12 +11,12 @@
 namespace xdpgate::test {
 namespace {
 
-constexpr std::size_t kHugePage = std::size_t{2} << 20;
-
 TEST(HugePageAllocator, ALargeBufferStartsOnAHugePageBoundary) {
-  for (std::size_t bytes : {kHugePage, kHugePage + 1, 5 * kHugePage + 4096}) {
+  for (std::size_t bytes :
+       {kHugePageBytes, kHugePageBytes + 1, 5 * kHugePageBytes + 4096}) {
     ListVector<std::uint8_t> buffer(bytes, 0xa5);
-    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(buffer.data()) % kHugePage, 0u)
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(buffer.data()) % kHugePageBytes,
+              0u)
         << bytes << " bytes";
     EXPECT_EQ(buffer.front(), 0xa5);
     EXPECT_EQ(buffer.back(), 0xa5);

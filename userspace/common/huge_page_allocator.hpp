@@ -18,6 +18,9 @@
 
 namespace xdpgate {
 
+// The size of a transparent huge page on x86-64 and arm64 (4 KiB base pages).
+inline constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
+
 template <class T> class HugePageAllocator {
 public:
   using value_type = T;
@@ -28,20 +31,21 @@ public:
 
   T *allocate(std::size_t count) {
     std::size_t bytes = count * sizeof(T);
-    if (bytes < kHugePage)
+    if (bytes < kHugePageBytes)
       return std::allocator<T>{}.allocate(count);
     // Mapped a huge page larger, then trimmed to a 2 MiB-aligned start: the
     // kernel backs only aligned 2 MiB ranges with huge pages.
     std::size_t length = rounded(bytes);
-    void *mapped = mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *mapped =
+        mmap(nullptr, length + kHugePageBytes, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mapped == MAP_FAILED)
       throw std::bad_alloc();
     auto start = reinterpret_cast<std::uintptr_t>(mapped);
-    auto aligned = (start + kHugePage - 1) & ~(kHugePage - 1);
+    auto aligned = (start + kHugePageBytes - 1) & ~(kHugePageBytes - 1);
     if (aligned > start)
       munmap(mapped, aligned - start);
-    if (std::size_t tail = start + kHugePage - aligned; tail > 0)
+    if (std::size_t tail = start + kHugePageBytes - aligned; tail > 0)
       munmap(reinterpret_cast<void *>(aligned + length), tail);
     (void)madvise(reinterpret_cast<void *>(aligned), length, MADV_HUGEPAGE);
     return reinterpret_cast<T *>(aligned);
@@ -49,7 +53,7 @@ public:
 
   void deallocate(T *buffer, std::size_t count) noexcept {
     std::size_t bytes = count * sizeof(T);
-    if (bytes < kHugePage)
+    if (bytes < kHugePageBytes)
       std::allocator<T>{}.deallocate(buffer, count);
     else
       munmap(buffer, rounded(bytes));
@@ -60,9 +64,8 @@ public:
   }
 
 private:
-  static constexpr std::size_t kHugePage = std::size_t{2} << 20;
   static std::size_t rounded(std::size_t bytes) {
-    return (bytes + kHugePage - 1) & ~(kHugePage - 1);
+    return (bytes + kHugePageBytes - 1) & ~(kHugePageBytes - 1);
   }
 };
 

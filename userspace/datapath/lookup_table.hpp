@@ -98,7 +98,7 @@ public:
 
 private:
   static constexpr std::size_t kChunkRows =
-      (std::size_t{2} << 20) / sizeof(xdpgate_table_row);
+      kHugePageBytes / sizeof(xdpgate_table_row);
   std::uint64_t limit_;
   std::vector<ListVector<xdpgate_table_row>> chunks_;
 };
