@@ -13,7 +13,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
-PKGS      := libbpf libmnl sqlite3 cpp-httplib spdlog fmt libsystemd
+PKGS      := libbpf libmnl sqlite3 cpp-httplib spdlog fmt libsystemd libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 declare -A layer=(
 	[xdpgate]=0
 	[common]=1
-	[net]=2
+	[net]=2 [etcd]=2
 	[model]=3
 	[config]=4 [store]=4 [links]=4
 	[list]=5

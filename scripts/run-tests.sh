@@ -29,9 +29,12 @@ mkdir -p "$logs"
 report="$logs/xdpgate_tests.json"
 rm -f "$report"
 
+# The cases that need etcd run in tests/integration/etcd_client_test.sh,
+# which starts one; here they would only skip, and count as passed.
 echo "=== $build/xdpgate_tests (bound: $suite_minutes min)"
 ./scripts/run-gtest.sh "$suite_minutes" "$logs/xdpgate_tests.log" \
-	"$build/xdpgate_tests" --gtest_output="json:$report"
+	"$build/xdpgate_tests" --gtest_output="json:$report" \
+	--gtest_filter='-EtcdClient.*:EtcdTls.*'
 gtest_rc=$?
 if [ -s "$report" ]; then
 	read -r t f < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["tests"]-d.get("disabled",0)-d["failures"]-d.get("errors",0), d["failures"]+d.get("errors",0))' "$report")

@@ -43,6 +43,9 @@ namespace xdpgate {
   X(StoreCorrupt,         store_corrupt,          500)                         \
   X(StoreTooNew,          store_too_new,          500)                         \
   X(StoreFailed,          store_failed,           500)                         \
+  /* A shared store (etcd, SPEC §7) */                                         \
+  X(StoreUnavailable,     store_unavailable,      503)                         \
+  X(StoreCompacted,       store_compacted,        503)                         \
   /* The kernel and the host: an API call meets them only as a failure */      \
   X(KernelUpdateFailed,   kernel_update_failed,   500)                         \
   X(KernelReadFailed,     kernel_read_failed,     500)                         \

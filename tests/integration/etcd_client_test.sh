@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# The etcd client (userspace/etcd/) against Debian's etcd: the lab starts
+# etcd in a namespace of its own, and the client's GoogleTest cases
+# (tests/etcd_client_test.cpp) run in a host namespace joined to it, first
+# over http://, then over https:// with a CA and client certificate.
+set -u
+here=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$here"
+build=${XDPGATE_BUILD:-build}
+. scripts/etcd-lab-lib.sh
+. tests/integration/common.bash
+trap xg_etcd_lab_cleanup EXIT
+
+# Usage: run_cases FILTER [VAR=VALUE...]: the cases, from host 1.
+run_cases() {
+	local filter=$1
+	shift
+	xg_in_host 1 env "$@" "$build/xdpgate_tests" --gtest_filter="$filter" \
+		>"$XG_LAB_TMP/cases.log" 2>&1
+	local rc=$?
+	# A filter that matches nothing passes too: count what ran.
+	grep -q '^\[  PASSED  \] [1-9]' "$XG_LAB_TMP/cases.log" || rc=1
+	grep -E '^\[ +(OK|FAILED|SKIPPED) +\]' "$XG_LAB_TMP/cases.log" | sed 's/^/# /'
+	if [ $rc -ne 0 ] || grep -q '^\[  SKIPPED' "$XG_LAB_TMP/cases.log"; then
+		sed 's/^/#   /' "$XG_LAB_TMP/cases.log" | tail -60
+		echo "# reproduce: XDPGATE_BUILD=$build bash $0"
+		return 1
+	fi
+}
+
+xg_etcd_lab_setup 1
+check "etcd starts over http" xg_etcd_start &&
+	check "the client's cases pass over http" \
+		run_cases 'EtcdClient*' XDPGATE_TEST_ETCD="$XG_ETCD_ENDPOINT"
+xg_etcd_stop
+rm -rf "$XG_ETCD_DATA"
+
+tls=$XG_LAB_TMP/tls
+check "etcd starts over https with client certificates" xg_etcd_start tls &&
+	check "the client's TLS cases pass" run_cases 'EtcdTls*' \
+		XDPGATE_TEST_ETCD_TLS="$XG_ETCD_ENDPOINT" \
+		XDPGATE_TEST_ETCD_CACERT="$tls/ca.pem" \
+		XDPGATE_TEST_ETCD_CERT="$tls/client.pem" \
+		XDPGATE_TEST_ETCD_KEY="$tls/client-key.pem"
+
+[ "$failures" -eq 0 ]
