@@ -9,10 +9,18 @@
 #                               and client certificates (xg_etcd_tls_files)
 #   xg_in_host N COMMAND...     run a command in host N's namespace
 #   xg_etcd_stop [SIGNAL]       stop etcd (its data stays for a restart)
+#   xg_fleet_start N [FLAGS]    xdpgated on host N (store = "etcd"),
+#                               protecting a veth pair of its own
+#   xg_fleet_stop N [SIGNAL]    stop it (its state and pins stay)
+#   xg_fleet_cli N ARGS...      the CLI against host N's daemon
+#   xg_fleet_verdict N SOURCE   pass or drop: host N's attached program,
+#                               run (BPF_PROG_TEST_RUN) on a TCP SYN from
+#                               SOURCE to port 22
 
 . "$(dirname "${BASH_SOURCE[0]}")/wait-lib.sh"
 
 XG_LAB_ID=${XG_LAB_ID:-$$}
+XG_BUILD=${XG_BUILD:-build}
 XG_ETCD_NS=xg-etcd-$XG_LAB_ID
 XG_LAB_TMP=$(mktemp -d "/tmp/xdpgate-lab-$XG_LAB_ID.XXXXXX")
 XG_ETCD_DATA=$XG_LAB_TMP/etcd-data
@@ -22,6 +30,8 @@ XG_ETCD_ADDRESS=198.19.0.1
 XG_ETCD_PORT=2379
 XG_ETCD_ENDPOINT=
 XG_LAB_HOSTS=0
+XG_FLEET_PREFIX=/xdpgate/lab/
+declare -A XG_FLEET_PID=()
 
 xg_in_etcd() { nsenter --net="/run/netns/$XG_ETCD_NS" "$@"; }
 xg_host_ns() { echo "xg-host$1-$XG_LAB_ID"; }
@@ -134,8 +144,121 @@ xg_etcd_stop() {
 	XG_ETCD_PID=
 }
 
+xg_fleet_dir() { echo "$XG_LAB_TMP/host$1"; }
+xg_fleet_pins() { echo "/sys/fs/bpf/xdpgate-lab-$XG_LAB_ID-h$1"; }
+xg_fleet_cli() {
+	local n=$1
+	shift
+	timeout 60 "$XG_BUILD/xdpgate" --socket "$(xg_fleet_dir "$n")/xdpgate.sock" "$@"
+}
+
+# Usage: xg_fleet_start N [extra xdpgated flags...] -> 0 once its socket
+# answers (within 20 s)
+xg_fleet_start() {
+	local n=$1 dir
+	shift
+	dir=$(xg_fleet_dir "$n")
+	mkdir -p "$dir"
+	if ! xg_in_host "$n" ip link show p0 >/dev/null 2>&1; then
+		xg_in_host "$n" ip link add p0 type veth peer name q0
+		xg_in_host "$n" ip link set p0 up
+		xg_in_host "$n" ip link set q0 up
+	fi
+	local tls=""
+	if [[ $XG_ETCD_ENDPOINT == https://* ]]; then
+		tls="cacert = \"$XG_LAB_TMP/tls/ca.pem\"
+cert = \"$XG_LAB_TMP/tls/client.pem\"
+key = \"$XG_LAB_TMP/tls/client-key.pem\""
+	fi
+	cat >"$dir/xdpgate.toml" <<TOML
+store = "etcd"
+[etcd]
+endpoints = ["$XG_ETCD_ENDPOINT"]
+prefix = "$XG_FLEET_PREFIX"
+host_name = "host$n"
+$tls
+TOML
+	(exec nsenter --net="/run/netns/$(xg_host_ns "$n")" "$XG_BUILD/xdpgated" \
+		--config "$dir/xdpgate.toml" --interface p0 \
+		--socket "$dir/xdpgate.sock" --state-dir "$dir/state" \
+		--bpf-pin-dir "$(xg_fleet_pins "$n")" "$@") >>"$dir/daemon.log" 2>&1 &
+	XG_FLEET_PID[$n]=$!
+	local i
+	for ((i = 0; i < 200; i++)); do
+		xg_fleet_cli "$n" status >/dev/null 2>&1 && return 0
+		kill -0 "${XG_FLEET_PID[$n]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "# xdpgated on host $n did not come up; its log:" >&2
+	tail -20 "$dir/daemon.log" | sed 's/^/#   /' >&2
+	return 1
+}
+
+# Usage: xg_fleet_stop N [TERM|KILL]
+xg_fleet_stop() {
+	local n=$1 pid=${XG_FLEET_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill "-${2:-TERM}" "$pid" 2>/dev/null
+	xg_wait_exit "$pid" 30
+	XG_FLEET_PID[$n]=
+}
+
+# The frame of a TCP SYN from SOURCE (IPv4) to 198.18.0.1:22, in a file.
+xg_fleet_frame() {
+	local file=$XG_LAB_TMP/frame-$1.bin
+	[ -s "$file" ] || python3 - "$1" "$file" <<'PY'
+import socket, struct, sys
+src, out = sys.argv[1], sys.argv[2]
+tcp = struct.pack("!HHIIBBHHH", 40000, 22, 1, 0, 5 << 4, 0x02, 65535, 0, 0)
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0x4000, 64, 6,
+                 0, socket.inet_aton(src), socket.inet_aton("198.18.0.1"))
+eth = b"\x02\x00\x00\x00\x00\x01" + b"\x02\x00\x00\x00\x00\x02" + b"\x08\x00"
+frame = eth + ip + tcp
+open(out, "wb").write(frame + b"\x00" * (64 - len(frame)))
+PY
+	echo "$file"
+}
+
+# Usage: xg_fleet_verdict N SOURCE -> prints pass, drop or "error: ..."
+xg_fleet_verdict() {
+	local n=$1 id frame out
+	id=$(xg_in_host "$n" bpftool -j net show dev p0 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["xdp"][0]["id"])' 2>/dev/null)
+	if [ -z "$id" ]; then
+		echo "error: no XDP program on host $n's p0"
+		return
+	fi
+	frame=$(xg_fleet_frame "$2")
+	out=$(bpftool prog run id "$id" data_in "$frame" repeat 1 2>&1)
+	case $out in
+	*"Return value: 1,"*) echo drop ;;
+	*"Return value: 2,"*) echo pass ;;
+	*) echo "error: $out" ;;
+	esac
+}
+
+# Usage: xg_fleet_wait_verdict N SOURCE pass|drop [SECONDS] -> 0 once host
+# N's kernel gives that verdict (tried every 0.2 s, 10 s by default)
+xg_fleet_wait_verdict() {
+	local n=$1 source=$2 want=$3 seconds=${4:-10} i
+	for ((i = 0; i < seconds * 5; i++)); do
+		[ "$(xg_fleet_verdict "$n" "$source")" = "$want" ] && return 0
+		sleep 0.2
+	done
+	echo "# host $n still gives '$(xg_fleet_verdict "$n" "$source")' for $source after $seconds s (wanted $want)" >&2
+	return 1
+}
+
 xg_etcd_lab_cleanup() {
 	local n pid
+	for n in "${!XG_FLEET_PID[@]}"; do
+		xg_fleet_stop "$n"
+		[ -e "/run/netns/$(xg_host_ns "$n")" ] &&
+			xg_in_host "$n" "$XG_BUILD/xdpgated" --uninstall \
+				--state-dir "$(xg_fleet_dir "$n")/state" \
+				--bpf-pin-dir "$(xg_fleet_pins "$n")" >/dev/null 2>&1
+		rm -rf "$(xg_fleet_pins "$n")"
+	done
 	xg_etcd_stop
 	for ((n = 1; n <= XG_LAB_HOSTS; n++)); do
 		for pid in $(ip netns pids "$(xg_host_ns "$n")" 2>/dev/null); do

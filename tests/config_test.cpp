@@ -364,6 +364,45 @@ const BadConfig kBadConfigs[] = {
     {Fault::OutOfRange, "scope udp port too large",
      "#\n[scope]\nprotected_udp_ports = [70000]", "scope.protected_udp_ports",
      "got 70000", 3},
+    // store
+    {Fault::WrongType, "store not a string", "#\nstore = 1", "store",
+     "expected \"sqlite\" or \"etcd\", got 1", 2},
+    {Fault::OutOfRange, "unknown store", "#\nstore = \"redis\"", "store",
+     "got \"redis\"", 2},
+    // [etcd]
+    {Fault::WrongType, "etcd not a table", "#\netcd = \"x\"", "etcd",
+     "expected a table ([etcd])", 2},
+    {Fault::UnknownKey, "unknown key in etcd", "#\n[etcd]\nendpoint = []",
+     "etcd.endpoint", "unknown key", 3},
+    {Fault::WrongType, "etcd endpoints a string",
+     "#\n[etcd]\nendpoints = \"http://198.18.0.1:2379\"", "etcd.endpoints",
+     "expected an array of etcd endpoints", 3},
+    {Fault::OutOfRange, "etcd endpoint without a scheme",
+     "#\n[etcd]\nendpoints = [\"198.18.0.1:2379\"]", "etcd.endpoints",
+     "got \"198.18.0.1:2379\"", 3},
+    {Fault::WrongType, "etcd prefix a number", "#\n[etcd]\nprefix = 1",
+     "etcd.prefix", "got 1", 3},
+    {Fault::OutOfRange, "etcd prefix without its last slash",
+     "#\n[etcd]\nprefix = \"/xdpgate\"", "etcd.prefix",
+     "starts and ends with '/'", 3},
+    {Fault::WrongType, "etcd cacert a boolean", "#\n[etcd]\ncacert = true",
+     "etcd.cacert", "got true", 3},
+    {Fault::OutOfRange, "etcd cacert relative",
+     "#\n[etcd]\ncacert = \"ca.pem\"", "etcd.cacert",
+     "expected an absolute path", 3},
+    {Fault::WrongType, "etcd cert a number", "#\n[etcd]\ncert = 1", "etcd.cert",
+     "got 1", 3},
+    {Fault::OutOfRange, "etcd cert relative", "#\n[etcd]\ncert = \"c.pem\"",
+     "etcd.cert", "expected an absolute path", 3},
+    {Fault::WrongType, "etcd key an array", "#\n[etcd]\nkey = []", "etcd.key",
+     "got an array", 3},
+    {Fault::OutOfRange, "etcd key relative", "#\n[etcd]\nkey = \"k.pem\"",
+     "etcd.key", "expected an absolute path", 3},
+    {Fault::WrongType, "etcd host name a number", "#\n[etcd]\nhost_name = 7",
+     "etcd.host_name", "got 7", 3},
+    {Fault::OutOfRange, "etcd host name with a space",
+     "#\n[etcd]\nhost_name = \"edge 1\"", "etcd.host_name", "got \"edge 1\"",
+     3},
     // the top-level table
     {Fault::UnknownKey, "unknown top-level key", "#\ncolour = \"blue\"",
      "colour", "unknown key (known here: interfaces, attach_mode", 2},
@@ -440,12 +479,45 @@ bool has_row(const std::string &field, Fault fault) {
       });
 }
 
+TEST(Config, AFleetsEtcdTableIsRead) {
+  auto config = parse_config(R"(store = "etcd"
+[etcd]
+endpoints = ["https://198.18.0.1:2379", "http://198.18.0.2:2379"]
+prefix = "/xdpgate/prod/"
+cacert = "/etc/xdpgate/etcd-ca.pem"
+cert = "/etc/xdpgate/etcd-client.pem"
+key = "/etc/xdpgate/etcd-client-key.pem"
+host_name = "edge-1"
+)",
+                             "fleet.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->store, Config::StoreKind::Etcd);
+  EXPECT_EQ(config->etcd.endpoints,
+            (std::vector<std::string>{"https://198.18.0.1:2379",
+                                      "http://198.18.0.2:2379"}));
+  EXPECT_EQ(config->etcd.prefix, "/xdpgate/prod/");
+  EXPECT_EQ(config->etcd.cacert, "/etc/xdpgate/etcd-ca.pem");
+  EXPECT_EQ(config->etcd.key, "/etc/xdpgate/etcd-client-key.pem");
+  EXPECT_EQ(config->etcd.host_name, "edge-1");
+}
+
+TEST(Config, AnEtcdStoreNeedsEndpointsAndACertNeedsItsKey) {
+  auto no_endpoints = parse_config("store = \"etcd\"", "fleet.toml");
+  ASSERT_FALSE(no_endpoints.ok());
+  EXPECT_EQ(no_endpoints.error().field, "etcd.endpoints");
+  auto cert_alone = parse_config(
+      "[etcd]\nendpoints = [\"https://198.18.0.1:2379\"]\ncert = \"/c.pem\"",
+      "fleet.toml");
+  ASSERT_FALSE(cert_alone.ok());
+  EXPECT_EQ(cert_alone.error().field, "etcd.key");
+}
+
 TEST(Config, EveryKeyHasABadConfigOfEachFault) {
   std::vector<std::string> top = known_keys("");
-  EXPECT_EQ(top.size(), 12u)
-      << "SPEC §5 has eight keys and two tables (store comes with the etcd "
-         "store); denied_sample_rate (SPEC §1's sample) and "
-         "denied_follow_events_per_second (the live view) make twelve";
+  EXPECT_EQ(top.size(), 14u)
+      << "SPEC §5 has nine keys and two tables, §7 the [etcd] table; "
+         "denied_sample_rate (SPEC §1's sample) and "
+         "denied_follow_events_per_second (the live view) make fourteen";
   EXPECT_TRUE(has_row("", Fault::UnknownKey)) << "the top level";
   for (const std::string &key : top) {
     SCOPED_TRACE(key);

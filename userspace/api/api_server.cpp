@@ -138,10 +138,17 @@ Response ApiServer::dispatch(const Request &req) const {
     return unrouted(m, req);
   if (Status s = only_query(req, m.route->query); !s)
     return error_response(s.error());
-  Response res;
   Call call{req, std::move(m.params), user_name(req.peer.uid)};
-  m.route->handler(call, res);
-  return res;
+  // A write that another host of the fleet beat to the shared store
+  // (store_conflict) is tried again: the list caught up before refusing
+  // it, so the next try meets the list as it is now, rules and all.
+  constexpr int kTriesOnConflict = 4;
+  for (int tries = 1;; ++tries) {
+    Response res;
+    m.route->handler(call, res);
+    if (res.error != ErrorCode::StoreConflict || tries == kTriesOnConflict)
+      return res;
+  }
 }
 
 } // namespace xdpgate::api

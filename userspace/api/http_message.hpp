@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/peer.hpp"
+#include "common/error_code.hpp"
 
 namespace xdpgate::api {
 
@@ -84,6 +85,8 @@ struct Response {
   bool close = false;
   // Set: the body is streamed by it (chunked), and `body` is ignored.
   ChunkProducer stream;
+  // The error the body reports, if it reports one (send_error).
+  std::optional<ErrorCode> error;
 
   void set_content(std::string content, std::string type) {
     body = std::move(content);

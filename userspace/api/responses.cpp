@@ -28,6 +28,7 @@ nlohmann::json error_body(const Error &error, const nlohmann::json &details) {
 void send_error(Response &res, const Error &error,
                 const nlohmann::json &details) {
   send_json(res, http_status(error.code), error_body(error, details));
+  res.error = error.code;
 }
 
 Response error_response(const Error &error) {

@@ -90,6 +90,31 @@ constexpr Key kScopeKeys[] = {
      }},
 };
 
+constexpr Key kEtcdKeys[] = {
+    {"endpoints",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.etcd.endpoints, endpoints(w, n));
+     }},
+    {"prefix",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.etcd.prefix, key_prefix(w, n));
+     }},
+    {"cacert",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.etcd.cacert, optional_file(w, n));
+     }},
+    {"cert",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.etcd.cert, optional_file(w, n));
+     }},
+    {"key", [](const Where &w, const toml::node &n,
+               Config &c) { return assign(c.etcd.key, optional_file(w, n)); }},
+    {"host_name",
+     [](const Where &w, const toml::node &n, Config &c) {
+       return assign(c.etcd.host_name, host_name(w, n));
+     }},
+};
+
 constexpr Key kTopKeys[] = {
     {"interfaces",
      [](const Where &w, const toml::node &n, Config &c) {
@@ -142,8 +167,17 @@ constexpr Key kTopKeys[] = {
                               "an integer from 1 to 100000 (events per "
                               "second)"));
      }},
+    {"store",
+     [](const Where &w, const toml::node &n, Config &c) {
+       Result<bool> etcd = store_is_etcd(w, n);
+       if (!etcd)
+         return Status(etcd.error());
+       c.store = *etcd ? Config::StoreKind::Etcd : Config::StoreKind::Sqlite;
+       return Status();
+     }},
     {"exempt", nullptr, kExemptKeys},
     {"scope", nullptr, kScopeKeys},
+    {"etcd", nullptr, kEtcdKeys},
 };
 
 void collect_keys(std::span<const Key> keys, const std::string &prefix,
@@ -282,6 +316,17 @@ Result<Config> parse_config(std::string_view toml_text,
   if (auto status = walk(Where{source_name, ""}, root, kTopKeys, config);
       !status)
     return status.error();
+  if (config.store == Config::StoreKind::Etcd && config.etcd.endpoints.empty())
+    return Error{kCode,
+                 std::string(source_name) +
+                     ": store = \"etcd\" needs [etcd] endpoints, such as "
+                     "endpoints = [\"https://198.18.0.1:2379\"]",
+                 "etcd.endpoints"};
+  if (config.etcd.cert.empty() != config.etcd.key.empty())
+    return Error{kCode,
+                 std::string(source_name) +
+                     ": [etcd] cert and key go together: set both or neither",
+                 config.etcd.cert.empty() ? "etcd.cert" : "etcd.key"};
   return config;
 }
 

@@ -46,6 +46,20 @@ struct Config {
   std::vector<std::uint16_t> protected_tcp_ports;
   std::vector<std::uint16_t> protected_udp_ports;
 
+  // Where the list is kept (SPEC §7): this host's SQLite file in
+  // state_dir, or the fleet's etcd (the [etcd] table).
+  enum class StoreKind { Sqlite, Etcd };
+  StoreKind store = StoreKind::Sqlite;
+  struct Etcd {
+    std::vector<std::string> endpoints; // http:// or https://
+    std::string prefix = "/xdpgate/";   // starts and ends with '/'
+    std::filesystem::path cacert;       // TLS (optional)
+    std::filesystem::path cert;
+    std::filesystem::path key;
+    std::string host_name; // empty: the host's name
+    bool operator==(const Etcd &) const = default;
+  } etcd;
+
   bool operator==(const Config &) const = default;
 };
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <sstream>
 
 namespace xdpgate::config_values {
@@ -113,6 +114,13 @@ absolute_path(const Where &w, const toml::node &node, std::size_t max_size) {
   return std::filesystem::path(*text);
 }
 
+Result<std::filesystem::path> optional_file(const Where &w,
+                                            const toml::node &node) {
+  if (const auto *text = node.as_string(); text && text->get().empty())
+    return std::filesystem::path();
+  return absolute_path(w, node, PATH_MAX - 1);
+}
+
 Result<std::string> group_name(const Where &w, const toml::node &node) {
   constexpr std::string_view kExpected =
       "a group name (non-empty, no ':' or whitespace)";
@@ -191,6 +199,66 @@ Result<std::vector<IpPrefix>> sources(const Where &w, const toml::node &node) {
     out.push_back(*prefix);
   }
   return out;
+}
+
+Result<bool> store_is_etcd(const Where &w, const toml::node &node) {
+  constexpr std::string_view kExpected = R"("sqlite" or "etcd")";
+  auto text = string_value(w, node, kExpected);
+  if (!text)
+    return text.error();
+  if (*text != "sqlite" && *text != "etcd")
+    return w.fail(node, kExpected);
+  return *text == "etcd";
+}
+
+Result<std::vector<std::string>> endpoints(const Where &w,
+                                           const toml::node &node) {
+  constexpr std::string_view kExpected =
+      "an etcd endpoint, such as \"https://198.18.0.1:2379\"";
+  const auto *array = node.as_array();
+  if (array == nullptr)
+    return w.fail(node, "an array of etcd endpoints");
+  std::vector<std::string> out;
+  for (const auto &element : *array) {
+    auto url = string_value(w, element, kExpected);
+    if (!url)
+      return url.error();
+    const std::size_t scheme = url->rfind("https://", 0) == 0  ? 8
+                               : url->rfind("http://", 0) == 0 ? 7
+                                                               : 0;
+    if (!scheme || url->size() == scheme ||
+        std::any_of(url->begin(), url->end(),
+                    [](unsigned char c) { return std::isspace(c); }))
+      return w.fail(element, kExpected);
+    out.push_back(std::move(*url));
+  }
+  return out;
+}
+
+Result<std::string> key_prefix(const Where &w, const toml::node &node) {
+  constexpr std::string_view kExpected =
+      "a key prefix that starts and ends with '/', such as \"/xdpgate/prod/\"";
+  auto text = string_value(w, node, kExpected);
+  if (!text)
+    return text.error();
+  if (text->size() < 2 || text->front() != '/' || text->back() != '/')
+    return w.fail(node, kExpected);
+  return text;
+}
+
+Result<std::string> host_name(const Where &w, const toml::node &node) {
+  constexpr std::string_view kExpected =
+      "a host name of letters, digits, '.', '-' and '_' (at most 64), or "
+      "\"\" for the host's own";
+  auto text = string_value(w, node, kExpected);
+  if (!text)
+    return text.error();
+  if (text->size() > 64 ||
+      !std::all_of(text->begin(), text->end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '.' || c == '-' || c == '_';
+      }))
+    return w.fail(node, kExpected);
+  return text;
 }
 
 } // namespace xdpgate::config_values

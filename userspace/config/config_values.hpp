@@ -47,6 +47,9 @@ Result<std::vector<std::string>> interfaces(const Where &w,
 Result<AttachMode> attach_mode(const Where &w, const toml::node &node);
 Result<std::filesystem::path>
 absolute_path(const Where &w, const toml::node &node, std::size_t max_size);
+// An absolute path, or "" for none.
+Result<std::filesystem::path> optional_file(const Where &w,
+                                            const toml::node &node);
 Result<std::string> group_name(const Where &w, const toml::node &node);
 // A count from 1 to `max` (a power of two, when `power_of_two`).
 Result<std::uint32_t> count_in(const Where &w, const toml::node &node,
@@ -58,5 +61,15 @@ Result<std::optional<TcpAddress>> tcp_address(const Where &w,
 Result<std::vector<std::uint16_t>> ports(const Where &w,
                                          const toml::node &node);
 Result<std::vector<IpPrefix>> sources(const Where &w, const toml::node &node);
+// "sqlite" or "etcd".
+Result<bool> store_is_etcd(const Where &w, const toml::node &node);
+// etcd endpoints: URLs with http:// or https://, host and port.
+Result<std::vector<std::string>> endpoints(const Where &w,
+                                           const toml::node &node);
+// A key prefix: starts and ends with '/'.
+Result<std::string> key_prefix(const Where &w, const toml::node &node);
+// A host's name in the fleet: letters, digits, '.', '-', '_'; "" for the
+// host's own.
+Result<std::string> host_name(const Where &w, const toml::node &node);
 
 } // namespace xdpgate::config_values

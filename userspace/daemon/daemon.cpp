@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/statfs.h>
 #include <systemd/sd-daemon.h>
+#include <thread>
 
 #include "api/api_server.hpp"
 #include "api/denied_followers.hpp"
@@ -21,6 +22,7 @@
 #include "links/link_watcher.hpp"
 #include "list/list_service.hpp"
 #include "model/clock.hpp"
+#include "store/etcd_store.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace xdpgate {
@@ -123,6 +125,8 @@ public:
     if (!api)
       return api.error();
     api_ = std::move(api.value());
+    if (config_.store == Config::StoreKind::Etcd)
+      follower_ = std::thread([this] { follow_store(); });
     return {};
   }
 
@@ -158,6 +162,9 @@ public:
 
   // Followers' streams end first, so the API's stop does not wait on them.
   void stop() {
+    following_ = false;
+    if (follower_.joinable())
+      follower_.join();
     links_.reset();
     followers_.close();
     if (api_)
@@ -168,6 +175,17 @@ public:
   }
 
 private:
+  // What other hosts of the fleet write reaches this kernel from here.
+  void follow_store() {
+    std::string failing; // log a failure once, not every round
+    while (following_) {
+      Status s = list_->follow_store(std::chrono::milliseconds(200));
+      if (!s && s.error().message != failing)
+        spdlog::error("applying the fleet's changes: {}", s.error().message);
+      failing = s ? "" : s.error().message;
+    }
+  }
+
   void follow_in_kernel(bool on) {
     if (Status s = kernel_.set_following(on); !s)
       spdlog::error("{} following denied packets failed: {}",
@@ -210,7 +228,30 @@ private:
   std::unique_ptr<LinkWatcher> links_;
   std::unique_ptr<api::ApiServer> api_;
   std::unique_ptr<api::MetricsServer> metrics_;
+  std::atomic<bool> following_{true};
+  std::thread follower_; // with a shared store: applies others' changes
 };
+
+Result<std::unique_ptr<Store>> open_store(const Config &config) {
+  if (config.store == Config::StoreKind::Sqlite) {
+    auto store = SqliteStore::open(config.state_dir);
+    if (!store)
+      return store.error();
+    return std::unique_ptr<Store>(
+        std::make_unique<SqliteStore>(std::move(*store)));
+  }
+  EtcdStoreOptions options;
+  options.etcd.endpoints = config.etcd.endpoints;
+  options.etcd.cacert = config.etcd.cacert;
+  options.etcd.cert = config.etcd.cert;
+  options.etcd.key = config.etcd.key;
+  options.prefix = config.etcd.prefix;
+  options.state_dir = config.state_dir;
+  auto store = EtcdStore::open(std::move(options));
+  if (!store)
+    return store.error();
+  return std::unique_ptr<Store>(std::move(*store));
+}
 
 } // namespace
 
@@ -247,7 +288,7 @@ int run_daemon(const DaemonOptions &options) {
                   options.pin_dir.string());
     return 1;
   }
-  auto store = SqliteStore::open(config->state_dir);
+  auto store = open_store(*config);
   if (!store) {
     spdlog::error("{}", store.error().message);
     return 1;
@@ -268,7 +309,7 @@ int run_daemon(const DaemonOptions &options) {
   // pinned tables hold): on two CPUs a start with a million entries takes
   // the longer of the two, not their sum.
   auto reading = std::async(std::launch::async,
-                            [&store] { return ListService::read(*store); });
+                            [&store] { return ListService::read(**store); });
   DataPathOptions path_options;
   path_options.capacity = config->capacity;
   path_options.pin_dir = options.pin_dir;
@@ -284,9 +325,7 @@ int run_daemon(const DaemonOptions &options) {
   }
 
   Daemon daemon(options, std::move(config.value()), std::move(path.value()));
-  if (Status s =
-          daemon.start(std::make_unique<SqliteStore>(std::move(store.value())),
-                       std::move(stored.value()));
+  if (Status s = daemon.start(std::move(*store), std::move(stored.value()));
       !s) {
     spdlog::error("{}", s.error().message);
     return 1;

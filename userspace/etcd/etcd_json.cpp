@@ -128,6 +128,8 @@ json range_json(const Range &range) {
     out["revision"] = std::to_string(range.revision);
   if (range.limit)
     out["limit"] = std::to_string(range.limit);
+  if (range.keys_only)
+    out["keys_only"] = true;
   return out;
 }
 

@@ -39,6 +39,7 @@ struct Range {
   std::string range_end = {};
   std::int64_t revision = 0; // 0: the newest
   std::int64_t limit = 0;    // 0: no limit
+  bool keys_only = false;    // values left out
 };
 
 struct RangeResult {

@@ -2,6 +2,7 @@
 #include "list/change_plan.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace xdpgate {
 
@@ -58,6 +59,24 @@ KernelChange kernel_change(const StoreChange &change, const Replaced &replaced,
     if (e.enabled)
       k.allow.added.push_back(e.range);
   return k;
+}
+
+StoreChange whole_list_after(StoreChange change, const ListIndex &index) {
+  std::unordered_set<std::string_view> changed(change.deletes.begin(),
+                                               change.deletes.end());
+  for (const Entry &e : change.upserts)
+    changed.insert(e.id);
+  std::vector<Entry> kept;
+  kept.reserve(index.size() + change.upserts.size());
+  for (ListIndex::Iter it : index.in_order(true))
+    if (!changed.count(it->first.view()))
+      kept.push_back(index.entry(it));
+  for (Entry &e : change.upserts)
+    kept.push_back(std::move(e));
+  change.upserts = std::move(kept);
+  change.deletes.clear();
+  change.replace_all = true;
+  return change;
 }
 
 std::size_t enabled_after(const StoreChange &change, const ListIndex &index) {

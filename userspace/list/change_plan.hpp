@@ -24,6 +24,10 @@ Replaced replaced_by(const StoreChange &change, const ListIndex &index);
 KernelChange kernel_change(const StoreChange &change, const Replaced &replaced,
                            const ListIndex &index, Mode mode);
 
+// `change` as the whole list it leaves (replace_all): for a store that
+// cannot take so large a change otherwise (Store::change_limit).
+StoreChange whole_list_after(StoreChange change, const ListIndex &index);
+
 // Enabled entries once `change` is applied (its ids are distinct).
 std::size_t enabled_after(const StoreChange &change, const ListIndex &index);
 

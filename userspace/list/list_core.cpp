@@ -12,6 +12,11 @@ ReleaseMemoryAfter::~ReleaseMemoryAfter() {
 }
 
 Status ListService::Impl::commit(StoreChange change, Replaced replaced) {
+  if (!change.replace_all && !preview &&
+      change.upserts.size() + change.deletes.size() > store->change_limit()) {
+    change = whole_list_after(std::move(change), index);
+    replaced = {};
+  }
   if (replaced.size() != change.upserts.size())
     replaced = replaced_by(change, index);
   carry_hits(change, replaced, index, kernel);
@@ -53,6 +58,10 @@ Status ListService::Impl::commit(StoreChange change, Replaced replaced) {
   }
   if (Status s = (*txn)->commit(); !s) {
     (void)kernel.revert(planned, state.mode);
+    // Another writer of a shared store came first: take its change, so
+    // that the caller's next try meets the list as it is.
+    if (s.error().code == ErrorCode::StoreConflict)
+      (void)catch_up();
     return s;
   }
   state = next;

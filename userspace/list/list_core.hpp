@@ -55,6 +55,11 @@ struct ListService::Impl {
   // looked up here.
   Status commit(StoreChange change, Replaced replaced = {});
 
+  // Applies changes other writers made and the store holds already
+  // (list_follow.cpp).
+  Status catch_up();
+  Status adopt(StoreChange change);
+
   // An entry and its statistics, with one kernel read.
   EntryView view(ListIndex::Iter it) const;
   // The same from a batched read of every entry's hits.

@@ -224,6 +224,14 @@ public:
   // calls it every second.
   void tick();
 
+  // Applies what other writers changed in a shared store
+  // (Store::take_changes) to the index and the kernel (list_follow.cpp).
+  Status catch_up();
+  // Waits up to `wait` for the store to have such changes (without the
+  // list's lock: reads and writes go on meanwhile), then catches up. A
+  // daemon on a shared store calls it in a loop on a thread of its own.
+  Status follow_store(std::chrono::milliseconds wait);
+
   ~ListService();
 
   struct Impl; // list/list_core.hpp

@@ -8,6 +8,7 @@
 // serialises access.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -68,6 +69,25 @@ public:
   // True while the list this daemon enforces may be behind the store's
   // (a shared store it cannot reach: SPEC §7, metric xdpgate_store_stale).
   virtual bool stale() const = 0;
+
+  // The most upserts and deletes one change may have and still be one
+  // transaction of the store; the list layer writes a larger change as the
+  // whole list it leaves (replace_all), which every store takes atomically.
+  virtual std::size_t change_limit() const { return SIZE_MAX; }
+
+  // A store several daemons share (SPEC §7) also hands over what the other
+  // writers change, for the list layer to apply to its index and kernel;
+  // a store only this daemon writes has nothing to hand over.
+  // wait_for_changes() waits up to `wait` for take_changes() to have
+  // something. take_changes() returns the changes, oldest first; when a
+  // write was refused because another writer came first (store_conflict),
+  // it first waits, bounded, for that writer's change to arrive.
+  virtual bool wait_for_changes(std::chrono::milliseconds /*wait*/) {
+    return false;
+  }
+  virtual Result<std::vector<StoreChange>> take_changes() {
+    return std::vector<StoreChange>{};
+  }
 
   // begin() then commit(): for a change with nothing else to make durable
   // with it.

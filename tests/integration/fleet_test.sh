@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# One list for three hosts through etcd (SPEC §7): etcd in a namespace of
+# its own, three hosts each running xdpgated with store = "etcd" on a veth
+# of its own (scripts/etcd-lab-lib.sh). Verdicts are read from each host's
+# kernel, running its attached program on crafted frames
+# (BPF_PROG_TEST_RUN through bpftool), never from the API. Every wait is
+# bounded; nothing here times a change (make bench measures convergence).
+set -u
+here=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$here"
+XG_BUILD=${XDPGATE_BUILD:-build}
+. scripts/etcd-lab-lib.sh
+. tests/integration/common.bash
+trap xg_etcd_lab_cleanup EXIT
+REPRODUCE="XDPGATE_BUILD=$XG_BUILD bash $0"
+
+# Usage: on_hosts "HOSTS" pass|drop SOURCE: checks each host's kernel.
+on_hosts() {
+	local hosts=$1 want=$2 source=$3 n
+	for n in $hosts; do
+		check "host $n's kernel: $want $source" \
+			xg_fleet_wait_verdict "$n" "$source" "$want"
+	done
+}
+
+# How many entries host N lists with RANGE.
+listed() {
+	xg_fleet_cli "$1" --json list --all |
+		jq --arg r "$2" '[.items[] | select(.ip_range == $r)] | length'
+}
+
+# Usage: wait_listed N RANGE COUNT: host N lists RANGE COUNT times (10 s).
+wait_listed() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(listed "$1" "$2")" = "$3" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# Usage: wait_count N COUNT: host N lists COUNT entries (10 s).
+wait_count() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(xg_fleet_cli "$1" --json list --all | jq '.items | length')" = "$2" ] &&
+			return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# The command's output is not the test's.
+quiet() { "$@" >/dev/null; }
+
+xg_etcd_lab_setup 3
+check "etcd starts in its own namespace" xg_etcd_start || exit 1
+for n in 1 2 3; do
+	check "xdpgated starts on host $n with store = etcd" xg_fleet_start "$n" ||
+		exit 1
+done
+
+echo "# a write through one host is enforced by every host's kernel"
+check "add 198.51.100.0/24 through host 1" \
+	quiet xg_fleet_cli 1 add 198.51.100.0/24 -d office
+check "add 192.0.2.0/24 through host 2" \
+	quiet xg_fleet_cli 2 add 192.0.2.0/24 -d vpn
+check "activate through host 3" quiet xg_fleet_cli 3 activate --yes
+on_hosts "1 2 3" pass 198.51.100.7
+on_hosts "1 2 3" pass 192.0.2.1
+on_hosts "1 2 3" drop 203.0.113.9
+
+echo "# a delete through host 2 leaves every kernel"
+id=$(xg_fleet_cli 2 --json list | jq -r '.items[] | select(.ip_range == "192.0.2.0/24") | .id')
+check "delete 192.0.2.0/24 ($id) through host 2" \
+	quiet xg_fleet_cli 2 delete "$id"
+on_hosts "1 2 3" drop 192.0.2.1
+on_hosts "1 2 3" pass 198.51.100.7
+
+echo "# one range added through two hosts at the same moment is listed once"
+for round in 1 2 3; do
+	range=203.0.$((112 + round)).0/24
+	xg_fleet_cli 1 add "$range" -d "from host 1" >"$XG_LAB_TMP/add1" 2>&1 &
+	a=$!
+	xg_fleet_cli 3 add "$range" -d "from host 3" >"$XG_LAB_TMP/add3" 2>&1 &
+	b=$!
+	wait $a
+	ra=$?
+	wait $b
+	rb=$?
+	check "round $round: one of the adds of $range succeeds (exits $ra and $rb)" \
+		[ $ra -eq 0 ] || [ $rb -eq 0 ] ||
+		cat "$XG_LAB_TMP/add1" "$XG_LAB_TMP/add3" | sed 's/^/#   /'
+	for n in 1 2 3; do
+		check "round $round: host $n lists $range once" wait_listed "$n" "$range" 1 ||
+			echo "#   host $n lists it $(listed "$n" "$range") times"
+	done
+done
+
+echo "# values written by hand under the prefix change nothing"
+gen=$(xg_etcdctl get --print-value-only "${XG_FLEET_PREFIX}head" | jq -r .generation)
+entry='{"id":"notanid","ip_range":"0.0.0.0/0","description":null,"enabled":true,"created_by":"x","created_at":1,"updated_at":null,"expires_at":null}'
+xg_etcdctl put "${XG_FLEET_PREFIX}gen/$gen/ip_junk1" 'not json' >/dev/null
+xg_etcdctl put "${XG_FLEET_PREFIX}gen/$gen/notanid" "$entry" >/dev/null
+xg_etcdctl put "${XG_FLEET_PREFIX}gen/$gen/ip_junk2" "${entry/notanid/ip_junk2}" >/dev/null
+xg_etcdctl put "${XG_FLEET_PREFIX}gen/$gen/ip_junk3" '{"id":"ip_junk3","ip_range":"10.0.0.1/8"}' >/dev/null
+xg_etcdctl put "${XG_FLEET_PREFIX}state" 'garbage' >/dev/null
+xg_etcdctl put "${XG_FLEET_PREFIX}head" '{"format":1}' >/dev/null
+xg_etcdctl put "${XG_FLEET_PREFIX}unknown" 'x' >/dev/null
+# A real change after the junk: once every host applied it, each has read
+# the junk too.
+check "add 198.18.200.0/24 through host 2 after the junk" \
+	quiet xg_fleet_cli 2 add 198.18.200.0/24 -d after-junk
+on_hosts "1 2 3" pass 198.18.200.1
+on_hosts "1 2 3" drop 100.64.0.1
+on_hosts "1 2 3" pass 198.51.100.7
+for n in 1 2 3; do
+	check "host $n still enforces" \
+		[ "$(xg_fleet_cli "$n" --json status | jq -r .mode)" = enforce ]
+done
+for n in 1 2 3; do
+	check "host $n does not list the hand-written 0.0.0.0/0 (a valid value, a valid id)" \
+		[ "$(listed "$n" 0.0.0.0/0)" = 0 ]
+done
+xg_etcdctl del "${XG_FLEET_PREFIX}gen/$gen/ip_junk2" >/dev/null
+
+echo "# a replace through host 1 reaches every kernel whole"
+{
+	echo "ip_address,description"
+	for i in $(seq 0 999); do echo "100.70.$((i / 250)).$((i % 250 + 1)),r$i"; done
+} >"$XG_LAB_TMP/replace.csv"
+check "replace the list with 1000 entries through host 1" \
+	quiet xg_fleet_cli 1 replace "$XG_LAB_TMP/replace.csv"
+on_hosts "1 2 3" pass 100.70.3.250
+on_hosts "1 2 3" drop 198.51.100.7
+for n in 1 2 3; do
+	check "host $n lists the 1000 entries" wait_count "$n" 1000
+done
+
+echo "# a host stopped while the list changed and etcd compacted catches up"
+xg_fleet_stop 3
+check "add 100.71.0.0/16 through host 1 while host 3 is down" \
+	quiet xg_fleet_cli 1 add 100.71.0.0/16 -d while-down
+rev=$(xg_etcdctl get -w json "${XG_FLEET_PREFIX}head" | jq .header.revision)
+check "etcd compacts its history up to revision $rev" \
+	quiet xg_etcdctl compact "$rev"
+check "host 3 starts again" xg_fleet_start 3
+on_hosts 3 pass 100.71.2.3
+
+echo "# a provisional activation reverts on every host, even without the host that made it"
+check "deactivate through host 2" quiet xg_fleet_cli 2 deactivate
+on_hosts "1 2 3" pass 100.72.0.1
+check "activate through host 1, to be confirmed within 3 s" \
+	quiet xg_fleet_cli 1 activate --yes --confirm-within 3
+on_hosts "2 3" drop 100.72.0.1
+xg_fleet_stop 1 KILL
+on_hosts "2 3" pass 100.72.0.1 20
+check "host 1 starts again" xg_fleet_start 1
+on_hosts 1 pass 100.72.0.1
+check "activate again through host 2" quiet xg_fleet_cli 2 activate --yes
+on_hosts "1 2 3" drop 100.72.0.1
+
+echo "# while etcd is down every host enforces and refuses writes"
+xg_etcd_stop KILL
+on_hosts "1 2 3" pass 100.70.3.250
+on_hosts "1 2 3" drop 100.72.0.1
+out=$(xg_fleet_cli 2 --json add 100.73.0.0/16 2>&1)
+check "a write through host 2 is refused with store_unavailable" \
+	[ -n "$(grep store_unavailable <<<"$out")" ] || echo "#   got: $out"
+xg_fleet_stop 2
+check "host 2 starts while etcd is down" xg_fleet_start 2
+on_hosts 2 pass 100.70.3.250
+on_hosts 2 drop 100.72.0.1
+check "host 2 says it started from its own copy" \
+	grep -q "enforcing the last list this host applied" "$(xg_fleet_dir 2)/daemon.log"
+
+echo "# etcd back: writes work and every host converges"
+check "etcd starts again" xg_etcd_start
+check "a write through host 2 works once it has caught up (within 20 s)" \
+	xg_wait_until 20 quiet xg_fleet_cli 2 add 100.73.0.0/16 -d back
+on_hosts "1 2 3" pass 100.73.1.1
+
+if [ "$failures" -ne 0 ]; then
+	for n in 1 2 3; do
+		echo "# host $n's log (tail):"
+		tail -15 "$(xg_fleet_dir "$n")/daemon.log" | sed 's/^/#   /'
+	done
+	echo "# $failures check(s) failed; reproduce: $REPRODUCE"
+	exit 1
+fi

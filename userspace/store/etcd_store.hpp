@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+// The list of a fleet, in etcd (SPEC §7; the layout: etcd_layout.hpp,
+// docs/FLEET.md). Every daemon of the fleet opens one on the same prefix:
+//   - open() reads the head, the state and the head's generation at one
+//     revision, then a thread watches the prefix from the next revision and
+//     queues what other writers change (take_changes());
+//   - a write is one etcd transaction on condition that the head is where
+//     this daemon last applied it; otherwise store_conflict, and
+//     take_changes() brings the list up to date;
+//   - a whole-list change writes a new generation in chunks, then names it
+//     in the head;
+//   - the last list applied is kept in a local SQLite store (state_dir),
+//     which the daemon enforces when it starts while etcd is unreachable;
+//     it also holds this host's audit log.
+// While the watch is broken the store is stale(); writes that cannot reach
+// etcd fail with store_unavailable.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "etcd/etcd_client.hpp"
+#include "store/etcd_layout.hpp"
+#include "store/sqlite_store.hpp"
+#include "store/store.hpp"
+
+namespace xdpgate {
+
+struct EtcdStoreOptions {
+  etcd::Options etcd;
+  std::string prefix;              // ends with '/'
+  std::filesystem::path state_dir; // the local copy
+};
+
+class EtcdStore final : public Store {
+public:
+  static Result<std::unique_ptr<EtcdStore>> open(EtcdStoreOptions options);
+  ~EtcdStore() override; // stops the watch
+
+  Result<std::size_t> entry_count() const override;
+  // The list as open() read it (once: the entries move out).
+  Status
+  each_entry(const std::function<Status(Entry &&)> &visit) const override;
+  Result<RestrictionState> state() const override;
+  Result<std::unique_ptr<Txn>> begin(const StoreChange &change) override;
+  Result<AuditPage> audit(std::int64_t offset,
+                          std::int64_t limit) const override;
+  void release_memory() override;
+  bool stale() const override { return stale_; }
+  std::size_t change_limit() const override;
+  bool wait_for_changes(std::chrono::milliseconds wait) override;
+  Result<std::vector<StoreChange>> take_changes() override;
+
+  // The etcd revision of the last change to the list this daemon applied.
+  std::int64_t applied_revision() const;
+  // Values under the prefix that are not xdpgate's, ignored so far
+  // (metric xdpgate_store_invalid_values_total).
+  std::uint64_t invalid_values() const { return invalid_values_; }
+
+  class EtcdTxn; // etcd_store.cpp
+
+private:
+  struct Snapshot {
+    std::int64_t revision = 0; // of the store when read
+    std::int64_t head_revision = 0;
+    Head head;
+    RestrictionState state;
+    std::vector<Entry> entries;
+  };
+  // A change of another writer, queued by the watch.
+  struct Queued {
+    std::int64_t revision = 0;
+    StoreChange change;
+    // The list as read again (after a compaction or an outage): handed
+    // over even when this daemon wrote its revision.
+    bool relisted = false;
+    bool moves_head = false;     // the change rewrote the head
+    std::string generation = {}; // the head's after the change
+  };
+
+  EtcdStore(EtcdStoreOptions options, std::unique_ptr<etcd::Client> client,
+            SqliteStore local);
+  // The head, state and generation at one revision; a fresh prefix gets a
+  // head and an empty generation first.
+  Result<Snapshot> read_snapshot();
+  // A generation as of `revision`, without the entries written after the
+  // head (at `head_revision`): xdpgated never writes one.
+  Result<std::vector<Entry>> read_generation(const std::string &generation,
+                                             std::int64_t revision,
+                                             std::int64_t head_revision);
+  // The watch's thread: queues changes until stopped; lists the prefix
+  // again after a compaction or an outage.
+  void follow(std::int64_t from_revision);
+  // The change one revision's events make; nullopt: none to the list.
+  Result<std::optional<StoreChange>>
+  change_of(const std::vector<etcd::Event> &events, std::int64_t revision);
+  void queue(Queued queued);
+  // Waits `wait` (doubled for the next time, up to a bound) or until the
+  // store stops; false once stopping.
+  bool back_off(std::chrono::milliseconds &wait);
+  bool stopping() const;
+  // Deletes a generation that no head names any more, a page at a time
+  // (one delete of a million keys would be one watch message of a million
+  // events for every host).
+  void delete_generation(const std::string &generation);
+  void set_stale(bool stale, const std::string &why);
+  // Writes a change to the local copy (logging a failure: the copy is a
+  // cache, etcd holds the list).
+  void keep_locally(const StoreChange &change);
+
+  EtcdStoreOptions options_;
+  std::unique_ptr<etcd::Client> client_;
+  EtcdLayout layout_;
+  SqliteStore local_;
+  mutable Snapshot loaded_; // until each_entry() hands it over
+
+  // Only the watch's thread uses this (and open(), before it starts).
+  std::string watched_generation_;
+
+  mutable std::mutex mutex_; // guards what follows
+  std::condition_variable changed_;
+  std::deque<Queued> queued_;
+  std::int64_t seen_revision_ = 0;       // the watch has queued up to here
+  std::int64_t behind_until_ = 0;        // a conflict showed the head here
+  std::int64_t head_revision_ = 0;       // of the last change applied here
+  std::string generation_;               // the head's, as applied here
+  RestrictionState state_;               // as applied here
+  std::set<std::int64_t> own_revisions_; // written here, not to re-apply
+  std::unique_ptr<etcd::Client::Watch> watch_;
+  bool stopping_ = false;
+
+  std::atomic<bool> stale_{false};
+  std::atomic<std::uint64_t> invalid_values_{0};
+  std::thread follower_;
+};
+
+} // namespace xdpgate
