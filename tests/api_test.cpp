@@ -1121,6 +1121,7 @@ protected:
         get(kList + "/audit").status,
         get(kList + "/denied").status,
         get("/metrics").status,
+        get(kList + "/fleet").status,
         get("/no/such/route").status,
         // writes
         post(kList, {{"ip_range", "192.0.2.1"}}).status,
@@ -1139,8 +1140,8 @@ protected:
         del(kList).status,
     };
   }
-  static constexpr std::size_t kReads = 9;
-  static constexpr std::size_t kRoutes = 20;
+  static constexpr std::size_t kReads = 10;
+  static constexpr std::size_t kRoutes = 21;
 
   // The 403 message a GET and a POST of the list get as kNobody in `groups`.
   std::vector<std::string> refusals(const std::vector<gid_t> &groups) const {
@@ -1206,8 +1207,9 @@ TEST_F(ApiAccessTest, TheReadGroupMayReadButNotWrite) {
   std::vector<int> statuses =
       as_user(kNobody, {kReadGid}, [this] { return every_route(); });
   ASSERT_EQ(statuses.size(), kRoutes);
-  for (std::size_t i = 0; i < kReads - 1; ++i)
+  for (std::size_t i = 0; i < kReads - 2; ++i)
     EXPECT_EQ(statuses[i], 200) << "read " << i;
+  EXPECT_EQ(statuses[kReads - 2], 404); // a store of its own: no fleet
   EXPECT_EQ(statuses[kReads - 1], 404); // no route, but not forbidden
   for (std::size_t i = kReads; i < statuses.size(); ++i)
     EXPECT_EQ(statuses[i], 403) << "write " << i;

@@ -6,7 +6,7 @@
 # holds the lists below to `xdpgate --help`.
 
 _xdpgate_commands="list get add update delete enable disable check import
-export replace activate deactivate confirm status stats audit denied"
+export replace activate deactivate confirm status stats audit denied fleet"
 
 _xdpgate_global_options="-h --help --socket --json"
 

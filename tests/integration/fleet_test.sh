@@ -71,6 +71,23 @@ on_hosts "1 2 3" pass 198.51.100.7
 on_hosts "1 2 3" pass 192.0.2.1
 on_hosts "1 2 3" drop 203.0.113.9
 
+for n in 1 2 3; do
+	check "host $n's status names etcd as its store" \
+		[ "$(xg_fleet_cli "$n" --json status | jq -r .store.kind)" = etcd ]
+done
+# Every host registers itself; once each applied the last change, none is
+# behind.
+fleet_current() {
+	xg_fleet_cli 2 --json fleet |
+		jq -e '(.hosts | map(.host_name) == ["host1", "host2", "host3"]) and
+			(.hosts | all(.behind == false and .revision > 0))' >/dev/null
+}
+check "xdpgate fleet lists the three hosts, none behind (within 10 s)" \
+	xg_wait_until 10 fleet_current ||
+	xg_fleet_cli 2 --json fleet | sed 's/^/#   /'
+check "xdpgate fleet prints a line per host" \
+	[ "$(xg_fleet_cli 3 fleet | grep -c '^host[123] ')" = 3 ]
+
 echo "# a delete through host 2 leaves every kernel"
 id=$(xg_fleet_cli 2 --json list | jq -r '.items[] | select(.ip_range == "192.0.2.0/24") | .id')
 check "delete 192.0.2.0/24 ($id) through host 2" \
@@ -165,6 +182,10 @@ echo "# while etcd is down every host enforces and refuses writes"
 xg_etcd_stop KILL
 on_hosts "1 2 3" pass 100.70.3.250
 on_hosts "1 2 3" drop 100.72.0.1
+stale() { [ "$(xg_fleet_cli "$1" --json status | jq -r .store.stale)" = "$2" ]; }
+for n in 1 2 3; do
+	check "host $n reports itself stale" xg_wait_until 20 stale "$n" true
+done
 out=$(xg_fleet_cli 2 --json add 100.73.0.0/16 2>&1)
 check "a write through host 2 is refused with store_unavailable" \
 	[ -n "$(grep store_unavailable <<<"$out")" ] || echo "#   got: $out"
@@ -180,6 +201,12 @@ check "etcd starts again" xg_etcd_start
 check "a write through host 2 works once it has caught up (within 20 s)" \
 	xg_wait_until 20 quiet xg_fleet_cli 2 add 100.73.0.0/16 -d back
 on_hosts "1 2 3" pass 100.73.1.1
+for n in 1 2 3; do
+	check "host $n is no longer stale" xg_wait_until 20 stale "$n" false
+done
+check "every host is current in the fleet again (within 20 s)" \
+	xg_wait_until 20 fleet_current ||
+	xg_fleet_cli 2 --json fleet | sed 's/^/#   /'
 
 if [ "$failures" -ne 0 ]; then
 	for n in 1 2 3; do

@@ -100,9 +100,14 @@ std::string metrics_text(const ApiBackend &b) {
   sample(out, "xdpgate_entries", "state=\"disabled\"",
          std::to_string(total >= enabled ? total - enabled : 0));
 
+  const StoreStatus store = b.list.store_status();
   family(out, "xdpgate_store_stale", "gauge",
          "1 while the enforced list may be behind the store's.");
-  sample(out, "xdpgate_store_stale", "", b.list.store_stale() ? "1" : "0");
+  sample(out, "xdpgate_store_stale", "", store.stale ? "1" : "0");
+  family(out, "xdpgate_store_invalid_values_total", "counter",
+         "Values under the etcd prefix that xdpgated did not write, ignored.");
+  sample(out, "xdpgate_store_invalid_values_total", "",
+         std::to_string(store.invalid_values));
 
   RestrictionState state = b.list.state();
   family(out, "xdpgate_restriction_active", "gauge",

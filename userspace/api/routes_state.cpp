@@ -42,7 +42,32 @@ void status(const ApiBackend &b, const Call &, Response &res) {
   out["last_sync_at"] = synced ? json(*synced) : json(nullptr);
   ListWarnings w = b.list.warnings(kStaleAfter);
   out["warnings"] = {{"overlaps", w.overlaps}, {"stale", w.stale_ids}};
+  const StoreStatus store = b.list.store_status();
+  const bool shared = store.kind != "sqlite";
+  out["store"] = {{"kind", store.kind},
+                  {"endpoints", store.endpoints},
+                  {"revision", shared ? json(store.revision) : json(nullptr)},
+                  {"stale", store.stale},
+                  {"last_applied_at", store.last_applied_at
+                                          ? json(*store.last_applied_at)
+                                          : json(nullptr)}};
   send_json(res, 200, out);
+}
+
+// Every live host of the fleet, the revision it applied and whether that
+// is behind the store's (SPEC §7).
+void fleet(const ApiBackend &b, const Call &, Response &res) {
+  Result<Fleet> fleet = b.list.fleet();
+  if (!fleet)
+    return send_error(res, fleet.error());
+  json hosts = json::array();
+  for (const FleetHost &host : fleet->hosts)
+    hosts.push_back({{"host_name", host.host_name},
+                     {"revision", host.revision},
+                     {"applied_at",
+                      host.applied_at ? json(*host.applied_at) : json(nullptr)},
+                     {"behind", host.revision < fleet->revision}});
+  send_json(res, 200, {{"revision", fleet->revision}, {"hosts", hosts}});
 }
 
 void send_state(Response &res, const Result<RestrictionState> &state) {
@@ -131,6 +156,7 @@ std::vector<Route> state_routes(const ApiBackend &b) {
   const std::string p = kListPrefix;
   return {
       {"GET", p + "/status", Access::Read, {}, bound<status>(b)},
+      {"GET", p + "/fleet", Access::Read, {}, bound<fleet>(b)},
       {"POST",
        p + "/activate",
        Access::Write,

@@ -29,10 +29,11 @@ int run_deactivate(const Session &session, const Args &args);
 int run_confirm(const Session &session, const Args &args);
 
 // What the data path does (status.cpp), who changed it and who was turned
-// away (audit.cpp).
+// away (audit.cpp), which hosts of a fleet enforce the list (fleet.cpp).
 int run_status(const Session &session, const Args &args);
 int run_stats(const Session &session, const Args &args);
 int run_audit(const Session &session, const Args &args);
 int run_denied(const Session &session, const Args &args);
+int run_fleet(const Session &session, const Args &args);
 
 } // namespace xdpgate::cli

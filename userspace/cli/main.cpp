@@ -218,6 +218,10 @@ const Command kCommands[] = {
            ->check(CLI::Range(0.1, 31536000.0))
            ->needs(follow);
      }},
+    {"fleet",
+     "Show the hosts sharing this list through etcd, the revision each "
+     "enforces and whether it is behind",
+     "xdpgate fleet", run_fleet, [](CLI::App &, Args &) {}},
 };
 
 constexpr const char *kFooter = R"(

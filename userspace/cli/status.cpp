@@ -102,6 +102,19 @@ void print_status(const json &status) {
                                text(member(status, "revert_mode")) + ")"});
   if (const json &synced = member(status, "last_sync_at"); !synced.is_null())
     fields.push_back({"maps synced", time_text(synced)});
+  if (const json &store = member(status, "store");
+      text(member(store, "kind")) == "etcd") {
+    const json &applied = member(store, "last_applied_at");
+    fields.push_back(
+        {"store",
+         "etcd " + joined(member(store, "endpoints"), "") + ", revision " +
+             text(member(store, "revision")) +
+             (applied.is_null() ? "" : " applied " + time_text(applied)) +
+             (member(store, "stale") == true
+                  ? " (STALE: etcd unreachable, enforcing the last "
+                    "list applied)"
+                  : "")});
+  }
   fields.insert(
       fields.end(),
       {{"entries", text(member(entries, "total")) + " (" +

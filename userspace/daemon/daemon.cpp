@@ -10,6 +10,7 @@
 #include <sys/statfs.h>
 #include <systemd/sd-daemon.h>
 #include <thread>
+#include <unistd.h>
 
 #include "api/api_server.hpp"
 #include "api/denied_followers.hpp"
@@ -247,6 +248,12 @@ Result<std::unique_ptr<Store>> open_store(const Config &config) {
   options.etcd.key = config.etcd.key;
   options.prefix = config.etcd.prefix;
   options.state_dir = config.state_dir;
+  options.host_name = config.etcd.host_name;
+  if (options.host_name.empty()) {
+    char name[256] = {};
+    ::gethostname(name, sizeof name - 1);
+    options.host_name = name;
+  }
   auto store = EtcdStore::open(std::move(options));
   if (!store)
     return store.error();

@@ -179,9 +179,15 @@ std::size_t ListService::total_count() const {
   return impl_->index.size();
 }
 
-bool ListService::store_stale() const {
+StoreStatus ListService::store_status() const {
   std::lock_guard lock(impl_->mutex);
-  return impl_->store->stale();
+  return impl_->store->status();
+}
+
+Result<Fleet> ListService::fleet() const {
+  // Without the list's lock: the fleet is etcd's to answer, and a slow
+  // etcd must not hold up this daemon's reads and writes.
+  return impl_->store->fleet();
 }
 
 Result<AuditPage> ListService::audit(std::int64_t offset,

@@ -207,8 +207,9 @@ public:
   RestrictionState state() const;
   std::size_t enabled_count() const;
   std::size_t total_count() const;
-  // See Store::stale().
-  bool store_stale() const;
+  // See Store::status() and Store::fleet().
+  StoreStatus store_status() const;
+  Result<Fleet> fleet() const;
   ListWarnings warnings(std::chrono::milliseconds stale_after) const;
 
   Result<AuditPage> audit(std::int64_t offset, std::int64_t limit) const;

@@ -163,4 +163,17 @@ Result<Entry> parse_entry(std::string_view id, std::string_view value) {
       });
 }
 
+std::string host_value(std::int64_t revision, std::optional<EpochMs> at) {
+  return json{{"revision", revision}, {"applied_at", or_null(at)}}.dump();
+}
+
+Result<FleetHost> parse_host(std::string_view name, std::string_view value) {
+  return read_value<FleetHost>(
+      value, "a host", [&](const json &o) -> Result<FleetHost> {
+        return FleetHost{std::string(name),
+                         o.at("revision").get<std::int64_t>(),
+                         optional_number(o, "applied_at")};
+      });
+}
+
 } // namespace xdpgate

@@ -21,6 +21,7 @@
 
 #include "common/result.hpp"
 #include "model/entry.hpp"
+#include "store/store.hpp"
 
 namespace xdpgate {
 
@@ -70,5 +71,8 @@ Result<RestrictionState> parse_state(std::string_view value);
 std::string entry_value(const Entry &entry);
 // `id`: the key's; the value must carry the same.
 Result<Entry> parse_entry(std::string_view id, std::string_view value);
+// A host's registration: the revision it applied and when.
+std::string host_value(std::int64_t revision, std::optional<EpochMs> at);
+Result<FleetHost> parse_host(std::string_view name, std::string_view value);
 
 } // namespace xdpgate

@@ -23,6 +23,10 @@ constexpr std::int64_t kPage = 10000;
 // How long a write refused for a conflict waits for the winner's change.
 constexpr auto kCatchUpWait = std::chrono::seconds(5);
 constexpr auto kMaxBackoff = std::chrono::seconds(5);
+// A host's key outlives the daemon by at most this (its lease's TTL); the
+// daemon renews the lease every kRenewEvery.
+constexpr auto kHostTtl = std::chrono::seconds(10);
+constexpr auto kRenewEvery = std::chrono::seconds(3);
 
 std::string new_generation() {
   std::random_device random;
@@ -31,6 +35,12 @@ std::string new_generation() {
   for (int i = 0; i < 16; ++i)
     id += kHex[random() % 16];
   return id;
+}
+
+EpochMs now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 Compare head_unchanged(const EtcdLayout &layout, std::int64_t revision) {
@@ -78,6 +88,7 @@ public:
       std::lock_guard lock(store_.mutex_);
       store_.own_revisions_.insert(done->revision);
       store_.head_revision_ = done->revision;
+      store_.applied_at_ = now_ms();
       if (change_.state)
         store_.state_ = *change_.state;
       if (change_.replace_all) {
@@ -126,6 +137,7 @@ Result<std::unique_ptr<EtcdStore>> EtcdStore::open(EtcdStoreOptions options) {
     store->head_revision_ = store->loaded_.head_revision;
     store->generation_ = store->loaded_.head.generation;
     store->state_ = store->loaded_.state;
+    store->applied_at_ = now_ms();
     store->watched_generation_ = store->generation_;
     StoreChange whole{true, store->loaded_.entries, {}, store->loaded_.state};
     store->keep_locally(whole);
@@ -163,6 +175,9 @@ EtcdStore::~EtcdStore() {
   changed_.notify_all();
   if (follower_.joinable())
     follower_.join();
+  // Gone from the fleet at once, not when the lease runs out.
+  if (lease_)
+    (void)client_->lease_revoke(lease_);
 }
 
 Result<EtcdStore::Snapshot> EtcdStore::read_snapshot() {
@@ -352,6 +367,69 @@ void EtcdStore::release_memory() { local_.release_memory(); }
 
 std::size_t EtcdStore::change_limit() const { return kChangeLimit; }
 
+StoreStatus EtcdStore::status() const {
+  std::lock_guard lock(mutex_);
+  return {"etcd",      options_.etcd.endpoints, head_revision_, stale_,
+          applied_at_, invalid_values_};
+}
+
+Result<Fleet> EtcdStore::fleet() const {
+  Result<etcd::RangeResult> head = client_->range({layout_.head()});
+  if (!head)
+    return head.error();
+  Fleet fleet;
+  if (!head->kvs.empty())
+    fleet.revision = head->kvs[0].mod_revision;
+  Result<etcd::RangeResult> hosts = client_->range(
+      {layout_.hosts(), etcd::prefix_end(layout_.hosts()), head->revision});
+  if (!hosts)
+    return hosts.error();
+  for (const etcd::KeyValue &kv : hosts->kvs) {
+    const std::string name = kv.key.substr(layout_.hosts().size());
+    Result<FleetHost> host = parse_host(name, kv.value);
+    if (host)
+      fleet.hosts.push_back(std::move(*host));
+    else
+      spdlog::error("ignoring etcd key {}: {}", kv.key, host.error().message);
+  }
+  return fleet;
+}
+
+void EtcdStore::keep_registered() {
+  std::int64_t revision = 0;
+  std::optional<EpochMs> at;
+  {
+    std::lock_guard lock(mutex_);
+    revision = head_revision_;
+    at = applied_at_;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (lease_ && now - kept_alive_at_ >= kRenewEvery) {
+    Result<std::int64_t> ttl = client_->lease_keep_alive(lease_);
+    if (!ttl)
+      return; // etcd is away: the watch's errors say so
+    kept_alive_at_ = now;
+    if (*ttl == 0)
+      lease_ = 0; // expired while etcd or this daemon was away
+  }
+  if (!lease_) {
+    Result<std::int64_t> granted = client_->lease_grant(kHostTtl);
+    if (!granted)
+      return;
+    lease_ = *granted;
+    kept_alive_at_ = now;
+    published_revision_ = -1;
+  }
+  if (revision == published_revision_)
+    return;
+  Result<etcd::TxnResult> put =
+      client_->txn({{},
+                    {Put{layout_.host(options_.host_name),
+                         host_value(revision, at), lease_}}});
+  if (put)
+    published_revision_ = revision;
+}
+
 std::int64_t EtcdStore::applied_revision() const {
   std::lock_guard lock(mutex_);
   return head_revision_;
@@ -392,6 +470,8 @@ Result<std::vector<StoreChange>> EtcdStore::take_changes() {
     changes.push_back(std::move(queued.change));
   }
   queued_.clear();
+  if (!changes.empty())
+    applied_at_ = now_ms();
   own_revisions_.erase(own_revisions_.begin(),
                        own_revisions_.upper_bound(last));
   lock.unlock();
@@ -501,6 +581,7 @@ void EtcdStore::follow(std::int64_t from) {
     set_stale(false, "");
     backoff = std::chrono::milliseconds(100);
     for (;;) {
+      keep_registered();
       auto message = watch_->next(std::chrono::seconds(1));
       if (!message) {
         if (message.error().code == ErrorCode::StoreCompacted)

@@ -12,8 +12,8 @@
 //   - the last list applied is kept in a local SQLite store (state_dir),
 //     which the daemon enforces when it starts while etcd is unreachable;
 //     it also holds this host's audit log.
-// While the watch is broken the store is stale(); writes that cannot reach
-// etcd fail with store_unavailable.
+// While the watch is broken the store is stale (status()); writes that cannot
+// reach etcd fail with store_unavailable.
 #pragma once
 
 #include <atomic>
@@ -36,6 +36,7 @@ struct EtcdStoreOptions {
   etcd::Options etcd;
   std::string prefix;              // ends with '/'
   std::filesystem::path state_dir; // the local copy
+  std::string host_name;           // as the fleet lists this daemon
 };
 
 class EtcdStore final : public Store {
@@ -52,7 +53,8 @@ public:
   Result<AuditPage> audit(std::int64_t offset,
                           std::int64_t limit) const override;
   void release_memory() override;
-  bool stale() const override { return stale_; }
+  StoreStatus status() const override;
+  Result<Fleet> fleet() const override;
   std::size_t change_limit() const override;
   bool wait_for_changes(std::chrono::milliseconds wait) override;
   Result<std::vector<StoreChange>> take_changes() override;
@@ -105,6 +107,9 @@ private:
   // store stops; false once stopping.
   bool back_off(std::chrono::milliseconds &wait);
   bool stopping() const;
+  // Keeps this daemon's key under hosts/ on its lease, with the revision
+  // it applied: called by the watch's thread at least once a second.
+  void keep_registered();
   // Deletes a generation that no head names any more, a page at a time
   // (one delete of a million keys would be one watch message of a million
   // events for every host).
@@ -120,8 +125,11 @@ private:
   SqliteStore local_;
   mutable Snapshot loaded_; // until each_entry() hands it over
 
-  // Only the watch's thread uses this (and open(), before it starts).
+  // Only the watch's thread uses these (and open(), before it starts).
   std::string watched_generation_;
+  std::int64_t lease_ = 0; // of the hosts/ key; 0: none
+  std::int64_t published_revision_ = -1;
+  std::chrono::steady_clock::time_point kept_alive_at_;
 
   mutable std::mutex mutex_; // guards what follows
   std::condition_variable changed_;
@@ -131,6 +139,7 @@ private:
   std::int64_t head_revision_ = 0;       // of the last change applied here
   std::string generation_;               // the head's, as applied here
   RestrictionState state_;               // as applied here
+  std::optional<EpochMs> applied_at_;    // when this daemon last applied one
   std::set<std::int64_t> own_revisions_; // written here, not to re-apply
   std::unique_ptr<etcd::Client::Watch> watch_;
   bool stopping_ = false;

@@ -194,4 +194,11 @@ Result<AuditPage> SqliteStore::audit(std::int64_t offset,
   return page;
 }
 
+Result<Fleet> SqliteStore::fleet() const {
+  return Error{ErrorCode::NotFound,
+               "this daemon keeps its own list (store = \"sqlite\"), so it "
+               "has no fleet; hosts share one list with store = \"etcd\" "
+               "(xdpgate.toml(5), [etcd])"};
+}
+
 } // namespace xdpgate

@@ -38,8 +38,9 @@ public:
   Result<AuditPage> audit(std::int64_t offset,
                           std::int64_t limit) const override;
   void release_memory() override;
-  // The daemon's own file, written by no one else: never behind.
-  bool stale() const override { return false; }
+  // The daemon's own file, written by no one else: never stale.
+  StoreStatus status() const override { return {"sqlite"}; }
+  Result<Fleet> fleet() const override;
 
 private:
   explicit SqliteStore(std::unique_ptr<SqliteConnection> db);

@@ -31,6 +31,31 @@ struct StoreChange {
   std::vector<AuditRecord> audit = {}; // sequence is ignored and assigned
 };
 
+// Where the list is kept and how current this daemon is with it (SPEC §7,
+// status.store).
+struct StoreStatus {
+  std::string kind;                        // "sqlite" or "etcd"
+  std::vector<std::string> endpoints = {}; // etcd's
+  std::int64_t revision = 0; // etcd: of the last change applied here
+  // True while the list this daemon enforces may be behind the store's (a
+  // shared store it cannot reach: metric xdpgate_store_stale).
+  bool stale = false;
+  std::optional<EpochMs> last_applied_at = {}; // when this daemon applied it
+  std::uint64_t invalid_values = 0; // values under the prefix ignored
+};
+
+// A daemon of a fleet sharing the store, as it registered itself.
+struct FleetHost {
+  std::string host_name;
+  std::int64_t revision = 0; // of the last change it applied
+  std::optional<EpochMs> applied_at;
+};
+
+struct Fleet {
+  std::int64_t revision = 0;    // of the store's last change to the list
+  std::vector<FleetHost> hosts; // the live ones, by name
+};
+
 struct AuditPage {
   std::vector<AuditRecord> records;
   std::int64_t total = 0; // records in the whole log
@@ -66,9 +91,10 @@ public:
   // Returns caches' memory to the heap after a large change (the next reads
   // fill them again as needed).
   virtual void release_memory() = 0;
-  // True while the list this daemon enforces may be behind the store's
-  // (a shared store it cannot reach: SPEC §7, metric xdpgate_store_stale).
-  virtual bool stale() const = 0;
+  virtual StoreStatus status() const = 0;
+  // The daemons sharing the store (SPEC §7); error not_found for a store
+  // only this daemon uses. The one call that is thread-safe.
+  virtual Result<Fleet> fleet() const = 0;
 
   // The most upserts and deletes one change may have and still be one
   // transaction of the store; the list layer writes a larger change as the
