@@ -94,6 +94,8 @@ TEST(EtcdLayout, AnEntryThatIsNotXdpgatesIsRefused) {
       with("description", "\"" + std::string(257, 'x') + "\""),
       with("created_at", "\"yesterday\""),
       with("expires_at", "\"soon\""),
+      with("created_at", "1.5e300"), // a float: never converted
+      with("past_hits", "-1"),
   };
   for (const std::string &value : refused) {
     Result<Entry> read = parse_entry(e.id, value);
@@ -110,7 +112,8 @@ TEST(EtcdLayout, AHeadOrStateThatIsNotXdpgatesIsRefused) {
   for (const char *head :
        {"", "{}", R"({"format":1})", R"({"format":2,"generation":"g"})",
         R"({"format":1,"generation":""})", R"({"format":1,"generation":"a/b"})",
-        R"({"format":"1","generation":"g"})"})
+        R"({"format":"1","generation":"g"})",
+        R"({"format":1e300,"generation":"g"})"})
     EXPECT_FALSE(parse_head(head)) << head;
   for (const char *state :
        {"", "garbage", R"({"mode":"enforce"})",

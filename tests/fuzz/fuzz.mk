@@ -38,7 +38,7 @@ SAN_CXXFLAGS := -O1 -g -fno-omit-frame-pointer -std=c++20 -Wall -Wextra \
 FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
 # The parts the targets exercise (links/ is not fuzzed here).
 FUZZ_LIB_SRCS := $(wildcard $(addprefix userspace/,$(addsuffix /*.cpp, \
-                   common net model list store api datapath config)))
+                   common net etcd model list store api datapath config)))
 FUZZ_LIB_OBJS := $(patsubst %.cpp,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRCS))
 # The in-process API fixture and the BPF test-run wrapper are shared with the
 # GoogleTest suite.

@@ -35,6 +35,9 @@ std::int64_t number(const json &object, const char *name) {
     return 0;
   if (it->is_string())
     return std::stoll(it->get<std::string>());
+  // Never a float: converting one out of range is undefined.
+  if (!it->is_number_integer())
+    throw std::invalid_argument(std::string(name) + " is not an integer");
   return it->get<std::int64_t>();
 }
 
@@ -243,6 +246,10 @@ Result<std::string> base64_decode(std::string_view text) {
         return invalid();
       v = v << 6 | static_cast<unsigned>(d);
     }
+    // Bits past the last byte are zero as the gateway writes them: one
+    // text per value, so what decodes encodes back the same.
+    if ((padding == 1 && (v & 0xff)) || (padding == 2 && (v & 0xffff)))
+      return invalid();
     out += static_cast<char>(v >> 16);
     if (padding < 2)
       out += static_cast<char>((v >> 8) & 0xff);

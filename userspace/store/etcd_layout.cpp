@@ -30,13 +30,22 @@ json or_null(const std::optional<std::int64_t> &value) {
   return value ? json(*value) : json(nullptr);
 }
 
+// An integer field; anything else throws. Never a float: converting one
+// out of range is undefined.
+std::int64_t integer(const json &object, const char *name) {
+  const json &value = object.at(name);
+  if (!value.is_number_integer())
+    throw std::invalid_argument(std::string(name) + " is not an integer");
+  return value.get<std::int64_t>();
+}
+
 // An optional integer field: absent or null is none; any other type throws.
 std::optional<std::int64_t> optional_number(const json &object,
                                             const char *name) {
   auto it = object.find(name);
   if (it == object.end() || it->is_null())
     return std::nullopt;
-  return it->get<std::int64_t>();
+  return integer(object, name);
 }
 
 template <typename T, typename F>
@@ -84,7 +93,7 @@ std::string head_value(const Head &head) {
 
 Result<Head> parse_head(std::string_view value) {
   return read_value<Head>(value, "the head", [](const json &o) -> Result<Head> {
-    if (o.at("format").get<int>() != kFormat)
+    if (integer(o, "format") != kFormat)
       return invalid("the head is in format " + o.at("format").dump() +
                      ", which this xdpgated does not read: upgrade it");
     Head head{o.at("generation").get<std::string>()};
@@ -154,10 +163,15 @@ Result<Entry> parse_entry(std::string_view id, std::string_view value) {
         }
         entry.enabled = o.at("enabled").get<bool>();
         entry.created_by = o.at("created_by").get<std::string>();
-        entry.created_at = o.at("created_at").get<std::int64_t>();
+        entry.created_at = integer(o, "created_at");
         entry.updated_at = optional_number(o, "updated_at");
         entry.expires_at = optional_number(o, "expires_at");
-        entry.past_hits = o.value("past_hits", std::uint64_t{0});
+        if (o.contains("past_hits")) {
+          if (!o["past_hits"].is_number_unsigned())
+            return invalid("entry " + entry.id +
+                           " has past_hits that are not a count");
+          entry.past_hits = o["past_hits"].get<std::uint64_t>();
+        }
         entry.past_last_hit_at = optional_number(o, "past_last_hit_at");
         return entry;
       });
@@ -170,8 +184,7 @@ std::string host_value(std::int64_t revision, std::optional<EpochMs> at) {
 Result<FleetHost> parse_host(std::string_view name, std::string_view value) {
   return read_value<FleetHost>(
       value, "a host", [&](const json &o) -> Result<FleetHost> {
-        return FleetHost{std::string(name),
-                         o.at("revision").get<std::int64_t>(),
+        return FleetHost{std::string(name), integer(o, "revision"),
                          optional_number(o, "applied_at")};
       });
 }

@@ -56,10 +56,9 @@ Compare head_unchanged(const EtcdLayout &layout, std::int64_t revision) {
 class EtcdStore::EtcdTxn final : public Store::Txn {
 public:
   EtcdTxn(EtcdStore &store, StoreChange change, std::string generation,
-          etcd::Txn txn, std::int64_t expected_head)
+          etcd::Txn txn)
       : store_(store), change_(std::move(change)),
-        generation_(std::move(generation)), txn_(std::move(txn)),
-        expected_head_(expected_head) {}
+        generation_(std::move(generation)), txn_(std::move(txn)) {}
 
   ~EtcdTxn() override {
     if (!committed_ && change_.replace_all)
@@ -107,7 +106,6 @@ private:
   StoreChange change_;
   std::string generation_;
   etcd::Txn txn_;
-  std::int64_t expected_head_;
   bool committed_ = false;
 };
 
@@ -355,7 +353,7 @@ EtcdStore::begin(const StoreChange &change) {
   txn.success.push_back(
       Put{layout_.state(), state_value(change.state.value_or(state))});
   return std::unique_ptr<Txn>(
-      new EtcdTxn(*this, change, target, std::move(txn), expected));
+      new EtcdTxn(*this, change, target, std::move(txn)));
 }
 
 Result<AuditPage> EtcdStore::audit(std::int64_t offset,
