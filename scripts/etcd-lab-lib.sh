@@ -164,9 +164,12 @@ xg_fleet_start() {
 		xg_in_host "$n" ip link set p0 up
 		xg_in_host "$n" ip link set q0 up
 	fi
+	# With https://: the CA, and the client certificate unless
+	# XG_FLEET_NO_CERT is set (to see etcd refuse a daemon without one).
 	local tls=""
 	if [[ $XG_ETCD_ENDPOINT == https://* ]]; then
-		tls="cacert = \"$XG_LAB_TMP/tls/ca.pem\"
+		tls="cacert = \"$XG_LAB_TMP/tls/ca.pem\""
+		[ -n "${XG_FLEET_NO_CERT:-}" ] || tls="$tls
 cert = \"$XG_LAB_TMP/tls/client.pem\"
 key = \"$XG_LAB_TMP/tls/client-key.pem\""
 	fi

@@ -3,11 +3,13 @@
 # The etcd client (userspace/etcd/) against Debian's etcd: the lab starts
 # etcd in a namespace of its own, and the client's GoogleTest cases
 # (tests/etcd_client_test.cpp) run in a host namespace joined to it, first
-# over http://, then over https:// with a CA and client certificate.
+# over http://, then over https:// with a CA and client certificate; then
+# xdpgated itself over https://, with the client certificate and without.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$here"
 build=${XDPGATE_BUILD:-build}
+XG_BUILD=$build
 . scripts/etcd-lab-lib.sh
 . tests/integration/common.bash
 trap xg_etcd_lab_cleanup EXIT
@@ -29,7 +31,7 @@ run_cases() {
 	fi
 }
 
-xg_etcd_lab_setup 1
+xg_etcd_lab_setup 2
 check "etcd starts over http" xg_etcd_start &&
 	check "the client's cases pass over http" \
 		run_cases 'EtcdClient*' XDPGATE_TEST_ETCD="$XG_ETCD_ENDPOINT"
@@ -43,5 +45,20 @@ check "etcd starts over https with client certificates" xg_etcd_start tls &&
 		XDPGATE_TEST_ETCD_CACERT="$tls/ca.pem" \
 		XDPGATE_TEST_ETCD_CERT="$tls/client.pem" \
 		XDPGATE_TEST_ETCD_KEY="$tls/client-key.pem"
+
+store_of() { xg_fleet_cli "$1" --json status | jq -r ".store.$2"; }
+check "xdpgated with the client certificate starts" xg_fleet_start 1 &&
+	check "it follows etcd (not stale)" [ "$(store_of 1 stale)" = false ] &&
+	check "a write through it works" \
+		eval 'xg_fleet_cli 1 add 198.51.100.0/24 >/dev/null'
+XG_FLEET_NO_CERT=1 xg_fleet_start 2
+check "xdpgated without one starts on its own copy, stale" \
+	[ "$(store_of 2 stale)" = true ]
+check "its log says etcd may want a client certificate, and which keys" \
+	grep -q "set \[etcd\] cert and key" "$(xg_fleet_dir 2)/daemon.log" ||
+	tail -5 "$(xg_fleet_dir 2)/daemon.log" | sed 's/^/#   /'
+out=$(xg_fleet_cli 2 --json add 192.0.2.0/24 2>&1)
+check "a write through it is refused with store_unavailable" \
+	[ -n "$(grep store_unavailable <<<"$out")" ] || echo "#   got: $out"
 
 [ "$failures" -eq 0 ]
