@@ -173,7 +173,11 @@ xg_fleet_start() {
 cert = \"$XG_LAB_TMP/tls/client.pem\"
 key = \"$XG_LAB_TMP/tls/client-key.pem\""
 	fi
-	cat >"$dir/xdpgate.toml" <<TOML
+	# XG_FLEET_STORE=sqlite: a host with a list of its own (a reference).
+	if [ "${XG_FLEET_STORE:-etcd}" = sqlite ]; then
+		echo 'store = "sqlite"' >"$dir/xdpgate.toml"
+	else
+		cat >"$dir/xdpgate.toml" <<TOML
 store = "etcd"
 [etcd]
 endpoints = ["$XG_ETCD_ENDPOINT"]
@@ -181,6 +185,7 @@ prefix = "$XG_FLEET_PREFIX"
 host_name = "host$n"
 $tls
 TOML
+	fi
 	(exec nsenter --net="/run/netns/$(xg_host_ns "$n")" "$XG_BUILD/xdpgated" \
 		--config "$dir/xdpgate.toml" --interface p0 \
 		--socket "$dir/xdpgate.sock" --state-dir "$dir/state" \
@@ -222,11 +227,16 @@ PY
 	echo "$file"
 }
 
+# The id of the XDP program attached to host N's p0 (empty: none).
+xg_fleet_prog_id() {
+	xg_in_host "$1" bpftool -j net show dev p0 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["xdp"][0]["id"])' 2>/dev/null
+}
+
 # Usage: xg_fleet_verdict N SOURCE -> prints pass, drop or "error: ..."
 xg_fleet_verdict() {
 	local n=$1 id frame out
-	id=$(xg_in_host "$n" bpftool -j net show dev p0 2>/dev/null |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["xdp"][0]["id"])' 2>/dev/null)
+	id=$(xg_fleet_prog_id "$n")
 	if [ -z "$id" ]; then
 		echo "error: no XDP program on host $n's p0"
 		return

@@ -20,7 +20,7 @@ cd "$here" || exit 1
 out="$build/bench"
 mkdir -p "$out"
 
-GROUPS_ALL=(per_packet veth control_plane)
+GROUPS_ALL=(per_packet veth control_plane fleet)
 
 # kernel.bpf_stats_enabled adds ~45 ns to every BPF run here: the groups
 # turn it off while timing and restore it; this restores it once more on
@@ -76,6 +76,16 @@ bench_control_plane() {
 	# shellcheck disable=SC2086
 	tests/bench/control_plane/control_plane_bench.sh "$build" "$out/control_plane.json" \
 		${CONTROL_PLANE_ARGS:-}
+}
+
+# Group 4: a fleet through etcd: a change through one host to the verdict
+# in two others' kernels (p50/p99 over 1,000), against one host with SQLite;
+# replaces of 100k and 1M. FLEET_ARGS adds options (e.g. --changes 100
+# --replaces 100000).
+bench_fleet() {
+	build_daemon || return 1
+	# shellcheck disable=SC2086
+	tests/bench/fleet/fleet_bench.sh "$build" "$out/fleet.json" ${FLEET_ARGS:-}
 }
 
 summarize() {
