@@ -110,6 +110,9 @@ private:
   // Keeps this daemon's key under hosts/ on its lease, with the revision
   // it applied: called by the watch's thread at least once a second.
   void keep_registered();
+  // Writes `entries` under a generation no head names yet.
+  Status write_generation(const std::string &generation,
+                          const std::vector<Entry> &entries);
   // Deletes a generation that no head names any more, a page at a time
   // (one delete of a million keys would be one watch message of a million
   // events for every host).
