@@ -7,6 +7,8 @@
 #include <random>
 #include <unordered_set>
 
+#include "model/clock.hpp"
+
 namespace xdpgate {
 namespace {
 
@@ -37,12 +39,6 @@ std::string new_generation() {
   for (int i = 0; i < 16; ++i)
     id += kHex[random() % 16];
   return id;
-}
-
-EpochMs now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 Compare head_unchanged(const EtcdLayout &layout, std::int64_t revision) {
@@ -89,7 +85,7 @@ public:
       std::lock_guard lock(store_.mutex_);
       store_.own_revisions_.insert(done->revision);
       store_.head_revision_ = done->revision;
-      store_.applied_at_ = now_ms();
+      store_.applied_at_ = now_epoch_ms();
       if (change_.state)
         store_.state_ = *change_.state;
       if (change_.replace_all) {
@@ -137,7 +133,7 @@ Result<std::unique_ptr<EtcdStore>> EtcdStore::open(EtcdStoreOptions options) {
     store->head_revision_ = store->loaded_.head_revision;
     store->generation_ = store->loaded_.head.generation;
     store->state_ = store->loaded_.state;
-    store->applied_at_ = now_ms();
+    store->applied_at_ = now_epoch_ms();
     store->watched_generation_ = store->generation_;
     StoreChange whole{true, store->loaded_.entries, {}, store->loaded_.state};
     store->keep_locally(whole);
@@ -455,7 +451,7 @@ Result<std::vector<StoreChange>> EtcdStore::take_changes() {
   }
   queued_.clear();
   if (!changes.empty())
-    applied_at_ = now_ms();
+    applied_at_ = now_epoch_ms();
   own_revisions_.erase(own_revisions_.begin(),
                        own_revisions_.upper_bound(last));
   lock.unlock();
