@@ -12,6 +12,8 @@
 //   - the last list applied is kept in a local SQLite store (state_dir),
 //     which the daemon enforces when it starts while etcd is unreachable;
 //     it also holds this host's audit log.
+// Reads and writes are etcd_store.cpp, following other writers
+// etcd_follow.cpp, the fleet's host keys etcd_hosts.cpp.
 // While the watch is broken the store is stale (status()); writes that cannot
 // reach etcd fail with store_unavailable.
 #pragma once
