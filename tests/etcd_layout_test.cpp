@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <span>
+
 namespace xdpgate {
 namespace {
 
@@ -29,26 +31,35 @@ Entry an_entry() {
 
 TEST(EtcdLayout, KeysLiveUnderThePrefix) {
   const EtcdLayout layout("/xdpgate/prod/");
-  EXPECT_EQ(layout.head(), "/xdpgate/prod/head");
-  EXPECT_EQ(layout.state(), "/xdpgate/prod/state");
-  EXPECT_EQ(layout.entry("g1", "ip_a"), "/xdpgate/prod/gen/g1/ip_a");
+  EXPECT_EQ(layout.list(), "/xdpgate/prod/list/");
+  EXPECT_EQ(layout.head(), "/xdpgate/prod/list/head");
+  EXPECT_EQ(layout.state(), "/xdpgate/prod/list/state");
+  EXPECT_EQ(layout.entry("g1", "ip_a"), "/xdpgate/prod/list/gen/g1/ip_a");
+  EXPECT_EQ(layout.chunk("g1", 7), "/xdpgate/prod/chunks/g1/000007");
+  EXPECT_EQ(layout.chunk("g1", 1234567), "/xdpgate/prod/chunks/g1/1234567");
   EXPECT_EQ(layout.host("edge-1"), "/xdpgate/prod/hosts/edge-1");
 }
 
 TEST(EtcdLayout, EveryKeyIsClassifiedAndOthersAreOther) {
   const EtcdLayout layout("/p/");
-  EXPECT_EQ(layout.classify("/p/head").kind, Kind::Head);
-  EXPECT_EQ(layout.classify("/p/state").kind, Kind::State);
-  const auto entry = layout.classify("/p/gen/g1/ip_a");
+  EXPECT_EQ(layout.classify("/p/list/head").kind, Kind::Head);
+  EXPECT_EQ(layout.classify("/p/list/state").kind, Kind::State);
+  const auto entry = layout.classify("/p/list/gen/g1/ip_a");
   EXPECT_EQ(entry.kind, Kind::Entry);
   EXPECT_EQ(entry.generation, "g1");
   EXPECT_EQ(entry.name, "ip_a");
+  const auto chunk = layout.classify("/p/chunks/g1/000003");
+  EXPECT_EQ(chunk.kind, Kind::Chunk);
+  EXPECT_EQ(chunk.generation, "g1");
+  EXPECT_EQ(chunk.name, "000003");
   const auto host = layout.classify("/p/hosts/edge-1");
   EXPECT_EQ(host.kind, Kind::Host);
   EXPECT_EQ(host.name, "edge-1");
   for (const char *other :
-       {"/p/heads", "/p/gen/", "/p/gen/g1", "/p/gen/g1/", "/p/gen//ip_a",
-        "/p/hosts/", "/q/head", "/p", "/p/unknown"})
+       {"/p/head", "/p/list/heads", "/p/gen/g1/ip_a", "/p/list/gen/",
+        "/p/list/gen/g1", "/p/list/gen/g1/", "/p/list/gen//ip_a",
+        "/p/list/gen/g1/ip_a/b", "/p/chunks/g1", "/p/chunks/g1/", "/p/hosts/",
+        "/q/list/head", "/p", "/p/unknown"})
     EXPECT_EQ(layout.classify(other).kind, Kind::Other) << other;
 }
 
@@ -68,9 +79,104 @@ TEST(EtcdLayout, ValuesReadBackAsWritten) {
   Result<RestrictionState> state = parse_state(state_value(pending));
   ASSERT_TRUE(state);
   EXPECT_EQ(*state, pending);
-  Result<Head> head = parse_head(head_value({"0123abcd"}));
+  Result<Head> head = parse_head(head_value({"0123abcd", 3}));
   ASSERT_TRUE(head);
-  EXPECT_EQ(head->generation, "0123abcd");
+  EXPECT_EQ(*head, (Head{"0123abcd", 3}));
+}
+
+TEST(EtcdLayout, AChangedEntryIsTheEntryOrItsTombstone) {
+  const Entry e = an_entry();
+  Result<std::optional<Entry>> changed = parse_changed(e.id, entry_value(e));
+  ASSERT_TRUE(changed) << changed.error().message;
+  ASSERT_TRUE(*changed);
+  EXPECT_EQ(**changed, e);
+  Result<std::optional<Entry>> deleted =
+      parse_changed(e.id, tombstone_value(e.id));
+  ASSERT_TRUE(deleted) << deleted.error().message;
+  EXPECT_FALSE(*deleted);
+  for (const std::string &value :
+       {tombstone_value("ip_other"),
+        std::string(R"({"id":"ip_0123456789","deleted":false})"),
+        std::string(R"({"id":"ip_0123456789","deleted":true,"x":1})"),
+        std::string(R"({"deleted":true})"), std::string("not json")})
+    EXPECT_FALSE(parse_changed(e.id, value)) << value;
+}
+
+// Entries of `n` bytes of description each, ids ip_0, ip_1, ...
+std::vector<Entry> entries(std::size_t count, std::size_t description) {
+  std::vector<Entry> list;
+  for (std::size_t i = 0; i < count; ++i) {
+    Entry e = an_entry();
+    e.id = "ip_" + std::to_string(i);
+    e.range = *IpPrefix::parse("10." + std::to_string(i / 65536 % 256) + "." +
+                               std::to_string(i / 256 % 256) + "." +
+                               std::to_string(i % 256) + "/32");
+    e.description = std::string(description, 'd');
+    list.push_back(e);
+  }
+  return list;
+}
+
+TEST(EtcdLayout, AListGoesIntoChunksUnderTheRequestLimitAndReadsBackWhole) {
+  const std::vector<Entry> list = entries(20000, 200);
+  std::vector<Entry> back;
+  std::size_t chunks = 0;
+  for (std::span<const Entry> rest(list); !rest.empty(); ++chunks) {
+    std::size_t taken = 0;
+    const std::string value = chunk_value(rest, taken);
+    ASSERT_GT(taken, 0u);
+    // Closed at the first entry past kChunkBytes: one entry over at most.
+    EXPECT_LT(value.size(), kChunkBytes + 1024);
+    // etcd's default --max-request-bytes, with the gateway's base64.
+    EXPECT_LT(value.size() * 4 / 3 + 1024, 1536u * 1024);
+    Result<Chunk> chunk = parse_chunk(value);
+    ASSERT_TRUE(chunk) << chunk.error().message;
+    EXPECT_TRUE(chunk->refused.empty());
+    EXPECT_EQ(chunk->entries.size(), taken);
+    back.insert(back.end(), chunk->entries.begin(), chunk->entries.end());
+    rest = rest.subspan(taken);
+  }
+  EXPECT_GT(chunks, 5u);
+  EXPECT_EQ(back, list);
+  std::size_t taken = 7;
+  Result<Chunk> empty = parse_chunk(chunk_value({}, taken));
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(taken, 0u);
+  EXPECT_TRUE(empty->entries.empty());
+}
+
+TEST(EtcdLayout, AChunksEntriesThatAreNotXdpgatesAreLeftOutAndNamed) {
+  const std::vector<Entry> list = entries(3, 0);
+  std::size_t taken = 0;
+  nlohmann::json chunk = nlohmann::json::parse(chunk_value(list, taken));
+  chunk["entries"][1][1] = "10.0.0.1/8"; // host bits
+  chunk["entries"][2] = "not an entry";
+  Result<Chunk> read = parse_chunk(chunk.dump());
+  ASSERT_TRUE(read) << read.error().message;
+  ASSERT_EQ(read->entries.size(), 1u);
+  EXPECT_EQ(read->entries[0], list[0]);
+  ASSERT_EQ(read->refused.size(), 2u);
+  EXPECT_NE(read->refused[0].find("ip_1"), std::string::npos)
+      << read->refused[0];
+
+  nlohmann::json renamed = nlohmann::json::parse(chunk_value(list, taken));
+  renamed["fields"][0] = "key";
+  nlohmann::json flat = nlohmann::json::parse(chunk_value(list, taken));
+  flat["entries"] = 3;
+  for (const std::string &value :
+       {renamed.dump(), flat.dump(), std::string("[]"), std::string("{}")})
+    EXPECT_FALSE(parse_chunk(value)) << value;
+}
+
+TEST(EtcdLayout, ChunkedIdsHoldTheIdsTheyWereMadeOf) {
+  std::vector<std::uint64_t> hashes;
+  for (const char *id : {"ip_b", "ip_a", "ip_c"})
+    hashes.push_back(ChunkedIds::hash(id));
+  const ChunkedIds chunked(std::move(hashes));
+  for (const char *id : {"ip_a", "ip_b", "ip_c"})
+    EXPECT_TRUE(chunked.holds(id)) << id;
+  EXPECT_FALSE(chunked.holds("ip_d"));
+  EXPECT_FALSE(ChunkedIds().holds("ip_a"));
 }
 
 TEST(EtcdLayout, AnEntryThatIsNotXdpgatesIsRefused) {
@@ -110,10 +216,16 @@ TEST(EtcdLayout, AnEntryThatIsNotXdpgatesIsRefused) {
 
 TEST(EtcdLayout, AHeadOrStateThatIsNotXdpgatesIsRefused) {
   for (const char *head :
-       {"", "{}", R"({"format":1})", R"({"format":2,"generation":"g"})",
-        R"({"format":1,"generation":""})", R"({"format":1,"generation":"a/b"})",
-        R"({"format":"1","generation":"g"})",
-        R"({"format":1e300,"generation":"g"})"})
+       {"", "{}", R"({"format":2})", R"({"format":2,"generation":"g"})",
+        R"({"format":1,"generation":"g","chunks":0})", // the first layout
+        R"({"format":3,"generation":"g","chunks":0})",
+        R"({"format":2,"generation":"","chunks":0})",
+        R"({"format":2,"generation":"a/b","chunks":0})",
+        R"({"format":2,"generation":"g","chunks":-1})",
+        R"({"format":2,"generation":"g","chunks":"1"})",
+        R"({"format":2,"generation":"g","chunks":1.5})",
+        R"({"format":"2","generation":"g","chunks":0})",
+        R"({"format":1e300,"generation":"g","chunks":0})"})
     EXPECT_FALSE(parse_head(head)) << head;
   for (const char *state :
        {"", "garbage", R"({"mode":"enforce"})",

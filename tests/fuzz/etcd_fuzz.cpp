@@ -4,7 +4,8 @@
 // fleet's values. The first byte picks the reader, the rest is its input.
 // Properties: nothing crashes; base64 that decodes encodes back to the same
 // text; an entry, head or state that is accepted reads back the same from
-// what xdpgated would write for it; the watch stream's framing hands out
+// what xdpgated would write for it (a chunk's entries and a changed entry
+// or its tombstone too); the watch stream's framing hands out
 // the same lines however the bytes are cut.
 #include <cstdio>
 #include <cstdlib>
@@ -48,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data,
     return 0;
   const std::string_view input(reinterpret_cast<const char *>(data) + 1,
                                size - 1);
-  switch (data[0] % 7) {
+  switch (data[0] % 8) {
   case 0:
     framing(input);
     break;
@@ -85,6 +86,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data,
       Result<RestrictionState> again = parse_state(state_value(*state));
       if (!again || !(*again == *state))
         fail(input, "an accepted state does not read back as written");
+    }
+    break;
+  case 7:
+    if (Result<Chunk> chunk = parse_chunk(input)) {
+      std::size_t taken = 0;
+      Result<Chunk> again = parse_chunk(chunk_value(chunk->entries, taken));
+      if (!again || again->entries != chunk->entries || !again->refused.empty())
+        fail(input, "an accepted chunk does not read back as written");
+    }
+    if (Result<std::optional<Entry>> changed =
+            parse_changed("ip_0123456789", input)) {
+      Result<std::optional<Entry>> again = parse_changed(
+          "ip_0123456789",
+          *changed ? entry_value(**changed) : tombstone_value("ip_0123456789"));
+      if (!again || *again != *changed)
+        fail(input, "an accepted changed entry does not read back");
     }
     break;
   }

@@ -116,14 +116,18 @@ for round in 1 2 3; do
 done
 
 echo "# values written by hand under the prefix change nothing"
-gen=$(xg_etcdctl get --print-value-only "${XG_FLEET_PREFIX}head" | jq -r .generation)
+gen=$(xg_etcdctl get --print-value-only "${XG_FLEET_PREFIX}list/head" | jq -r .generation)
 entry='{"id":"notanid","ip_range":"0.0.0.0/0","description":null,"enabled":true,"created_by":"x","created_at":1,"updated_at":null,"expires_at":null}'
-xg_etcdctl put "${XG_FLEET_PREFIX}gen/$gen/ip_junk1" 'not json' >/dev/null
-xg_etcdctl put "${XG_FLEET_PREFIX}gen/$gen/notanid" "$entry" >/dev/null
-xg_etcdctl put "${XG_FLEET_PREFIX}gen/$gen/ip_junk2" "${entry/notanid/ip_junk2}" >/dev/null
-xg_etcdctl put "${XG_FLEET_PREFIX}gen/$gen/ip_junk3" '{"id":"ip_junk3","ip_range":"10.0.0.1/8"}' >/dev/null
-xg_etcdctl put "${XG_FLEET_PREFIX}state" 'garbage' >/dev/null
-xg_etcdctl put "${XG_FLEET_PREFIX}head" '{"format":1}' >/dev/null
+xg_etcdctl put "${XG_FLEET_PREFIX}list/gen/$gen/ip_junk1" 'not json' >/dev/null
+xg_etcdctl put "${XG_FLEET_PREFIX}list/gen/$gen/notanid" "$entry" >/dev/null
+xg_etcdctl put "${XG_FLEET_PREFIX}list/gen/$gen/ip_junk2" "${entry/notanid/ip_junk2}" >/dev/null
+xg_etcdctl put "${XG_FLEET_PREFIX}list/gen/$gen/ip_junk3" '{"id":"ip_junk3","ip_range":"10.0.0.1/8"}' >/dev/null
+xg_etcdctl put "${XG_FLEET_PREFIX}list/state" 'garbage' >/dev/null
+xg_etcdctl put "${XG_FLEET_PREFIX}list/head" '{"format":2}' >/dev/null
+xg_etcdctl put "${XG_FLEET_PREFIX}list/gen/$gen/ip_junk4" '{"id":"ip_junk4","deleted":"yes"}' >/dev/null
+fields='["id","ip_range","description","enabled","created_by","created_at","updated_at","expires_at","past_hits","past_last_hit_at"]'
+xg_etcdctl put "${XG_FLEET_PREFIX}chunks/$gen/000099" \
+	"{\"fields\":$fields,\"entries\":[[\"ip_junk5\",\"0.0.0.0/0\",null,true,\"x\",1,null,null,0,null]]}" >/dev/null
 xg_etcdctl put "${XG_FLEET_PREFIX}unknown" 'x' >/dev/null
 # A real change after the junk: once every host applied it, each has read
 # the junk too.
@@ -140,7 +144,14 @@ for n in 1 2 3; do
 	check "host $n does not list the hand-written 0.0.0.0/0 (a valid value, a valid id)" \
 		[ "$(listed "$n" 0.0.0.0/0)" = 0 ]
 done
-xg_etcdctl del "${XG_FLEET_PREFIX}gen/$gen/ip_junk2" >/dev/null
+# A daemon that starts reads every chunk the head names, and no other.
+xg_fleet_stop 2
+check "host 2 starts again after the junk" xg_fleet_start 2
+check "host 2 does not list the hand-written chunk's 0.0.0.0/0" \
+	[ "$(listed 2 0.0.0.0/0)" = 0 ]
+on_hosts 2 drop 100.64.0.1
+on_hosts 2 pass 198.18.200.1
+xg_etcdctl del "${XG_FLEET_PREFIX}list/gen/$gen/ip_junk2" >/dev/null
 
 echo "# a replace through host 1 reaches every kernel whole"
 {
@@ -198,7 +209,7 @@ check "host 3, stopped, is gone from the fleet at once" \
 	[ "$(xg_fleet_cli 1 --json fleet | jq -c '[.hosts[].host_name]')" = '["host1","host2"]' ]
 check "add 100.71.0.0/16 through host 1 while host 3 is down" \
 	quiet xg_fleet_cli 1 add 100.71.0.0/16 -d while-down
-rev=$(xg_etcdctl get -w json "${XG_FLEET_PREFIX}head" | jq .header.revision)
+rev=$(xg_etcdctl get -w json "${XG_FLEET_PREFIX}list/head" | jq .header.revision)
 check "etcd compacts its history up to revision $rev" \
 	quiet xg_etcdctl compact "$rev"
 check "host 3 starts again" xg_fleet_start 3

@@ -80,6 +80,10 @@ Status ListService::Impl::adopt(StoreChange change) {
                   s.error().message);
     return s;
   }
+  // The store keeps a copy of what the kernel enforces (EtcdStore: for a
+  // start while etcd is away); written after the kernel swap, it is not
+  // on the way to the verdict.
+  store->enforced(change);
   state = next;
   index.apply(std::move(change));
   return {};

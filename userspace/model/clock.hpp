@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-// Wall-clock time for the list, and the conversion of the data path's
-// monotonic (coarse) timestamps into it.
+// Wall-clock time for the list, the conversion of the data path's
+// monotonic (coarse) timestamps into it, and elapsed time for logs.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <time.h>
 
@@ -25,6 +26,11 @@ inline EpochMs monotonic_ns_to_epoch_ms(std::uint64_t monotonic_ns) {
   std::int64_t age_ms =
       (now_ns - static_cast<std::int64_t>(monotonic_ns)) / 1000000;
   return now_epoch_ms() - (age_ms > 0 ? age_ms : 0);
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 } // namespace xdpgate

@@ -47,8 +47,10 @@ Result<std::vector<StoreChange>> EtcdStore::take_changes() {
       head_revision_ = std::max(head_revision_, queued.revision);
     if (queued.relisted)
       head_revision_ = queued.revision;
-    if (!queued.generation.empty())
-      generation_ = queued.generation;
+    if (queued.named) {
+      head_ = *queued.named;
+      chunked_ = std::move(queued.chunked);
+    }
     if (queued.change.state)
       state_ = *queued.change.state;
     changes.push_back(std::move(queued.change));
@@ -58,11 +60,10 @@ Result<std::vector<StoreChange>> EtcdStore::take_changes() {
     applied_at_ = now_epoch_ms();
   own_revisions_.erase(own_revisions_.begin(),
                        own_revisions_.upper_bound(last));
-  lock.unlock();
-  for (const StoreChange &change : changes)
-    keep_locally(change);
   return changes;
 }
+
+void EtcdStore::enforced(const StoreChange &change) { keep_locally(change); }
 
 void EtcdStore::queue(Queued queued) {
   {
@@ -109,15 +110,16 @@ void EtcdStore::follow(std::int64_t from) {
       Queued whole;
       whole.revision = snapshot->head_revision;
       whole.change.replace_all = true;
-      whole.change.upserts = std::move(snapshot->entries);
+      whole.change.upserts = std::move(snapshot->generation.entries);
       whole.change.state = snapshot->state;
       whole.relisted = true;
-      whole.generation = snapshot->head.generation;
+      whole.named = snapshot->head;
+      whole.chunked = std::move(snapshot->generation.chunked);
       queue(std::move(whole));
       from = snapshot->revision + 1;
     }
-    auto watch = client_->watch(layout_.prefix(),
-                                etcd::prefix_end(layout_.prefix()), from);
+    auto watch =
+        client_->watch(layout_.list(), etcd::prefix_end(layout_.list()), from);
     if (!watch) {
       if (watch.error().code == ErrorCode::StoreCompacted) {
         from = 0;
@@ -157,22 +159,13 @@ void EtcdStore::follow(std::int64_t from) {
         const std::vector<etcd::Event> group(events.begin() + i,
                                              events.begin() + j);
         i = j;
-        bool moves_head = false;
-        for (const etcd::Event &event : group)
-          moves_head |= layout_.classify(event.kv.key).kind ==
-                        EtcdLayout::Key::Kind::Head;
-        const std::string before = watched_generation_;
-        Result<std::optional<StoreChange>> change = change_of(group, revision);
+        Result<std::optional<Queued>> change = change_of(group, revision);
         if (!change) {
           relist = true; // the generation it names is compacted away
           break;
         }
-        // A head written by hand moves it too: writers compare against
-        // its revision, so it is handed over even with nothing to apply.
-        if (*change || moves_head)
-          queue({revision, *change ? std::move(**change) : StoreChange{}, false,
-                 moves_head,
-                 watched_generation_ != before ? watched_generation_ : ""});
+        if (*change)
+          queue(std::move(**change));
         from = revision + 1;
       }
       if (relist) {
@@ -195,16 +188,17 @@ void EtcdStore::follow(std::int64_t from) {
   }
 }
 
-Result<std::optional<StoreChange>>
+Result<std::optional<EtcdStore::Queued>>
 EtcdStore::change_of(const std::vector<etcd::Event> &events,
                      std::int64_t revision) {
   using Kind = EtcdLayout::Key::Kind;
-  StoreChange change;
+  Queued queued;
+  queued.revision = revision;
+  StoreChange &change = queued.change;
   bool touches_list = false;
   std::optional<Head> named;
-  const auto ignore = [&](const std::string &key, const std::string &why) {
-    ++invalid_values_;
-    spdlog::error("ignoring etcd key {} (revision {}): {}", key, revision, why);
+  const auto ignore_at = [&](const std::string &key, const std::string &why) {
+    ignore(key, why + " (revision " + std::to_string(revision) + ")");
   };
   // xdpgated rewrites the head with every change it makes: a revision that
   // does not was written by someone else (etcdctl, say), and is not
@@ -217,33 +211,37 @@ EtcdStore::change_of(const std::vector<etcd::Event> &events,
   for (const etcd::Event &event : events) {
     const bool put = event.type == etcd::Event::Type::Put;
     const EtcdLayout::Key key = layout_.classify(event.kv.key);
+    // A head written by hand moves it too: writers compare against its
+    // revision, so it is handed over even with nothing to apply.
+    queued.moves_head |= key.kind == Kind::Head;
     if (!ours &&
         (key.kind == Kind::State ||
          (key.kind == Kind::Entry && key.generation == watched_generation_))) {
-      ignore(event.kv.key, "written without the head, so not by xdpgated");
+      ignore_at(event.kv.key, "written without the head, so not by xdpgated");
       continue;
     }
     switch (key.kind) {
     case Kind::Head: {
       if (!put) {
-        ignore(event.kv.key, "the head was deleted; the list stays as it was");
+        ignore_at(event.kv.key,
+                  "the head was deleted; the list stays as it was");
         break;
       }
       Result<Head> head = parse_head(event.kv.value);
       if (!head)
-        ignore(event.kv.key, head.error().message);
+        ignore_at(event.kv.key, head.error().message);
       else if (head->generation != watched_generation_)
         named = *head;
       break;
     }
     case Kind::State: {
       if (!put) {
-        ignore(event.kv.key, "the state was deleted; it stays as it was");
+        ignore_at(event.kv.key, "the state was deleted; it stays as it was");
         break;
       }
       Result<RestrictionState> state = parse_state(event.kv.value);
       if (!state) {
-        ignore(event.kv.key, state.error().message);
+        ignore_at(event.kv.key, state.error().message);
         break;
       }
       change.state = *state;
@@ -255,39 +253,41 @@ EtcdStore::change_of(const std::vector<etcd::Event> &events,
         break; // not the list (yet): a generation being written or deleted
       touches_list = true;
       const std::string id(key.name);
-      if (!put) {
+      Result<std::optional<Entry>> entry =
+          put ? parse_changed(id, event.kv.value) : std::optional<Entry>();
+      if (!entry)
+        ignore_at(event.kv.key, entry.error().message);
+      if (entry && *entry)
+        change.upserts.push_back(std::move(**entry));
+      else // deleted, or never more allowed than the valid entries
         change.deletes.push_back(id);
-        break;
-      }
-      Result<Entry> entry = parse_entry(id, event.kv.value);
-      if (!entry) {
-        // Never more allowed than the valid entries: the id is gone.
-        ignore(event.kv.key, entry.error().message);
-        change.deletes.push_back(id);
-        break;
-      }
-      change.upserts.push_back(std::move(*entry));
       break;
     }
+    case Kind::Chunk: // not watched
     case Kind::Host:
     case Kind::Other:
       break;
     }
   }
   if (named) {
-    Result<std::vector<Entry>> entries =
-        read_generation(named->generation, revision, revision);
-    if (!entries)
-      return entries.error();
     watched_generation_ = named->generation;
+    queued.named = *named;
     change.replace_all = true;
     change.deletes.clear();
-    change.upserts = std::move(*entries);
-    return std::optional<StoreChange>(std::move(change));
+    // A generation this daemon wrote is applied already (take_changes()
+    // skips its revision): reading it back would only cost time.
+    if (written_here(named->generation, revision))
+      return std::optional<Queued>(std::move(queued));
+    Result<Generation> generation = read_generation(*named, revision, revision);
+    if (!generation)
+      return generation.error();
+    change.upserts = std::move(generation->entries);
+    queued.chunked = std::move(generation->chunked);
+    return std::optional<Queued>(std::move(queued));
   }
-  if (!touches_list)
-    return std::optional<StoreChange>();
-  return std::optional<StoreChange>(std::move(change));
+  if (!touches_list && !queued.moves_head)
+    return std::optional<Queued>();
+  return std::optional<Queued>(std::move(queued));
 }
 
 } // namespace xdpgate

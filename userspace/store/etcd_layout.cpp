@@ -3,12 +3,33 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace xdpgate {
 namespace {
 
 using nlohmann::json;
 
-constexpr int kFormat = 1;
+constexpr int kFormat = 2;
+// An entry's fields: the keys of its object, the order of its row in a
+// chunk.
+constexpr const char *kFields[] = {
+    "id",         "ip_range",   "description", "enabled",   "created_by",
+    "created_at", "updated_at", "expires_at",  "past_hits", "past_last_hit_at"};
+enum Field : std::size_t {
+  Id,
+  Range,
+  Description,
+  Enabled,
+  CreatedBy,
+  CreatedAt,
+  UpdatedAt,
+  ExpiresAt,
+  PastHits,
+  PastLastHitAt,
+  FieldCount
+};
+static_assert(std::size(kFields) == FieldCount);
 // The API's limit on a description (SPEC §2).
 constexpr std::size_t kDescriptionBytes = 256;
 
@@ -30,22 +51,80 @@ json or_null(const std::optional<std::int64_t> &value) {
   return value ? json(*value) : json(nullptr);
 }
 
-// An integer field; anything else throws. Never a float: converting one
-// out of range is undefined.
-std::int64_t integer(const json &object, const char *name) {
-  const json &value = object.at(name);
+// An integer; anything else throws. Never a float: converting one out of
+// range is undefined.
+std::int64_t integer(const json &value, const char *name) {
   if (!value.is_number_integer())
     throw std::invalid_argument(std::string(name) + " is not an integer");
   return value.get<std::int64_t>();
 }
+std::int64_t integer_field(const json &object, const char *name) {
+  return integer(object.at(name), name);
+}
 
-// An optional integer field: absent or null is none; any other type throws.
-std::optional<std::int64_t> optional_number(const json &object,
+// An optional integer: null is none; any other type throws.
+std::optional<std::int64_t> optional_number(const json &value,
                                             const char *name) {
-  auto it = object.find(name);
-  if (it == object.end() || it->is_null())
+  if (value.is_null())
     return std::nullopt;
-  return integer(object, name);
+  return integer(value, name);
+}
+// Absent is none too.
+std::optional<std::int64_t> optional_field(const json &object,
+                                           const char *name) {
+  auto it = object.find(name);
+  return it == object.end() ? std::nullopt : optional_number(*it, name);
+}
+
+json entry_row(const Entry &entry) {
+  return json::array(
+      {entry.id, entry.range.to_string(),
+       entry.description ? json(*entry.description) : json(nullptr),
+       entry.enabled, entry.created_by, entry.created_at,
+       or_null(entry.updated_at), or_null(entry.expires_at), entry.past_hits,
+       or_null(entry.past_last_hit_at)});
+}
+
+// An entry from its row; a field of the wrong type throws.
+Result<Entry> entry_of_row(const json &row) {
+  if (!row.is_array() || row.size() != FieldCount)
+    return invalid("an entry is not an array of " + std::to_string(FieldCount) +
+                   " fields");
+  Entry entry;
+  entry.id = row[Id].get<std::string>();
+  if (!is_entry_id(entry.id))
+    return invalid("\"" + entry.id + "\" is not an entry id xdpgated makes");
+  Result<IpPrefix> range = IpPrefix::parse(row[Range].get<std::string>());
+  if (!range || range->to_string() != row[Range])
+    return invalid("entry " + entry.id +
+                   " has no canonical ip_range: " + row[Range].dump());
+  entry.range = *range;
+  if (const json &d = row[Description]; !d.is_null()) {
+    entry.description = d.get<std::string>();
+    if (entry.description->size() > kDescriptionBytes)
+      return invalid("entry " + entry.id + " has a description over " +
+                     std::to_string(kDescriptionBytes) + " bytes");
+  }
+  entry.enabled = row[Enabled].get<bool>();
+  entry.created_by = row[CreatedBy].get<std::string>();
+  entry.created_at = integer(row[CreatedAt], kFields[CreatedAt]);
+  entry.updated_at = optional_number(row[UpdatedAt], kFields[UpdatedAt]);
+  entry.expires_at = optional_number(row[ExpiresAt], kFields[ExpiresAt]);
+  if (!row[PastHits].is_number_unsigned())
+    return invalid("entry " + entry.id + " has past_hits that are not a count");
+  entry.past_hits = row[PastHits].get<std::uint64_t>();
+  entry.past_last_hit_at =
+      optional_number(row[PastLastHitAt], kFields[PastLastHitAt]);
+  return entry;
+}
+
+// entry_of_row, with a field of the wrong type refused, not thrown.
+Result<Entry> read_row(const json &row) {
+  try {
+    return entry_of_row(row);
+  } catch (const std::exception &e) {
+    return invalid(std::string("an entry: ") + e.what());
+  }
 }
 
 template <typename T, typename F>
@@ -67,16 +146,18 @@ EtcdLayout::Key EtcdLayout::classify(std::string_view key) const {
   if (key.substr(0, prefix_.size()) != prefix_)
     return out;
   const std::string_view rest = key.substr(prefix_.size());
-  if (rest == "head") {
+  if (rest == "list/head") {
     out.kind = Key::Kind::Head;
-  } else if (rest == "state") {
+  } else if (rest == "list/state") {
     out.kind = Key::Kind::State;
-  } else if (rest.substr(0, 4) == "gen/") {
-    const std::string_view path = rest.substr(4);
+  } else if (rest.starts_with("list/gen/") || rest.starts_with("chunks/")) {
+    const bool chunk = rest.starts_with("chunks/");
+    const std::string_view path = rest.substr(chunk ? 7 : 9);
     const std::size_t slash = path.find('/');
     if (slash != std::string_view::npos && slash > 0 &&
-        slash + 1 < path.size()) {
-      out.kind = Key::Kind::Entry;
+        slash + 1 < path.size() &&
+        path.find('/', slash + 1) == std::string_view::npos) {
+      out.kind = chunk ? Key::Kind::Chunk : Key::Kind::Entry;
       out.generation = path.substr(0, slash);
       out.name = path.substr(slash + 1);
     }
@@ -87,16 +168,32 @@ EtcdLayout::Key EtcdLayout::classify(std::string_view key) const {
   return out;
 }
 
+std::string EtcdLayout::chunk(std::string_view generation,
+                              std::size_t k) const {
+  std::string number = std::to_string(k);
+  // Zero-padded, so that etcd lists a generation's chunks in order.
+  if (number.size() < 6)
+    number.insert(0, 6 - number.size(), '0');
+  return chunks(generation) + number;
+}
+
 std::string head_value(const Head &head) {
-  return json{{"format", kFormat}, {"generation", head.generation}}.dump();
+  return json{{"format", kFormat},
+              {"generation", head.generation},
+              {"chunks", head.chunks}}
+      .dump();
 }
 
 Result<Head> parse_head(std::string_view value) {
   return read_value<Head>(value, "the head", [](const json &o) -> Result<Head> {
-    if (integer(o, "format") != kFormat)
+    if (integer_field(o, "format") != kFormat)
       return invalid("the head is in format " + o.at("format").dump() +
                      ", which this xdpgated does not read: upgrade it");
-    Head head{o.at("generation").get<std::string>()};
+    const std::int64_t chunks = integer_field(o, "chunks");
+    if (chunks < 0)
+      return invalid("the head names a negative count of chunks");
+    Head head{o.at("generation").get<std::string>(),
+              static_cast<std::size_t>(chunks)};
     if (head.generation.empty() ||
         head.generation.find('/') != std::string::npos)
       return invalid("the head names no valid generation");
@@ -118,63 +215,112 @@ Result<RestrictionState> parse_state(std::string_view value) {
         const auto revert = parse_mode(o.at("revert_mode").get<std::string>());
         if (!mode || !revert)
           return invalid("the state names an unknown mode");
-        return RestrictionState{*mode, optional_number(o, "confirm_deadline"),
+        return RestrictionState{*mode, optional_field(o, "confirm_deadline"),
                                 *revert};
       });
 }
 
 std::string entry_value(const Entry &entry) {
-  return json{{"id", entry.id},
-              {"ip_range", entry.range.to_string()},
-              {"description",
-               entry.description ? json(*entry.description) : json(nullptr)},
-              {"enabled", entry.enabled},
-              {"created_by", entry.created_by},
-              {"created_at", entry.created_at},
-              {"updated_at", or_null(entry.updated_at)},
-              {"expires_at", or_null(entry.expires_at)},
-              {"past_hits", entry.past_hits},
-              {"past_last_hit_at", or_null(entry.past_last_hit_at)}}
-      .dump();
+  const json row = entry_row(entry);
+  json object = json::object();
+  for (std::size_t f = 0; f < FieldCount; ++f)
+    object[kFields[f]] = row[f];
+  return object.dump();
 }
 
 Result<Entry> parse_entry(std::string_view id, std::string_view value) {
   return read_value<Entry>(
       value, "an entry", [&](const json &o) -> Result<Entry> {
-        if (!is_entry_id(id))
-          return invalid("\"" + std::string(id) +
-                         "\" is not an entry id xdpgated makes");
-        Entry entry;
-        entry.id = o.at("id").get<std::string>();
-        if (entry.id != id)
+        json row = json::array();
+        for (std::size_t f = 0; f < FieldCount; ++f) {
+          auto it = o.find(kFields[f]);
+          if (it != o.end())
+            row.push_back(*it);
+          else if (f == PastHits)
+            row.push_back(0);
+          else if (f == UpdatedAt || f == ExpiresAt || f == PastLastHitAt)
+            row.push_back(nullptr);
+          else
+            return invalid(std::string("an entry has no ") + kFields[f]);
+        }
+        Result<Entry> entry = entry_of_row(row);
+        if (entry && entry->id != id)
           return invalid("an entry under the key of " + std::string(id) +
-                         " says it is " + entry.id);
-        Result<IpPrefix> range =
-            IpPrefix::parse(o.at("ip_range").get<std::string>());
-        if (!range || range->to_string() != o.at("ip_range"))
-          return invalid("entry " + entry.id + " has no canonical ip_range: " +
-                         o.at("ip_range").dump());
-        entry.range = *range;
-        if (const json &d = o.at("description"); !d.is_null()) {
-          entry.description = d.get<std::string>();
-          if (entry.description->size() > kDescriptionBytes)
-            return invalid("entry " + entry.id + " has a description over " +
-                           std::to_string(kDescriptionBytes) + " bytes");
-        }
-        entry.enabled = o.at("enabled").get<bool>();
-        entry.created_by = o.at("created_by").get<std::string>();
-        entry.created_at = integer(o, "created_at");
-        entry.updated_at = optional_number(o, "updated_at");
-        entry.expires_at = optional_number(o, "expires_at");
-        if (o.contains("past_hits")) {
-          if (!o["past_hits"].is_number_unsigned())
-            return invalid("entry " + entry.id +
-                           " has past_hits that are not a count");
-          entry.past_hits = o["past_hits"].get<std::uint64_t>();
-        }
-        entry.past_last_hit_at = optional_number(o, "past_last_hit_at");
+                         " says it is " + entry->id);
         return entry;
       });
+}
+
+std::string tombstone_value(std::string_view id) {
+  return json{{"id", id}, {"deleted", true}}.dump();
+}
+
+Result<std::optional<Entry>> parse_changed(std::string_view id,
+                                           std::string_view value) {
+  using Changed = std::optional<Entry>;
+  Result<Changed> tombstone = read_value<Changed>(
+      value, "an entry", [&](const json &o) -> Result<Changed> {
+        auto deleted = o.find("deleted");
+        if (deleted == o.end())
+          return invalid("not a tombstone");
+        if (o.size() != 2 || *deleted != true || o.at("id") != id)
+          return invalid("a tombstone under the key of " + std::string(id) +
+                         " is not one xdpgated writes");
+        return Changed();
+      });
+  if (tombstone || tombstone.error().message != "not a tombstone")
+    return tombstone;
+  Result<Entry> entry = parse_entry(id, value);
+  if (!entry)
+    return entry.error();
+  return Changed(std::move(*entry));
+}
+
+std::string chunk_value(std::span<const Entry> entries, std::size_t &taken) {
+  std::string value =
+      R"({"fields":)" + json(kFields).dump() + R"(,"entries":[)";
+  taken = 0;
+  for (const Entry &entry : entries) {
+    if (value.size() >= kChunkBytes)
+      break;
+    if (taken++)
+      value += ',';
+    value += entry_row(entry).dump();
+  }
+  return value + "]}";
+}
+
+Result<Chunk> parse_chunk(std::string_view value) {
+  return read_value<Chunk>(
+      value, "a chunk", [](const json &o) -> Result<Chunk> {
+        if (o.at("fields") != json(kFields))
+          return invalid("a chunk's fields are not the ones xdpgated writes");
+        Chunk chunk;
+        const json &rows = o.at("entries");
+        if (!rows.is_array())
+          return invalid("a chunk's entries are not an array");
+        for (const json &row : rows) {
+          Result<Entry> entry = read_row(row);
+          if (entry)
+            chunk.entries.push_back(std::move(*entry));
+          else
+            chunk.refused.push_back(entry.error().message);
+        }
+        return chunk;
+      });
+}
+
+ChunkedIds::ChunkedIds(std::vector<std::uint64_t> hashes)
+    : hashes_(std::move(hashes)) {
+  std::sort(hashes_.begin(), hashes_.end());
+}
+
+std::uint64_t ChunkedIds::hash(std::string_view id) {
+  return std::hash<std::string_view>{}(id);
+}
+
+bool ChunkedIds::holds(std::string_view id) const {
+  return std::binary_search(hashes_.begin(), hashes_.end(), hash(id));
 }
 
 std::string host_value(std::int64_t revision, std::optional<EpochMs> at) {
@@ -184,8 +330,8 @@ std::string host_value(std::int64_t revision, std::optional<EpochMs> at) {
 Result<FleetHost> parse_host(std::string_view name, std::string_view value) {
   return read_value<FleetHost>(
       value, "a host", [&](const json &o) -> Result<FleetHost> {
-        return FleetHost{std::string(name), integer(o, "revision"),
-                         optional_number(o, "applied_at")};
+        return FleetHost{std::string(name), integer_field(o, "revision"),
+                         optional_field(o, "applied_at")};
       });
 }
 

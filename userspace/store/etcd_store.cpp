@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <random>
-#include <unordered_set>
 
 #include "model/clock.hpp"
 
@@ -20,10 +19,9 @@ using etcd::Put;
 // --max-txn-ops); a change leaves room for the head and the state.
 constexpr std::size_t kTxnOperations = 128;
 constexpr std::size_t kChangeLimit = kTxnOperations - 8;
-// Connections that write a new generation's chunks at once.
-constexpr std::size_t kGenerationWriters = 16;
-// Keys read per request when a generation is loaded.
-constexpr std::int64_t kPage = 10000;
+// How long the watch waits for this daemon's own commit to say whether the
+// generation a head names is the one it wrote: beyond a request's bound.
+constexpr auto kWrittenHereWait = std::chrono::seconds(10);
 
 std::string new_generation() {
   std::random_device random;
@@ -46,14 +44,17 @@ Compare head_unchanged(const EtcdLayout &layout, std::int64_t revision) {
 // transaction on condition that the head has not moved.
 class EtcdStore::EtcdTxn final : public Store::Txn {
 public:
-  EtcdTxn(EtcdStore &store, StoreChange change, std::string generation,
+  EtcdTxn(EtcdStore &store, StoreChange change, Head head, ChunkedIds chunked,
           etcd::Txn txn)
-      : store_(store), change_(std::move(change)),
-        generation_(std::move(generation)), txn_(std::move(txn)) {}
+      : store_(store), change_(std::move(change)), head_(std::move(head)),
+        chunked_(std::move(chunked)), txn_(std::move(txn)) {}
 
   ~EtcdTxn() override {
-    if (!committed_ && change_.replace_all)
-      store_.delete_generation(generation_); // written, never named
+    if (!change_.replace_all)
+      return;
+    store_.written(head_.generation);
+    if (!committed_)
+      store_.delete_generation(head_); // written, never named
   }
 
   Status commit() override {
@@ -73,7 +74,7 @@ public:
                        "); this host is catching up: try again"};
     }
     committed_ = true;
-    std::string replaced_generation;
+    std::optional<Head> replaced;
     {
       std::lock_guard lock(store_.mutex_);
       store_.own_revisions_.insert(done->revision);
@@ -82,20 +83,23 @@ public:
       if (change_.state)
         store_.state_ = *change_.state;
       if (change_.replace_all) {
-        replaced_generation = store_.generation_;
-        store_.generation_ = generation_;
+        replaced = store_.head_;
+        store_.head_ = head_;
+        store_.chunked_ = std::move(chunked_);
       }
     }
+    store_.changed_.notify_all(); // a watch waiting in written_here()
     store_.keep_locally(change_);
-    if (!replaced_generation.empty())
-      store_.delete_generation(replaced_generation);
+    if (replaced)
+      store_.delete_generation(*replaced);
     return {};
   }
 
 private:
   EtcdStore &store_;
   StoreChange change_;
-  std::string generation_;
+  Head head_;          // the head after the change
+  ChunkedIds chunked_; // a whole-list change: its generation's
   etcd::Txn txn_;
   bool committed_ = false;
 };
@@ -124,11 +128,13 @@ Result<std::unique_ptr<EtcdStore>> EtcdStore::open(EtcdStoreOptions options) {
     store->loaded_ = std::move(*snapshot);
     follow_from = store->loaded_.revision + 1;
     store->head_revision_ = store->loaded_.head_revision;
-    store->generation_ = store->loaded_.head.generation;
+    store->head_ = store->loaded_.head;
+    store->chunked_ = std::move(store->loaded_.generation.chunked);
     store->state_ = store->loaded_.state;
     store->applied_at_ = now_epoch_ms();
-    store->watched_generation_ = store->generation_;
-    StoreChange whole{true, store->loaded_.entries, {}, store->loaded_.state};
+    store->watched_generation_ = store->head_.generation;
+    StoreChange whole{
+        true, store->loaded_.generation.entries, {}, store->loaded_.state};
     store->keep_locally(whole);
   } else if (snapshot.error().code == ErrorCode::StoreUnavailable) {
     // Enforce the last list applied here until etcd is back.
@@ -137,7 +143,7 @@ Result<std::unique_ptr<EtcdStore>> EtcdStore::open(EtcdStoreOptions options) {
                  snapshot.error().message, store->options_.state_dir.string());
     store->stale_ = true;
     Status read = store->local_.each_entry([&](Entry &&entry) {
-      store->loaded_.entries.push_back(std::move(entry));
+      store->loaded_.generation.entries.push_back(std::move(entry));
       return Status();
     });
     if (!read)
@@ -177,11 +183,10 @@ Result<EtcdStore::Snapshot> EtcdStore::read_snapshot() {
     if (head->kvs.empty()) {
       // A fresh prefix: the first daemon names an empty generation, and
       // a second at the same moment finds the first's.
-      const std::string generation = new_generation();
       Result<etcd::TxnResult> made =
           client_->txn({{Compare{layout_.head(), Compare::Target::Create,
                                  Compare::Result::Equal, 0}},
-                        {Put{layout_.head(), head_value({generation})},
+                        {Put{layout_.head(), head_value({new_generation()})},
                          Put{layout_.state(), state_value({})}}});
       if (!made)
         return made.error();
@@ -209,11 +214,11 @@ Result<EtcdStore::Snapshot> EtcdStore::read_snapshot() {
         spdlog::error("ignoring etcd key {}: {}", layout_.state(),
                       read.error().message);
     }
-    Result<std::vector<Entry>> entries = read_generation(
-        snapshot.head.generation, snapshot.revision, snapshot.head_revision);
-    if (!entries)
-      return entries.error();
-    snapshot.entries = std::move(*entries);
+    Result<Generation> generation = read_generation(
+        snapshot.head, snapshot.revision, snapshot.head_revision);
+    if (!generation)
+      return generation.error();
+    snapshot.generation = std::move(*generation);
     return snapshot;
   }
   return Error{ErrorCode::StoreFailed,
@@ -221,57 +226,19 @@ Result<EtcdStore::Snapshot> EtcdStore::read_snapshot() {
                    " keeps changing while this daemon reads it"};
 }
 
-Result<std::vector<Entry>>
-EtcdStore::read_generation(const std::string &generation, std::int64_t revision,
-                           std::int64_t head_revision) {
-  std::vector<Entry> entries;
-  const std::string first = layout_.generation(generation);
-  const std::string end = etcd::prefix_end(first);
-  std::string from = first;
-  std::unordered_set<IpPrefix> ranges;
-  for (;;) {
-    Result<etcd::RangeResult> page =
-        client_->range({from, end, revision, kPage});
-    if (!page)
-      return page.error();
-    for (const etcd::KeyValue &kv : page->kvs) {
-      if (kv.mod_revision > head_revision) {
-        ++invalid_values_;
-        spdlog::error("ignoring etcd key {}: written after the head, so not "
-                      "by xdpgated",
-                      kv.key);
-        continue;
-      }
-      const std::string id = kv.key.substr(first.size());
-      Result<Entry> entry = parse_entry(id, kv.value);
-      if (!entry) {
-        spdlog::error("ignoring etcd key {}: {}", kv.key,
-                      entry.error().message);
-        continue;
-      }
-      if (!ranges.insert(entry->range).second) {
-        spdlog::error("ignoring etcd key {}: another entry lists {}", kv.key,
-                      entry->range.to_string());
-        continue;
-      }
-      entries.push_back(std::move(*entry));
-    }
-    if (!page->more || page->kvs.empty())
-      break;
-    from = page->kvs.back().key + '\0';
-  }
-  // The list's order is creation order (the index sorts by it).
-  return entries;
+void EtcdStore::ignore(const std::string &key, const std::string &why) {
+  ++invalid_values_;
+  spdlog::error("ignoring etcd key {}: {}", key, why);
 }
 
 Result<std::size_t> EtcdStore::entry_count() const {
-  return loaded_.entries.size();
+  return loaded_.generation.entries.size();
 }
 
 Status
 EtcdStore::each_entry(const std::function<Status(Entry &&)> &visit) const {
-  std::vector<Entry> entries = std::move(loaded_.entries);
-  loaded_.entries = {};
+  std::vector<Entry> entries = std::move(loaded_.generation.entries);
+  loaded_.generation.entries = {};
   for (Entry &entry : entries)
     if (Status s = visit(std::move(entry)); !s)
       return s;
@@ -283,15 +250,19 @@ Result<RestrictionState> EtcdStore::state() const { return loaded_.state; }
 Result<std::unique_ptr<Store::Txn>>
 EtcdStore::begin(const StoreChange &change) {
   std::int64_t expected = 0;
-  std::string generation;
+  Head head;
   RestrictionState state;
+  // A deleted entry the chunks hold needs a tombstone.
+  std::vector<bool> tombstone;
   {
     std::lock_guard lock(mutex_);
     expected = head_revision_;
-    generation = generation_;
+    head = head_;
     state = state_;
+    for (const std::string &id : change.deletes)
+      tombstone.push_back(chunked_.holds(id));
   }
-  if (generation.empty())
+  if (head.generation.empty())
     return Error{ErrorCode::StoreUnavailable,
                  "this daemon started while etcd was unreachable and has not "
                  "read the fleet's list yet; writes wait until it has (check "
@@ -299,14 +270,28 @@ EtcdStore::begin(const StoreChange &change) {
   etcd::Txn txn;
   txn.compare = {head_unchanged(layout_, expected)};
   txn.failure = {etcd::Range{layout_.head()}};
-  std::string target = generation;
+  const std::string generation = head.generation;
+  ChunkedIds chunked;
   if (change.replace_all) {
     // The new generation goes in first, under keys no head names yet.
-    target = new_generation();
-    if (Status s = write_generation(target, change.upserts); !s) {
-      delete_generation(target);
-      return s.error();
+    head.generation = new_generation();
+    {
+      std::lock_guard lock(mutex_);
+      writing_generation_ = head.generation;
     }
+    Result<std::size_t> chunks =
+        write_generation(head.generation, change.upserts);
+    if (!chunks) {
+      written(head.generation);
+      delete_generation(head);
+      return chunks.error();
+    }
+    head.chunks = *chunks;
+    std::vector<std::uint64_t> ids;
+    ids.reserve(change.upserts.size());
+    for (const Entry &entry : change.upserts)
+      ids.push_back(ChunkedIds::hash(entry.id));
+    chunked = ChunkedIds(std::move(ids));
   } else {
     if (change.upserts.size() + change.deletes.size() > kChangeLimit)
       return Error{
@@ -316,19 +301,25 @@ EtcdStore::begin(const StoreChange &change) {
               " entries is over the etcd store's limit of " +
               std::to_string(kChangeLimit) +
               " (the list layer writes such a change whole)"};
-    for (const std::string &id : change.deletes)
-      txn.success.push_back(DeleteRange{layout_.entry(generation, id)});
+    for (std::size_t i = 0; i < change.deletes.size(); ++i) {
+      const std::string &id = change.deletes[i];
+      const std::string key = layout_.entry(generation, id);
+      if (tombstone[i])
+        txn.success.push_back(Put{key, tombstone_value(id)});
+      else
+        txn.success.push_back(DeleteRange{key});
+    }
     for (const Entry &entry : change.upserts)
       txn.success.push_back(
           Put{layout_.entry(generation, entry.id), entry_value(entry)});
   }
   // The state is written with every change, so that one written by hand
   // does not outlive the next change.
-  txn.success.push_back(Put{layout_.head(), head_value({target})});
+  txn.success.push_back(Put{layout_.head(), head_value(head)});
   txn.success.push_back(
       Put{layout_.state(), state_value(change.state.value_or(state))});
-  return std::unique_ptr<Txn>(
-      new EtcdTxn(*this, change, target, std::move(txn)));
+  return std::unique_ptr<Txn>(new EtcdTxn(*this, change, std::move(head),
+                                          std::move(chunked), std::move(txn)));
 }
 
 Result<AuditPage> EtcdStore::audit(std::int64_t offset,
@@ -351,75 +342,36 @@ std::int64_t EtcdStore::applied_revision() const {
   return head_revision_;
 }
 
+void EtcdStore::written(const std::string &generation) {
+  {
+    std::lock_guard lock(mutex_);
+    if (writing_generation_ == generation)
+      writing_generation_.clear();
+  }
+  changed_.notify_all();
+}
+
+bool EtcdStore::written_here(const std::string &generation,
+                             std::int64_t revision) {
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, kWrittenHereWait, [&] {
+    return own_revisions_.count(revision) ||
+           writing_generation_ != generation || stopping_;
+  });
+  return own_revisions_.count(revision) > 0;
+}
+
 void EtcdStore::keep_locally(const StoreChange &change) {
-  if (Status s = local_.apply(change); !s)
+  const auto start = std::chrono::steady_clock::now();
+  Status s = local_.apply(change);
+  if (s && change.replace_all)
+    spdlog::info("kept the list of {} entries in {} in {:.1f} s",
+                 change.upserts.size(), options_.state_dir.string(),
+                 seconds_since(start));
+  if (!s)
     spdlog::error("could not keep the list in {} (the copy a start without "
                   "etcd enforces): {}",
                   options_.state_dir.string(), s.error().message);
-}
-
-Status EtcdStore::write_generation(const std::string &generation,
-                                   const std::vector<Entry> &entries) {
-  // etcd makes a transaction durable with a write to its log; transactions
-  // that arrive together share one. So the chunks go over several
-  // connections at once: one at a time, a million entries took minutes.
-  const std::size_t chunks =
-      (entries.size() + kTxnOperations - 1) / kTxnOperations;
-  const std::size_t writers = std::min(chunks, kGenerationWriters);
-  std::atomic<std::size_t> next{0};
-  std::mutex failed_mutex;
-  std::optional<Error> failed;
-  const auto write = [&](etcd::Client &client) {
-    for (std::size_t c; (c = next++) < chunks;) {
-      etcd::Txn chunk;
-      const std::size_t end =
-          std::min(entries.size(), (c + 1) * kTxnOperations);
-      for (std::size_t i = c * kTxnOperations; i < end; ++i)
-        chunk.success.push_back(Put{layout_.entry(generation, entries[i].id),
-                                    entry_value(entries[i])});
-      if (Result<etcd::TxnResult> done = client.txn(chunk); !done) {
-        std::lock_guard lock(failed_mutex);
-        failed = done.error();
-        next = chunks; // the others stop too
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  std::vector<std::unique_ptr<etcd::Client>> clients;
-  for (std::size_t w = 1; w < writers; ++w) {
-    auto client = etcd::Client::open(options_.etcd);
-    if (!client)
-      return client.error();
-    clients.push_back(std::move(*client));
-  }
-  for (auto &client : clients)
-    threads.emplace_back(write, std::ref(*client));
-  write(*client_); // this thread is a writer too
-  for (std::thread &thread : threads)
-    thread.join();
-  return failed ? Status(*failed) : Status();
-}
-
-void EtcdStore::delete_generation(const std::string &generation) {
-  const std::string first = layout_.generation(generation);
-  const std::string end = etcd::prefix_end(first);
-  for (;;) {
-    Result<etcd::RangeResult> page =
-        client_->range({first, end, 0, 1000, true});
-    if (!page || page->kvs.empty()) {
-      if (!page)
-        spdlog::warn("generation {} stays in etcd: {}", generation,
-                     page.error().message);
-      return;
-    }
-    Result<etcd::TxnResult> deleted =
-        client_->txn({{}, {DeleteRange{first, page->kvs.back().key + '\0'}}});
-    if (!deleted) {
-      spdlog::warn("generation {} stays in etcd: {}", generation,
-                   deleted.error().message);
-      return;
-    }
-  }
 }
 
 } // namespace xdpgate

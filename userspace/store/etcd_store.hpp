@@ -8,12 +8,14 @@
 //     this daemon last applied it; otherwise store_conflict, and
 //     take_changes() brings the list up to date;
 //   - a whole-list change writes a new generation in chunks, then names it
-//     in the head;
+//     in the head; the watch reads another writer's generation once the
+//     head names it;
 //   - the last list applied is kept in a local SQLite store (state_dir),
 //     which the daemon enforces when it starts while etcd is unreachable;
 //     it also holds this host's audit log.
-// Reads and writes are etcd_store.cpp, following other writers
-// etcd_follow.cpp, the fleet's host keys etcd_hosts.cpp.
+// Reads and writes are etcd_store.cpp, generations etcd_generation.cpp,
+// following other writers etcd_follow.cpp, the fleet's host keys
+// etcd_hosts.cpp.
 // While the watch is broken the store is stale (status()); writes that cannot
 // reach etcd fail with store_unavailable.
 #pragma once
@@ -60,6 +62,8 @@ public:
   std::size_t change_limit() const override;
   bool wait_for_changes(std::chrono::milliseconds wait) override;
   Result<std::vector<StoreChange>> take_changes() override;
+  // Keeps the change in the local copy.
+  void enforced(const StoreChange &change) override;
 
   // The etcd revision of the last change to the list this daemon applied.
   std::int64_t applied_revision() const;
@@ -70,12 +74,17 @@ public:
   class EtcdTxn; // etcd_store.cpp
 
 private:
+  // A generation as read: its entries, and which its chunks hold.
+  struct Generation {
+    std::vector<Entry> entries;
+    ChunkedIds chunked;
+  };
   struct Snapshot {
     std::int64_t revision = 0; // of the store when read
     std::int64_t head_revision = 0;
     Head head;
     RestrictionState state;
-    std::vector<Entry> entries;
+    Generation generation;
   };
   // A change of another writer, queued by the watch.
   struct Queued {
@@ -84,8 +93,11 @@ private:
     // The list as read again (after a compaction or an outage): handed
     // over even when this daemon wrote its revision.
     bool relisted = false;
-    bool moves_head = false;     // the change rewrote the head
-    std::string generation = {}; // the head's after the change
+    bool moves_head = false; // the change rewrote the head
+    // When the change named another generation: the head, and which ids
+    // its chunks hold.
+    std::optional<Head> named = {};
+    ChunkedIds chunked = {};
   };
 
   EtcdStore(EtcdStoreOptions options, std::unique_ptr<etcd::Client> client,
@@ -93,17 +105,23 @@ private:
   // The head, state and generation at one revision; a fresh prefix gets a
   // head and an empty generation first.
   Result<Snapshot> read_snapshot();
-  // A generation as of `revision`, without the entries written after the
-  // head (at `head_revision`): xdpgated never writes one.
-  Result<std::vector<Entry>> read_generation(const std::string &generation,
-                                             std::int64_t revision,
-                                             std::int64_t head_revision);
+  // The generation `head` names as of `revision`, without the values
+  // written after the head (at `head_revision`): xdpgated never writes one.
+  Result<Generation> read_generation(const Head &head, std::int64_t revision,
+                                     std::int64_t head_revision);
+  // Visits every key under `prefix` as of `revision`, `page` per request.
+  Status each_key(const std::string &prefix, std::int64_t revision,
+                  std::int64_t page,
+                  const std::function<void(etcd::KeyValue &)> &visit);
   // The watch's thread: queues changes until stopped; lists the prefix
   // again after a compaction or an outage.
   void follow(std::int64_t from_revision);
-  // The change one revision's events make; nullopt: none to the list.
-  Result<std::optional<StoreChange>>
+  // What one revision's events change; nullopt: neither the list nor the
+  // head.
+  Result<std::optional<Queued>>
   change_of(const std::vector<etcd::Event> &events, std::int64_t revision);
+  // Logs and counts a value that is not xdpgated's.
+  void ignore(const std::string &key, const std::string &why);
   void queue(Queued queued);
   // Waits `wait` (doubled for the next time, up to a bound) or until the
   // store stops; false once stopping.
@@ -112,14 +130,20 @@ private:
   // Keeps this daemon's key under hosts/ on its lease, with the revision
   // it applied: called by the watch's thread at least once a second.
   void keep_registered();
-  // Writes `entries` under a generation no head names yet.
-  Status write_generation(const std::string &generation,
-                          const std::vector<Entry> &entries);
-  // Deletes a generation that no head names any more, a page at a time
-  // (one delete of a million keys would be one watch message of a million
-  // events for every host).
-  void delete_generation(const std::string &generation);
+  // Writes `entries` as the chunks of a generation no head names yet;
+  // returns how many.
+  Result<std::size_t> write_generation(const std::string &generation,
+                                       const std::vector<Entry> &entries);
+  // Deletes generation `gone` unless the head names it (a commit whose
+  // answer was lost may have named it after all).
+  void delete_generation(const Head &gone);
   void set_stale(bool stale, const std::string &why);
+  // This daemon is done writing `generation`: committed or not.
+  void written(const std::string &generation);
+  // Whether this daemon's own commit named `generation` in the head at
+  // `revision`, so that its list needs no reading back: waits, bounded,
+  // while that commit has not answered yet.
+  bool written_here(const std::string &generation, std::int64_t revision);
   // Writes a change to the local copy (logging a failure: the copy is a
   // cache, etcd holds the list).
   void keep_locally(const StoreChange &change);
@@ -142,10 +166,12 @@ private:
   std::int64_t seen_revision_ = 0;       // the watch has queued up to here
   std::int64_t behind_until_ = 0;        // a conflict showed the head here
   std::int64_t head_revision_ = 0;       // of the last change applied here
-  std::string generation_;               // the head's, as applied here
+  Head head_;                            // as applied here
+  ChunkedIds chunked_;                   // of head_'s generation
   RestrictionState state_;               // as applied here
   std::optional<EpochMs> applied_at_;    // when this daemon last applied one
   std::set<std::int64_t> own_revisions_; // written here, not to re-apply
+  std::string writing_generation_;       // being written here
   std::unique_ptr<etcd::Client::Watch> watch_;
   bool stopping_ = false;
 

@@ -107,13 +107,16 @@ public:
   // wait_for_changes() waits up to `wait` for take_changes() to have
   // something. take_changes() returns the changes, oldest first; when a
   // write was refused because another writer came first (store_conflict),
-  // it first waits, bounded, for that writer's change to arrive.
+  // it first waits, bounded, for that writer's change to arrive. The list
+  // layer calls enforced() with each change once its kernel enforces it,
+  // before the change moves into its index.
   virtual bool wait_for_changes(std::chrono::milliseconds /*wait*/) {
     return false;
   }
   virtual Result<std::vector<StoreChange>> take_changes() {
     return std::vector<StoreChange>{};
   }
+  virtual void enforced(const StoreChange & /*change*/) {}
 
   // begin() then commit(): for a change with nothing else to make durable
   // with it.
