@@ -8,7 +8,7 @@
 # bounded; nothing here times a change (make bench measures convergence).
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$here"
+cd "$here" || exit 1
 XG_BUILD=${XDPGATE_BUILD:-build}
 . scripts/etcd-lab-lib.sh
 . tests/integration/common.bash
@@ -53,6 +53,23 @@ wait_count() {
 
 # The command's output is not the test's.
 quiet() { "$@" >/dev/null; }
+
+# Usage: stale N true|false: host N's status.store.stale.
+stale() { [ "$(xg_fleet_cli "$1" --json status | jq -r .store.stale)" = "$2" ]; }
+
+# Cuts host 3 off from etcd, or joins it again: nftables in host 3's own
+# namespace resets its connections to etcd's port.
+cut_off_host3() {
+	xg_in_host 3 nft -f - <<'NFT'
+table inet xg_cut {
+	chain output {
+		type filter hook output priority 0; policy accept;
+		tcp dport 2379 reject with tcp reset
+	}
+}
+NFT
+}
+join_host3() { xg_in_host 3 nft delete table inet xg_cut; }
 
 xg_etcd_lab_setup 3
 check "etcd starts in its own namespace" xg_etcd_start || exit 1
@@ -215,6 +232,26 @@ check "etcd compacts its history up to revision $rev" \
 check "host 3 starts again" xg_fleet_start 3
 on_hosts 3 pass 100.71.2.3
 
+echo "# a running host cut off from etcd while it compacted lists again"
+check "host 3 is cut off from etcd (nftables in its namespace)" cut_off_host3
+# The watch breaks when host 3 answers the next event etcd sends it.
+check "add 100.74.0.0/16 through host 1" \
+	quiet xg_fleet_cli 1 add 100.74.0.0/16 -d while-cut-off
+check "host 3 reports itself stale (within 20 s)" xg_wait_until 20 stale 3 true
+id=$(xg_fleet_cli 1 --json list --all | jq -r '.items[] | select(.ip_range == "100.71.0.0/16") | .id')
+check "delete 100.71.0.0/16 ($id) through host 1, which host 3 cannot hear" \
+	quiet xg_fleet_cli 1 delete "$id"
+rev=$(xg_etcdctl get -w json "${XG_FLEET_PREFIX}list/head" | jq .header.revision)
+check "etcd compacts its history up to revision $rev" \
+	quiet xg_etcdctl compact "$rev"
+on_hosts 3 pass 100.71.2.3
+check "host 3 joins etcd again" join_host3
+on_hosts 3 pass 100.74.2.3
+on_hosts 3 drop 100.71.2.3
+check "host 3 says it read the whole list again" \
+	grep -q "compacted.*reading the whole list again" "$(xg_fleet_dir 3)/daemon.log"
+check "host 3 is no longer stale (within 20 s)" xg_wait_until 20 stale 3 false
+
 echo "# a provisional activation reverts on every host, even without the host that made it"
 check "deactivate through host 2" quiet xg_fleet_cli 2 deactivate
 on_hosts "1 2 3" pass 100.72.0.1
@@ -232,7 +269,6 @@ echo "# while etcd is down every host enforces and refuses writes"
 xg_etcd_stop KILL
 on_hosts "1 2 3" pass 100.80.0.1
 on_hosts "1 2 3" drop 100.72.0.1
-stale() { [ "$(xg_fleet_cli "$1" --json status | jq -r .store.stale)" = "$2" ]; }
 for n in 1 2 3; do
 	check "host $n reports itself stale" xg_wait_until 20 stale "$n" true
 done

@@ -122,6 +122,7 @@ void EtcdStore::follow(std::int64_t from) {
         client_->watch(layout_.list(), etcd::prefix_end(layout_.list()), from);
     if (!watch) {
       if (watch.error().code == ErrorCode::StoreCompacted) {
+        spdlog::warn("{}; reading the whole list again", watch.error().message);
         from = 0;
         continue;
       }
@@ -141,9 +142,11 @@ void EtcdStore::follow(std::int64_t from) {
       keep_registered();
       auto message = watch_->next(std::chrono::seconds(1));
       if (!message) {
-        if (message.error().code == ErrorCode::StoreCompacted)
+        if (message.error().code == ErrorCode::StoreCompacted) {
+          spdlog::warn("{}; reading the whole list again",
+                       message.error().message);
           from = 0;
-        else if (!stopping())
+        } else if (!stopping())
           set_stale(true, message.error().message);
         break;
       }
