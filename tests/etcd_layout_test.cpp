@@ -168,6 +168,65 @@ TEST(EtcdLayout, AChunksEntriesThatAreNotXdpgatesAreLeftOutAndNamed) {
     EXPECT_FALSE(parse_chunk(value)) << value;
 }
 
+TEST(EtcdLayout, TheAuditsKeysListInSequenceOrder) {
+  const EtcdLayout layout("/p/");
+  EXPECT_EQ(layout.audit_last(), "/p/list/audit-last");
+  EXPECT_EQ(layout.classify(layout.audit_last()).kind, Kind::AuditLast);
+  EXPECT_EQ(layout.audit_index(42), "/p/audit/00000000000000000042");
+  EXPECT_LT(layout.audit_index(9), layout.audit_index(10));
+  EXPECT_EQ(layout.audit_part("t1", 3, 2), "/p/audit-body/t1/000003/002");
+  EXPECT_EQ(layout.classify(layout.audit_index(1)).kind, Kind::Other);
+}
+
+TEST(EtcdLayout, AuditValuesReadBackAsWritten) {
+  const AuditIndex index{41, 3, "edge-1", "0123abcd", 9000};
+  Result<AuditIndex> back = parse_audit_index(audit_index_value(index));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, index);
+  Result<std::int64_t> last = parse_audit_last(audit_last_value(43));
+  ASSERT_TRUE(last);
+  EXPECT_EQ(*last, 43);
+  AuditRecord record{0,
+                     1796498814464,
+                     "alice",
+                     "add",
+                     "ip_1",
+                     "",
+                     R"({"ip_range":"198.51.100.0/24"})"};
+  Result<AuditRecord> read = parse_audit_record(audit_record_value(record));
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(read->at, record.at);
+  EXPECT_EQ(read->actor, "alice");
+  EXPECT_EQ(read->entry_id, "ip_1");
+  EXPECT_EQ(read->before, "");
+  EXPECT_EQ(read->after, record.after);
+
+  for (const char *value :
+       {"", "{}", R"({"first":0,"records":1,"host":"h","body":"b","bytes":1})",
+        R"({"first":1,"records":0,"host":"h","body":"b","bytes":1})",
+        R"({"first":1,"records":1,"host":"h","body":"a/b","bytes":1})",
+        R"({"first":1.5,"records":1,"host":"h","body":"b","bytes":1})"})
+    EXPECT_FALSE(parse_audit_index(value)) << value;
+  for (const char *value : {"", R"({"last":-1})", R"({"last":"3"})"})
+    EXPECT_FALSE(parse_audit_last(value)) << value;
+  EXPECT_FALSE(parse_audit_record(R"({"at":1,"actor":"a"})"));
+}
+
+TEST(EtcdLayout, TheAuditKeepsTheNewestThousandChangesUpTo64MiB) {
+  const auto changes = [](std::size_t count, std::uint64_t bytes) {
+    return std::vector<AuditIndex>(count, AuditIndex{1, 1, "h", "b", bytes});
+  };
+  EXPECT_EQ(audit_changes_kept({}), 0u);
+  EXPECT_EQ(audit_changes_kept(changes(999, 1000)), 999u);
+  EXPECT_EQ(audit_changes_kept(changes(1500, 1000)), kAuditChanges);
+  // 6 × 10 MiB = 60 MiB; a 7th would pass 64.
+  EXPECT_EQ(audit_changes_kept(changes(20, 10 << 20)), 6u);
+  // The newest is kept whatever its size, and nothing older.
+  std::vector<AuditIndex> huge = changes(5, 1000);
+  huge[0].bytes = 200ull << 20;
+  EXPECT_EQ(audit_changes_kept(huge), 1u);
+}
+
 TEST(EtcdLayout, ChunkedIdsHoldTheIdsTheyWereMadeOf) {
   std::vector<std::uint64_t> hashes;
   for (const char *id : {"ip_b", "ip_a", "ip_c"})

@@ -4,8 +4,8 @@
 // fleet's values. The first byte picks the reader, the rest is its input.
 // Properties: nothing crashes; base64 that decodes encodes back to the same
 // text; an entry, head or state that is accepted reads back the same from
-// what xdpgated would write for it (a chunk's entries and a changed entry
-// or its tombstone too); the watch stream's framing hands out
+// what xdpgated would write for it (a chunk's entries, a changed entry or
+// its tombstone, an audit index too); the watch stream's framing hands out
 // the same lines however the bytes are cut.
 #include <cstdio>
 #include <cstdlib>
@@ -103,6 +103,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data,
       if (!again || *again != *changed)
         fail(input, "an accepted changed entry does not read back");
     }
+    if (Result<AuditIndex> index = parse_audit_index(input)) {
+      Result<AuditIndex> again = parse_audit_index(audit_index_value(*index));
+      if (!again || !(*again == *index))
+        fail(input, "an accepted audit index does not read back");
+    }
+    (void)parse_audit_record(input);
+    (void)parse_audit_last(input);
     break;
   }
   return 0;

@@ -183,37 +183,44 @@ for n in 1 2 3; do
 	check "host $n lists the 1000 entries" wait_count "$n" 1000
 done
 
-echo "# a replace of 100,000 entries: while it converges, no kernel mixes the lists"
-# The old list holds 100.70.0.1, the new one 100.80.0.1: every host's kernel
-# passes exactly one of them at any moment, the old until it swaps.
+echo "# a replace of 100,000 entries: while it converges, every verdict is one list's"
+# The old list holds 100.70.0.1, the new one 100.80.0.1, both 100.70.0.2,
+# neither 100.99.0.1. Every verdict of every kernel is the old list's or the
+# new one's: the shared address always passes, the other never does; each
+# of the two changes once, and never back. (Not both at one instant: hosts
+# of both lists pass for a moment in the kernel's swap, README.)
 {
 	echo "ip_address,description"
-	for i in $(seq 0 99999); do
+	for i in $(seq 0 99998); do
 		echo "100.$((80 + i / 62500)).$((i / 250 % 250)).$((i % 250 + 1)),n$i"
 	done
+	echo "100.70.0.2,shared"
 } >"$XG_LAB_TMP/replace-100k.csv"
 xg_fleet_cli 1 replace "$XG_LAB_TMP/replace-100k.csv" >"$XG_LAB_TMP/replace.out" 2>&1 &
 writer=$!
-mixed=""
+wrong=""
 for n in 2 3; do
+	left="" came=""
 	for ((i = 0; i < 600; i++)); do
-		# Two reads are not one moment: a swap between them would look
-		# mixed. Read the old address again: unchanged, no swap came
-		# between (there is one).
 		old=$(xg_fleet_verdict "$n" 100.70.0.1)
 		new=$(xg_fleet_verdict "$n" 100.80.0.1)
-		again=$(xg_fleet_verdict "$n" 100.70.0.1)
-		[ "$old" = "$again" ] && [ "$old" = "$new" ] &&
-			mixed="$mixed host $n: $old and $new;"
-		[ "$old/$new" = drop/pass ] && break
+		shared=$(xg_fleet_verdict "$n" 100.70.0.2)
+		neither=$(xg_fleet_verdict "$n" 100.99.0.1)
+		[ "$shared" = pass ] || wrong="$wrong host $n: the shared address $shared;"
+		[ "$neither" = drop ] || wrong="$wrong host $n: an unlisted address $neither;"
+		[ -n "$left" ] && [ "$old" = pass ] && wrong="$wrong host $n: 100.70.0.1 back;"
+		[ -n "$came" ] && [ "$new" = drop ] && wrong="$wrong host $n: 100.80.0.1 gone again;"
+		[ "$old" = drop ] && left=yes
+		[ "$new" = pass ] && came=yes
+		[ -n "$left" ] && [ -n "$came" ] && break
 		sleep 0.05
 	done
 done
 wait $writer
 check "the replace of 100,000 through host 1 succeeds" [ $? -eq 0 ] ||
 	sed 's/^/#   /' "$XG_LAB_TMP/replace.out"
-check "no kernel passed or dropped both lists' addresses at once" [ -z "$mixed" ] ||
-	echo "#  $mixed"
+check "every verdict during the replace was the old list's or the new one's" [ -z "$wrong" ] ||
+	echo "#  $wrong"
 on_hosts "1 2 3" pass 100.81.143.250
 on_hosts "1 2 3" drop 100.70.0.1
 for n in 1 2 3; do
@@ -275,6 +282,9 @@ done
 out=$(xg_fleet_cli 2 --json add 100.73.0.0/16 2>&1)
 check "a write through host 2 is refused with store_unavailable" \
 	[ -n "$(grep store_unavailable <<<"$out")" ] || echo "#   got: $out"
+out=$(xg_fleet_cli 1 --json audit 2>&1)
+check "the audit log through host 1 answers store_unavailable" \
+	[ -n "$(grep store_unavailable <<<"$out")" ] || echo "#   got: $out"
 xg_fleet_stop 2
 check "host 2 starts while etcd is down" xg_fleet_start 2
 on_hosts 2 pass 100.80.0.1
@@ -293,6 +303,26 @@ done
 check "every host is current in the fleet again (within 20 s)" \
 	xg_wait_until 20 fleet_current ||
 	xg_fleet_cli 2 --json fleet | sed 's/^/#   /'
+
+echo "# one audit log for the fleet, in etcd"
+# [sequence, host, actor, action] of every record, newest first.
+audit_of() {
+	xg_fleet_cli "$1" --json audit --limit 1000 |
+		jq -c '[.items[] | [.sequence, .host, .actor, .action]]'
+}
+log1=$(audit_of 1)
+for n in 2 3; do
+	check "host $n reads the audit log host 1 reads" [ "$(audit_of "$n")" = "$log1" ]
+done
+check "its sequences decrease, each once" \
+	quiet jq -e 'map(.[0]) | . == (sort | reverse) and length == (unique | length) and length > 20' <<<"$log1"
+check "it names changes made through host 1 and through host 2" \
+	quiet jq -e 'map(.[1]) | index("host1") != null and index("host2") != null' <<<"$log1"
+added=$(xg_fleet_cli 3 --json audit --limit 1000 |
+	jq '[.items[] | select(.action == "replace" and .host == "host1") | .after.added // [] | length] | add')
+# 1,000, then 99,999 (the 100,000th, 100.70.0.2, was listed already).
+check "the replaces through host 1 are in it, every added entry (got $added)" \
+	[ "$added" = $((1000 + 99999)) ]
 
 if [ "$failures" -ne 0 ]; then
 	for n in 1 2 3; do

@@ -126,7 +126,8 @@ void audit(const ApiBackend &b, const Call &call, Response &res) {
          {"action", r.action},
          {"entry_id", r.entry_id.empty() ? json(nullptr) : json(r.entry_id)},
          {"before", stored_json(r.before)},
-         {"after", stored_json(r.after)}});
+         {"after", stored_json(r.after)},
+         {"host", r.host.empty() ? json(nullptr) : json(r.host)}});
   send_json(res, 200, {{"items", std::move(items)}, {"total", page->total}});
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 // Handlers that show who changed the list (audit) and who was turned away
 // (denied).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iomanip>
@@ -81,16 +82,28 @@ void print_audit(const json &answer, unsigned offset) {
     std::cout << "no audit records\n";
     return;
   }
-  Table table(
-      {{"SEQ", true}, {"AT"}, {"ACTOR"}, {"ACTION"}, {"ENTRY"}, {"CHANGE"}});
-  for (const json &record : items)
-    table.add_row(
-        {text(member(record, "sequence")), time_text(member(record, "at")),
-         cell(text(member(record, "actor"))),
-         cell(text(member(record, "action"))),
-         cell(text(member(record, "entry_id"))),
-         cell(change_summary(member(record, "before"), member(record, "after")),
-              100)});
+  // A fleet's records name the host each change was made through.
+  const bool fleet = std::any_of(items.begin(), items.end(), [](auto &r) {
+    return member(r, "host").is_string();
+  });
+  std::vector<Column> columns = {{"SEQ", true}, {"AT"}, {"ACTOR"}};
+  if (fleet)
+    columns.push_back({"HOST"});
+  columns.insert(columns.end(), {{"ACTION"}, {"ENTRY"}, {"CHANGE"}});
+  Table table(columns);
+  for (const json &record : items) {
+    std::vector<std::string> row = {text(member(record, "sequence")),
+                                    time_text(member(record, "at")),
+                                    cell(text(member(record, "actor")))};
+    if (fleet)
+      row.push_back(cell(text(member(record, "host"))));
+    row.insert(row.end(), {cell(text(member(record, "action"))),
+                           cell(text(member(record, "entry_id"))),
+                           cell(change_summary(member(record, "before"),
+                                               member(record, "after")),
+                                100)});
+    table.add_row(row);
+  }
   table.print(std::cout);
   std::cout << "\nrecords " << offset + 1 << "–" << offset + items.size()
             << " of " << text(member(answer, "total")) << ", newest first\n";

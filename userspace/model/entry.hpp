@@ -49,11 +49,12 @@ struct RestrictionState {
 struct AuditRecord {
   std::int64_t sequence = 0; // assigned by the store, increasing
   EpochMs at = 0;
-  std::string actor;    // Unix user name, or "xdpgated" for automatic changes
-  std::string action;   // e.g. "add", "update", "delete", "activate"
-  std::string entry_id; // empty for list-wide actions
-  std::string before;   // JSON text of the previous state, or empty
-  std::string after;    // JSON text of the new state, or empty
+  std::string actor;     // Unix user name, or "xdpgated" for automatic changes
+  std::string action;    // e.g. "add", "update", "delete", "activate"
+  std::string entry_id;  // empty for list-wide actions
+  std::string before;    // JSON text of the previous state, or empty
+  std::string after;     // JSON text of the new state, or empty
+  std::string host = {}; // the daemon's, in a fleet (SPEC §7); else empty
 };
 
 } // namespace xdpgate

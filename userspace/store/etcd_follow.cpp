@@ -53,6 +53,8 @@ Result<std::vector<StoreChange>> EtcdStore::take_changes() {
     }
     if (queued.change.state)
       state_ = *queued.change.state;
+    if (queued.audit_last)
+      audit_last_ = *queued.audit_last;
     changes.push_back(std::move(queued.change));
   }
   queued_.clear();
@@ -115,6 +117,7 @@ void EtcdStore::follow(std::int64_t from) {
       whole.relisted = true;
       whole.named = snapshot->head;
       whole.chunked = std::move(snapshot->generation.chunked);
+      whole.audit_last = snapshot->audit_last;
       queue(std::move(whole));
       from = snapshot->revision + 1;
     }
@@ -218,7 +221,7 @@ EtcdStore::change_of(const std::vector<etcd::Event> &events,
     // revision, so it is handed over even with nothing to apply.
     queued.moves_head |= key.kind == Kind::Head;
     if (!ours &&
-        (key.kind == Kind::State ||
+        (key.kind == Kind::State || key.kind == Kind::AuditLast ||
          (key.kind == Kind::Entry && key.generation == watched_generation_))) {
       ignore_at(event.kv.key, "written without the head, so not by xdpgated");
       continue;
@@ -249,6 +252,17 @@ EtcdStore::change_of(const std::vector<etcd::Event> &events,
       }
       change.state = *state;
       touches_list = true;
+      break;
+    }
+    case Kind::AuditLast: {
+      Result<std::int64_t> last =
+          put ? parse_audit_last(event.kv.value)
+              : Error{ErrorCode::StoreCorrupt, "the audit's last sequence was "
+                                               "deleted; it stays as it was"};
+      if (last)
+        queued.audit_last = *last;
+      else
+        ignore_at(event.kv.key, last.error().message);
       break;
     }
     case Kind::Entry: {

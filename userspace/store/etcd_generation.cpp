@@ -20,8 +20,9 @@ using etcd::Compare;
 using etcd::DeleteRange;
 using etcd::Put;
 
-// Connections that write a new generation's chunks at once.
-constexpr std::size_t kGenerationWriters = 8;
+// Connections that write a generation's chunks (or an audit's records) at
+// once.
+constexpr std::size_t kWriters = 8;
 // Keys read per request: changed entries, and chunks (up to kChunkBytes
 // each).
 constexpr std::int64_t kPage = 10000;
@@ -63,9 +64,10 @@ bool names_chunk(const EtcdLayout &layout, const Head &head,
 
 } // namespace
 
-Status EtcdStore::each_key(const std::string &prefix, std::int64_t revision,
-                           std::int64_t page,
-                           const std::function<void(etcd::KeyValue &)> &visit) {
+Status
+EtcdStore::each_key(const std::string &prefix, std::int64_t revision,
+                    std::int64_t page,
+                    const std::function<void(etcd::KeyValue &)> &visit) const {
   const std::string end = etcd::prefix_end(prefix);
   std::string from = prefix;
   for (;;) {
@@ -158,42 +160,30 @@ EtcdStore::read_generation(const Head &head, std::int64_t revision,
   return generation;
 }
 
-Result<std::size_t>
-EtcdStore::write_generation(const std::string &generation,
-                            const std::vector<Entry> &entries) {
+Status EtcdStore::put_all(const std::function<std::optional<Put>()> &next,
+                          std::size_t writers) {
   // etcd makes a put durable with a write to its log; puts that arrive
-  // together share one. So the chunks go over several connections at once,
-  // each made (JSON) by the writer that sends it.
-  const auto start = std::chrono::steady_clock::now();
+  // together share one. So the puts go over several connections at once,
+  // each made by the writer that sends it (next() runs under a lock).
   std::mutex mutex; // guards what follows
-  std::span<const Entry> rest(entries);
-  std::size_t chunks = 0;
   std::optional<Error> failed;
   const auto write = [&](etcd::Client &client) {
     for (;;) {
-      std::string key, value;
+      std::optional<Put> put;
       {
         std::lock_guard lock(mutex);
-        if (failed || rest.empty())
+        if (failed || !(put = next()))
           return;
-        std::size_t taken = 0;
-        value = chunk_value(rest, taken);
-        rest = rest.subspan(taken);
-        key = layout_.chunk(generation, chunks++);
       }
-      Result<etcd::TxnResult> done =
-          client.txn({{}, {Put{std::move(key), std::move(value)}}});
+      Result<etcd::TxnResult> done = client.txn({{}, {std::move(*put)}});
       if (!done) {
         std::lock_guard lock(mutex);
         failed = done.error();
       }
     }
   };
-  // A chunk holds some two thousand entries: no more writers than chunks.
-  const std::size_t writers =
-      std::min(kGenerationWriters, entries.size() / 2000 + 1);
   std::vector<std::unique_ptr<etcd::Client>> clients;
-  for (std::size_t w = 1; w < writers; ++w) {
+  for (std::size_t w = 1; w < std::min(writers, kWriters); ++w) {
     auto client = etcd::Client::open(options_.etcd);
     if (!client)
       return client.error();
@@ -205,8 +195,26 @@ EtcdStore::write_generation(const std::string &generation,
   write(*client_); // this thread is a writer too
   for (std::thread &thread : threads)
     thread.join();
-  if (failed)
-    return *failed;
+  return failed ? Status(*failed) : Status();
+}
+
+Result<std::size_t>
+EtcdStore::write_generation(const std::string &generation,
+                            const std::vector<Entry> &entries) {
+  const auto start = std::chrono::steady_clock::now();
+  std::span<const Entry> rest(entries);
+  std::size_t chunks = 0;
+  const auto next_chunk = [&]() -> std::optional<Put> {
+    if (rest.empty())
+      return std::nullopt;
+    std::size_t taken = 0;
+    std::string value = chunk_value(rest, taken);
+    rest = rest.subspan(taken);
+    return Put{layout_.chunk(generation, chunks++), std::move(value)};
+  };
+  // A chunk holds thousands of entries: no more writers than chunks.
+  if (Status s = put_all(next_chunk, entries.size() / 4000 + 1); !s)
+    return s.error();
   spdlog::info("wrote generation {}: {} entries in {} chunks in {:.1f} s",
                generation, entries.size(), chunks, seconds_since(start));
   return chunks;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <random>
 
 namespace xdpgate {
 namespace {
@@ -139,6 +140,14 @@ Result<T> read_value(std::string_view value, const char *what, F &&read) {
   }
 }
 
+// Zero-padded, so that etcd lists the keys in order.
+std::string padded(std::uint64_t number, std::size_t digits) {
+  std::string text = std::to_string(number);
+  if (text.size() < digits)
+    text.insert(0, digits - text.size(), '0');
+  return text;
+}
+
 } // namespace
 
 EtcdLayout::Key EtcdLayout::classify(std::string_view key) const {
@@ -150,6 +159,8 @@ EtcdLayout::Key EtcdLayout::classify(std::string_view key) const {
     out.kind = Key::Kind::Head;
   } else if (rest == "list/state") {
     out.kind = Key::Kind::State;
+  } else if (rest == "list/audit-last") {
+    out.kind = Key::Kind::AuditLast;
   } else if (rest.starts_with("list/gen/") || rest.starts_with("chunks/")) {
     const bool chunk = rest.starts_with("chunks/");
     const std::string_view path = rest.substr(chunk ? 7 : 9);
@@ -170,11 +181,30 @@ EtcdLayout::Key EtcdLayout::classify(std::string_view key) const {
 
 std::string EtcdLayout::chunk(std::string_view generation,
                               std::size_t k) const {
-  std::string number = std::to_string(k);
-  // Zero-padded, so that etcd lists a generation's chunks in order.
-  if (number.size() < 6)
-    number.insert(0, 6 - number.size(), '0');
-  return chunks(generation) + number;
+  return chunks(generation) + padded(k, 6);
+}
+
+std::string EtcdLayout::audit_index(std::int64_t first) const {
+  return audit() + padded(static_cast<std::uint64_t>(first), 20);
+}
+
+std::string EtcdLayout::audit_record(std::string_view token,
+                                     std::size_t record) const {
+  return audit_body(token) + padded(record, 6) + "/";
+}
+
+std::string EtcdLayout::audit_part(std::string_view token, std::size_t record,
+                                   std::size_t part) const {
+  return audit_record(token, record) + padded(part, 3);
+}
+
+std::string new_token() {
+  std::random_device random;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string token;
+  for (int i = 0; i < 16; ++i)
+    token += kHex[random() % 16];
+  return token;
 }
 
 std::string head_value(const Head &head) {
@@ -307,6 +337,77 @@ Result<Chunk> parse_chunk(std::string_view value) {
             chunk.refused.push_back(entry.error().message);
         }
         return chunk;
+      });
+}
+
+std::size_t audit_changes_kept(std::span<const AuditIndex> newest_first) {
+  std::size_t kept = 0;
+  std::uint64_t bytes = 0;
+  for (const AuditIndex &index : newest_first) {
+    bytes += index.bytes;
+    if (kept > 0 && (kept == kAuditChanges || bytes > kAuditBytes))
+      break;
+    ++kept;
+  }
+  return kept;
+}
+
+std::string audit_last_value(std::int64_t last) {
+  return json{{"last", last}}.dump();
+}
+
+Result<std::int64_t> parse_audit_last(std::string_view value) {
+  return read_value<std::int64_t>(
+      value, "the audit's last sequence",
+      [](const json &o) -> Result<std::int64_t> {
+        const std::int64_t last = integer_field(o, "last");
+        if (last < 0)
+          return invalid("the audit's last sequence is negative");
+        return last;
+      });
+}
+
+std::string audit_index_value(const AuditIndex &index) {
+  return json{{"first", index.first},
+              {"records", index.records},
+              {"host", index.host},
+              {"body", index.body},
+              {"bytes", index.bytes}}
+      .dump();
+}
+
+Result<AuditIndex> parse_audit_index(std::string_view value) {
+  return read_value<AuditIndex>(
+      value, "an audit index", [](const json &o) -> Result<AuditIndex> {
+        AuditIndex index{integer_field(o, "first"), integer_field(o, "records"),
+                         o.at("host").get<std::string>(),
+                         o.at("body").get<std::string>(),
+                         o.at("bytes").get<std::uint64_t>()};
+        if (index.first < 1 || index.records < 1 ||
+            index.body.find('/') != std::string::npos || index.body.empty())
+          return invalid("an audit index names no valid records");
+        return index;
+      });
+}
+
+std::string audit_record_value(const AuditRecord &record) {
+  return json{{"at", record.at},         {"actor", record.actor},
+              {"action", record.action}, {"entry_id", record.entry_id},
+              {"before", record.before}, {"after", record.after}}
+      .dump();
+}
+
+Result<AuditRecord> parse_audit_record(std::string_view value) {
+  return read_value<AuditRecord>(
+      value, "an audit record", [](const json &o) -> Result<AuditRecord> {
+        AuditRecord record;
+        record.at = integer_field(o, "at");
+        record.actor = o.at("actor").get<std::string>();
+        record.action = o.at("action").get<std::string>();
+        record.entry_id = o.at("entry_id").get<std::string>();
+        record.before = o.at("before").get<std::string>();
+        record.after = o.at("after").get<std::string>();
+        return record;
       });
 }
 

@@ -7,6 +7,11 @@
 //                                was written, or its tombstone
 //   <prefix>chunks/<G>/<k>       generation G as written: N chunks of
 //                                entries, k = 000000 ... N-1
+//   <prefix>list/audit-last      {"last":N}: the audit's last sequence
+//   <prefix>audit/<first>        a change's audit records: which, and where
+//                                {"first","records","host","body","bytes"}
+//   <prefix>audit-body/<token>/<i>/<part>
+//                                record i of that change, in parts
 //   <prefix>hosts/<name>         a daemon, on its lease: the revision it
 //                                applied
 // The list is generation G (the head's): its chunks, with each entry under
@@ -54,6 +59,16 @@ public:
     return prefix_ + "chunks/" + std::string(generation) + "/";
   }
   std::string chunk(std::string_view generation, std::size_t k) const;
+  std::string audit_last() const { return list() + "audit-last"; }
+  std::string audit() const { return prefix_ + "audit/"; }
+  // A change's records: its first record's sequence, zero-padded.
+  std::string audit_index(std::int64_t first) const;
+  std::string audit_body(std::string_view token) const {
+    return prefix_ + "audit-body/" + std::string(token) + "/";
+  }
+  std::string audit_record(std::string_view token, std::size_t record) const;
+  std::string audit_part(std::string_view token, std::size_t record,
+                         std::size_t part) const;
   std::string hosts() const { return prefix_ + "hosts/"; }
   std::string host(std::string_view name) const {
     return hosts() + std::string(name);
@@ -61,7 +76,7 @@ public:
 
   // What a key under the prefix is.
   struct Key {
-    enum class Kind { Head, State, Entry, Chunk, Host, Other };
+    enum class Kind { Head, State, AuditLast, Entry, Chunk, Host, Other };
     Kind kind = Kind::Other;
     std::string_view generation; // Entry, Chunk
     std::string_view name; // Entry: the id; Chunk: k; Host: the host's name
@@ -82,6 +97,9 @@ struct Head {
 // each put well under etcd's 1.5 MiB request limit (--max-request-bytes)
 // even after the JSON gateway's base64.
 constexpr std::size_t kChunkBytes = 512 * 1024;
+
+// A new generation's name, or an audit body's: 16 random hex digits.
+std::string new_token();
 
 // Values as xdpgated writes them. The readers check every field: a value
 // written by hand (etcdctl) or damaged is an error, which the caller logs,
@@ -121,6 +139,32 @@ public:
 private:
   std::vector<std::uint64_t> hashes_; // sorted
 };
+
+// The audit of one change (SPEC §2): records first ... first + records - 1,
+// written by `host`, kept under audit-body/<body>/, `bytes` in all.
+struct AuditIndex {
+  std::int64_t first = 0;
+  std::int64_t records = 0;
+  std::string host;
+  std::string body;
+  std::uint64_t bytes = 0;
+  bool operator==(const AuditIndex &) const = default;
+};
+// The audit log's retention: of the changes' indexes, newest first, how
+// many to keep: the newest kAuditChanges, fewer when they hold more than
+// kAuditBytes, and always the newest, whatever its size.
+constexpr std::size_t kAuditChanges = 1000;
+constexpr std::uint64_t kAuditBytes = 64ull << 20;
+std::size_t audit_changes_kept(std::span<const AuditIndex> newest_first);
+
+std::string audit_last_value(std::int64_t last);
+Result<std::int64_t> parse_audit_last(std::string_view value);
+std::string audit_index_value(const AuditIndex &index);
+Result<AuditIndex> parse_audit_index(std::string_view value);
+// A record without its sequence and host (the index has them); before and
+// after stay the JSON text the list layer made.
+std::string audit_record_value(const AuditRecord &record);
+Result<AuditRecord> parse_audit_record(std::string_view value);
 
 // A host's registration: the revision it applied and when.
 std::string host_value(std::int64_t revision, std::optional<EpochMs> at);

@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <random>
 
 #include "model/clock.hpp"
 
@@ -23,15 +22,6 @@ constexpr std::size_t kChangeLimit = kTxnOperations - 8;
 // generation a head names is the one it wrote: beyond a request's bound.
 constexpr auto kWrittenHereWait = std::chrono::seconds(10);
 
-std::string new_generation() {
-  std::random_device random;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (int i = 0; i < 16; ++i)
-    id += kHex[random() % 16];
-  return id;
-}
-
 Compare head_unchanged(const EtcdLayout &layout, std::int64_t revision) {
   return Compare{layout.head(), Compare::Target::Mod, Compare::Result::Equal,
                  revision};
@@ -45,11 +35,14 @@ Compare head_unchanged(const EtcdLayout &layout, std::int64_t revision) {
 class EtcdStore::EtcdTxn final : public Store::Txn {
 public:
   EtcdTxn(EtcdStore &store, StoreChange change, Head head, ChunkedIds chunked,
-          etcd::Txn txn)
+          AuditWrite audit, etcd::Txn txn)
       : store_(store), change_(std::move(change)), head_(std::move(head)),
-        chunked_(std::move(chunked)), txn_(std::move(txn)) {}
+        chunked_(std::move(chunked)), audit_(std::move(audit)),
+        txn_(std::move(txn)) {}
 
   ~EtcdTxn() override {
+    if (!committed_ && audit_.index.records && !audit_.in_change)
+      store_.delete_unlisted_audit(audit_.index); // written, never listed
     if (!change_.replace_all)
       return;
     store_.written(head_.generation);
@@ -82,6 +75,7 @@ public:
       store_.applied_at_ = now_epoch_ms();
       if (change_.state)
         store_.state_ = *change_.state;
+      store_.audit_last_ = audit_.last;
       if (change_.replace_all) {
         replaced = store_.head_;
         store_.head_ = head_;
@@ -92,6 +86,7 @@ public:
     store_.keep_locally(change_);
     if (replaced)
       store_.delete_generation(*replaced);
+    store_.trim_audit(audit_.index.bytes);
     return {};
   }
 
@@ -100,6 +95,7 @@ private:
   StoreChange change_;
   Head head_;          // the head after the change
   ChunkedIds chunked_; // a whole-list change: its generation's
+  AuditWrite audit_;   // its parts written already
   etcd::Txn txn_;
   bool committed_ = false;
 };
@@ -131,6 +127,7 @@ Result<std::unique_ptr<EtcdStore>> EtcdStore::open(EtcdStoreOptions options) {
     store->head_ = store->loaded_.head;
     store->chunked_ = std::move(store->loaded_.generation.chunked);
     store->state_ = store->loaded_.state;
+    store->audit_last_ = store->loaded_.audit_last;
     store->applied_at_ = now_epoch_ms();
     store->watched_generation_ = store->head_.generation;
     StoreChange whole{
@@ -186,7 +183,7 @@ Result<EtcdStore::Snapshot> EtcdStore::read_snapshot() {
       Result<etcd::TxnResult> made =
           client_->txn({{Compare{layout_.head(), Compare::Target::Create,
                                  Compare::Result::Equal, 0}},
-                        {Put{layout_.head(), head_value({new_generation()})},
+                        {Put{layout_.head(), head_value({new_token()})},
                          Put{layout_.state(), state_value({})}}});
       if (!made)
         return made.error();
@@ -214,6 +211,8 @@ Result<EtcdStore::Snapshot> EtcdStore::read_snapshot() {
         spdlog::error("ignoring etcd key {}: {}", layout_.state(),
                       read.error().message);
     }
+    if (Status read = read_audit_last(snapshot); !read)
+      return read.error();
     Result<Generation> generation = read_generation(
         snapshot.head, snapshot.revision, snapshot.head_revision);
     if (!generation)
@@ -226,9 +225,32 @@ Result<EtcdStore::Snapshot> EtcdStore::read_snapshot() {
                    " keeps changing while this daemon reads it"};
 }
 
-void EtcdStore::ignore(const std::string &key, const std::string &why) {
+void EtcdStore::ignore(const std::string &key, const std::string &why) const {
   ++invalid_values_;
   spdlog::error("ignoring etcd key {}: {}", key, why);
+}
+
+Status EtcdStore::read_audit_last(Snapshot &snapshot) {
+  Result<etcd::RangeResult> last =
+      client_->range({layout_.audit_last(), "", snapshot.revision});
+  if (!last)
+    return last.error();
+  if (!last->kvs.empty()) {
+    Result<std::int64_t> read = parse_audit_last(last->kvs[0].value);
+    if (read)
+      snapshot.audit_last = *read;
+    else
+      ignore(layout_.audit_last(), read.error().message);
+  }
+  // Never a sequence an index holds already, whatever the counter says.
+  Result<std::vector<AuditIndex>> indexes = read_audit_indexes();
+  if (!indexes)
+    return indexes.error();
+  if (!indexes->empty())
+    snapshot.audit_last =
+        std::max(snapshot.audit_last,
+                 indexes->front().first + indexes->front().records - 1);
+  return {};
 }
 
 Result<std::size_t> EtcdStore::entry_count() const {
@@ -252,6 +274,7 @@ EtcdStore::begin(const StoreChange &change) {
   std::int64_t expected = 0;
   Head head;
   RestrictionState state;
+  std::int64_t audit_last = 0;
   // A deleted entry the chunks hold needs a tombstone.
   std::vector<bool> tombstone;
   {
@@ -259,6 +282,7 @@ EtcdStore::begin(const StoreChange &change) {
     expected = head_revision_;
     head = head_;
     state = state_;
+    audit_last = audit_last_;
     for (const std::string &id : change.deletes)
       tombstone.push_back(chunked_.holds(id));
   }
@@ -274,7 +298,7 @@ EtcdStore::begin(const StoreChange &change) {
   ChunkedIds chunked;
   if (change.replace_all) {
     // The new generation goes in first, under keys no head names yet.
-    head.generation = new_generation();
+    head.generation = new_token();
     {
       std::lock_guard lock(mutex_);
       writing_generation_ = head.generation;
@@ -318,13 +342,33 @@ EtcdStore::begin(const StoreChange &change) {
   txn.success.push_back(Put{layout_.head(), head_value(head)});
   txn.success.push_back(
       Put{layout_.state(), state_value(change.state.value_or(state))});
+  AuditWrite audit = plan_audit(change.audit, audit_last);
+  if (audit.index.records) {
+    // Records go in the change's transaction when they fit, else first.
+    audit.in_change =
+        !change.replace_all &&
+        txn.success.size() + 2 + audit.parts.size() <= kTxnOperations &&
+        audit.index.bytes <= kChunkBytes;
+    if (audit.in_change) {
+      txn.success.insert(txn.success.end(), audit.parts.begin(),
+                         audit.parts.end());
+    } else if (Status s = write_audit_first(audit); !s) {
+      delete_unlisted_audit(audit.index);
+      if (change.replace_all) {
+        written(head.generation);
+        delete_generation(head);
+      }
+      return s.error();
+    }
+    audit.parts = {};
+    txn.success.push_back(Put{layout_.audit_index(audit.index.first),
+                              audit_index_value(audit.index)});
+    txn.success.push_back(
+        Put{layout_.audit_last(), audit_last_value(audit.last)});
+  }
   return std::unique_ptr<Txn>(new EtcdTxn(*this, change, std::move(head),
-                                          std::move(chunked), std::move(txn)));
-}
-
-Result<AuditPage> EtcdStore::audit(std::int64_t offset,
-                                   std::int64_t limit) const {
-  return local_.audit(offset, limit);
+                                          std::move(chunked), std::move(audit),
+                                          std::move(txn)));
 }
 
 void EtcdStore::release_memory() { local_.release_memory(); }

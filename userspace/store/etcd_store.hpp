@@ -84,6 +84,7 @@ private:
     std::int64_t head_revision = 0;
     Head head;
     RestrictionState state;
+    std::int64_t audit_last = 0;
     Generation generation;
   };
   // A change of another writer, queued by the watch.
@@ -98,6 +99,7 @@ private:
     // its chunks hold.
     std::optional<Head> named = {};
     ChunkedIds chunked = {};
+    std::optional<std::int64_t> audit_last = {}; // when the change moved it
   };
 
   EtcdStore(EtcdStoreOptions options, std::unique_ptr<etcd::Client> client,
@@ -105,6 +107,8 @@ private:
   // The head, state and generation at one revision; a fresh prefix gets a
   // head and an empty generation first.
   Result<Snapshot> read_snapshot();
+  // The audit's last sequence into `snapshot`.
+  Status read_audit_last(Snapshot &snapshot);
   // The generation `head` names as of `revision`, without the values
   // written after the head (at `head_revision`): xdpgated never writes one.
   Result<Generation> read_generation(const Head &head, std::int64_t revision,
@@ -112,7 +116,11 @@ private:
   // Visits every key under `prefix` as of `revision`, `page` per request.
   Status each_key(const std::string &prefix, std::int64_t revision,
                   std::int64_t page,
-                  const std::function<void(etcd::KeyValue &)> &visit);
+                  const std::function<void(etcd::KeyValue &)> &visit) const;
+  // Puts what next() hands out (until nullopt) over up to `writers`
+  // connections at once.
+  Status put_all(const std::function<std::optional<etcd::Put>()> &next,
+                 std::size_t writers);
   // The watch's thread: queues changes until stopped; lists the prefix
   // again after a compaction or an outage.
   void follow(std::int64_t from_revision);
@@ -121,7 +129,30 @@ private:
   Result<std::optional<Queued>>
   change_of(const std::vector<etcd::Event> &events, std::int64_t revision);
   // Logs and counts a value that is not xdpgated's.
-  void ignore(const std::string &key, const std::string &why);
+  void ignore(const std::string &key, const std::string &why) const;
+
+  // The audit of one change as it goes to etcd (etcd_audit.cpp): its
+  // records in parts, and the index that lists them.
+  struct AuditWrite {
+    std::vector<etcd::Put> parts;
+    AuditIndex index;       // none (records 0) for a change without records
+    std::int64_t last = 0;  // the audit's last sequence after the change
+    bool in_change = false; // the parts go in the change's transaction
+  };
+  AuditWrite plan_audit(const std::vector<AuditRecord> &records,
+                        std::int64_t last) const;
+  // Writes the parts before the change's transaction (too many or too
+  // large for it).
+  Status write_audit_first(const AuditWrite &write);
+  // Deletes records written first whose change was not made.
+  void delete_unlisted_audit(const AuditIndex &index);
+  // Every index, newest first.
+  Result<std::vector<AuditIndex>> read_audit_indexes() const;
+  Result<AuditRecord> read_audit_record(const AuditIndex &index,
+                                        std::size_t record) const;
+  // Deletes what the retention does not keep, now and then: called after
+  // each change this daemon makes, with the size of its records.
+  void trim_audit(std::uint64_t written_bytes);
   void queue(Queued queued);
   // Waits `wait` (doubled for the next time, up to a bound) or until the
   // store stops; false once stopping.
@@ -172,11 +203,13 @@ private:
   std::optional<EpochMs> applied_at_;    // when this daemon last applied one
   std::set<std::int64_t> own_revisions_; // written here, not to re-apply
   std::string writing_generation_;       // being written here
+  std::int64_t audit_last_ = 0;          // list/audit-last as applied here
+  std::size_t changes_since_trim_ = 0;   // of the audit log, by this host
   std::unique_ptr<etcd::Client::Watch> watch_;
   bool stopping_ = false;
 
   std::atomic<bool> stale_{false};
-  std::atomic<std::uint64_t> invalid_values_{0};
+  mutable std::atomic<std::uint64_t> invalid_values_{0};
   std::thread follower_;
 };
 

@@ -167,12 +167,8 @@ void SqliteStore::release_memory() { sqlite3_db_release_memory(db_->db.get()); }
 
 Result<AuditPage> SqliteStore::audit(std::int64_t offset,
                                      std::int64_t limit) const {
-  if (offset < 0)
-    return Error{ErrorCode::InvalidParameter, "offset must not be negative",
-                 "offset"};
-  if (limit < 0)
-    return Error{ErrorCode::InvalidParameter, "limit must not be negative",
-                 "limit"};
+  if (Status bounds = check_audit_page(offset, limit); !bounds)
+    return bounds.error();
   AuditPage page;
   Result<std::int64_t> total = count_rows(*db_, db_->count_audit.get());
   if (!total)

@@ -10,4 +10,14 @@ Status Store::apply(const StoreChange &change) {
   return (*txn)->commit();
 }
 
+Status Store::check_audit_page(std::int64_t offset, std::int64_t limit) {
+  if (offset < 0)
+    return Error{ErrorCode::InvalidParameter, "offset must not be negative",
+                 "offset"};
+  if (limit < 0)
+    return Error{ErrorCode::InvalidParameter, "limit must not be negative",
+                 "limit"};
+  return {};
+}
+
 } // namespace xdpgate

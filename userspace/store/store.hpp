@@ -121,6 +121,10 @@ public:
   // begin() then commit(): for a change with nothing else to make durable
   // with it.
   Status apply(const StoreChange &change);
+
+protected:
+  // audit()'s bounds: invalid_parameter for a negative offset or limit.
+  static Status check_audit_page(std::int64_t offset, std::int64_t limit);
 };
 
 } // namespace xdpgate
